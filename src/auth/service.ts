@@ -1,0 +1,160 @@
+import argon2 from 'argon2';
+import { createHash, randomBytes } from 'node:crypto';
+import type { Models } from '../db/models/index.js';
+import type { Role } from '../db/models/staff.js';
+import type { Clock } from '../shared/clock.js';
+import { normaliseEmail } from '../shared/email.js';
+import { AppError, badRequest, conflict, isDuplicateKey, notFound } from '../shared/errors.js';
+
+/** Who is acting; passed from the HTTP layer (or the CLI) into services that audit. */
+export interface StaffActor {
+  type: 'staff';
+  userId: string;
+  email: string;
+  role: Role;
+}
+
+export interface StaffUserView {
+  id: string;
+  email: string;
+  name: string;
+  role: Role;
+  disabled: boolean;
+  createdAt: Date;
+}
+
+const TOKEN_PREFIX = 'kirje_';
+const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
+// Last-used times are informative; writing them on every request would double the write load.
+const LAST_USED_RESOLUTION_MS = 60_000;
+
+export class AuthService {
+  constructor(
+    private readonly models: Pick<Models, 'StaffUser' | 'ApiToken'>,
+    private readonly clock: Clock,
+  ) {}
+
+  async createUser(input: {
+    email: string;
+    name?: string;
+    role: Role;
+    password?: string;
+  }): Promise<StaffUserView> {
+    const email = normaliseEmail(input.email);
+    if (!email) throw badRequest('email: not a valid email address');
+    if (input.password !== undefined && input.password.length < 12) {
+      throw badRequest('password: must be at least 12 characters');
+    }
+    const passwordHash = input.password
+      ? await argon2.hash(input.password, { type: argon2.argon2id })
+      : undefined;
+    try {
+      const user = await this.models.StaffUser.create({
+        email,
+        name: input.name ?? '',
+        role: input.role,
+        passwordHash,
+      });
+      return toView(user);
+    } catch (err) {
+      if (isDuplicateKey(err)) throw conflict(`a staff user ${email} already exists`);
+      throw err;
+    }
+  }
+
+  async listUsers(): Promise<StaffUserView[]> {
+    const users = await this.models.StaffUser.find().sort({ email: 1 });
+    return users.map(toView);
+  }
+
+  async findUserByEmail(emailInput: string): Promise<StaffUserView> {
+    const email = normaliseEmail(emailInput);
+    const user = email ? await this.models.StaffUser.findOne({ email }) : null;
+    if (!user) throw notFound(`staff user ${emailInput}`);
+    return toView(user);
+  }
+
+  async setDisabled(userId: string, disabled: boolean): Promise<StaffUserView> {
+    const user = await this.models.StaffUser.findByIdAndUpdate(userId, { disabled }, { new: true });
+    if (!user) throw notFound('staff user');
+    return toView(user);
+  }
+
+  async verifyPassword(emailInput: string, password: string): Promise<StaffActor | null> {
+    const email = normaliseEmail(emailInput);
+    const user = email ? await this.models.StaffUser.findOne({ email }) : null;
+    if (!user?.passwordHash || user.disabled) return null;
+    if (!(await argon2.verify(user.passwordHash, password))) return null;
+    return { type: 'staff', userId: String(user._id), email: user.email, role: user.role as Role };
+  }
+
+  /** Returns the token itself, which is never stored and cannot be shown again. */
+  async createToken(userId: string, name = 'default'): Promise<{ id: string; token: string }> {
+    const user = await this.models.StaffUser.findById(userId);
+    if (!user) throw notFound('staff user');
+    const token = TOKEN_PREFIX + randomBytes(32).toString('base64url');
+    const doc = await this.models.ApiToken.create({
+      userId: user._id,
+      name,
+      tokenHash: hashToken(token),
+    });
+    return { id: String(doc._id), token };
+  }
+
+  async revokeToken(tokenId: string): Promise<void> {
+    const res = await this.models.ApiToken.updateOne(
+      { _id: tokenId, revokedAt: null },
+      { revokedAt: this.clock.now() },
+    );
+    if (res.matchedCount === 0 && !(await this.models.ApiToken.exists({ _id: tokenId })))
+      throw notFound('API token');
+  }
+
+  async listTokens(userId: string) {
+    const tokens = await this.models.ApiToken.find({ userId }).sort({ createdAt: 1 });
+    return tokens.map((t) => ({
+      id: String(t._id),
+      name: t.name,
+      lastUsedAt: t.lastUsedAt,
+      revokedAt: t.revokedAt,
+      createdAt: t.createdAt,
+    }));
+  }
+
+  /** The bearer token's owner, or a 401. */
+  async authenticate(token: string | undefined): Promise<StaffActor> {
+    if (!token || !token.startsWith(TOKEN_PREFIX) || token.length > 200) {
+      throw new AppError(
+        'unauthorized',
+        'a valid API token is required (Authorization: Bearer <token>)',
+      );
+    }
+    const doc = await this.models.ApiToken.findOne({ tokenHash: hashToken(token) });
+    const user = doc && !doc.revokedAt ? await this.models.StaffUser.findById(doc.userId) : null;
+    if (!doc || !user || user.disabled)
+      throw new AppError('unauthorized', 'the API token is invalid, revoked or its user disabled');
+    const now = this.clock.now();
+    if (!doc.lastUsedAt || now.getTime() - doc.lastUsedAt.getTime() > LAST_USED_RESOLUTION_MS) {
+      await this.models.ApiToken.updateOne({ _id: doc._id }, { lastUsedAt: now });
+    }
+    return { type: 'staff', userId: String(user._id), email: user.email, role: user.role as Role };
+  }
+}
+
+function toView(u: {
+  _id: unknown;
+  email: string;
+  name?: string | null;
+  role: string;
+  disabled?: boolean | null;
+  createdAt: Date;
+}): StaffUserView {
+  return {
+    id: String(u._id),
+    email: u.email,
+    name: u.name ?? '',
+    role: u.role as Role,
+    disabled: Boolean(u.disabled),
+    createdAt: u.createdAt,
+  };
+}

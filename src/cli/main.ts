@@ -1,0 +1,173 @@
+import { existsSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { ROLES, type Role } from '../auth/permissions.js';
+import { ConfigError, loadConfig } from '../config/config.js';
+import { resolveSecrets } from '../config/local-secrets.js';
+import { openDatabase, type Database } from '../db/connection.js';
+import { createSmtpMailer } from '../mail/mailer.js';
+import { buildServices, type Services } from '../services.js';
+import { systemClock } from '../shared/clock.js';
+import { AppError } from '../shared/errors.js';
+import { createLogger } from '../shared/logger.js';
+
+/**
+ * `npm run cli -- <command> [options]`. Output meant for scripts goes to stdout (a new token is
+ * alone on the last line); logs go to stderr.
+ */
+type Command = (args: string[], s: Services) => Promise<void>;
+
+const USAGE = `Usage: npm run cli -- <command> [options]
+  users:create --email EMAIL --role ${ROLES.join('|')} [--name NAME] [--password-stdin] [--token]
+  users:list
+  users:disable --email EMAIL [--enable]
+  tokens:create --email EMAIL [--name NAME]
+  tokens:list --email EMAIL
+  tokens:revoke --id TOKEN_ID`;
+
+function opts<T extends Record<string, { type: 'string' | 'boolean' }>>(
+  args: string[],
+  options: T,
+) {
+  return parseArgs({ args, options, strict: true, allowPositionals: false }).values;
+}
+
+function required(value: string | boolean | undefined, flag: string): string {
+  if (typeof value !== 'string' || value === '')
+    throw new AppError('bad_request', `--${flag} is required`);
+  return value;
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks)
+    .toString('utf8')
+    .replace(/\r?\n$/, '');
+}
+
+const commands: Record<string, Command> = {
+  async 'users:create'(args, s) {
+    const o = opts(args, {
+      email: { type: 'string' },
+      role: { type: 'string' },
+      name: { type: 'string' },
+      'password-stdin': { type: 'boolean' },
+      token: { type: 'boolean' },
+    });
+    const role = required(o.role, 'role');
+    if (!(ROLES as readonly string[]).includes(role))
+      throw new AppError('bad_request', `--role must be one of ${ROLES.join(', ')}`);
+    const password = o['password-stdin'] ? await readStdin() : undefined;
+    const user = await s.auth.createUser({
+      email: required(o.email, 'email'),
+      name: o.name,
+      role: role as Role,
+      password,
+    });
+    await s.audit.record({ actor: { type: 'system', name: 'cli' } }, 'user.create', null, {
+      userId: user.id,
+      role,
+    });
+    console.log(`created ${user.role} user ${user.email} (${user.id})`);
+    if (o.token) console.log((await s.auth.createToken(user.id, 'cli')).token);
+  },
+  async 'users:list'(args, s) {
+    opts(args, {});
+    for (const u of await s.auth.listUsers()) {
+      console.log([u.id, u.email, u.role, u.disabled ? 'disabled' : 'active'].join('\t'));
+    }
+  },
+  async 'users:disable'(args, s) {
+    const o = opts(args, { email: { type: 'string' }, enable: { type: 'boolean' } });
+    const user = await s.auth.findUserByEmail(required(o.email, 'email'));
+    await s.auth.setDisabled(user.id, !o.enable);
+    await s.audit.record(
+      { actor: { type: 'system', name: 'cli' } },
+      o.enable ? 'user.enable' : 'user.disable',
+      null,
+      { userId: user.id },
+    );
+    console.log(`${o.enable ? 'enabled' : 'disabled'} ${user.email}`);
+  },
+  async 'tokens:create'(args, s) {
+    const o = opts(args, { email: { type: 'string' }, name: { type: 'string' } });
+    const user = await s.auth.findUserByEmail(required(o.email, 'email'));
+    const { id, token } = await s.auth.createToken(user.id, o.name ?? 'cli');
+    await s.audit.record({ actor: { type: 'system', name: 'cli' } }, 'token.create', null, {
+      userId: user.id,
+      tokenId: id,
+    });
+    console.log(`token ${id} for ${user.email}; it is shown only once:`);
+    console.log(token);
+  },
+  async 'tokens:list'(args, s) {
+    const o = opts(args, { email: { type: 'string' } });
+    const user = await s.auth.findUserByEmail(required(o.email, 'email'));
+    for (const t of await s.auth.listTokens(user.id)) {
+      console.log(
+        [
+          t.id,
+          t.name,
+          t.revokedAt ? 'revoked' : 'active',
+          t.lastUsedAt?.toISOString() ?? 'never used',
+        ].join('\t'),
+      );
+    }
+  },
+  async 'tokens:revoke'(args, s) {
+    const o = opts(args, { id: { type: 'string' } });
+    const id = required(o.id, 'id');
+    if (!/^[0-9a-f]{24}$/.test(id))
+      throw new AppError('bad_request', '--id must be a token id as printed by tokens:list');
+    await s.auth.revokeToken(id);
+    await s.audit.record({ actor: { type: 'system', name: 'cli' } }, 'token.revoke', null, {
+      tokenId: id,
+    });
+    console.log(`revoked ${id}`);
+  },
+};
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...args] = argv;
+  const command = name ? commands[name] : undefined;
+  if (!command) {
+    console.error(name ? `unknown command: ${name}\n${USAGE}` : USAGE);
+    return 2;
+  }
+  if (existsSync('.env')) process.loadEnvFile('.env');
+  let db: Database | undefined;
+  try {
+    const config = await resolveSecrets(loadConfig(process.env));
+    const logger = createLogger(process.env.LOG_LEVEL ?? 'warn', 2);
+    db = await openDatabase({
+      uri: config.mongodbUri,
+      dataDir: config.dataDir,
+      clock: systemClock,
+      logger,
+    });
+    const services = buildServices({
+      config,
+      db,
+      clock: systemClock,
+      logger,
+      mailer: createSmtpMailer({ url: undefined }),
+    });
+    await command(args, services);
+    return 0;
+  } catch (err) {
+    if (
+      err instanceof AppError ||
+      err instanceof ConfigError ||
+      (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')
+    ) {
+      console.error(`error: ${(err as Error).message}`);
+      return err instanceof AppError && err.status < 500 ? 2 : 1;
+    }
+    console.error(err);
+    return 1;
+  } finally {
+    await db?.close();
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));

@@ -1,0 +1,128 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import {
+  envSchema,
+  parseDataKey,
+  parseTokenKeys,
+  PLACEHOLDER_MARKERS,
+  PLACEHOLDER_ORG_ADDRESS,
+  PLACEHOLDER_ORG_NAME,
+  type TokenKey,
+} from './env.js';
+
+export interface DkimConfig {
+  domainName: string;
+  keySelector: string;
+  privateKey: string;
+}
+
+export interface Config {
+  env: 'development' | 'production' | 'test';
+  logLevel: string;
+  port: number;
+  baseUrl: string;
+  mongodbUri: string | undefined;
+  dataDir: string;
+  smtpUrl: string | undefined;
+  mailFrom: string | undefined;
+  /** Undefined until resolved from the environment or the local secrets file. */
+  tokenKeys: TokenKey[] | undefined;
+  dataKey: Buffer | undefined;
+  inboundSmtpPort: number | null;
+  inboundDomain: string;
+  dkim: DkimConfig | undefined;
+  org: { name: string; address: string; contactEmail: string | undefined };
+}
+
+/** A configuration problem, reported as one line that names the variable. */
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    detail: string,
+  ) {
+    super(`Invalid configuration: ${variable} ${detail}`);
+    this.name = 'ConfigError';
+  }
+}
+
+function parseOr<T>(variable: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    throw new ConfigError(variable, (err as Error).message);
+  }
+}
+
+function isPlaceholder(value: string | undefined): boolean {
+  return value !== undefined && PLACEHOLDER_MARKERS.some((m) => value.toLowerCase().includes(m));
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new ConfigError(String(issue.path[0] ?? 'environment'), issue.message);
+  }
+  const e = parsed.data;
+  const production = e.NODE_ENV === 'production';
+
+  if (production) {
+    for (const name of ['TOKEN_KEYS', 'DATA_KEY', 'BASE_URL'] as const) {
+      if (!e[name]) throw new ConfigError(name, 'is required when NODE_ENV=production');
+    }
+    for (const name of ['TOKEN_KEYS', 'DATA_KEY', 'DKIM_PRIVATE_KEY'] as const) {
+      if (isPlaceholder(e[name])) throw new ConfigError(name, 'still holds a placeholder secret');
+    }
+    if (e.ORG_NAME === PLACEHOLDER_ORG_NAME)
+      throw new ConfigError('ORG_NAME', 'must be set in production');
+    if (e.ORG_ADDRESS === PLACEHOLDER_ORG_ADDRESS) {
+      throw new ConfigError('ORG_ADDRESS', 'must be set in production');
+    }
+  }
+
+  const tokenKeys = e.TOKEN_KEYS
+    ? parseOr('TOKEN_KEYS', () => parseTokenKeys(e.TOKEN_KEYS!))
+    : undefined;
+  const dataKey = e.DATA_KEY ? parseOr('DATA_KEY', () => parseDataKey(e.DATA_KEY!)) : undefined;
+  const baseUrl = e.BASE_URL ?? `http://localhost:${e.PORT}`;
+
+  return {
+    env: e.NODE_ENV,
+    logLevel: e.LOG_LEVEL,
+    port: e.PORT,
+    baseUrl,
+    mongodbUri: e.MONGODB_URI,
+    dataDir: path.resolve(e.DATA_DIR),
+    smtpUrl: e.SMTP_URL,
+    mailFrom: e.MAIL_FROM,
+    tokenKeys,
+    dataKey,
+    inboundSmtpPort: e.INBOUND_SMTP_PORT,
+    inboundDomain: e.INBOUND_DOMAIN ?? new URL(baseUrl).hostname,
+    dkim: loadDkim(e),
+    org: { name: e.ORG_NAME, address: e.ORG_ADDRESS, contactEmail: e.ORG_CONTACT_EMAIL },
+  };
+}
+
+function loadDkim(e: ReturnType<typeof envSchema.parse>): DkimConfig | undefined {
+  const any = e.DKIM_DOMAIN || e.DKIM_SELECTOR || e.DKIM_PRIVATE_KEY || e.DKIM_PRIVATE_KEY_FILE;
+  if (!any) return undefined;
+  if (!e.DKIM_DOMAIN)
+    throw new ConfigError('DKIM_DOMAIN', 'is required when DKIM signing is configured');
+  if (!e.DKIM_SELECTOR) {
+    throw new ConfigError('DKIM_SELECTOR', 'is required when DKIM signing is configured');
+  }
+  let privateKey = e.DKIM_PRIVATE_KEY?.replace(/\\n/g, '\n');
+  if (!privateKey && e.DKIM_PRIVATE_KEY_FILE) {
+    privateKey = parseOr('DKIM_PRIVATE_KEY_FILE', () =>
+      readFileSync(e.DKIM_PRIVATE_KEY_FILE!, 'utf8'),
+    );
+  }
+  if (!privateKey || !privateKey.includes('PRIVATE KEY')) {
+    throw new ConfigError(
+      'DKIM_PRIVATE_KEY',
+      'must hold a PEM private key (or set DKIM_PRIVATE_KEY_FILE)',
+    );
+  }
+  return { domainName: e.DKIM_DOMAIN, keySelector: e.DKIM_SELECTOR, privateKey };
+}

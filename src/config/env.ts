@@ -1,0 +1,91 @@
+import { z } from 'zod';
+
+/**
+ * Every environment variable Kirje reads, validated once at start.
+ * `.env.example` lists exactly these keys; test/unit/config/env.test.ts keeps the two in step.
+ */
+
+// An empty value (`X=` in a .env file) means "not set" for every variable but the few that say otherwise.
+const optionalString = z.preprocess((v) => (v === '' ? undefined : v), z.string().optional());
+const port = z.coerce.number().int().min(0).max(65535);
+
+const secretPattern = /^[A-Za-z0-9_-]{1,32}$/;
+
+export const PLACEHOLDER_MARKERS = ['change-me', 'changeme', 'placeholder', 'example-secret'];
+export const PLACEHOLDER_ORG_NAME = 'Example Organisation (set ORG_NAME)';
+export const PLACEHOLDER_ORG_ADDRESS = 'Example Street 1, 00100 Helsinki (set ORG_ADDRESS)';
+
+export const envSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  PORT: z.preprocess((v) => (v === '' ? undefined : v), port.default(3000)),
+  BASE_URL: optionalString.pipe(
+    z
+      .url({ protocol: /^https?$/, message: 'must be an http(s) URL' })
+      .transform((u) => u.replace(/\/+$/, ''))
+      .optional(),
+  ),
+  MONGODB_URI: optionalString.pipe(
+    z
+      .string()
+      .regex(/^mongodb(\+srv)?:\/\//, 'must start with mongodb:// or mongodb+srv://')
+      .optional(),
+  ),
+  DATA_DIR: optionalString.pipe(z.string().default('./data')),
+  SMTP_URL: optionalString.pipe(
+    z.url({ protocol: /^smtps?$/, message: 'must be smtp:// or smtps:// URL' }).optional(),
+  ),
+  MAIL_FROM: optionalString,
+  TOKEN_KEYS: optionalString,
+  DATA_KEY: optionalString,
+  // Empty disables the listener, unset means the default port.
+  INBOUND_SMTP_PORT: z.preprocess(
+    (v) => (v === undefined ? 2526 : v === '' ? null : v),
+    port.nullable(),
+  ),
+  INBOUND_DOMAIN: optionalString.pipe(
+    z
+      .string()
+      .regex(/^[a-z0-9.-]+$/i, 'must be a domain name')
+      .transform((d) => d.toLowerCase())
+      .optional(),
+  ),
+  DKIM_DOMAIN: optionalString,
+  DKIM_SELECTOR: optionalString,
+  DKIM_PRIVATE_KEY: optionalString,
+  DKIM_PRIVATE_KEY_FILE: optionalString,
+  ORG_NAME: optionalString.pipe(z.string().default(PLACEHOLDER_ORG_NAME)),
+  ORG_ADDRESS: optionalString.pipe(z.string().default(PLACEHOLDER_ORG_ADDRESS)),
+  ORG_CONTACT_EMAIL: optionalString.pipe(z.email().optional()),
+});
+
+export type RawEnv = z.infer<typeof envSchema>;
+
+export interface TokenKey {
+  kid: string;
+  secret: string;
+}
+
+/** Parses `kid:secret,kid:secret`; the first key signs, all verify. */
+export function parseTokenKeys(value: string): TokenKey[] {
+  const keys = value.split(',').map((pair) => {
+    const at = pair.indexOf(':');
+    const kid = pair.slice(0, at).trim();
+    const secret = pair.slice(at + 1).trim();
+    if (at < 1 || !secretPattern.test(kid)) {
+      throw new Error('each entry must be kid:secret with a kid of letters, digits, - or _');
+    }
+    if (secret.length < 32)
+      throw new Error(`secret of key "${kid}" must be at least 32 characters`);
+    return { kid, secret };
+  });
+  if (new Set(keys.map((k) => k.kid)).size !== keys.length) throw new Error('kids must be unique');
+  return keys;
+}
+
+/** DATA_KEY: 32 random bytes, base64; the root of the at-rest encryption and email HMAC keys. */
+export function parseDataKey(value: string): Buffer {
+  const key = Buffer.from(value, 'base64');
+  if (key.length !== 32) throw new Error('must be 32 bytes encoded as base64');
+  return key;
+}

@@ -1,0 +1,82 @@
+import mongoose, { type Connection } from 'mongoose';
+import type { Clock } from '../shared/clock.js';
+import type { Logger } from '../shared/logger.js';
+import { startEmbedded, type EmbeddedDatabase } from './embedded.js';
+import { createModels, type Models } from './models/index.js';
+
+export interface Database {
+  connection: Connection;
+  models: Models;
+  /** True when the database answers a ping within a second. */
+  ping(): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+export interface DatabaseOptions {
+  uri: string | undefined;
+  dataDir: string;
+  /** Database name; tests give each file its own. */
+  dbName?: string;
+  clock: Clock;
+  logger: Logger;
+}
+
+const DEFAULT_DB = 'kirje';
+
+export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
+  let embedded: EmbeddedDatabase | undefined;
+  const uri = opts.uri ?? (embedded = await startEmbedded(opts.dataDir, opts.logger)).uri;
+  const dbName =
+    opts.dbName ??
+    (new URL(uri.replace(/^mongodb\+srv:/, 'http:').replace(/^mongodb:/, 'http:')).pathname.slice(
+      1,
+    ) ||
+      DEFAULT_DB);
+  try {
+    return await connect(uri, dbName, opts, embedded);
+  } catch (err) {
+    await embedded?.stop();
+    throw err;
+  }
+}
+
+/** Connects to a server that is already running (the test harness shares one FerretDB). */
+export async function connect(
+  uri: string,
+  dbName: string,
+  opts: Pick<DatabaseOptions, 'clock' | 'logger'>,
+  embedded?: EmbeddedDatabase,
+): Promise<Database> {
+  const connection = mongoose.createConnection(uri, {
+    dbName,
+    autoIndex: false,
+    serverSelectionTimeoutMS: 5000,
+    // FerretDB 1.24 has no sessions; retryable writes would need them.
+    retryWrites: false,
+  });
+  await connection.asPromise();
+  const models = createModels(connection, opts.clock);
+  await Promise.all(Object.values(models).map((m) => m.createIndexes()));
+  opts.logger.info({ db: dbName, embedded: Boolean(embedded) }, 'database connected');
+
+  return {
+    connection,
+    models,
+    async ping() {
+      try {
+        const ping = connection.db!.command({ ping: 1 });
+        const timeout = new Promise<never>((_, reject) =>
+          setTimeout(() => reject(new Error('ping timeout')), 1000).unref(),
+        );
+        await Promise.race([ping, timeout]);
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    async close() {
+      await connection.close();
+      await embedded?.stop();
+    },
+  };
+}

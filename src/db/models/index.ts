@@ -1,0 +1,25 @@
+import type { Connection } from 'mongoose';
+import type { Clock } from '../../shared/clock.js';
+import { auditEntryModel } from './audit.js';
+import { listModel } from './list.js';
+import { membershipModel } from './membership.js';
+import { orderModel } from './order.js';
+import { apiTokenModel, staffUserModel } from './staff.js';
+import { subscriberModel } from './subscriber.js';
+import { suppressionModel } from './suppression.js';
+
+/** Every collection, compiled on one connection; built only by src/db/connection.ts. */
+export function createModels(conn: Connection, clock: Clock) {
+  return {
+    Subscriber: subscriberModel(conn, clock),
+    List: listModel(conn, clock),
+    Membership: membershipModel(conn, clock),
+    Suppression: suppressionModel(conn, clock),
+    Order: orderModel(conn, clock),
+    StaffUser: staffUserModel(conn, clock),
+    ApiToken: apiTokenModel(conn, clock),
+    AuditEntry: auditEntryModel(conn, clock),
+  };
+}
+
+export type Models = ReturnType<typeof createModels>;

@@ -1,0 +1,55 @@
+import type { ErrorRequestHandler, Response } from 'express';
+import { AppError } from '../shared/errors.js';
+import type { Logger } from '../shared/logger.js';
+import { renderErrorPage } from './pages.js';
+
+interface HttpErrorLike {
+  status?: number;
+  statusCode?: number;
+  type?: string;
+  expose?: boolean;
+}
+
+/** body-parser and friends throw errors with a status and a type; they are client errors. */
+function fromParserError(err: HttpErrorLike): AppError | null {
+  switch (err.type) {
+    case 'entity.parse.failed':
+      return new AppError('bad_request', 'the request body is not valid JSON');
+    case 'entity.too.large':
+      return new AppError('payload_too_large', 'the request body is too large');
+    case 'encoding.unsupported':
+    case 'charset.unsupported':
+      return new AppError('unsupported_media_type', 'unsupported body encoding or charset');
+    case 'request.aborted':
+      return new AppError('bad_request', 'the request was aborted');
+    default: {
+      const status = err.status ?? err.statusCode;
+      if (status && status >= 400 && status < 500 && err.expose) {
+        return new AppError(
+          status === 413 ? 'payload_too_large' : 'bad_request',
+          (err as Error).message,
+        );
+      }
+      return null;
+    }
+  }
+}
+
+/** Public pages (`res.locals.htmlErrors`) get an HTML page, everything else the JSON error shape. */
+export function errorHandler(logger: Logger): ErrorRequestHandler {
+  return (err, req, res: Response, _next) => {
+    const appError = err instanceof AppError ? err : fromParserError(err as HttpErrorLike);
+    const status = appError?.status ?? 500;
+    if (status >= 500) (req.log ?? logger).error({ err }, 'request failed');
+    const code = appError?.code ?? 'internal';
+    const message = appError?.message ?? 'internal error';
+    if (res.headersSent) return;
+    if (res.locals.htmlErrors) {
+      res.status(status).type('html').send(renderErrorPage(status, res.locals.locale));
+      return;
+    }
+    const body: Record<string, unknown> = { code, message };
+    if (appError?.details) Object.assign(body, appError.details);
+    res.status(status).json({ error: body });
+  };
+}

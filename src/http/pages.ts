@@ -1,0 +1,64 @@
+import Handlebars from 'handlebars';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { templatesDir } from '../shared/paths.js';
+
+/**
+ * Server-rendered public pages (unsubscribe, subscribe, errors) from templates/pages/*.hbs inside
+ * templates/pages/layout.hbs, with strings from templates/i18n/<locale>.json. Handlebars escapes
+ * every `{{value}}`; pages need no JavaScript.
+ */
+export const PAGE_LOCALES = ['fi', 'en'] as const;
+export type PageLocale = (typeof PAGE_LOCALES)[number];
+
+const hbs = Handlebars.create();
+const cache = new Map<string, Handlebars.TemplateDelegate>();
+const strings = new Map<PageLocale, Record<string, string>>();
+
+function template(name: string): Handlebars.TemplateDelegate {
+  let t = cache.get(name);
+  if (!t) {
+    t = hbs.compile(readFileSync(path.join(templatesDir, 'pages', `${name}.hbs`), 'utf8'), {
+      strict: false,
+    });
+    cache.set(name, t);
+  }
+  return t;
+}
+
+export function messages(locale: PageLocale): Record<string, string> {
+  let m = strings.get(locale);
+  if (!m) {
+    m = JSON.parse(
+      readFileSync(path.join(templatesDir, 'i18n', `${locale}.json`), 'utf8'),
+    ) as Record<string, string>;
+    strings.set(locale, m);
+  }
+  return m;
+}
+
+export function pickLocale(candidates: Array<string | null | undefined>): PageLocale {
+  for (const c of candidates) {
+    const lang = c?.slice(0, 2).toLowerCase();
+    if (lang && (PAGE_LOCALES as readonly string[]).includes(lang)) return lang as PageLocale;
+  }
+  return 'fi';
+}
+
+export function renderPage(
+  name: string,
+  locale: PageLocale,
+  data: Record<string, unknown> & { title: string },
+): string {
+  const t = messages(locale);
+  const body = template(name)({ ...data, t, locale });
+  return template('layout')({ title: data.title, body: new hbs.SafeString(body), locale, t });
+}
+
+export function renderErrorPage(status: number, locale: PageLocale | undefined): string {
+  const loc = locale ?? 'fi';
+  const t = messages(loc);
+  const key =
+    status === 404 ? 'error.notFound' : status >= 500 ? 'error.server' : 'error.badRequest';
+  return renderPage('error', loc, { title: t['error.title'] ?? 'Error', message: t[key] ?? '' });
+}

@@ -1,0 +1,50 @@
+import type { Request, RequestHandler, Response, Router } from 'express';
+import { can, type Permission } from '../auth/permissions.js';
+import type { AuthService } from '../auth/service.js';
+import { AppError } from '../shared/errors.js';
+
+/**
+ * One admin endpoint. Every route names the permission it needs; there is no way to mount an
+ * admin route without one (test/unit/http/routes.test.ts walks the table).
+ */
+export interface RouteDef {
+  method: 'get' | 'post' | 'put' | 'patch' | 'delete';
+  /** Relative to /api/v1. */
+  path: string;
+  permission: Permission;
+  handler: (req: Request, res: Response) => Promise<unknown> | unknown;
+  /** Handlers that read the body themselves (streams: CSV, raw MIME) skip the JSON parser. */
+  rawBody?: boolean;
+}
+
+export function bearerToken(req: Request): string | undefined {
+  const header = req.headers.authorization;
+  const match = header && /^Bearer\s+(\S+)$/i.exec(header);
+  return match ? match[1] : undefined;
+}
+
+export function mountAdminRoutes(
+  router: Router,
+  routes: RouteDef[],
+  auth: AuthService,
+  jsonParser: RequestHandler[],
+): void {
+  for (const route of routes) {
+    const guard: RequestHandler = async (req, _res, next) => {
+      req.actor = await auth.authenticate(bearerToken(req));
+      if (!can(req.actor.role, route.permission)) {
+        throw new AppError(
+          'forbidden',
+          `role ${req.actor.role} lacks permission ${route.permission}`,
+        );
+      }
+      next();
+    };
+    const stack: RequestHandler[] = [guard];
+    if (!route.rawBody) stack.push(...jsonParser);
+    stack.push(async (req, res) => {
+      await route.handler(req, res);
+    });
+    router[route.method](route.path, ...stack);
+  }
+}

@@ -1,0 +1,15 @@
+import type { StaffActor } from '../auth/service.js';
+import type { AuditContext } from '../privacy/audit.js';
+import type { Request } from 'express';
+
+declare module 'express-serve-static-core' {
+  interface Request {
+    actor?: StaffActor;
+  }
+}
+
+/** The audit context of an authenticated admin request. */
+export function auditContext(req: Request): AuditContext {
+  if (!req.actor) throw new Error('auditContext on an unauthenticated request');
+  return { actor: req.actor, requestId: String(req.id) };
+}

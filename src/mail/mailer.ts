@@ -1,0 +1,73 @@
+import nodemailer, { type SendMailOptions, type Transporter } from 'nodemailer';
+import type SMTPPool from 'nodemailer/lib/smtp-pool/index.js';
+import type { DkimConfig } from '../config/config.js';
+import { AppError } from '../shared/errors.js';
+
+export interface SentInfo {
+  messageId: string;
+  response: string;
+  accepted: string[];
+  rejected: string[];
+}
+
+/** The outgoing mail port. Campaign sending and system mails see only this. */
+export interface Mailer {
+  send(message: SendMailOptions): Promise<SentInfo>;
+  close(): void;
+}
+
+export interface SmtpMailerOptions {
+  url: string | undefined;
+  dkim?: DkimConfig;
+  maxConnections?: number;
+}
+
+/**
+ * Pooled SMTP to SMTP_URL. Without SMTP_URL every send fails with a clear error instead of
+ * silently dropping mail. With DKIM configured, nodemailer signs every message; the header list
+ * adds the list headers mailbox providers check (RFC 8058 §4 asks for List-Unsubscribe and
+ * List-Unsubscribe-Post to be signed).
+ */
+export function createSmtpMailer(opts: SmtpMailerOptions): Mailer {
+  if (!opts.url) {
+    return {
+      send: async () => {
+        throw new AppError(
+          'mail_not_configured',
+          'SMTP_URL is not set: configure the outgoing relay to send mail',
+        );
+      },
+      close: () => {},
+    };
+  }
+  const transport: Transporter<SMTPPool.SentMessageInfo> = nodemailer.createTransport({
+    url: opts.url,
+    pool: true,
+    maxConnections: opts.maxConnections ?? 5,
+    maxMessages: Infinity,
+    // A local relay typically has a self-signed certificate; STARTTLS is still attempted.
+    tls: { rejectUnauthorized: false },
+    ...(opts.dkim
+      ? {
+          dkim: {
+            ...opts.dkim,
+            headerFieldNames:
+              'From:Sender:Reply-To:Subject:Date:Message-ID:To:Cc:MIME-Version:Content-Type:Content-Transfer-Encoding:' +
+              'List-Unsubscribe:List-Unsubscribe-Post:List-Id:Feedback-ID',
+          },
+        }
+      : {}),
+  } as SMTPPool.Options);
+  return {
+    async send(message) {
+      const info = await transport.sendMail(message);
+      return {
+        messageId: info.messageId,
+        response: info.response,
+        accepted: info.accepted.map(String),
+        rejected: info.rejected.map(String),
+      };
+    },
+    close: () => transport.close(),
+  };
+}

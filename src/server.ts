@@ -1,0 +1,62 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { loadConfig } from './config/config.js';
+import { resolveSecrets, type ResolvedConfig } from './config/local-secrets.js';
+import { openDatabase } from './db/connection.js';
+import { createApp } from './http/app.js';
+import { createSmtpMailer } from './mail/mailer.js';
+import { buildServices, type Services } from './services.js';
+import { systemClock, type Clock } from './shared/clock.js';
+import { createLogger, type Logger } from './shared/logger.js';
+
+export interface RunningService {
+  url: string;
+  config: ResolvedConfig;
+  services: Services;
+  logger: Logger;
+  /** Stops taking work, drains, closes the database (and the embedded FerretDB). */
+  stop(): Promise<void>;
+}
+
+/** The composition root: the only place (with the CLI and test helpers) that builds adapters. */
+export async function startService(
+  env: NodeJS.ProcessEnv,
+  clock: Clock = systemClock,
+): Promise<RunningService> {
+  const config = await resolveSecrets(loadConfig(env));
+  const logger = createLogger(config.logLevel);
+  const db = await openDatabase({ uri: config.mongodbUri, dataDir: config.dataDir, clock, logger });
+  const mailer = createSmtpMailer({ url: config.smtpUrl, dkim: config.dkim });
+  const adapters = { config, db, clock, logger, mailer };
+  const services = buildServices(adapters);
+  const app = createApp({ ...adapters, services });
+
+  const server: Server = await new Promise((resolve, reject) => {
+    const s = app.listen(config.port, (err?: Error) => (err ? reject(err) : resolve(s)));
+  });
+  const { port } = server.address() as AddressInfo;
+  logger.info({ port, baseUrl: config.baseUrl }, 'Kirje listening');
+
+  let stopping: Promise<void> | undefined;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    config,
+    services,
+    logger,
+    stop() {
+      stopping ??= (async () => {
+        logger.info('shutting down: no new work');
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeIdleConnections();
+        // Requests in flight get a moment to finish; then their connections are cut.
+        const grace = setTimeout(() => server.closeAllConnections(), 3000);
+        await closed;
+        clearTimeout(grace);
+        mailer.close();
+        await db.close();
+        logger.info('shutdown complete');
+      })();
+      return stopping;
+    },
+  };
+}

@@ -1,0 +1,73 @@
+import type { Express } from 'express';
+import supertest from 'supertest';
+import { loadConfig } from '../../src/config/config.js';
+import type { ResolvedConfig } from '../../src/config/local-secrets.js';
+import type { Database } from '../../src/db/connection.js';
+import { createApp } from '../../src/http/app.js';
+import { createSmtpMailer, type Mailer } from '../../src/mail/mailer.js';
+import { buildServices, type Services } from '../../src/services.js';
+import { createLogger } from '../../src/shared/logger.js';
+import { FakeClock } from './clock.js';
+import { testDatabase } from './db.js';
+import { staffToken } from './factories.js';
+
+export const TEST_TOKEN_KEYS =
+  'test1:0123456789abcdef0123456789abcdef-one,test0:0123456789abcdef0123456789abcdef-old';
+export const TEST_DATA_KEY = Buffer.alloc(32, 7).toString('base64');
+
+export interface TestApp {
+  app: Express;
+  http: ReturnType<typeof supertest>;
+  db: Database;
+  services: Services;
+  config: ResolvedConfig;
+  clock: FakeClock;
+  mailer: Mailer;
+  /** A bearer token of an admin user. */
+  adminToken: string;
+  close(): Promise<void>;
+}
+
+export interface TestAppOptions {
+  env?: NodeJS.ProcessEnv;
+  smtpUrl?: string;
+  clock?: FakeClock;
+}
+
+/** The real app on a fresh database, driven through supertest (which listens on port 0). */
+export async function bootApp(opts: TestAppOptions = {}): Promise<TestApp> {
+  const clock = opts.clock ?? new FakeClock();
+  const loaded = loadConfig({
+    NODE_ENV: 'test',
+    BASE_URL: 'https://news.example.com',
+    TOKEN_KEYS: TEST_TOKEN_KEYS,
+    DATA_KEY: TEST_DATA_KEY,
+    SMTP_URL: opts.smtpUrl,
+    MAIL_FROM: 'Kauppa <news@example.com>',
+    ORG_NAME: 'Testikauppa Oy',
+    ORG_ADDRESS: 'Testikatu 1, 00100 Helsinki',
+    ...opts.env,
+  });
+  const config = { ...loaded, tokenKeys: loaded.tokenKeys!, dataKey: loaded.dataKey! };
+  const db = await testDatabase(clock);
+  const logger = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
+  const mailer = createSmtpMailer({ url: config.smtpUrl, dkim: config.dkim, maxConnections: 2 });
+  const adapters = { config, db, clock, logger, mailer };
+  const services = buildServices(adapters);
+  const app = createApp({ ...adapters, services });
+  const { token } = await staffToken(services, 'admin');
+  return {
+    app,
+    http: supertest(app),
+    db,
+    services,
+    config,
+    clock,
+    mailer,
+    adminToken: token,
+    async close() {
+      mailer.close();
+      await db.close();
+    },
+  };
+}
