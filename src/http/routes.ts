@@ -1,4 +1,5 @@
 import type { Request, RequestHandler, Response, Router } from 'express';
+import type { z } from 'zod';
 import { can, type Permission } from '../auth/permissions.js';
 import type { AuthService } from '../auth/service.js';
 import { AppError } from '../shared/errors.js';
@@ -15,6 +16,16 @@ export interface RouteDef {
   handler: (req: Request, res: Response) => Promise<unknown> | unknown;
   /** Handlers that read the body themselves (streams: CSV, raw MIME) skip the JSON parser. */
   rawBody?: boolean;
+  /**
+   * The schemas the handler validates with (parseInput) and answers with; the OpenAPI document is
+   * generated from them, so it cannot drift from what the code accepts.
+   */
+  summary?: string;
+  body?: z.ZodType;
+  query?: z.ZodType;
+  response?: z.ZodType;
+  /** Status of a successful answer when not 200 (201 created, 202 accepted, 204). */
+  successStatus?: number;
 }
 
 export function bearerToken(req: Request): string | undefined {
