@@ -114,6 +114,18 @@ describe('MjmlCampaignRenderer', () => {
     expect(m.text).to.include('Testikauppa Oy');
   });
 
+  it('refuses a template whose markup swallows the footer', () => {
+    for (const mjml of [
+      '<mj-raw><!--</mj-raw>',
+      '<mj-raw><div style="display:none"></mj-raw>',
+      section('<mj-text><style></mj-text>'),
+    ]) {
+      const err = refusal(() => renderer.compile({ subject: 's', mjml }));
+      expect(err.status).to.equal(400);
+      expect(err.message).to.match(/footer/);
+    }
+  });
+
   it('renders the personalised unsubscribe URL in the text part, links as "text [url]"', () => {
     const c = renderer.compile({
       subject: 's',
