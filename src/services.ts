@@ -3,6 +3,7 @@ import type { ResolvedConfig } from './config/local-secrets.js';
 import type { Database } from './db/connection.js';
 import type { Mailer } from './mail/mailer.js';
 import { AuditLog } from './privacy/audit.js';
+import { SegmentService } from './segments/service.js';
 import type { Clock } from './shared/clock.js';
 import { DataProtector } from './shared/crypto.js';
 import type { Logger } from './shared/logger.js';
@@ -22,7 +23,8 @@ export function buildServices(a: Adapters) {
   const protector = new DataProtector(a.config.dataKey);
   const audit = new AuditLog(models, a.clock);
   const auth = new AuthService(models, a.clock);
-  return { protector, audit, auth };
+  const segments = new SegmentService(models, a.clock);
+  return { protector, audit, auth, segments };
 }
 
 export type Services = ReturnType<typeof buildServices>;
