@@ -7,6 +7,10 @@ import { SegmentService } from './segments/service.js';
 import type { Clock } from './shared/clock.js';
 import { DataProtector } from './shared/crypto.js';
 import type { Logger } from './shared/logger.js';
+import { ConsentLedger } from './subscribe/consent-ledger.js';
+import { UnsubscribeService } from './unsubscribe/service.js';
+import { SuppressionService } from './unsubscribe/suppressions.js';
+import { TokenService } from './unsubscribe/tokens.js';
 
 /** What the outside world gives us; built only by main.ts, the CLI and test helpers. */
 export interface Adapters {
@@ -23,8 +27,12 @@ export function buildServices(a: Adapters) {
   const protector = new DataProtector(a.config.dataKey);
   const audit = new AuditLog(models, a.clock);
   const auth = new AuthService(models, a.clock);
+  const tokens = new TokenService(a.config.tokenKeys, a.clock);
+  const suppressions = new SuppressionService(models, protector);
+  const consent = new ConsentLedger(models);
+  const unsubscribe = new UnsubscribeService(models, suppressions, consent, a.clock);
   const segments = new SegmentService(models, a.clock);
-  return { protector, audit, auth, segments };
+  return { protector, audit, auth, tokens, suppressions, consent, unsubscribe, segments };
 }
 
 export type Services = ReturnType<typeof buildServices>;

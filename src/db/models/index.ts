@@ -1,6 +1,7 @@
 import type { Connection } from 'mongoose';
 import type { Clock } from '../../shared/clock.js';
 import { auditEntryModel } from './audit.js';
+import { consentEventModel, consentTextModel } from './consent.js';
 import { importJobModel } from './import-job.js';
 import { listModel } from './list.js';
 import { membershipModel } from './membership.js';
@@ -9,6 +10,7 @@ import { segmentModel } from './segment.js';
 import { apiTokenModel, staffUserModel } from './staff.js';
 import { subscriberModel } from './subscriber.js';
 import { suppressionModel } from './suppression.js';
+import { unsubscribeEventModel } from './unsubscribe-event.js';
 
 /** Every collection, compiled on one connection; built only by src/db/connection.ts. */
 export function createModels(conn: Connection, clock: Clock) {
@@ -21,6 +23,9 @@ export function createModels(conn: Connection, clock: Clock) {
     StaffUser: staffUserModel(conn, clock),
     ApiToken: apiTokenModel(conn, clock),
     AuditEntry: auditEntryModel(conn, clock),
+    UnsubscribeEvent: unsubscribeEventModel(conn, clock),
+    ConsentText: consentTextModel(conn, clock),
+    ConsentEvent: consentEventModel(conn, clock),
     Segment: segmentModel(conn, clock),
     ImportJob: importJobModel(conn, clock),
   };
