@@ -11,6 +11,8 @@ import { ConsentLedger } from './subscribe/consent-ledger.js';
 import { UnsubscribeService } from './unsubscribe/service.js';
 import { SuppressionService } from './unsubscribe/suppressions.js';
 import { TokenService } from './unsubscribe/tokens.js';
+import { ExportService } from './subscribers/csv-export.js';
+import { ImportService } from './subscribers/csv-import.js';
 
 /** What the outside world gives us; built only by main.ts, the CLI and test helpers. */
 export interface Adapters {
@@ -32,7 +34,20 @@ export function buildServices(a: Adapters) {
   const consent = new ConsentLedger(models);
   const unsubscribe = new UnsubscribeService(models, suppressions, consent, a.clock);
   const segments = new SegmentService(models, a.clock);
-  return { protector, audit, auth, tokens, suppressions, consent, unsubscribe, segments };
+  const imports = new ImportService(models, suppressions, protector, audit, a.clock);
+  const exports = new ExportService(segments, audit);
+  return {
+    protector,
+    audit,
+    auth,
+    tokens,
+    suppressions,
+    consent,
+    unsubscribe,
+    segments,
+    imports,
+    exports,
+  };
 }
 
 export type Services = ReturnType<typeof buildServices>;
