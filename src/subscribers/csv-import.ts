@@ -95,7 +95,8 @@ interface Job {
 /**
  * Streams a CSV into subscribers and one list. Memory is bounded by one batch of rows plus the
  * set of email hashes already seen (needed to merge duplicates across the whole file). Each batch
- * costs three reads (existing subscribers, suppressions, memberships) and two unordered bulk
+ * costs one read of suppressions and one unordered bulk insert; addresses the unique index refuses
+ * (already known) cost one more read each of subscribers and memberships, then unordered bulk
  * writes. Nothing here ever makes an unsubscribed, complained, bounced or suppressed address
  * mailable again, nor touches an unsubscribed membership: such rows are counted as skipped.
  */
@@ -267,18 +268,79 @@ export class ImportService {
     await this.save(job, {});
   }
 
+  /**
+   * Insert first: the unique email index tells which addresses already exist, so a batch of new
+   * addresses costs no lookup by email (on FerretDB's SQLite backend such a lookup scans the whole
+   * collection). Suppressions are checked before anything is written.
+   */
   private async writeBatch(job: Job, rows: Row[]): Promise<void> {
     const { Subscriber, Membership } = this.models;
     const listId = job.listId;
-    const [existing, suppressed] = await Promise.all([
-      Subscriber.find({ email: { $in: rows.map((r) => r.email) } })
-        .select('_id email status')
-        .lean(),
-      this.suppressions.suppressedHashes(
-        rows.map((r) => r.hash),
-        listId ? String(listId) : undefined,
-      ),
-    ]);
+    const suppressed = await this.suppressions.suppressedHashes(
+      rows.map((r) => r.hash),
+      listId ? String(listId) : undefined,
+    );
+    const candidates = rows.filter((r) => !suppressed.has(r.hash));
+    job.counts.skippedSuppressed += rows.length - candidates.length;
+
+    const source = `import:${String(job.id)}`;
+    const joins: Array<{ subscriberId: Types.ObjectId; status: string }> = [];
+    const newIds = candidates.map(() => new Types.ObjectId());
+    // Loosely typed: documents are completed by schema defaults when mongoose casts them.
+    const inserts: AnyBulkWriteOperation<Record<string, unknown>>[] = candidates.map((row, i) => ({
+      insertOne: {
+        document: {
+          _id: newIds[i],
+          email: row.email,
+          ...nest(row.set),
+          source,
+          status: 'subscribed',
+        },
+      },
+    }));
+    const taken = new Set(
+      inserts.length
+        ? await unorderedWrite(() => Subscriber.bulkWrite(inserts, { ordered: false }))
+        : [],
+    );
+    candidates.forEach((_row, i) => {
+      if (taken.has(i)) return;
+      job.counts.created += 1;
+      if (listId) joins.push({ subscriberId: newIds[i]!, status: 'subscribed' });
+    });
+
+    const known = candidates.filter((_row, i) => taken.has(i));
+    if (known.length) joins.push(...(await this.mergeExisting(job, known)));
+
+    if (listId && joins.length) {
+      const now = this.clock.now();
+      const ops: AnyBulkWriteOperation<Record<string, unknown>>[] = joins.map((j) => ({
+        insertOne: {
+          document: {
+            subscriberId: j.subscriberId,
+            listId,
+            status: j.status,
+            source,
+            subscribedAt: j.status === 'subscribed' ? now : undefined,
+          },
+        },
+      }));
+      // A membership someone else created meanwhile is theirs to keep: refused inserts are fine.
+      const refused = await unorderedWrite(() => Membership.bulkWrite(ops, { ordered: false }));
+      job.counts.addedToList += ops.length - refused.length;
+    }
+  }
+
+  /** Rows whose address is already a subscriber; returns the list joins to make. */
+  private async mergeExisting(
+    job: Job,
+    rows: Row[],
+  ): Promise<Array<{ subscriberId: Types.ObjectId; status: string }>> {
+    const { Subscriber, Membership } = this.models;
+    const listId = job.listId;
+    const existing = await Subscriber.find({ email: { $in: rows.map((r) => r.email) } })
+      .select('_id email status')
+      .lean();
     const byEmail = new Map(existing.map((s) => [s.email, s]));
     const membershipOf = new Map<string, string>();
     if (listId && existing.length) {
@@ -290,101 +352,35 @@ export class ImportService {
         .lean();
       for (const m of ms) membershipOf.set(String(m.subscriberId), m.status);
     }
-
-    const source = `import:${String(job.id)}`;
-    const now = this.clock.now();
-    // Loosely typed: documents are completed by schema defaults when mongoose casts them.
-    const subscriberOps: AnyBulkWriteOperation<Record<string, unknown>>[] = [];
-    // Parallel to subscriberOps: which row each op came from, to undo counts of refused inserts.
-    const opRows: Array<{ row: Row; created: boolean }> = [];
-    const joins: Array<{ subscriberId: Types.ObjectId; status: string; row: Row }> = [];
+    const joins: Array<{ subscriberId: Types.ObjectId; status: string }> = [];
+    const updates: AnyBulkWriteOperation<Record<string, unknown>>[] = [];
     for (const row of rows) {
-      if (suppressed.has(row.hash)) {
-        job.counts.skippedSuppressed += 1;
+      const found = byEmail.get(row.email);
+      if (!found) {
+        // Erased by someone else between our insert and this read.
+        this.invalid(job, row.line, 'email: changed by someone else during the import');
         continue;
       }
-      const found = byEmail.get(row.email);
-      if (
-        found &&
-        (NOT_MAILABLE.has(found.status) || membershipOf.get(String(found._id)) === 'unsubscribed')
-      ) {
+      const membership = membershipOf.get(String(found._id));
+      if (NOT_MAILABLE.has(found.status) || membership === 'unsubscribed') {
         job.counts.skippedUnsubscribed += 1;
         continue;
       }
-      if (!found) {
-        const _id = new Types.ObjectId();
-        subscriberOps.push({
-          insertOne: {
-            document: {
-              _id,
-              email: row.email,
-              ...nest(row.set),
-              source,
-              status: 'subscribed',
-            },
-          },
-        });
-        opRows.push({ row, created: true });
-        job.counts.created += 1;
-        if (listId) joins.push({ subscriberId: _id, status: 'subscribed', row });
-        continue;
-      }
       if (job.mode === 'upsert' && Object.keys(row.set).length > 0) {
-        subscriberOps.push({
-          updateOne: { filter: { _id: found._id }, update: { $set: row.set } },
-        });
-        opRows.push({ row, created: false });
+        updates.push({ updateOne: { filter: { _id: found._id }, update: { $set: row.set } } });
         job.counts.updated += 1;
       } else {
         job.counts.unchanged += 1;
       }
-      if (listId && !membershipOf.has(String(found._id))) {
-        // Importing never confirms a pending double opt-in on the person's behalf.
-        const status = found.status === 'subscribed' ? 'subscribed' : 'unconfirmed';
-        joins.push({ subscriberId: found._id, status, row });
-      }
+      // Importing never confirms a pending double opt-in on the person's behalf.
+      if (listId && membership === undefined)
+        joins.push({
+          subscriberId: found._id,
+          status: found.status === 'subscribed' ? 'subscribed' : 'unconfirmed',
+        });
     }
-
-    const refused = new Set<Row>();
-    if (subscriberOps.length) {
-      const failed = await unorderedWrite(() =>
-        Subscriber.bulkWrite<Record<string, unknown>>(subscriberOps, { ordered: false }),
-      );
-      for (const index of failed) {
-        const { row, created } = opRows[index]!;
-        refused.add(row);
-        if (created) job.counts.created -= 1;
-        else job.counts.updated -= 1;
-        // Another writer created the same address between our read and write.
-        job.counts.invalid += 1;
-        job.errorCount += 1;
-        if (job.errors.length < MAX_STORED_ERRORS)
-          job.errors.push({
-            line: row.line,
-            message: 'email: added by someone else during the import',
-          });
-      }
-    }
-    const membershipOps: AnyBulkWriteOperation<Record<string, unknown>>[] = joins
-      .filter((j) => !refused.has(j.row))
-      .map((j) => ({
-        insertOne: {
-          document: {
-            subscriberId: j.subscriberId,
-            listId: listId!,
-            status: j.status,
-            source,
-            subscribedAt: j.status === 'subscribed' ? now : undefined,
-          },
-        },
-      }));
-    if (membershipOps.length) {
-      // A membership someone else created meanwhile is theirs to keep: refused inserts are fine.
-      const failed = await unorderedWrite(() =>
-        Membership.bulkWrite<Record<string, unknown>>(membershipOps, { ordered: false }),
-      );
-      job.counts.addedToList += membershipOps.length - failed.length;
-    }
+    if (updates.length) await Subscriber.bulkWrite(updates, { ordered: false });
+    return joins;
   }
 
   private async save(job: Job, extra: Partial<ImportJobDoc>): Promise<void> {
