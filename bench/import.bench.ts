@@ -44,7 +44,7 @@ export async function run(): Promise<Record<string, number | string>> {
       let chunk = '';
       for (let i = 0; i < ROWS; i++) {
         if (i % 100 === 57) chunk += `broken-${i},Bad,fi,\n`;
-        else if (i % 20 === 9 && i > 20) chunk += `row${i - 20}@example.com,Again ${i},fi,\n`;
+        else if (i % 20 === 9 && i > 20) chunk += `row${i - 21}@example.com,Again ${i},fi,\n`;
         else
           chunk += `row${i}@example.com,Person ${i},${i % 3 ? 'fi' : 'en'},${i % 7 ? 'basic' : 'gold'}\n`;
         if (i % 500 === 499) {
