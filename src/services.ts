@@ -1,4 +1,7 @@
 import { AuthService } from './auth/service.js';
+import { MjmlCampaignRenderer } from './campaigns/render/mjml-renderer.js';
+import { SystemMailRenderer } from './campaigns/render/system-mail.js';
+import { TemplateService } from './campaigns/templates/service.js';
 import type { ResolvedConfig } from './config/local-secrets.js';
 import type { Database } from './db/connection.js';
 import type { Mailer } from './mail/mailer.js';
@@ -33,6 +36,9 @@ export function buildServices(a: Adapters) {
   const suppressions = new SuppressionService(models, protector);
   const consent = new ConsentLedger(models);
   const unsubscribe = new UnsubscribeService(models, suppressions, consent, a.clock);
+  const campaignRenderer = new MjmlCampaignRenderer();
+  const systemMails = new SystemMailRenderer(a.config.org);
+  const templates = new TemplateService(models, campaignRenderer);
   const segments = new SegmentService(models, a.clock);
   const imports = new ImportService(models, suppressions, protector, audit, a.clock);
   const exports = new ExportService(segments, audit);
@@ -44,6 +50,9 @@ export function buildServices(a: Adapters) {
     suppressions,
     consent,
     unsubscribe,
+    campaignRenderer,
+    systemMails,
+    templates,
     segments,
     imports,
     exports,

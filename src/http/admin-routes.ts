@@ -1,3 +1,4 @@
+import { templateRoutes } from '../campaigns/templates/routes.js';
 import { segmentRoutes } from '../segments/routes.js';
 import type { Services } from '../services.js';
 import { csvRoutes } from '../subscribers/csv-routes.js';
@@ -13,6 +14,7 @@ export function adminRoutes(s: Services): RouteDef[] {
       handler: (req, res) =>
         res.json({ id: req.actor!.userId, email: req.actor!.email, role: req.actor!.role }),
     },
+    ...templateRoutes(s.templates),
     ...segmentRoutes(s),
     ...csvRoutes(s),
   ];
