@@ -6,6 +6,7 @@ import type { ResolvedConfig } from './config/local-secrets.js';
 import type { Database } from './db/connection.js';
 import type { Mailer } from './mail/mailer.js';
 import { AuditLog } from './privacy/audit.js';
+import { SegmentService } from './segments/service.js';
 import type { Clock } from './shared/clock.js';
 import { DataProtector } from './shared/crypto.js';
 import type { Logger } from './shared/logger.js';
@@ -13,6 +14,8 @@ import { ConsentLedger } from './subscribe/consent-ledger.js';
 import { UnsubscribeService } from './unsubscribe/service.js';
 import { SuppressionService } from './unsubscribe/suppressions.js';
 import { TokenService } from './unsubscribe/tokens.js';
+import { ExportService } from './subscribers/csv-export.js';
+import { ImportService } from './subscribers/csv-import.js';
 
 /** What the outside world gives us; built only by main.ts, the CLI and test helpers. */
 export interface Adapters {
@@ -36,6 +39,9 @@ export function buildServices(a: Adapters) {
   const campaignRenderer = new MjmlCampaignRenderer();
   const systemMails = new SystemMailRenderer(a.config.org);
   const templates = new TemplateService(models, campaignRenderer);
+  const segments = new SegmentService(models, a.clock);
+  const imports = new ImportService(models, suppressions, protector, audit, a.clock);
+  const exports = new ExportService(segments, audit);
   return {
     protector,
     audit,
@@ -47,6 +53,9 @@ export function buildServices(a: Adapters) {
     campaignRenderer,
     systemMails,
     templates,
+    segments,
+    imports,
+    exports,
   };
 }
 

@@ -1,5 +1,7 @@
 import { templateRoutes } from '../campaigns/templates/routes.js';
+import { segmentRoutes } from '../segments/routes.js';
 import type { Services } from '../services.js';
+import { csvRoutes } from '../subscribers/csv-routes.js';
 import type { RouteDef } from './routes.js';
 
 /** Every admin endpoint under /api/v1, gathered from the capabilities that own them. */
@@ -13,5 +15,7 @@ export function adminRoutes(s: Services): RouteDef[] {
         res.json({ id: req.actor!.userId, email: req.actor!.email, role: req.actor!.role }),
     },
     ...templateRoutes(s.templates),
+    ...segmentRoutes(s),
+    ...csvRoutes(s),
   ];
 }

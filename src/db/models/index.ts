@@ -2,9 +2,11 @@ import type { Connection } from 'mongoose';
 import type { Clock } from '../../shared/clock.js';
 import { auditEntryModel } from './audit.js';
 import { consentEventModel, consentTextModel } from './consent.js';
+import { importJobModel } from './import-job.js';
 import { listModel } from './list.js';
 import { membershipModel } from './membership.js';
 import { orderModel } from './order.js';
+import { segmentModel } from './segment.js';
 import { apiTokenModel, staffUserModel } from './staff.js';
 import { subscriberModel } from './subscriber.js';
 import { suppressionModel } from './suppression.js';
@@ -26,6 +28,8 @@ export function createModels(conn: Connection, clock: Clock) {
     ConsentText: consentTextModel(conn, clock),
     ConsentEvent: consentEventModel(conn, clock),
     Template: templateModel(conn, clock),
+    Segment: segmentModel(conn, clock),
+    ImportJob: importJobModel(conn, clock),
   };
 }
 
