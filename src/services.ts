@@ -6,7 +6,10 @@ import { AuditLog } from './privacy/audit.js';
 import type { Clock } from './shared/clock.js';
 import { DataProtector } from './shared/crypto.js';
 import type { Logger } from './shared/logger.js';
+import { MjmlConfirmationMail } from './subscribe/confirmation-mail.js';
 import { ConsentLedger } from './subscribe/consent-ledger.js';
+import { RateLimiter } from './subscribe/rate-limiter.js';
+import { SubscribeService } from './subscribe/service.js';
 import { UnsubscribeService } from './unsubscribe/service.js';
 import { SuppressionService } from './unsubscribe/suppressions.js';
 import { TokenService } from './unsubscribe/tokens.js';
@@ -30,7 +33,22 @@ export function buildServices(a: Adapters) {
   const suppressions = new SuppressionService(models, protector);
   const consent = new ConsentLedger(models);
   const unsubscribe = new UnsubscribeService(models, suppressions, consent, a.clock);
-  return { protector, audit, auth, tokens, suppressions, consent, unsubscribe };
+  const limiter = new RateLimiter(models, a.clock);
+  const subscribe = new SubscribeService({
+    models,
+    suppressions,
+    consent,
+    tokens,
+    limiter,
+    protector,
+    mailer: a.mailer,
+    confirmationMail: new MjmlConfirmationMail(),
+    audit,
+    clock: a.clock,
+    logger: a.logger,
+    config: a.config,
+  });
+  return { protector, audit, auth, tokens, suppressions, consent, unsubscribe, limiter, subscribe };
 }
 
 export type Services = ReturnType<typeof buildServices>;

@@ -5,6 +5,7 @@ import { consentEventModel, consentTextModel } from './consent.js';
 import { listModel } from './list.js';
 import { membershipModel } from './membership.js';
 import { orderModel } from './order.js';
+import { rateLimitModel } from './rate-limit.js';
 import { apiTokenModel, staffUserModel } from './staff.js';
 import { subscriberModel } from './subscriber.js';
 import { suppressionModel } from './suppression.js';
@@ -24,6 +25,7 @@ export function createModels(conn: Connection, clock: Clock) {
     UnsubscribeEvent: unsubscribeEventModel(conn, clock),
     ConsentText: consentTextModel(conn, clock),
     ConsentEvent: consentEventModel(conn, clock),
+    RateLimit: rateLimitModel(conn),
   };
 }
 
