@@ -128,6 +128,7 @@ export function subscribeRouter(services: Services, config: Pick<Config, 'subscr
           name: typeof raw.name === 'string' ? raw.name.slice(0, 200) : '',
           consent: request?.consent,
         };
+        if (list.thankYouUrl) allowFormRedirect(res, list.thankYouUrl);
         return htmlPage(res, locale, 400, formPage(svc, list, locale, values, err));
       }
       const t = messages(locale);

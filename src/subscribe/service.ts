@@ -189,11 +189,7 @@ export class SubscribeService {
         if (!membership) await this.addMembership(subscriber._id, list.id, 'unconfirmed', source);
         toConfirm.push(list);
       } else {
-        await this.d.models.Membership.updateOne(
-          { subscriberId: subscriber._id, listId: list.id },
-          { $set: { status: 'subscribed', subscribedAt: now }, $setOnInsert: { source } },
-          { upsert: true },
-        );
+        await this.markSubscribed(subscriber._id, list.id, source, now);
         subscribedNow = true;
       }
       await this.d.consent.record({
@@ -267,11 +263,7 @@ export class SubscribeService {
       ...this.networkEvidence(meta),
     });
     const now = this.d.clock.now();
-    await this.d.models.Membership.updateOne(
-      { subscriberId: subscriber._id, listId: list._id },
-      { $set: { status: 'subscribed', subscribedAt: now }, $setOnInsert: { source } },
-      { upsert: true },
-    );
+    await this.markSubscribed(subscriber._id, listId, source, now);
     await this.d.models.Subscriber.updateOne(
       { _id: subscriber._id, status: { $in: ['unconfirmed', 'unsubscribed'] } },
       { $set: { status: 'subscribed' } },
@@ -447,6 +439,25 @@ export class SubscribeService {
         if (!isDuplicateKey(err)) throw err;
       },
     );
+  }
+
+  private async markSubscribed(
+    subscriberId: Types.ObjectId,
+    listId: string,
+    source: string,
+    now: Date,
+  ): Promise<void> {
+    const upsert = () =>
+      this.d.models.Membership.updateOne(
+        { subscriberId, listId },
+        { $set: { status: 'subscribed', subscribedAt: now }, $setOnInsert: { source } },
+        { upsert: true },
+      );
+    // Two first posts racing: one insert loses on the unique index, and the retry updates.
+    await upsert().catch((err: unknown) => {
+      if (!isDuplicateKey(err)) throw err;
+      return upsert();
+    });
   }
 
   private networkEvidence(meta: RequestMeta): { ip?: string; userAgent?: string } {

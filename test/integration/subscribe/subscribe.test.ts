@@ -4,8 +4,6 @@ import { email, staffToken } from '../../helpers/factories.js';
 import { SmtpSink } from '../../helpers/smtp-sink.js';
 import { confirmLink, makeList, stored } from './helpers.js';
 
-const FORM = 'application/x-www-form-urlencoded';
-
 describe('subscribe: public form, double opt-in, consent ledger', () => {
   let t: TestApp;
   let sink: SmtpSink;
@@ -82,7 +80,7 @@ describe('subscribe: public form, double opt-in, consent ledger', () => {
       expect(membership?.status).to.equal('unconfirmed');
 
       const [mail] = await mailsTo(address);
-      expect(mail, 'confirmation mail').to.exist;
+      expect(mail, 'confirmation mail').to.not.equal(undefined);
       expect(mail!.parsed.subject).to.equal('Vahvista tilauksesi');
       expect(mail!.parsed.html).to.contain(list.name);
       expect(mail!.parsed.text).to.not.contain(address);
