@@ -1,4 +1,7 @@
 import { AuthService } from './auth/service.js';
+import { MjmlCampaignRenderer } from './campaigns/render/mjml-renderer.js';
+import { SystemMailRenderer } from './campaigns/render/system-mail.js';
+import { TemplateService } from './campaigns/templates/service.js';
 import type { ResolvedConfig } from './config/local-secrets.js';
 import type { Database } from './db/connection.js';
 import type { Mailer } from './mail/mailer.js';
@@ -6,7 +9,6 @@ import { AuditLog } from './privacy/audit.js';
 import type { Clock } from './shared/clock.js';
 import { DataProtector } from './shared/crypto.js';
 import type { Logger } from './shared/logger.js';
-import { MjmlConfirmationMail } from './subscribe/confirmation-mail.js';
 import { ConsentLedger } from './subscribe/consent-ledger.js';
 import { RateLimiter } from './subscribe/rate-limiter.js';
 import { SubscribeService } from './subscribe/service.js';
@@ -33,6 +35,9 @@ export function buildServices(a: Adapters) {
   const suppressions = new SuppressionService(models, protector);
   const consent = new ConsentLedger(models);
   const unsubscribe = new UnsubscribeService(models, suppressions, consent, a.clock);
+  const campaignRenderer = new MjmlCampaignRenderer();
+  const systemMails = new SystemMailRenderer(a.config.org);
+  const templates = new TemplateService(models, campaignRenderer);
   const limiter = new RateLimiter(models, a.clock);
   const subscribe = new SubscribeService({
     models,
@@ -42,13 +47,26 @@ export function buildServices(a: Adapters) {
     limiter,
     protector,
     mailer: a.mailer,
-    confirmationMail: new MjmlConfirmationMail(),
+    systemMails,
     audit,
     clock: a.clock,
     logger: a.logger,
     config: a.config,
   });
-  return { protector, audit, auth, tokens, suppressions, consent, unsubscribe, limiter, subscribe };
+  return {
+    protector,
+    audit,
+    auth,
+    tokens,
+    suppressions,
+    consent,
+    unsubscribe,
+    campaignRenderer,
+    systemMails,
+    templates,
+    limiter,
+    subscribe,
+  };
 }
 
 export type Services = ReturnType<typeof buildServices>;

@@ -1,3 +1,4 @@
+import { templateRoutes } from '../campaigns/templates/routes.js';
 import type { Services } from '../services.js';
 import { subscribeAdminRoutes } from '../subscribe/routes.js';
 import type { RouteDef } from './routes.js';
@@ -13,5 +14,6 @@ export function adminRoutes(s: Services): RouteDef[] {
         res.json({ id: req.actor!.userId, email: req.actor!.email, role: req.actor!.role }),
     },
     ...subscribeAdminRoutes(s),
+    ...templateRoutes(s.templates),
   ];
 }

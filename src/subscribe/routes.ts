@@ -28,7 +28,7 @@ const ticked = new Set(['true', 'yes', 'on', '1']);
 const subscribeBody = z.object({
   email: z.string().max(1000).optional(),
   name: z.string().trim().max(200).optional(),
-  list: z.union([slug, z.array(slug).min(1).max(20)]),
+  list: z.union([slug, z.array(slug).min(1).max(10)]),
   locale: z.string().max(20).optional(),
   consent: z.union([z.boolean(), z.string().max(20)]).optional(),
   website: z.string().max(1000).optional(),

@@ -3,6 +3,7 @@ import type { SubscribeConfig } from '../config/config.js';
 import type { Models } from '../db/models/index.js';
 import { LOCALES } from '../db/models/subscriber.js';
 import { format, messages, pickLocale, renderFragment, type PageLocale } from '../http/pages.js';
+import type { SystemMailRenderer } from '../campaigns/render/system-mail.js';
 import type { Mailer } from '../mail/mailer.js';
 import type { AuditContext, AuditLog } from '../privacy/audit.js';
 import type { Clock } from '../shared/clock.js';
@@ -16,7 +17,6 @@ import {
   type SuppressionService,
 } from '../unsubscribe/suppressions.js';
 import type { TokenService } from '../unsubscribe/tokens.js';
-import type { ConfirmationMailRenderer } from './confirmation-mail.js';
 import type { ConsentLedger } from './consent-ledger.js';
 import type { RateLimiter } from './rate-limiter.js';
 
@@ -70,7 +70,7 @@ export interface SubscribeDeps {
   limiter: RateLimiter;
   protector: DataProtector;
   mailer: Mailer;
-  confirmationMail: ConfirmationMailRenderer;
+  systemMails: Pick<SystemMailRenderer, 'renderSystemMail'>;
   audit: AuditLog;
   clock: Clock;
   logger: Logger;
@@ -467,8 +467,9 @@ export class SubscribeService {
 
   /**
    * Sent in the background so the answer takes the same time whether or not a mail goes out; at
-   * most one per address per SUBSCRIBE_CONFIRM_INTERVAL_MINUTES, so the form cannot be used to
-   * flood someone's inbox.
+   * most one request's mails per address per SUBSCRIBE_CONFIRM_INTERVAL_MINUTES, so the form
+   * cannot be used to flood someone's inbox. One mail per list: each link confirms its own list.
+   * No name from the form goes into the mail: anyone can type any address into a form.
    */
   private async queueConfirmation(
     subscriberId: string,
@@ -479,39 +480,37 @@ export class SubscribeService {
     const slot = this.d.suppressions.hash(email);
     const interval = this.d.config.subscribe.confirmIntervalMinutes * 60_000;
     if (!(await this.d.limiter.acquire('confirm-mail', slot, interval))) return;
-    const { confirmTtlHours } = this.d.config.subscribe;
-    const mail = this.d.confirmationMail.render({
-      locale,
-      expiresInHours: confirmTtlHours,
-      org: this.d.config.org,
-      lists: lists.map((l) => ({
-        name: l.name,
-        confirmUrl: `${this.d.config.baseUrl}/subscribe/confirm/${this.d.tokens.sign(
-          'subscribe-confirm',
-          { subscriberId, listId: l.id },
-          { expiresInSeconds: confirmTtlHours * 3600 },
-        )}?lang=${locale}`,
-      })),
-    });
-    const sending = this.d.mailer
-      .send({
-        from: this.d.config.mailFrom,
-        to: email,
-        subject: mail.subject,
-        html: mail.html,
-        text: mail.text,
-        headers: { 'Auto-Submitted': 'auto-generated' },
-      })
-      .then(
-        () => undefined,
-        async (err: unknown) => {
-          this.d.logger.warn({ err, subscriberId }, 'confirmation mail not sent');
-          // Let the person try again at once instead of waiting out the interval.
-          await this.d.limiter.release('confirm-mail', slot).catch(() => undefined);
-        },
-      )
-      .finally(() => this.pendingMail.delete(sending));
-    this.pendingMail.add(sending);
+    const expiresInSeconds = this.d.config.subscribe.confirmTtlHours * 3600;
+    for (const list of lists) {
+      const token = this.d.tokens.sign(
+        'subscribe-confirm',
+        { subscriberId, listId: list.id },
+        { expiresInSeconds },
+      );
+      const mail = this.d.systemMails.renderSystemMail('subscribe-confirm', locale, {
+        confirmUrl: `${this.d.config.baseUrl}/subscribe/confirm/${token}?lang=${locale}`,
+        listName: list.name,
+      });
+      const sending = this.d.mailer
+        .send({
+          from: this.d.config.mailFrom,
+          to: email,
+          subject: mail.subject,
+          html: mail.html,
+          text: mail.text,
+          headers: { 'Auto-Submitted': 'auto-generated' },
+        })
+        .then(
+          () => undefined,
+          async (err: unknown) => {
+            this.d.logger.warn({ err, subscriberId }, 'confirmation mail not sent');
+            // Let the person try again at once instead of waiting out the interval.
+            await this.d.limiter.release('confirm-mail', slot).catch(() => undefined);
+          },
+        )
+        .finally(() => this.pendingMail.delete(sending));
+      this.pendingMail.add(sending);
+    }
   }
 }
 

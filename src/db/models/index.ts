@@ -9,6 +9,7 @@ import { rateLimitModel } from './rate-limit.js';
 import { apiTokenModel, staffUserModel } from './staff.js';
 import { subscriberModel } from './subscriber.js';
 import { suppressionModel } from './suppression.js';
+import { templateModel } from './template.js';
 import { unsubscribeEventModel } from './unsubscribe-event.js';
 
 /** Every collection, compiled on one connection; built only by src/db/connection.ts. */
@@ -26,6 +27,7 @@ export function createModels(conn: Connection, clock: Clock) {
     ConsentText: consentTextModel(conn, clock),
     ConsentEvent: consentEventModel(conn, clock),
     RateLimit: rateLimitModel(conn),
+    Template: templateModel(conn, clock),
   };
 }
 

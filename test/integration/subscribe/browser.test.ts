@@ -72,7 +72,7 @@ describe('subscribe in a real browser (headless Chromium)', function () {
     await t.services.subscribe.drain();
     const [mail] = await sink.waitFor(1).then(() => sink.to(address));
     expect(mail, 'confirmation mail in the sink').to.not.equal(undefined);
-    expect(mail!.parsed.subject).to.equal('Please confirm your subscription');
+    expect(mail!.parsed.subject).to.equal('Please confirm your subscription: Browser News');
     const link = confirmLink(mail!);
     expect(link.url.startsWith(`${base}/subscribe/confirm/`)).to.equal(true);
 

@@ -81,7 +81,7 @@ describe('subscribe: public form, double opt-in, consent ledger', () => {
 
       const [mail] = await mailsTo(address);
       expect(mail, 'confirmation mail').to.not.equal(undefined);
-      expect(mail!.parsed.subject).to.equal('Vahvista tilauksesi');
+      expect(mail!.parsed.subject).to.equal(`Vahvista tilauksesi: ${list.name}`);
       expect(mail!.parsed.html).to.contain(list.name);
       expect(mail!.parsed.text).to.not.contain(address);
       const link = confirmLink(mail!);
