@@ -11,6 +11,8 @@ import type { Clock } from './shared/clock.js';
 import { DataProtector } from './shared/crypto.js';
 import type { Logger } from './shared/logger.js';
 import { ConsentLedger } from './subscribe/consent-ledger.js';
+import { RateLimiter } from './subscribe/rate-limiter.js';
+import { SubscribeService } from './subscribe/service.js';
 import { UnsubscribeService } from './unsubscribe/service.js';
 import { SuppressionService } from './unsubscribe/suppressions.js';
 import { TokenService } from './unsubscribe/tokens.js';
@@ -42,6 +44,21 @@ export function buildServices(a: Adapters) {
   const segments = new SegmentService(models, a.clock);
   const imports = new ImportService(models, suppressions, protector, audit, a.clock);
   const exports = new ExportService(segments, audit);
+  const limiter = new RateLimiter(models, a.clock);
+  const subscribe = new SubscribeService({
+    models,
+    suppressions,
+    consent,
+    tokens,
+    limiter,
+    protector,
+    mailer: a.mailer,
+    systemMails,
+    audit,
+    clock: a.clock,
+    logger: a.logger,
+    config: a.config,
+  });
   return {
     protector,
     audit,
@@ -56,6 +73,8 @@ export function buildServices(a: Adapters) {
     segments,
     imports,
     exports,
+    limiter,
+    subscribe,
   };
 }
 

@@ -7,6 +7,7 @@ import { listModel } from './list.js';
 import { membershipModel } from './membership.js';
 import { orderModel } from './order.js';
 import { segmentModel } from './segment.js';
+import { rateLimitModel } from './rate-limit.js';
 import { apiTokenModel, staffUserModel } from './staff.js';
 import { subscriberModel } from './subscriber.js';
 import { suppressionModel } from './suppression.js';
@@ -27,6 +28,7 @@ export function createModels(conn: Connection, clock: Clock) {
     UnsubscribeEvent: unsubscribeEventModel(conn, clock),
     ConsentText: consentTextModel(conn, clock),
     ConsentEvent: consentEventModel(conn, clock),
+    RateLimit: rateLimitModel(conn),
     Template: templateModel(conn, clock),
     Segment: segmentModel(conn, clock),
     ImportJob: importJobModel(conn, clock),
