@@ -11,6 +11,10 @@ import type { Clock } from './shared/clock.js';
 import { DataProtector } from './shared/crypto.js';
 import type { Logger } from './shared/logger.js';
 import { ConsentLedger } from './subscribe/consent-ledger.js';
+import { campaignListsFrom } from './unsubscribe/campaign-lists.js';
+import { UnsubscribeConfirmation } from './unsubscribe/confirmation.js';
+import { UnsubscribePortal } from './unsubscribe/portal.js';
+import { PreferenceService } from './unsubscribe/preferences.js';
 import { UnsubscribeService } from './unsubscribe/service.js';
 import { SuppressionService } from './unsubscribe/suppressions.js';
 import { TokenService } from './unsubscribe/tokens.js';
@@ -42,6 +46,33 @@ export function buildServices(a: Adapters) {
   const segments = new SegmentService(models, a.clock);
   const imports = new ImportService(models, suppressions, protector, audit, a.clock);
   const exports = new ExportService(segments, audit);
+  const preferences = new PreferenceService(
+    models,
+    suppressions,
+    consent,
+    unsubscribe,
+    audit,
+    a.clock,
+  );
+  const unsubscribeConfirmation = new UnsubscribeConfirmation(
+    a.mailer,
+    {
+      enabled: a.config.unsubscribeConfirmationMail,
+      from: a.config.mailFrom,
+      orgName: a.config.org.name,
+      orgAddress: a.config.org.address,
+    },
+    a.logger,
+  );
+  const unsubscribePortal = new UnsubscribePortal(
+    models,
+    tokens,
+    unsubscribe,
+    preferences,
+    campaignListsFrom(a.db.connection),
+    unsubscribeConfirmation,
+    (token) => `${a.config.baseUrl}/u/${token}`,
+  );
   return {
     protector,
     audit,
@@ -56,6 +87,8 @@ export function buildServices(a: Adapters) {
     segments,
     imports,
     exports,
+    preferences,
+    unsubscribePortal,
   };
 }
 

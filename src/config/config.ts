@@ -32,6 +32,8 @@ export interface Config {
   inboundDomain: string;
   dkim: DkimConfig | undefined;
   org: { name: string; address: string; contactEmail: string | undefined };
+  /** Mail a short confirmation after someone unsubscribes on the web (off by default). */
+  unsubscribeConfirmationMail: boolean;
 }
 
 /** A configuration problem, reported as one line that names the variable. */
@@ -101,6 +103,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     inboundDomain: e.INBOUND_DOMAIN ?? new URL(baseUrl).hostname,
     dkim: loadDkim(e),
     org: { name: e.ORG_NAME, address: e.ORG_ADDRESS, contactEmail: e.ORG_CONTACT_EMAIL },
+    unsubscribeConfirmationMail: e.UNSUBSCRIBE_CONFIRMATION_MAIL,
   };
 }
 

@@ -57,6 +57,11 @@ export const envSchema = z.object({
   ORG_NAME: optionalString.pipe(z.string().default(PLACEHOLDER_ORG_NAME)),
   ORG_ADDRESS: optionalString.pipe(z.string().default(PLACEHOLDER_ORG_ADDRESS)),
   ORG_CONTACT_EMAIL: optionalString.pipe(z.email().optional()),
+  // RFC 8058 §4 discourages mailing someone who just asked for no more mail, hence off.
+  UNSUBSCRIBE_CONFIRMATION_MAIL: z.preprocess(
+    (v) => (v === undefined || v === '' ? 'false' : v),
+    z.enum(['true', 'false'], { message: 'must be true or false' }).transform((v) => v === 'true'),
+  ),
 });
 
 export type RawEnv = z.infer<typeof envSchema>;
