@@ -47,7 +47,7 @@ const PURPOSES: ['unsubscribe', 'preferences'] = ['unsubscribe', 'preferences'];
  */
 export class UnsubscribePortal {
   constructor(
-    private readonly models: Pick<Models, 'Membership' | 'List' | 'Subscriber'>,
+    private readonly models: Pick<Models, 'Membership' | 'List'>,
     private readonly tokens: TokenService,
     private readonly unsubscribe: UnsubscribeService,
     private readonly preferences: PreferenceService,
@@ -76,7 +76,8 @@ export class UnsubscribePortal {
       return { kind: 'preferences', view: await this.view(token), outcome };
     }
 
-    const target = action.action === 'unsubscribe' && action.scope === 'all' ? [] : await this.target(claims);
+    const target =
+      action.action === 'unsubscribe' && action.scope === 'all' ? [] : await this.target(claims);
     if (action.action === 'unsubscribe' && action.scope === 'list' && target.length === 0) {
       throw new AppError('validation_failed', 'scope: this link names no list');
     }
@@ -87,12 +88,8 @@ export class UnsubscribePortal {
       channel: action.action === 'one-click' ? 'one-click' : 'link',
       campaignId: claims.campaignId,
     });
-    const [lists, subscriber] = await Promise.all([
-      this.names(target),
-      result.found
-        ? this.models.Subscriber.findById(claims.subscriberId, { email: 1, locale: 1 }).lean()
-        : null,
-    ]);
+    const lists = await this.names(target);
+    const { subscriber } = result;
     if (result.changed && subscriber && this.confirmation.enabled) {
       // Not awaited: the opt-out is already durable and the answer must not wait for a relay.
       void this.confirmation.send(

@@ -60,13 +60,16 @@ export function unsubscribeRouter(portal: UnsubscribePortal): Router {
       ? t['unsubscribe.everything']
       : result.lists.map((l) => l.name).join(', ') || t['unsubscribe.everything'];
     // 200 with a page, never a redirect: RFC 8058 §3.2 asks for a plain success answer.
-    res.status(200).type('html').send(
-      renderPage('unsubscribed', locale, {
-        title: t['unsubscribe.doneTitle'] ?? '',
-        what,
-        action: `/u/${token}`,
-      }),
-    );
+    res
+      .status(200)
+      .type('html')
+      .send(
+        renderPage('unsubscribed', locale, {
+          title: t['unsubscribe.doneTitle'] ?? '',
+          what,
+          action: `/u/${token}`,
+        }),
+      );
   });
 
   return router;

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Types } from 'mongoose';
 import type { Models } from '../db/models/index.js';
+import { retryTransient } from '../db/retry.js';
 import type { SUBSCRIBER_STATUSES } from '../db/models/subscriber.js';
 import type { UnsubscribeChannel } from '../db/models/unsubscribe-event.js';
 import type { ConsentLedger } from '../subscribe/consent-ledger.js';
@@ -25,6 +26,8 @@ export interface UnsubscribeResult {
   changed: boolean;
   /** False when the subscriber no longer exists (erased); the suppression by hash remains. */
   found: boolean;
+  /** Who it was, for an answer in their language or a confirmation mail. */
+  subscriber?: { email: string; locale: string };
 }
 
 type SubscriberStatus = (typeof SUBSCRIBER_STATUSES)[number];
@@ -60,16 +63,26 @@ export class UnsubscribeService {
     private readonly clock: Clock,
   ) {}
 
-  async unsubscribe(req: UnsubscribeRequest): Promise<UnsubscribeResult> {
+  /**
+   * Retried as a whole on a transient database error: every step finds what an earlier attempt
+   * wrote, so the answer "done" is only given once everything is.
+   */
+  unsubscribe(req: UnsubscribeRequest): Promise<UnsubscribeResult> {
+    return retryTransient(() => this.attempt(req));
+  }
+
+  private async attempt(req: UnsubscribeRequest): Promise<UnsubscribeResult> {
     const subscriber = await this.models.Subscriber.findById(req.subscriberId, {
       email: 1,
-      status: 1,
+      locale: 1,
     }).lean();
     if (!subscriber) return { changed: false, found: false };
+    const who = { email: subscriber.email, locale: subscriber.locale };
     const now = this.clock.now();
     const reason = req.reason ?? (req.channel === 'staff' ? 'staff' : 'unsubscribe');
     const listIds = req.scope.all ? [] : [...new Set(req.scope.listIds)].sort();
-    if (!req.scope.all && listIds.length === 0) throw new Error('a list-scoped opt-out needs lists');
+    if (!req.scope.all && listIds.length === 0)
+      throw new Error('a list-scoped opt-out needs lists');
     const scopes = req.scope.all ? [ALL_LISTS] : listIds;
 
     const suppressions = await Promise.all(
@@ -81,20 +94,21 @@ export class UnsubscribeService {
       ),
     );
 
-    const affected = await this.models.Membership.find(
+    // A list-scoped opt-out names its lists; only "everything" has to find out which they were.
+    const affected = req.scope.all
+      ? await this.models.Membership.find(
+          { subscriberId: subscriber._id, status: { $ne: 'unsubscribed' } },
+          { listId: 1 },
+        ).lean()
+      : [];
+    await this.models.Membership.updateMany(
       {
         subscriberId: subscriber._id,
         status: { $ne: 'unsubscribed' },
         ...(req.scope.all ? {} : { listId: { $in: listIds.map((id) => new Types.ObjectId(id)) } }),
       },
-      { listId: 1 },
-    ).lean();
-    if (affected.length > 0) {
-      await this.models.Membership.updateMany(
-        { _id: { $in: affected.map((m) => m._id) }, status: { $ne: 'unsubscribed' } },
-        { $set: { status: 'unsubscribed', unsubscribedAt: now } },
-      );
-    }
+      { $set: { status: 'unsubscribed', unsubscribedAt: now } },
+    );
 
     if (req.scope.all) {
       const terminal: SubscriberStatus =
@@ -108,9 +122,12 @@ export class UnsubscribeService {
       );
     }
 
-    const key = eventKey(scopes, suppressions.map((s) => s.id));
+    const key = eventKey(
+      scopes,
+      suppressions.map((s) => s.id),
+    );
     if (await this.models.UnsubscribeEvent.exists({ subscriberId: subscriber._id, key })) {
-      return { changed: false, found: true };
+      return { changed: false, found: true, subscriber: who };
     }
     const eventLists = req.scope.all ? affected.map((m) => String(m.listId)) : listIds;
     await Promise.all(
@@ -138,9 +155,9 @@ export class UnsubscribeService {
         },
         { upsert: true },
       );
-      return { changed: res.upsertedCount > 0, found: true };
+      return { changed: res.upsertedCount > 0, found: true, subscriber: who };
     } catch (err) {
-      if (isDuplicateKey(err)) return { changed: false, found: true };
+      if (isDuplicateKey(err)) return { changed: false, found: true, subscriber: who };
       throw err;
     }
   }

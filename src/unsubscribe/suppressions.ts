@@ -72,7 +72,8 @@ export class SuppressionService {
             campaignId: extra.campaignId,
           },
         },
-        { upsert: true, new: true, projection: { _id: 1, reason: 1 } },
+        // No projection: FerretDB 1.24's findAndModify does not implement `fields`.
+        { upsert: true, new: true },
       ).lean();
       return { id: String(doc._id), reason: doc.reason, created: doc._id.equals(proposed) };
     } catch (err) {

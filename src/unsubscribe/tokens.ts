@@ -75,7 +75,10 @@ export class TokenService {
   }
 
   /** Like verify, for a URL that serves several purposes (/u/:token: unsubscribe, preferences). */
-  verifyAny(purposes: [UrlPurpose, ...UrlPurpose[]], token: string): TokenClaims & { purpose: UrlPurpose } {
+  verifyAny(
+    purposes: [UrlPurpose, ...UrlPurpose[]],
+    token: string,
+  ): TokenClaims & { purpose: UrlPurpose } {
     if (typeof token !== 'string' || token.length > MAX_TOKEN_LENGTH) throw invalid();
     const decoded = jwt.decode(token, { complete: true });
     const kid = decoded?.header.kid;
