@@ -22,13 +22,14 @@ export function isTransientDbError(err: unknown): boolean {
  * Runs `op` again after a transient database error, with jittered backoff. Only for operations
  * that are idempotent as a whole: a retry must find what the failed attempt already wrote.
  */
-export async function retryTransient<T>(op: () => Promise<T>, attempts = 8): Promise<T> {
+export async function retryTransient<T>(op: () => Promise<T>, attempts = 10): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await op();
     } catch (err) {
       if (attempt >= attempts || !isTransientDbError(err)) throw err;
-      await sleep(Math.random() * 10 * 2 ** attempt);
+      // SQLITE_BUSY fails at once rather than waiting for the lock, so short waits suffice.
+      await sleep(Math.random() * Math.min(250, 5 * 2 ** attempt));
     }
   }
 }

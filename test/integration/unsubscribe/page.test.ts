@@ -215,7 +215,10 @@ describe('/u/:token: unsubscribe page and RFC 8058 one-click', () => {
             return res.status;
           }),
         );
-        expect(statuses.filter((s) => s !== 200), String(statuses.filter((s) => s !== 200))).to.have.length(0);
+        expect(
+          statuses.filter((s) => s !== 200),
+          String(statuses.filter((s) => s !== 200)),
+        ).to.have.length(0);
       } finally {
         await new Promise((resolve) => server.close(resolve));
       }
