@@ -4,7 +4,7 @@ import type { LOCALES } from '../db/models/subscriber.js';
 import type { AuditContext, AuditLog } from '../privacy/audit.js';
 import type { ConsentLedger } from '../subscribe/consent-ledger.js';
 import type { Clock } from '../shared/clock.js';
-import { notFound, AppError } from '../shared/errors.js';
+import { AppError, isDuplicateKey, notFound } from '../shared/errors.js';
 import type { UnsubscribeService } from './service.js';
 import { ALL_LISTS, type SuppressionService } from './suppressions.js';
 
@@ -166,14 +166,21 @@ export class PreferenceService {
       locale,
     });
     const now = this.clock.now();
-    await this.models.Membership.updateOne(
-      { subscriberId: new Types.ObjectId(subscriber.id), listId: new Types.ObjectId(listId) },
-      {
-        $set: { status: 'subscribed', subscribedAt: now },
-        $unset: { unsubscribedAt: 1 },
-        $setOnInsert: { source: 'preferences' },
+    const filter = {
+      subscriberId: new Types.ObjectId(subscriber.id),
+      listId: new Types.ObjectId(listId),
+    };
+    const update = {
+      $set: { status: 'subscribed', subscribedAt: now },
+      $unset: { unsubscribedAt: 1 },
+      $setOnInsert: { source: 'preferences' },
+    };
+    await this.models.Membership.updateOne(filter, update, { upsert: true }).catch(
+      (err: unknown) => {
+        // A double-submitted form: the other request inserted it; set the same state on it.
+        if (!isDuplicateKey(err)) throw err;
+        return this.models.Membership.updateOne(filter, update);
       },
-      { upsert: true },
     );
     await this.models.Subscriber.updateOne(
       { _id: subscriber.id, status: { $in: ['unsubscribed', 'unconfirmed'] } },
