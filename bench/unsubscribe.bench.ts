@@ -22,7 +22,7 @@ import { createLogger } from '../src/shared/logger.js';
  */
 const PEOPLE = Number(process.env.BENCH_UNSUBSCRIBE_PEOPLE ?? 400);
 const FLOOR_REQUESTS = Number(process.env.BENCH_UNSUBSCRIBE_FLOOR ?? 4000);
-const CONCURRENCY = 8;
+const CONCURRENCY = Number(process.env.BENCH_UNSUBSCRIBE_CONCURRENCY ?? 8);
 const BODY = 'List-Unsubscribe=One-Click';
 
 async function listen(app: Express): Promise<{ server: Server; port: number }> {
