@@ -56,12 +56,8 @@ export function buildServices(a: Adapters) {
   );
   const unsubscribeConfirmation = new UnsubscribeConfirmation(
     a.mailer,
-    {
-      enabled: a.config.unsubscribeConfirmationMail,
-      from: a.config.mailFrom,
-      orgName: a.config.org.name,
-      orgAddress: a.config.org.address,
-    },
+    systemMails,
+    { enabled: a.config.unsubscribeConfirmationMail, from: a.config.mailFrom },
     a.logger,
   );
   const unsubscribePortal = new UnsubscribePortal(

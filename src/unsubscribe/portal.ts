@@ -93,8 +93,7 @@ export class UnsubscribePortal {
     if (result.changed && subscriber && this.confirmation.enabled) {
       // Not awaited: the opt-out is already durable and the answer must not wait for a relay.
       void this.confirmation.send(
-        subscriber.email,
-        subscriber.locale,
+        subscriber,
         lists.map((l) => l.name),
         this.manageUrl(token),
       );

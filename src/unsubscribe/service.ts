@@ -27,7 +27,7 @@ export interface UnsubscribeResult {
   /** False when the subscriber no longer exists (erased); the suppression by hash remains. */
   found: boolean;
   /** Who it was, for an answer in their language or a confirmation mail. */
-  subscriber?: { email: string; locale: string };
+  subscriber?: { email: string; locale: string; name: string };
 }
 
 type SubscriberStatus = (typeof SUBSCRIBER_STATUSES)[number];
@@ -75,9 +75,10 @@ export class UnsubscribeService {
     const subscriber = await this.models.Subscriber.findById(req.subscriberId, {
       email: 1,
       locale: 1,
+      name: 1,
     }).lean();
     if (!subscriber) return { changed: false, found: false };
-    const who = { email: subscriber.email, locale: subscriber.locale };
+    const who = { email: subscriber.email, locale: subscriber.locale, name: subscriber.name ?? '' };
     const now = this.clock.now();
     const reason = req.reason ?? (req.channel === 'staff' ? 'staff' : 'unsubscribe');
     const listIds = req.scope.all ? [] : [...new Set(req.scope.listIds)].sort();

@@ -474,6 +474,7 @@ describe('/u/:token: confirmation mail', () => {
       expect(mail!.parsed.text)
         .to.include('Newsletter')
         .and.include(`https://news.example.com/u/${token}`);
+      expect(String(mail!.parsed.html)).to.include('Newsletter').and.include('Testikauppa Oy');
       expect(mail!.parsed.headers.get('auto-submitted')).to.equal('auto-generated');
     } finally {
       await t.close();
