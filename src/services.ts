@@ -13,6 +13,10 @@ import type { Logger } from './shared/logger.js';
 import { ConsentLedger } from './subscribe/consent-ledger.js';
 import { RateLimiter } from './subscribe/rate-limiter.js';
 import { SubscribeService } from './subscribe/service.js';
+import { campaignListsFrom } from './unsubscribe/campaign-lists.js';
+import { UnsubscribeConfirmation } from './unsubscribe/confirmation.js';
+import { UnsubscribePortal } from './unsubscribe/portal.js';
+import { PreferenceService } from './unsubscribe/preferences.js';
 import { UnsubscribeService } from './unsubscribe/service.js';
 import { SuppressionService } from './unsubscribe/suppressions.js';
 import { TokenService } from './unsubscribe/tokens.js';
@@ -59,6 +63,29 @@ export function buildServices(a: Adapters) {
     logger: a.logger,
     config: a.config,
   });
+  const preferences = new PreferenceService(
+    models,
+    suppressions,
+    consent,
+    unsubscribe,
+    audit,
+    a.clock,
+  );
+  const unsubscribeConfirmation = new UnsubscribeConfirmation(
+    a.mailer,
+    systemMails,
+    { enabled: a.config.unsubscribeConfirmationMail, from: a.config.mailFrom },
+    a.logger,
+  );
+  const unsubscribePortal = new UnsubscribePortal(
+    models,
+    tokens,
+    unsubscribe,
+    preferences,
+    campaignListsFrom(a.db.connection),
+    unsubscribeConfirmation,
+    (token) => `${a.config.baseUrl}/u/${token}`,
+  );
   return {
     protector,
     audit,
@@ -75,6 +102,8 @@ export function buildServices(a: Adapters) {
     exports,
     limiter,
     subscribe,
+    preferences,
+    unsubscribePortal,
   };
 }
 

@@ -33,6 +33,8 @@ export interface Config {
   dkim: DkimConfig | undefined;
   org: { name: string; address: string; contactEmail: string | undefined };
   subscribe: SubscribeConfig;
+  /** Mail a short confirmation after someone unsubscribes on the web (off by default). */
+  unsubscribeConfirmationMail: boolean;
 }
 
 export interface SubscribeConfig {
@@ -123,6 +125,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
       recordIp: e.CONSENT_RECORD_IP,
       corsOrigins: e.SUBSCRIBE_CORS_ORIGINS,
     },
+    unsubscribeConfirmationMail: e.UNSUBSCRIBE_CONFIRMATION_MAIL,
   };
 }
 

@@ -86,6 +86,11 @@ export const envSchema = z.object({
       )
       .default([]),
   ),
+  // RFC 8058 §4 discourages mailing someone who just asked for no more mail, hence off.
+  UNSUBSCRIBE_CONFIRMATION_MAIL: z.preprocess(
+    (v) => (v === undefined || v === '' ? 'false' : v),
+    z.enum(['true', 'false'], { message: 'must be true or false' }).transform((v) => v === 'true'),
+  ),
 });
 
 export type RawEnv = z.infer<typeof envSchema>;
