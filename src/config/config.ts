@@ -32,6 +32,20 @@ export interface Config {
   inboundDomain: string;
   dkim: DkimConfig | undefined;
   org: { name: string; address: string; contactEmail: string | undefined };
+  send: SendConfig;
+}
+
+/** The campaign sending worker (src/campaigns/send/worker.ts). */
+export interface SendConfig {
+  /** Whether this process runs a sending worker (several processes may). */
+  worker: boolean;
+  ratePerSecond: number;
+  /** Parallel SMTP transactions, also the size of the SMTP connection pool. */
+  concurrency: number;
+  maxRetries: number;
+  retryBaseSeconds: number;
+  leaseSeconds: number;
+  batchSize: number;
 }
 
 /** A configuration problem, reported as one line that names the variable. */
@@ -101,6 +115,15 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     inboundDomain: e.INBOUND_DOMAIN ?? new URL(baseUrl).hostname,
     dkim: loadDkim(e),
     org: { name: e.ORG_NAME, address: e.ORG_ADDRESS, contactEmail: e.ORG_CONTACT_EMAIL },
+    send: {
+      worker: e.SEND_WORKER === 'true',
+      ratePerSecond: e.SEND_RATE_PER_SECOND,
+      concurrency: e.SEND_CONCURRENCY,
+      maxRetries: e.SEND_MAX_RETRIES,
+      retryBaseSeconds: e.SEND_RETRY_BASE_SECONDS,
+      leaseSeconds: e.SEND_LEASE_SECONDS,
+      batchSize: e.SEND_BATCH_SIZE,
+    },
   };
 }
 

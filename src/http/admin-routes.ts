@@ -1,9 +1,11 @@
+import { campaignRoutes } from '../campaigns/routes.js';
 import type { Services } from '../services.js';
 import type { RouteDef } from './routes.js';
 
 /** Every admin endpoint under /api/v1, gathered from the capabilities that own them. */
-export function adminRoutes(_s: Services): RouteDef[] {
+export function adminRoutes(s: Services): RouteDef[] {
   return [
+    ...campaignRoutes(s),
     {
       method: 'get',
       path: '/me',

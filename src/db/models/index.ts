@@ -1,6 +1,7 @@
 import type { Connection } from 'mongoose';
 import type { Clock } from '../../shared/clock.js';
 import { auditEntryModel } from './audit.js';
+import { campaignBatchModel, campaignModel, campaignRecipientModel } from './campaign.js';
 import { consentEventModel, consentTextModel } from './consent.js';
 import { listModel } from './list.js';
 import { membershipModel } from './membership.js';
@@ -24,6 +25,9 @@ export function createModels(conn: Connection, clock: Clock) {
     UnsubscribeEvent: unsubscribeEventModel(conn, clock),
     ConsentText: consentTextModel(conn, clock),
     ConsentEvent: consentEventModel(conn, clock),
+    Campaign: campaignModel(conn, clock),
+    CampaignRecipient: campaignRecipientModel(conn),
+    CampaignBatch: campaignBatchModel(conn),
   };
 }
 
