@@ -2,11 +2,10 @@ import { startService } from '../../src/server.js';
 import { TestRenderer } from './renderer.js';
 
 /**
- * The service as a child process for crash tests: src/main.ts, but with the test renderer behind
- * the CampaignRenderer port while the MJML renderer is not on this branch.
+ * src/main.ts for crash tests, with the test renderer behind the CampaignRenderer port while the
+ * MJML renderer is not on this branch. Killed with SIGKILL by the tests; SIGTERM stops it cleanly.
  */
 const service = await startService(process.env, undefined, { renderer: new TestRenderer() });
-process.send?.({ ready: service.url });
 process.once('SIGTERM', () => {
   service.stop().then(
     () => process.exit(0),

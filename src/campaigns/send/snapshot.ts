@@ -20,8 +20,8 @@ interface Candidate {
 /**
  * Freezes a campaign's audience into campaign_recipients: one entry per subscriber (the unique
  * index {campaignId, subscriberId} is what guarantees it), excluded people as `skipped` with the
- * reason, then partitions the sendable entries into claimable batches. Every step is idempotent,
- * so a worker that dies half-way leaves a snapshot the next one simply completes.
+ * reason, the sendable ones numbered into claimable batches as they are written. Every step is
+ * idempotent, so a worker that dies half-way leaves a snapshot the next one simply completes.
  */
 export class RecipientSnapshot {
   constructor(
@@ -38,11 +38,19 @@ export class RecipientSnapshot {
   async take(campaign: Campaign, batchSize: number, keepAlive: () => Promise<void>): Promise<void> {
     const candidates = await this.candidates(campaign);
     const ids = [...candidates.keys()];
+    // A resumed snapshot numbers its batches after its predecessor's; entries that predecessor
+    // already wrote keep theirs (the unique index refuses the second copy).
+    const last = await this.models.CampaignBatch.findOne(
+      { campaignId: campaign._id },
+      { batchNo: 1 },
+    )
+      .sort({ batchNo: -1 })
+      .lean();
+    const numbering = { next: last ? last.batchNo + 1 : 0, filled: 0, batchSize };
     for (let i = 0; i < ids.length; i += PAGE) {
-      await this.insertPage(campaign._id, ids.slice(i, i + PAGE), candidates);
+      await this.insertPage(campaign._id, ids.slice(i, i + PAGE), candidates, numbering);
       await keepAlive();
     }
-    await this.partition(campaign._id, batchSize);
   }
 
   private async candidates(campaign: Campaign): Promise<Map<string, Candidate>> {
@@ -85,6 +93,7 @@ export class RecipientSnapshot {
     campaignId: Types.ObjectId,
     ids: string[],
     candidates: Map<string, Candidate>,
+    numbering: { next: number; filled: number; batchSize: number },
   ): Promise<void> {
     const people = await this.models.Subscriber.find(
       { _id: { $in: ids.map((id) => new Types.ObjectId(id)) } },
@@ -104,16 +113,47 @@ export class RecipientSnapshot {
             : suppressed.has(id)
               ? 'suppressed'
               : undefined;
+      let batchNo = -1;
+      if (!skipReason) {
+        if (numbering.filled === numbering.batchSize) {
+          numbering.next += 1;
+          numbering.filled = 0;
+        }
+        numbering.filled += 1;
+        batchNo = numbering.next;
+      }
       return {
         campaignId,
         subscriberId: new Types.ObjectId(id),
         ...(c.listId ? { listId: c.listId } : {}),
         status: skipReason ? 'skipped' : 'pending',
         ...(skipReason ? { skipReason } : {}),
-        batchNo: -1,
+        batchNo,
         attempts: 0,
       };
     });
+    // Batches exist before entries point at them: a crash in between leaves an empty batch, which
+    // a worker closes, never an entry in a batch nobody can claim.
+    const batchNos = [...new Set(docs.map((d) => d.batchNo).filter((n) => n >= 0))];
+    if (batchNos.length > 0) {
+      await this.models.CampaignBatch.bulkWrite(
+        batchNos.map((batchNo) => ({
+          updateOne: {
+            filter: { campaignId, batchNo },
+            update: {
+              $setOnInsert: {
+                open: true,
+                availableAt: this.clock.now(),
+                leaseOwner: '',
+                leaseExpiresAt: new Date(0),
+              },
+            },
+            upsert: true,
+          },
+        })),
+        { ordered: false },
+      );
+    }
     try {
       await this.models.CampaignRecipient.insertMany(docs, { ordered: false, lean: true });
     } catch (err) {
@@ -143,42 +183,5 @@ export class RecipientSnapshot {
       for (const g of group) if (hit.has(g.hash)) out.add(g.id);
     }
     return out;
-  }
-
-  /** Groups unbatched pending entries into batch documents; a crash in between only adds batches. */
-  private async partition(campaignId: Types.ObjectId, batchSize: number): Promise<void> {
-    const last = await this.models.CampaignBatch.findOne({ campaignId }, { batchNo: 1 })
-      .sort({ batchNo: -1 })
-      .lean();
-    let batchNo = last ? last.batchNo + 1 : 0;
-    for (;;) {
-      const entries = await this.models.CampaignRecipient.find(
-        { campaignId, batchNo: -1, status: 'pending' },
-        { _id: 1 },
-      )
-        .sort({ _id: 1 })
-        .limit(batchSize)
-        .lean();
-      if (entries.length === 0) return;
-      // The batch exists before its entries point at it: a crash between leaves an empty batch,
-      // which a worker closes, never entries in a batch nobody can claim.
-      await this.models.CampaignBatch.updateOne(
-        { campaignId, batchNo },
-        {
-          $setOnInsert: {
-            open: true,
-            availableAt: this.clock.now(),
-            leaseOwner: '',
-            leaseExpiresAt: new Date(0),
-          },
-        },
-        { upsert: true },
-      );
-      await this.models.CampaignRecipient.updateMany(
-        { _id: { $in: entries.map((e) => e._id) }, batchNo: -1 },
-        { $set: { batchNo } },
-      );
-      batchNo += 1;
-    }
   }
 }

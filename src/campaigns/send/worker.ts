@@ -1,9 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Types } from 'mongoose';
+import type { AnyBulkWriteOperation, Types } from 'mongoose';
 import type { SendConfig } from '../../config/config.js';
-import type { CampaignBatchDoc, CampaignDoc, RecipientStatus } from '../../db/models/campaign.js';
+import type {
+  CampaignBatchDoc,
+  CampaignDoc,
+  CampaignRecipientDoc,
+  RecipientStatus,
+} from '../../db/models/campaign.js';
 import type { Models } from '../../db/models/index.js';
 import type { Mailer } from '../../mail/mailer.js';
 import type { Clock } from '../../shared/clock.js';
@@ -20,6 +25,19 @@ type WorkerModels = Pick<
 >;
 type Campaign = CampaignDoc & { _id: Types.ObjectId };
 type Batch = CampaignBatchDoc & { _id: Types.ObjectId };
+interface Entry {
+  _id: Types.ObjectId;
+  subscriberId: Types.ObjectId;
+  listId?: Types.ObjectId | null;
+  attempts: number;
+}
+interface Person {
+  email: string;
+  name: string;
+  locale: string;
+  status: string;
+  attributes?: unknown;
+}
 
 export interface SendWorkerDeps {
   models: WorkerModels;
@@ -42,9 +60,8 @@ interface Outcome {
   set: Record<string, unknown>;
 }
 
-// Mails marked `sending` in one write: what is in the SMTP transaction at a crash is at most
-// concurrency x CHUNK, and those become `unknown` rather than being resent.
-const CHUNK = 4;
+// Recipients whose suppression is re-checked in one query just before their sends.
+const CHUNK = 8;
 const SEGMENT_LIST: MailList = { slug: 'campaigns', name: 'Campaigns' };
 
 /**
@@ -245,10 +262,15 @@ export class SendWorker {
     );
     let next = 0;
     const lane = async () => {
-      while (next < due.length && heartbeat.ok) {
-        const chunk = due.slice(next, next + CHUNK);
-        next += chunk.length;
-        await this.sendChunk(campaign, compiled, chunk, byId, lists);
+      const carry: Outcome[] = [];
+      try {
+        while (next < due.length && heartbeat.ok) {
+          const chunk = due.slice(next, next + CHUNK);
+          next += chunk.length;
+          await this.sendChunk(campaign, compiled, chunk, byId, lists, carry);
+        }
+      } finally {
+        await this.record(carry);
       }
     };
     try {
@@ -259,26 +281,27 @@ export class SendWorker {
     await this.releaseBatch(campaignId, batch.batchNo);
   }
 
+  /**
+   * One lane: per mail, a single round trip records the previous mail's outcome and marks this
+   * one `sending` (with the lease), and only then does its SMTP transaction start. So at any
+   * crash, each lane leaves at most one mail whose outcome was not written: the one in flight.
+   */
   private async sendChunk(
     campaign: Campaign,
     compiled: CompiledCampaign,
-    chunk: Array<{
-      _id: Types.ObjectId;
-      subscriberId: Types.ObjectId;
-      listId?: Types.ObjectId | null;
-      attempts: number;
-    }>,
-    people: Map<
-      string,
-      { email: string; name: string; locale: string; status: string; attributes?: unknown }
-    >,
+    chunk: Entry[],
+    people: Map<string, Person>,
     lists: Map<string, MailList>,
+    carry: Outcome[],
   ): Promise<void> {
     const { CampaignRecipient } = this.d.models;
-    const outcomes: Outcome[] = [];
     // Suppression is checked again right before the send: an opt-out after the snapshot wins.
     const suppressed = await this.suppressedNow(chunk, people);
-    const sendable = [];
+    const campaignInfo = {
+      id: String(campaign._id),
+      subject: campaign.subject,
+      fromEmail: campaign.fromEmail,
+    };
     for (const entry of chunk) {
       const person = people.get(String(entry.subscriberId));
       const reason = !person
@@ -288,51 +311,45 @@ export class SendWorker {
           : suppressed.has(String(entry._id))
             ? 'suppressed'
             : undefined;
-      if (reason) outcomes.push({ id: entry._id, status: 'skipped', set: { skipReason: reason } });
-      else sendable.push(entry);
-    }
-    if (outcomes.length > 0) await this.record(outcomes.splice(0));
-    if (sendable.length === 0) return;
-
-    const ids = sendable.map((e) => e._id);
-    const marked = await CampaignRecipient.updateMany(
-      { _id: { $in: ids }, status: { $in: ['pending', 'retry'] } },
-      {
-        $set: { status: 'sending', leaseOwner: this.id, leaseExpiresAt: this.leaseEnd() },
-        $inc: { attempts: 1 },
-      },
-    );
-    let owned = sendable;
-    if (marked.modifiedCount !== ids.length) {
-      // Someone else moved some of these (a worker that took over a lapsed lease): send only ours.
-      const ours = await CampaignRecipient.find(
-        { _id: { $in: ids }, status: 'sending', leaseOwner: this.id },
-        { _id: 1 },
-      ).lean();
-      const set = new Set(ours.map((o) => String(o._id)));
-      owned = sendable.filter((e) => set.has(String(e._id)));
-    }
-
-    const campaignInfo = {
-      id: String(campaign._id),
-      subject: campaign.subject,
-      fromEmail: campaign.fromEmail,
-    };
-    for (const entry of owned) {
-      const person = people.get(String(entry.subscriberId))!;
+      if (reason) {
+        carry.push({ id: entry._id, status: 'skipped', set: { skipReason: reason } });
+        continue;
+      }
+      const ops: AnyBulkWriteOperation<CampaignRecipientDoc>[] = [
+        ...carry.splice(0).map((o) => this.recordOp(o)),
+        {
+          updateOne: {
+            filter: { _id: entry._id, status: { $in: ['pending', 'retry'] } },
+            update: {
+              $set: { status: 'sending', leaseOwner: this.id, leaseExpiresAt: this.leaseEnd() },
+              $inc: { attempts: 1 },
+            },
+          },
+        },
+      ];
+      const res = await CampaignRecipient.bulkWrite(ops, { ordered: true });
+      if (
+        res.modifiedCount !== ops.length &&
+        !(await CampaignRecipient.exists({
+          _id: entry._id,
+          status: 'sending',
+          leaseOwner: this.id,
+        }))
+      ) {
+        continue; // another worker took this mail over after our lease lapsed: it is theirs
+      }
       const to: MailRecipient = {
         subscriberId: String(entry.subscriberId),
-        email: person.email,
-        name: person.name,
-        locale: person.locale,
-        attributes: (person.attributes ?? {}) as MailRecipient['attributes'],
+        email: person!.email,
+        name: person!.name,
+        locale: person!.locale,
+        attributes: (person!.attributes ?? {}) as MailRecipient['attributes'],
       };
       const list = (entry.listId && lists.get(String(entry.listId))) || SEGMENT_LIST;
       await this.limiter.take();
       const message = this.d.composer.compose(campaignInfo, compiled, to, list);
-      outcomes.push(await this.attempt(entry._id, entry.attempts + 1, message));
+      carry.push(await this.attempt(entry._id, entry.attempts + 1, message));
     }
-    await this.record(outcomes);
   }
 
   private async suppressedNow(
@@ -402,24 +419,28 @@ export class SendWorker {
     }
   }
 
-  /** Outcomes are written only where our lease still holds, in one round trip. */
   private async record(outcomes: Outcome[]): Promise<void> {
     if (outcomes.length === 0) return;
     await this.d.models.CampaignRecipient.bulkWrite(
-      outcomes.map((o) => ({
-        updateOne: {
-          filter:
-            o.status === 'skipped'
-              ? { _id: o.id, status: { $in: ['pending', 'retry'] } }
-              : { _id: o.id, status: 'sending', leaseOwner: this.id },
-          update: {
-            $set: { status: o.status, ...o.set },
-            $unset: { leaseOwner: 1, leaseExpiresAt: 1 },
-          },
-        },
-      })),
+      outcomes.map((o) => this.recordOp(o)),
       { ordered: false },
     );
+  }
+
+  /** An outcome is written only where our lease still holds. */
+  private recordOp(o: Outcome): AnyBulkWriteOperation<CampaignRecipientDoc> {
+    return {
+      updateOne: {
+        filter:
+          o.status === 'skipped'
+            ? { _id: o.id, status: { $in: ['pending', 'retry'] } }
+            : { _id: o.id, status: 'sending', leaseOwner: this.id },
+        update: {
+          $set: { status: o.status, ...o.set },
+          $unset: { leaseOwner: 1, leaseExpiresAt: 1 },
+        },
+      },
+    };
   }
 
   /** Closes the batch when nothing is left, else hands it back, due at the earliest retry. */

@@ -30,7 +30,7 @@ export function campaignSchema(clock: Clock) {
       status: { type: String, enum: CAMPAIGN_STATUSES, required: true, default: 'draft' },
       startedAt: { type: Date },
       finishedAt: { type: Date },
-      // none -> taking (under a lease) -> partitioned: every recipient sits in a batch.
+      // none -> taking (under a lease) -> done: every sendable recipient sits in a batch.
       snapshot: { type: String, enum: ['none', 'taking', 'done'], default: 'none' },
       snapshotLeaseOwner: { type: String },
       snapshotLeaseExpiresAt: { type: Date },
@@ -74,7 +74,7 @@ export function campaignRecipientSchema() {
       // The audience list the address came through (List-Id, unsubscribe scope); absent for segments.
       listId: { type: Schema.Types.ObjectId },
       status: { type: String, enum: RECIPIENT_STATUSES, required: true },
-      // -1 until partitioned into a batch (no sparse indexes on FerretDB, so never absent).
+      // -1 for entries skipped at the snapshot (no sparse indexes on FerretDB, so never absent).
       batchNo: { type: Number, required: true, default: -1 },
       attempts: { type: Number, default: 0 },
       nextAttemptAt: { type: Date },
