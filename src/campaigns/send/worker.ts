@@ -273,11 +273,20 @@ export class SendWorker {
         await this.record(carry);
       }
     };
-    try {
-      await Promise.all(Array.from({ length: this.d.config.concurrency }, lane));
-    } finally {
-      await heartbeat.end();
-    }
+    // Every lane stops before the batch is let go: a lane still sending after its batch was
+    // abandoned would have its mails swept to `unknown` under it.
+    const results = await Promise.allSettled(
+      Array.from({ length: this.d.config.concurrency }, () =>
+        lane().catch((err: unknown) => {
+          heartbeat.fail();
+          throw err;
+        }),
+      ),
+    );
+    await heartbeat.end();
+    const failed = results.find((r) => r.status === 'rejected');
+    // On failure the batch stays leased until expiry; what is left `sending` then counts unknown.
+    if (failed) throw failed.reason;
     await this.releaseBatch(campaignId, batch.batchNo);
   }
 
@@ -327,7 +336,7 @@ export class SendWorker {
           },
         },
       ];
-      const res = await CampaignRecipient.bulkWrite(ops, { ordered: true });
+      const res = await withRetry(() => CampaignRecipient.bulkWrite(ops, { ordered: true }));
       if (
         res.modifiedCount !== ops.length &&
         !(await CampaignRecipient.exists({
@@ -421,9 +430,11 @@ export class SendWorker {
 
   private async record(outcomes: Outcome[]): Promise<void> {
     if (outcomes.length === 0) return;
-    await this.d.models.CampaignRecipient.bulkWrite(
-      outcomes.map((o) => this.recordOp(o)),
-      { ordered: false },
+    await withRetry(() =>
+      this.d.models.CampaignRecipient.bulkWrite(
+        outcomes.map((o) => this.recordOp(o)),
+        { ordered: false },
+      ),
     );
   }
 
@@ -522,6 +533,10 @@ class BatchHeartbeat {
     return this.alive && !this.worker.isStopping;
   }
 
+  fail(): void {
+    this.alive = false;
+  }
+
   private async beat(): Promise<void> {
     try {
       this.alive =
@@ -536,5 +551,21 @@ class BatchHeartbeat {
   async end(): Promise<void> {
     clearInterval(this.timer);
     await this.beating;
+  }
+}
+
+/**
+ * Repeats a write the database refused for contention (FerretDB on SQLite answers SQLITE_BUSY
+ * under concurrent writers). The writes here are conditional updates, so a repeat is harmless.
+ */
+async function withRetry<T>(fn: () => Promise<T>, attempts = 5): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (i >= attempts || !/SQLITE_BUSY|database is locked/.test(String((err as Error).message)))
+        throw err;
+      await sleep(50 * 2 ** i);
+    }
   }
 }
