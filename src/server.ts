@@ -5,7 +5,7 @@ import { resolveSecrets, type ResolvedConfig } from './config/local-secrets.js';
 import { openDatabase } from './db/connection.js';
 import { createApp } from './http/app.js';
 import { createSmtpMailer } from './mail/mailer.js';
-import { buildServices, type Services } from './services.js';
+import { buildServices, type Ports, type Services } from './services.js';
 import { systemClock, type Clock } from './shared/clock.js';
 import { createLogger, type Logger } from './shared/logger.js';
 
@@ -22,13 +22,18 @@ export interface RunningService {
 export async function startService(
   env: NodeJS.ProcessEnv,
   clock: Clock = systemClock,
+  ports: Partial<Ports> = {},
 ): Promise<RunningService> {
   const config = await resolveSecrets(loadConfig(env));
   const logger = createLogger(config.logLevel);
   const db = await openDatabase({ uri: config.mongodbUri, dataDir: config.dataDir, clock, logger });
-  const mailer = createSmtpMailer({ url: config.smtpUrl, dkim: config.dkim });
+  const mailer = createSmtpMailer({
+    url: config.smtpUrl,
+    dkim: config.dkim,
+    maxConnections: config.send.concurrency,
+  });
   const adapters = { config, db, clock, logger, mailer };
-  const services = buildServices(adapters);
+  const services = buildServices(adapters, ports);
   const app = createApp({ ...adapters, services });
 
   const server: Server = await new Promise((resolve, reject) => {
@@ -36,6 +41,7 @@ export async function startService(
   });
   const { port } = server.address() as AddressInfo;
   logger.info({ port, baseUrl: config.baseUrl }, 'Kirje listening');
+  if (config.send.worker) services.sendWorker.start();
 
   let stopping: Promise<void> | undefined;
   return {
@@ -50,7 +56,8 @@ export async function startService(
         server.closeIdleConnections();
         // Requests in flight get a moment to finish; then their connections are cut.
         const grace = setTimeout(() => server.closeAllConnections(), 3000);
-        await closed;
+        // Phase one stops the worker claiming; its in-flight mails finish and are recorded.
+        await Promise.all([closed, services.sendWorker.stop()]);
         clearTimeout(grace);
         mailer.close();
         await db.close();

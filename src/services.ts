@@ -1,3 +1,9 @@
+import { segmentAudience, type AudienceSource } from './campaigns/audience.js';
+import type { CampaignRenderer } from './campaigns/render/types.js';
+import { MailComposer } from './campaigns/send/compose.js';
+import { RecipientSnapshot } from './campaigns/send/snapshot.js';
+import { SendWorker } from './campaigns/send/worker.js';
+import { CampaignService, type TemplateSource } from './campaigns/service.js';
 import { AuthService } from './auth/service.js';
 import { MjmlCampaignRenderer } from './campaigns/render/mjml-renderer.js';
 import { SystemMailRenderer } from './campaigns/render/system-mail.js';
@@ -32,8 +38,15 @@ export interface Adapters {
   mailer: Mailer;
 }
 
+/** Capabilities the campaign engine reaches through ports; tests may replace them. */
+export interface Ports {
+  renderer: CampaignRenderer;
+  audience: AudienceSource;
+  templates: TemplateSource;
+}
+
 /** Wires every service once, each given exactly what it needs through its constructor. */
-export function buildServices(a: Adapters) {
+export function buildServices(a: Adapters, overrides: Partial<Ports> = {}) {
   const { models } = a.db;
   const protector = new DataProtector(a.config.dataKey);
   const audit = new AuditLog(models, a.clock);
@@ -48,6 +61,12 @@ export function buildServices(a: Adapters) {
   const segments = new SegmentService(models, a.clock);
   const imports = new ImportService(models, suppressions, protector, audit, a.clock);
   const exports = new ExportService(segments, audit);
+  const ports: Ports = {
+    renderer: campaignRenderer,
+    audience: segmentAudience(segments),
+    templates: { mjmlOf: async (id) => (await templates.get(id)).mjml },
+    ...overrides,
+  };
   const limiter = new RateLimiter(models, a.clock);
   const subscribe = new SubscribeService({
     models,
@@ -86,6 +105,37 @@ export function buildServices(a: Adapters) {
     unsubscribeConfirmation,
     (token) => `${a.config.baseUrl}/u/${token}`,
   );
+  const composer = new MailComposer(tokens, {
+    baseUrl: a.config.baseUrl,
+    inboundDomain: a.config.inboundDomain,
+    messageIdDomain: a.config.dkim?.domainName ?? a.config.inboundDomain,
+    org: a.config.org,
+  });
+  const campaigns = new CampaignService(
+    models,
+    ports.renderer,
+    ports.audience,
+    ports.templates,
+    composer,
+    a.mailer,
+    auth,
+    audit,
+    a.clock,
+    { fromEmail: a.config.mailFrom },
+  );
+  const snapshot = new RecipientSnapshot(models, suppressions, ports.audience, a.clock);
+  // Built here, started only by the composition root (src/server.ts) when SEND_WORKER is on.
+  const sendWorker = new SendWorker({
+    models,
+    mailer: a.mailer,
+    composer,
+    renderer: ports.renderer,
+    snapshot,
+    suppressions,
+    clock: a.clock,
+    logger: a.logger,
+    config: a.config.send,
+  });
   return {
     protector,
     audit,
@@ -104,6 +154,9 @@ export function buildServices(a: Adapters) {
     subscribe,
     preferences,
     unsubscribePortal,
+    composer,
+    campaigns,
+    sendWorker,
   };
 }
 

@@ -35,6 +35,7 @@ export interface Config {
   subscribe: SubscribeConfig;
   /** Mail a short confirmation after someone unsubscribes on the web (off by default). */
   unsubscribeConfirmationMail: boolean;
+  send: SendConfig;
 }
 
 export interface SubscribeConfig {
@@ -48,6 +49,19 @@ export interface SubscribeConfig {
   recordIp: boolean;
   /** Origins allowed to call POST /subscribe with JSON from a browser. */
   corsOrigins: string[];
+}
+
+/** The campaign sending worker (src/campaigns/send/worker.ts). */
+export interface SendConfig {
+  /** Whether this process runs a sending worker (several processes may). */
+  worker: boolean;
+  ratePerSecond: number;
+  /** Parallel SMTP transactions, also the size of the SMTP connection pool. */
+  concurrency: number;
+  maxRetries: number;
+  retryBaseSeconds: number;
+  leaseSeconds: number;
+  batchSize: number;
 }
 
 /** A configuration problem, reported as one line that names the variable. */
@@ -126,6 +140,15 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
       corsOrigins: e.SUBSCRIBE_CORS_ORIGINS,
     },
     unsubscribeConfirmationMail: e.UNSUBSCRIBE_CONFIRMATION_MAIL,
+    send: {
+      worker: e.SEND_WORKER === 'true',
+      ratePerSecond: e.SEND_RATE_PER_SECOND,
+      concurrency: e.SEND_CONCURRENCY,
+      maxRetries: e.SEND_MAX_RETRIES,
+      retryBaseSeconds: e.SEND_RETRY_BASE_SECONDS,
+      leaseSeconds: e.SEND_LEASE_SECONDS,
+      batchSize: e.SEND_BATCH_SIZE,
+    },
   };
 }
 

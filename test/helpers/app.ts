@@ -5,7 +5,7 @@ import type { ResolvedConfig } from '../../src/config/local-secrets.js';
 import type { Database } from '../../src/db/connection.js';
 import { createApp } from '../../src/http/app.js';
 import { createSmtpMailer, type Mailer } from '../../src/mail/mailer.js';
-import { buildServices, type Services } from '../../src/services.js';
+import { buildServices, type Ports, type Services } from '../../src/services.js';
 import { createLogger } from '../../src/shared/logger.js';
 import { FakeClock } from './clock.js';
 import { testDatabase } from './db.js';
@@ -32,6 +32,8 @@ export interface TestAppOptions {
   env?: NodeJS.ProcessEnv;
   smtpUrl?: string;
   clock?: FakeClock;
+  /** Ports another branch has not delivered yet (renderer, segments, templates). */
+  ports?: Partial<Ports>;
 }
 
 /** The real app on a fresh database, driven through supertest (which listens on port 0). */
@@ -53,7 +55,7 @@ export async function bootApp(opts: TestAppOptions = {}): Promise<TestApp> {
   const logger = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
   const mailer = createSmtpMailer({ url: config.smtpUrl, dkim: config.dkim, maxConnections: 2 });
   const adapters = { config, db, clock, logger, mailer };
-  const services = buildServices(adapters);
+  const services = buildServices(adapters, opts.ports);
   const app = createApp({ ...adapters, services });
   const { token } = await staffToken(services, 'admin');
   return {
