@@ -1,6 +1,7 @@
 import type { Connection } from 'mongoose';
 import type { Clock } from '../../shared/clock.js';
 import { auditEntryModel } from './audit.js';
+import { claimModel } from './claim.js';
 import { campaignBatchModel, campaignModel, campaignRecipientModel } from './campaign.js';
 import { consentEventModel, consentTextModel } from './consent.js';
 import { importJobModel } from './import-job.js';
@@ -26,6 +27,7 @@ export function createModels(conn: Connection, clock: Clock) {
     StaffUser: staffUserModel(conn, clock),
     ApiToken: apiTokenModel(conn, clock),
     AuditEntry: auditEntryModel(conn, clock),
+    Claim: claimModel(conn, clock),
     UnsubscribeEvent: unsubscribeEventModel(conn, clock),
     ConsentText: consentTextModel(conn, clock),
     ConsentEvent: consentEventModel(conn, clock),
