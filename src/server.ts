@@ -5,6 +5,7 @@ import { resolveSecrets, type ResolvedConfig } from './config/local-secrets.js';
 import { openDatabase } from './db/connection.js';
 import { createApp } from './http/app.js';
 import { createSmtpMailer } from './mail/mailer.js';
+import { RetentionScheduler } from './privacy/retention.js';
 import { buildServices, type Services } from './services.js';
 import { systemClock, type Clock } from './shared/clock.js';
 import { createLogger, type Logger } from './shared/logger.js';
@@ -30,12 +31,18 @@ export async function startService(
   const adapters = { config, db, clock, logger, mailer };
   const services = buildServices(adapters);
   const app = createApp({ ...adapters, services });
+  // Erasures a crash left half done are finished before the data can be read again.
+  const resumed = await services.erasure.resumeAll({ actor: { type: 'system', name: 'startup' } });
+  if (resumed > 0) logger.info({ resumed }, 'finished interrupted erasures');
 
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(config.port, (err?: Error) => (err ? reject(err) : resolve(s)));
   });
   const { port } = server.address() as AddressInfo;
   logger.info({ port, baseUrl: config.baseUrl }, 'Kirje listening');
+
+  const retention = new RetentionScheduler(services.retention, logger);
+  retention.start();
 
   let stopping: Promise<void> | undefined;
   return {
@@ -46,6 +53,7 @@ export async function startService(
     stop() {
       stopping ??= (async () => {
         logger.info('shutting down: no new work');
+        await retention.stop();
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();
         // Requests in flight get a moment to finish; then their connections are cut.

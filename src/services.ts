@@ -2,7 +2,11 @@ import { AuthService } from './auth/service.js';
 import type { ResolvedConfig } from './config/local-secrets.js';
 import type { Database } from './db/connection.js';
 import type { Mailer } from './mail/mailer.js';
-import { AuditLog } from './privacy/audit.js';
+import { AuditLog, AuditReader } from './privacy/audit.js';
+import { ErasureService } from './privacy/erasure.js';
+import { PrivacyRequestService } from './privacy/requests.js';
+import { RetentionService } from './privacy/retention.js';
+import { SubjectDataService } from './privacy/subject-data.js';
 import type { Clock } from './shared/clock.js';
 import { DataProtector } from './shared/crypto.js';
 import type { Logger } from './shared/logger.js';
@@ -30,7 +34,39 @@ export function buildServices(a: Adapters) {
   const suppressions = new SuppressionService(models, protector);
   const consent = new ConsentLedger(models);
   const unsubscribe = new UnsubscribeService(models, suppressions, consent, a.clock);
-  return { protector, audit, auth, tokens, suppressions, consent, unsubscribe };
+  const auditReader = new AuditReader(models);
+  const privacyRequests = new PrivacyRequestService(models, protector, audit, a.clock);
+  const subjectData = new SubjectDataService(models, a.db.connection, protector, audit, a.clock);
+  const erasure = new ErasureService(
+    models,
+    a.db.connection,
+    subjectData,
+    suppressions,
+    protector,
+    audit,
+    a.clock,
+  );
+  const retention = new RetentionService(
+    models,
+    a.db.connection,
+    erasure,
+    a.config.retention,
+    a.clock,
+  );
+  return {
+    protector,
+    audit,
+    auth,
+    tokens,
+    suppressions,
+    consent,
+    unsubscribe,
+    auditReader,
+    privacyRequests,
+    subjectData,
+    erasure,
+    retention,
+  };
 }
 
 export type Services = ReturnType<typeof buildServices>;

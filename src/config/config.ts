@@ -9,6 +9,7 @@ import {
   PLACEHOLDER_ORG_NAME,
   type TokenKey,
 } from './env.js';
+import { parseInterval, type Interval } from '../shared/periods.js';
 
 export interface DkimConfig {
   domainName: string;
@@ -32,6 +33,17 @@ export interface Config {
   inboundDomain: string;
   dkim: DkimConfig | undefined;
   org: { name: string; address: string; contactEmail: string | undefined };
+  retention: RetentionConfig;
+}
+
+/** The retention job's rules (src/privacy/retention.ts). */
+export interface RetentionConfig {
+  /** How often the scheduled run happens; null (`off`) stops the schedule, manual runs still work. */
+  interval: Interval | null;
+  unconfirmedDays: number;
+  contactMonths: number;
+  inboundMonths: number;
+  deliveryMonths: number;
 }
 
 /** A configuration problem, reported as one line that names the variable. */
@@ -101,6 +113,16 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     inboundDomain: e.INBOUND_DOMAIN ?? new URL(baseUrl).hostname,
     dkim: loadDkim(e),
     org: { name: e.ORG_NAME, address: e.ORG_ADDRESS, contactEmail: e.ORG_CONTACT_EMAIL },
+    retention: {
+      interval:
+        e.RETENTION_INTERVAL.trim().toLowerCase() === 'off'
+          ? null
+          : parseOr('RETENTION_INTERVAL', () => parseInterval(e.RETENTION_INTERVAL)),
+      unconfirmedDays: e.RETENTION_UNCONFIRMED_DAYS,
+      contactMonths: e.RETENTION_CONTACT_MONTHS,
+      inboundMonths: e.RETENTION_INBOUND_MONTHS,
+      deliveryMonths: e.RETENTION_DELIVERY_MONTHS,
+    },
   };
 }
 

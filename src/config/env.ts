@@ -8,6 +8,8 @@ import { z } from 'zod';
 // An empty value (`X=` in a .env file) means "not set" for every variable but the few that say otherwise.
 const optionalString = z.preprocess((v) => (v === '' ? undefined : v), z.string().optional());
 const port = z.coerce.number().int().min(0).max(65535);
+const emptyToUndefined = (v: unknown) => (v === '' ? undefined : v);
+const count = z.coerce.number().int().min(1).max(10_000);
 
 const secretPattern = /^[A-Za-z0-9_-]{1,32}$/;
 
@@ -57,6 +59,11 @@ export const envSchema = z.object({
   ORG_NAME: optionalString.pipe(z.string().default(PLACEHOLDER_ORG_NAME)),
   ORG_ADDRESS: optionalString.pipe(z.string().default(PLACEHOLDER_ORG_ADDRESS)),
   ORG_CONTACT_EMAIL: optionalString.pipe(z.email().optional()),
+  RETENTION_INTERVAL: optionalString.pipe(z.string().default('6 months')),
+  RETENTION_UNCONFIRMED_DAYS: z.preprocess(emptyToUndefined, count.default(30)),
+  RETENTION_CONTACT_MONTHS: z.preprocess(emptyToUndefined, count.default(6)),
+  RETENTION_INBOUND_MONTHS: z.preprocess(emptyToUndefined, count.default(6)),
+  RETENTION_DELIVERY_MONTHS: z.preprocess(emptyToUndefined, count.default(6)),
 });
 
 export type RawEnv = z.infer<typeof envSchema>;

@@ -5,6 +5,12 @@ import { consentEventModel, consentTextModel } from './consent.js';
 import { listModel } from './list.js';
 import { membershipModel } from './membership.js';
 import { orderModel } from './order.js';
+import {
+  erasureJobModel,
+  privacyRequestModel,
+  retentionReportModel,
+  retentionScheduleModel,
+} from './privacy.js';
 import { apiTokenModel, staffUserModel } from './staff.js';
 import { subscriberModel } from './subscriber.js';
 import { suppressionModel } from './suppression.js';
@@ -24,6 +30,10 @@ export function createModels(conn: Connection, clock: Clock) {
     UnsubscribeEvent: unsubscribeEventModel(conn, clock),
     ConsentText: consentTextModel(conn, clock),
     ConsentEvent: consentEventModel(conn, clock),
+    PrivacyRequest: privacyRequestModel(conn, clock),
+    ErasureJob: erasureJobModel(conn, clock),
+    RetentionSchedule: retentionScheduleModel(conn, clock),
+    RetentionReport: retentionReportModel(conn, clock),
   };
 }
 
