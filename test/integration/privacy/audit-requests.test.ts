@@ -34,11 +34,12 @@ describe('privacy: audit trail API and the request register', () => {
       const seen: string[] = [];
       let cursor: string | null = null;
       do {
-        const res = await t.http
-          .get('/api/v1/audit')
-          .query({ subject, limit: 2, ...(cursor ? { cursor } : {}) })
-          .set(auth(auditor))
-          .expect(200);
+        const res: { body: { items: Array<{ action: string }>; nextCursor: string | null } } =
+          await t.http
+            .get('/api/v1/audit')
+            .query({ subject, limit: 2, ...(cursor ? { cursor } : {}) })
+            .set(auth(auditor))
+            .expect(200);
         seen.push(...res.body.items.map((i: { action: string }) => i.action));
         cursor = res.body.nextCursor;
       } while (cursor);
