@@ -37,6 +37,8 @@ export interface PersonalDataEntry {
   erase: EraseAction;
   /** Fields never copied into an export as stored (sealed values are shown per permission). */
   omit?: string[];
+  /** Whole documents older than the configured period go in the retention run. */
+  retention?: { rule: string; dateField: string; months: 'inboundMonths' | 'deliveryMonths' };
   verified: boolean;
 }
 
@@ -45,14 +47,7 @@ const bySubscriber =
   (k: SubjectKeys) =>
     k.subscriberIds.length > 0 ? { [field]: { $in: k.subscriberIds } } : null;
 
-const bySubscriberOrEmail =
-  (emailFields: string[]) =>
-  (k: SubjectKeys): Record<string, unknown> => ({
-    $or: [
-      ...(k.subscriberIds.length > 0 ? [{ subscriberId: { $in: k.subscriberIds } }] : []),
-      ...emailFields.map((f) => ({ [f]: k.email })),
-    ],
-  });
+const escapeRegex = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 export const COLLECTIONS = {
   subscribers: 'subscribers',
@@ -64,9 +59,10 @@ export const COLLECTIONS = {
   orders: 'orders',
   audit: 'audit_log',
   privacyRequests: 'privacy_requests',
-  // Provisional: owned by the sending (issue 4) and inbound (issue 6) capabilities.
-  deliveries: 'deliveries',
+  // Owned by the sending (issue 4) and inbound (issue 6) capabilities, not on main yet.
+  deliveries: 'campaign_recipients',
   inboundMessages: 'inbound_messages',
+  bounceCounts: 'bounce_counts',
 } as const;
 
 /**
@@ -88,15 +84,34 @@ export const PERSONAL_DATA: readonly PersonalDataEntry[] = [
     key: 'deliveries',
     collection: COLLECTIONS.deliveries,
     title: 'Campaign deliveries',
-    match: bySubscriberOrEmail(['email']),
-    erase: { kind: 'unset', fields: ['email', 'name', 'to', 'vars'] },
+    match: bySubscriber(),
+    // Rows hold ids (the address is read from the subscriber at send time) and are kept for the
+    // campaign's statistics; the relay's answer can quote the address, so it goes.
+    erase: { kind: 'unset', fields: ['smtpResponse'] },
+    retention: { rule: 'delivery-logs', dateField: 'sentAt', months: 'deliveryMonths' },
     verified: false,
   },
   {
     key: 'inboundMessages',
     collection: COLLECTIONS.inboundMessages,
     title: 'Messages received from the person',
-    match: bySubscriberOrEmail(['from', 'fromAddress', 'envelopeFrom']),
+    // `from` is the header as received ("Name <address>"), so the address is searched within it.
+    match: (k) => ({
+      $or: [
+        ...(k.subscriberIds.length > 0 ? [{ subscriberId: { $in: k.subscriberIds } }] : []),
+        { from: { $regex: escapeRegex(k.email), $options: 'i' } },
+        { mailFrom: { $regex: `^${escapeRegex(k.email)}$`, $options: 'i' } },
+      ],
+    }),
+    erase: { kind: 'delete' },
+    retention: { rule: 'inbound-mail', dateField: 'receivedAt', months: 'inboundMonths' },
+    verified: false,
+  },
+  {
+    key: 'bounceCounts',
+    collection: COLLECTIONS.bounceCounts,
+    title: 'Bounce counters',
+    match: bySubscriber(),
     erase: { kind: 'delete' },
     verified: false,
   },

@@ -42,6 +42,7 @@ export interface PrivacyRequestView {
 }
 
 const OPEN_STATUSES = ['open', 'in_progress'];
+const SYSTEM: AuditContext = { actor: { type: 'system', name: 'privacy-requests' } };
 
 /**
  * The register of data-subject requests (GDPR Art. 12(3): answered within one month).
@@ -55,7 +56,8 @@ export class PrivacyRequestService {
     private readonly clock: Clock,
   ) {}
 
-  async open(ctx: AuditContext, input: OpenRequest): Promise<PrivacyRequestView> {
+  /** `ctx` defaults to the system, so inbound mail can use this as its request sink directly. */
+  async open(input: OpenRequest, ctx: AuditContext = SYSTEM): Promise<PrivacyRequestView> {
     const email = normaliseEmail(input.email);
     if (!email) throw badRequest('email: not a valid email address');
     const receivedAt = input.receivedAt ?? this.clock.now();

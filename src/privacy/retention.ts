@@ -7,7 +7,7 @@ import { AppError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import type { AuditContext } from './audit.js';
 import type { ErasureService } from './erasure.js';
-import { COLLECTIONS } from './personal-data.js';
+import { PERSONAL_DATA, type PersonalDataEntry } from './personal-data.js';
 import { addInterval, formatInterval, type Interval } from '../shared/periods.js';
 
 export type RetentionTrigger = 'schedule' | 'cli' | 'api';
@@ -170,24 +170,23 @@ export class RetentionService {
       (dry) => this.unconfirmedMemberships(unconfirmedCutoff, dry),
       (dry) => this.unconfirmedContacts(unconfirmedCutoff, dry),
       (dry) => this.inactiveContacts(contactCutoff, dry),
-      (dry) =>
-        this.olderThan(
-          'inbound-mail',
-          `raw inbound mail older than ${c.inboundMonths} months`,
-          COLLECTIONS.inboundMessages,
-          'receivedAt',
-          addInterval(now, { count: c.inboundMonths, unit: 'months' }, -1),
-          dry,
-        ),
-      (dry) =>
-        this.olderThan(
-          'delivery-logs',
-          `delivery logs older than ${c.deliveryMonths} months`,
-          COLLECTIONS.deliveries,
-          'createdAt',
-          addInterval(now, { count: c.deliveryMonths, unit: 'months' }, -1),
-          dry,
-        ),
+      ...PERSONAL_DATA.flatMap((entry) => {
+        const r = entry.retention;
+        if (!r) return [];
+        const months = c[r.months];
+        const cutoff = addInterval(now, { count: months, unit: 'months' }, -1);
+        return [
+          (dry: boolean) =>
+            this.olderThan(
+              r.rule,
+              `${entry.title} older than ${months} months`,
+              entry,
+              r.dateField,
+              cutoff,
+              dry,
+            ),
+        ];
+      }),
     ];
   }
 
@@ -294,16 +293,16 @@ export class RetentionService {
   private async olderThan(
     rule: string,
     description: string,
-    collection: string,
+    entry: PersonalDataEntry,
     dateField: string,
     cutoff: Date,
     dryRun: boolean,
   ): Promise<RuleResult> {
-    const coll = this.connection.collection(collection);
+    const coll = this.connection.collection(entry.collection);
     const filter = { [dateField]: { $lt: cutoff } };
     const matched = await coll.countDocuments(filter);
     const removed = dryRun ? 0 : (await coll.deleteMany(filter)).deletedCount;
-    return { rule, description, cutoff, matched, removed, provisional: true };
+    return { rule, description, cutoff, matched, removed, provisional: !entry.verified };
   }
 }
 

@@ -95,7 +95,7 @@ export function privacyRoutes(s: Services): RouteDef[] {
       successStatus: 201,
       handler: async (req, res) => {
         const b = parseInput(requestBody, req.body);
-        res.status(201).json(await s.privacyRequests.open(auditContext(req), b));
+        res.status(201).json(await s.privacyRequests.open(b, auditContext(req)));
       },
     },
     {

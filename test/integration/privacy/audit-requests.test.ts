@@ -199,15 +199,14 @@ describe('privacy: audit trail API and the request register', () => {
     });
 
     it('PrivacyRequestService.open serves inbound mail: one message opens one erasure request', async () => {
-      const ctx = { actor: { type: 'system' as const, name: 'inbound' } };
       const who = email('inbound');
-      const a = await t.services.privacyRequests.open(ctx, {
+      const a = await t.services.privacyRequests.open({
         type: 'erasure',
         email: who,
         channel: 'email',
         inboundMessageId: 'msg-1',
       });
-      const b = await t.services.privacyRequests.open(ctx, {
+      const b = await t.services.privacyRequests.open({
         type: 'erasure',
         email: who,
         channel: 'email',

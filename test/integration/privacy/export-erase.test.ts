@@ -64,20 +64,36 @@ async function richPerson(t: TestApp, who: string, name: string, phone: string) 
     currency: 'EUR',
     categories: ['monitors'],
   });
-  // Provisional shapes (src/privacy/personal-data.ts): sending and inbound are not on main yet.
-  await t.db.connection.collection('deliveries').insertOne({
+  // Collections of capabilities not on main yet, in the shapes their branches write
+  // (campaign_recipients: issue 4, inbound_messages and bounce_counts: issue 6).
+  await t.db.connection.collection('campaign_recipients').insertOne({
     campaignId: news._id,
     subscriberId: sub._id,
-    email: who,
+    listId: news._id,
     status: 'sent',
-    createdAt: t.clock.now(),
+    batchNo: 0,
+    attempts: 1,
+    smtpResponse: `250 2.0.0 OK queued for <${who}>`,
+    sentAt: t.clock.now(),
   });
+  const raw = `From: ${name} <${who}>\r\nSubject: poista tietoni\r\n\r\nHei, poistakaa tietoni. T. ${name}, ${phone}\r\n`;
   await t.db.connection.collection('inbound_messages').insertOne({
-    from: who,
-    subject: 'poista tietoni',
-    text: `Hei, poistakaa tietoni. T. ${name}, ${phone}`,
     receivedAt: t.clock.now(),
+    via: 'smtp',
+    messageId: `<${id}@mail.example.com>`,
+    digest: id,
+    mailFrom: who,
+    rcptTo: ['privacy@news.example.com'],
+    from: `${name} <${who.toUpperCase()}>`,
+    subject: 'poista tietoni',
+    raw: Buffer.from(raw),
+    rawSize: raw.length,
+    status: 'done',
+    classification: 'privacy_request',
   });
+  await t.db.connection
+    .collection('bounce_counts')
+    .insertOne({ subscriberId: sub._id, hard: 0, soft: 1, lastAt: t.clock.now() });
   return { id, sub: sub._id as Types.ObjectId, news, offers };
 }
 
@@ -127,6 +143,7 @@ describe('privacy: access export and erasure', () => {
       'orders',
       'deliveries',
       'inboundMessages',
+      'bounceCounts',
       'auditEntries',
       'privacyRequests',
     ]) {

@@ -71,9 +71,21 @@ async function population(t: TestApp) {
     { from: 'a@example.com', receivedAt: monthsAgo(7) },
     { from: 'b@example.com', receivedAt: monthsAgo(5) },
   ]);
-  await c.collection('deliveries').insertMany([
-    { email: 'a@example.com', createdAt: monthsAgo(7) },
-    { email: 'b@example.com', createdAt: monthsAgo(5) },
+  await c.collection('campaign_recipients').insertMany([
+    {
+      campaignId: list._id,
+      subscriberId: ids.subscribedOld,
+      status: 'sent',
+      batchNo: 0,
+      sentAt: monthsAgo(7),
+    },
+    {
+      campaignId: list._id,
+      subscriberId: ids.customerOld,
+      status: 'sent',
+      batchNo: 0,
+      sentAt: monthsAgo(5),
+    },
   ]);
   return ids;
 }
@@ -99,7 +111,7 @@ describe('privacy: retention', () => {
       subscribers: await models.Subscriber.countDocuments(),
       memberships: await models.Membership.countDocuments(),
       inbound: await t.db.connection.collection('inbound_messages').countDocuments(),
-      deliveries: await t.db.connection.collection('deliveries').countDocuments(),
+      deliveries: await t.db.connection.collection('campaign_recipients').countDocuments(),
     });
     const before = await snapshot();
 
@@ -143,7 +155,7 @@ describe('privacy: retention', () => {
       }),
     ).to.equal(0);
     expect(await t.db.connection.collection('inbound_messages').countDocuments()).to.equal(1);
-    expect(await t.db.connection.collection('deliveries').countDocuments()).to.equal(1);
+    expect(await t.db.connection.collection('campaign_recipients').countDocuments()).to.equal(1);
     // Removal for age is not an opt-out: no suppression is written.
     expect(await models.Suppression.countDocuments()).to.equal(0);
 
