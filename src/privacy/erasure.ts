@@ -10,8 +10,9 @@ import type { AuditContext, AuditLog } from './audit.js';
 import { PERSONAL_DATA, type PersonalDataEntry, type SubjectKeys } from './personal-data.js';
 import type { SubjectDataService } from './subject-data.js';
 
+/** What the steps need to find and redact; sealed in the job while it runs. */
 interface Identifiers {
-  email: string;
+  emails: string[];
   names: string[];
   phones: string[];
 }
@@ -25,6 +26,16 @@ export interface ErasureResult {
   resumed: boolean;
 }
 
+/** A contact the retention run removes. */
+export interface ContactToRemove {
+  _id: Types.ObjectId;
+  email: string;
+  name?: string | null;
+  phone?: string | null;
+}
+
+type Job = ErasureJobDoc & { _id: Types.ObjectId };
+
 const SUPPRESS_STEP = 'suppress';
 const AUDIT_STEP = 'record';
 // Names shorter than this would match unrelated text in audit details.
@@ -32,13 +43,13 @@ const MIN_NAME_LENGTH = 3;
 
 /**
  * Erasure (Art. 17) without multi-document transactions: a job document lists the steps done;
- * each step is idempotent; a re-run with the same address continues the unfinished job.
- * Order: the suppression first (so a crash can never leave a mailable, half-erased person), then
- * every registry entry (src/privacy/personal-data.ts) in its order, then the audit record, which
- * names only the erased id and the keyed hash.
+ * each step is idempotent; a re-run with the same address (or `resumeAll` at start) continues the
+ * unfinished job. Order: the suppression first (a crash can never leave a mailable, half-erased
+ * person), then every registry entry (src/privacy/personal-data.ts) in its order, then the audit
+ * record, which names only the erased ids and the keyed hash.
  *
- * Retention uses the same machinery with `suppress: false`: a contact removed for age never opted
- * out and may subscribe again.
+ * The retention run uses the same steps for a batch of contacts, without the suppression: a
+ * contact removed for age never opted out and may subscribe again.
  */
 export class ErasureService {
   constructor(
@@ -51,64 +62,82 @@ export class ErasureService {
     private readonly clock: Clock,
   ) {}
 
+  /** A person's erasure, on request. */
   async erase(
     ctx: AuditContext,
     email: string,
-    opts: { reason?: 'request' | 'retention'; requestId?: string } = {},
+    opts: { requestId?: string } = {},
   ): Promise<ErasureResult> {
     const keys = await this.subjects.keys(email);
-    const reason = opts.reason ?? 'request';
-    let job = await this.models.ErasureJob.findOne({
-      emailHash: keys.emailHash,
+    let job = (await this.models.ErasureJob.findOne({
+      emailHashes: keys.emailHashes[0],
       status: 'running',
-    }).lean();
+    }).lean()) as Job | null;
     const resumed = Boolean(job);
-    if (job && reason === 'request' && job.reason !== 'request') {
+    if (job && job.reason !== 'request') {
       // A person asking while retention is removing them must still end up suppressed.
-      await this.models.ErasureJob.updateOne({ _id: job._id }, { $set: { reason } });
-      job.reason = reason;
+      await this.models.ErasureJob.updateOne({ _id: job._id }, { $set: { reason: 'request' } });
+      job.reason = 'request';
     }
     if (!job) {
       const subs = await this.models.Subscriber.find(
         { _id: { $in: keys.subscriberIds } },
-        { name: 1, phone: 1 },
+        { email: 1, name: 1, phone: 1 },
       ).lean();
-      const ids: Identifiers = {
-        email: keys.email,
-        names: subs.map((s) => s.name ?? '').filter((n) => n.trim().length >= MIN_NAME_LENGTH),
-        phones: subs.map((s) => s.phone ?? '').filter(Boolean),
-      };
-      job = (
-        await this.models.ErasureJob.create({
-          emailHash: keys.emailHash,
-          identifiersSealed: this.protector.encrypt(JSON.stringify(ids)),
-          subscriberIds: keys.subscriberIds,
-          reason,
-          status: 'running',
-          requestId: opts.requestId,
-          startedBy: ctx.actor.type === 'staff' ? ctx.actor.userId : ctx.actor.type,
-        })
-      ).toObject();
+      job = await this.createJob(
+        ctx,
+        'request',
+        keys,
+        identifiers(keys.emails, subs),
+        opts.requestId,
+      );
     }
     return this.run(ctx, job, resumed);
   }
 
+  /** Removes a batch of contacts for the retention run: one job, a few queries per step. */
+  async removeContacts(ctx: AuditContext, contacts: ContactToRemove[]): Promise<ErasureResult> {
+    const emails = contacts.map((c) => c.email);
+    const keys: SubjectKeys = {
+      emails,
+      emailHashes: emails.map((e) => this.protector.emailHash(e)),
+      subscriberIds: contacts.map((c) => c._id),
+    };
+    const job = await this.createJob(ctx, 'retention', keys, identifiers(emails, contacts));
+    return this.run(ctx, job, false);
+  }
+
   /** Finishes every job a crash left running (called at start). */
   async resumeAll(ctx: AuditContext): Promise<number> {
-    const jobs = await this.models.ErasureJob.find({ status: 'running' }).lean();
+    const jobs = (await this.models.ErasureJob.find({ status: 'running' }).lean()) as Job[];
     for (const job of jobs) await this.run(ctx, job, true);
     return jobs.length;
   }
 
-  private async run(
+  private async createJob(
     ctx: AuditContext,
-    job: ErasureJobDoc & { _id: Types.ObjectId },
-    resumed: boolean,
-  ): Promise<ErasureResult> {
+    reason: 'request' | 'retention',
+    keys: SubjectKeys,
+    ids: Identifiers,
+    requestId?: string,
+  ): Promise<Job> {
+    const doc = await this.models.ErasureJob.create({
+      emailHashes: keys.emailHashes,
+      identifiersSealed: this.protector.encrypt(JSON.stringify(ids)),
+      subscriberIds: keys.subscriberIds,
+      reason,
+      status: 'running',
+      requestId,
+      startedBy: ctx.actor.type === 'staff' ? ctx.actor.userId : ctx.actor.type,
+    });
+    return doc.toObject() as Job;
+  }
+
+  private async run(ctx: AuditContext, job: Job, resumed: boolean): Promise<ErasureResult> {
     const ids = JSON.parse(this.protector.decrypt(job.identifiersSealed!)) as Identifiers;
     const keys: SubjectKeys = {
-      email: ids.email,
-      emailHash: job.emailHash,
+      emails: ids.emails,
+      emailHashes: job.emailHashes,
       subscriberIds: job.subscriberIds as Types.ObjectId[],
     };
     const done = new Set(job.stepsDone);
@@ -124,22 +153,26 @@ export class ErasureService {
     };
 
     if (job.reason === 'request') {
-      await step(SUPPRESS_STEP, async () =>
-        (await this.suppressions.suppress(keys.email, ALL_LISTS, 'erasure', { channel: 'erasure' }))
-          ? 1
-          : 0,
-      );
+      await step(SUPPRESS_STEP, async () => {
+        let created = 0;
+        for (const email of keys.emails) {
+          if (await this.suppressions.suppress(email, ALL_LISTS, 'erasure', { channel: 'erasure' }))
+            created += 1;
+        }
+        return created;
+      });
     }
     for (const entry of PERSONAL_DATA) {
       await step(entry.key, () => this.apply(entry, keys, ids));
     }
     await step(AUDIT_STEP, async () => {
+      const request = job.reason === 'request';
       await this.audit.record(
         ctx,
-        job.reason === 'request' ? 'privacy.erase' : 'retention.erase',
-        keys.subscriberIds[0] ? String(keys.subscriberIds[0]) : null,
+        request ? 'privacy.erase' : 'retention.erase',
+        request && keys.subscriberIds[0] ? String(keys.subscriberIds[0]) : null,
         {
-          emailHash: keys.emailHash,
+          ...(request ? { emailHash: keys.emailHashes[0] } : {}),
           subscriberIds: keys.subscriberIds.map(String),
           jobId: String(job._id),
           requestId: job.requestId,
@@ -152,13 +185,7 @@ export class ErasureService {
       { _id: job._id },
       { $set: { status: 'done', finishedAt: this.clock.now() }, $unset: { identifiersSealed: 1 } },
     );
-    return {
-      jobId: String(job._id),
-      status: 'done',
-      stepsDone: [...done],
-      counts,
-      resumed,
-    };
+    return { jobId: String(job._id), status: 'done', stepsDone: [...done], counts, resumed };
   }
 
   private async apply(
@@ -194,8 +221,8 @@ export class ErasureService {
     filter: Record<string, unknown>,
     ids: Identifiers,
   ): Promise<number> {
-    const needles = [ids.email, maskEmail(ids.email), ...ids.names, ...ids.phones].map((n) =>
-      n.toLowerCase(),
+    const needles = [...ids.emails, ...ids.emails.map(maskEmail), ...ids.names, ...ids.phones].map(
+      (n) => n.toLowerCase(),
     );
     let redacted = 0;
     for await (const doc of coll.find(filter, { projection: { details: 1 } })) {
@@ -209,4 +236,15 @@ export class ErasureService {
     }
     return redacted;
   }
+}
+
+function identifiers(
+  emails: string[],
+  people: Array<{ name?: string | null; phone?: string | null }>,
+): Identifiers {
+  return {
+    emails,
+    names: people.map((p) => p.name ?? '').filter((n) => n.trim().length >= MIN_NAME_LENGTH),
+    phones: people.map((p) => p.phone ?? '').filter(Boolean),
+  };
 }

@@ -11,10 +11,13 @@ import type { Types } from 'mongoose';
  * this branch: they match nothing until the owning code writes documents of that shape.
  */
 
-/** Everything that identifies one person, resolved once per export or erasure. */
+/**
+ * What identifies the people being exported or erased: one person for a request, a batch of
+ * contacts for the retention run (so it costs a few queries per batch, not per person).
+ */
 export interface SubjectKeys {
-  email: string;
-  emailHash: string;
+  emails: string[];
+  emailHashes: string[];
   subscriberIds: Types.ObjectId[];
 }
 
@@ -48,6 +51,7 @@ const bySubscriber =
     k.subscriberIds.length > 0 ? { [field]: { $in: k.subscriberIds } } : null;
 
 const escapeRegex = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const anyOf = (emails: string[]) => `(?:${emails.map(escapeRegex).join('|')})`;
 
 export const COLLECTIONS = {
   subscribers: 'subscribers',
@@ -99,8 +103,12 @@ export const PERSONAL_DATA: readonly PersonalDataEntry[] = [
     match: (k) => ({
       $or: [
         ...(k.subscriberIds.length > 0 ? [{ subscriberId: { $in: k.subscriberIds } }] : []),
-        { from: { $regex: escapeRegex(k.email), $options: 'i' } },
-        { mailFrom: { $regex: `^${escapeRegex(k.email)}$`, $options: 'i' } },
+        ...(k.emails.length > 0
+          ? [
+              { from: { $regex: anyOf(k.emails), $options: 'i' } },
+              { mailFrom: { $regex: `^${anyOf(k.emails)}$`, $options: 'i' } },
+            ]
+          : []),
       ],
     }),
     erase: { kind: 'delete' },
@@ -158,7 +166,7 @@ export const PERSONAL_DATA: readonly PersonalDataEntry[] = [
     key: 'suppressions',
     collection: COLLECTIONS.suppressions,
     title: 'Suppressions (by keyed hash of the address)',
-    match: (k) => ({ emailHash: k.emailHash }),
+    match: (k) => ({ emailHash: { $in: k.emailHashes } }),
     erase: {
       kind: 'keep',
       why: 'Art. 17(3)/21: the keyed hash is what keeps an erased person from being mailed again',
@@ -169,7 +177,7 @@ export const PERSONAL_DATA: readonly PersonalDataEntry[] = [
     key: 'privacyRequests',
     collection: COLLECTIONS.privacyRequests,
     title: 'Data protection requests',
-    match: (k) => ({ subjectEmailHash: k.emailHash }),
+    match: (k) => ({ subjectEmailHash: { $in: k.emailHashes } }),
     // Art. 5(2): the register shows the request was answered; hash and masked address suffice.
     erase: { kind: 'unset', fields: ['subjectEmail'] },
     verified: true,

@@ -3,7 +3,7 @@ import type { Connection, Types } from 'mongoose';
 import type { RetentionConfig } from '../config/config.js';
 import type { Models } from '../db/models/index.js';
 import type { Clock } from '../shared/clock.js';
-import { AppError } from '../shared/errors.js';
+import { AppError, isDuplicateKey } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import type { AuditContext } from './audit.js';
 import type { ErasureService } from './erasure.js';
@@ -51,7 +51,12 @@ export class RetentionService {
   constructor(
     private readonly models: Pick<
       Models,
-      'Subscriber' | 'Membership' | 'Order' | 'RetentionReport' | 'RetentionSchedule'
+      | 'Subscriber'
+      | 'Membership'
+      | 'Order'
+      | 'RetentionReport'
+      | 'RetentionSchedule'
+      | 'RetentionClaim'
     >,
     private readonly connection: Connection,
     private readonly erasure: ErasureService,
@@ -60,22 +65,21 @@ export class RetentionService {
   ) {}
 
   /**
-   * Runs the rules now. A real run takes the schedule's lease so it never overlaps another
+   * Runs the rules now. A real run claims the current schedule slot, so it never overlaps another
    * process's run, and moves the next scheduled run one interval on; a dry run only counts.
    */
   async run(opts: { dryRun: boolean; trigger: RetentionTrigger }): Promise<RetentionReportView> {
-    const owner = randomUUID();
-    if (!opts.dryRun && !(await this.claim(owner, false)))
-      throw new AppError('invalid_state', 'a retention run is already in progress');
-    return this.execute(opts, owner);
+    if (opts.dryRun) return this.execute(opts, null);
+    const claim = await this.claim(false);
+    if (!claim) throw new AppError('invalid_state', 'a retention run is already in progress');
+    return this.execute(opts, claim);
   }
 
   /** The scheduler's check: runs only when the persisted next due time has come. */
   async runIfDue(): Promise<RetentionReportView | null> {
     if (!this.config.interval) return null;
-    const owner = randomUUID();
-    if (!(await this.claim(owner, true))) return null;
-    return this.execute({ dryRun: false, trigger: 'schedule' }, owner);
+    const claim = await this.claim(true);
+    return claim ? this.execute({ dryRun: false, trigger: 'schedule' }, claim) : null;
   }
 
   async reports(limit = 50): Promise<RetentionReportView[]> {
@@ -88,39 +92,56 @@ export class RetentionService {
 
   async schedule() {
     const doc = await this.models.RetentionSchedule.findById(SCHEDULE_ID).lean();
+    const running = await this.models.RetentionClaim.exists({
+      finishedAt: { $exists: false },
+      leaseUntil: { $gt: this.clock.now() },
+    });
     return {
       interval: this.config.interval ? formatInterval(this.config.interval) : null,
       nextDueAt: doc?.nextDueAt ?? null,
       lastRunAt: doc?.lastRunAt ?? null,
-      running: Boolean(doc?.runningUntil && doc.runningUntil > this.clock.now()),
+      running: running !== null,
     };
   }
 
-  private async claim(owner: string, onlyWhenDue: boolean): Promise<boolean> {
+  private async claim(onlyWhenDue: boolean): Promise<{ id: string; slot: Date } | null> {
     const now = this.clock.now();
     // A fresh install is due at once: it finds nothing old, and starts the rhythm.
-    await this.models.RetentionSchedule.updateOne(
-      { _id: SCHEDULE_ID },
-      { $setOnInsert: { nextDueAt: now } },
-      { upsert: true },
-    ).catch((err: { code?: number }) => {
-      if (err.code !== 11000) throw err;
-    });
-    const claimed = await this.models.RetentionSchedule.findOneAndUpdate(
-      {
-        _id: SCHEDULE_ID,
-        ...(onlyWhenDue ? { nextDueAt: { $lte: now } } : {}),
-        ...missingOrBefore('runningUntil', new Date(now.getTime() + 1)),
+    await this.models.RetentionSchedule.create({ _id: SCHEDULE_ID, nextDueAt: now }).catch(
+      (err: unknown) => {
+        if (!isDuplicateKey(err)) throw err;
       },
-      { $set: { runningUntil: new Date(now.getTime() + LEASE_MS), runningBy: owner } },
-      { new: true },
-    ).lean();
-    return claimed !== null;
+    );
+    // A slot whose run succeeded has already moved the schedule on: read it again.
+    for (let tries = 0; tries < 3; tries += 1) {
+      const schedule = await this.models.RetentionSchedule.findById(SCHEDULE_ID).lean();
+      if (!schedule || (onlyWhenDue && schedule.nextDueAt > now)) return null;
+      const slot = schedule.nextDueAt.toISOString();
+      const last = await this.models.RetentionClaim.findOne({ slot }).sort({ attempt: -1 }).lean();
+      if (last?.finishedAt && !last.error) continue;
+      if (last && !last.finishedAt && last.leaseUntil > now) return null;
+      const attempt = (last?.attempt ?? -1) + 1;
+      const id = `${slot}#${attempt}`;
+      try {
+        await this.models.RetentionClaim.create({
+          _id: id,
+          slot,
+          attempt,
+          owner: randomUUID(),
+          leaseUntil: new Date(now.getTime() + LEASE_MS),
+        });
+      } catch (err) {
+        if (isDuplicateKey(err)) return null;
+        throw err;
+      }
+      return { id, slot: schedule.nextDueAt };
+    }
+    return null;
   }
 
   private async execute(
     opts: { dryRun: boolean; trigger: RetentionTrigger },
-    owner: string,
+    claim: { id: string; slot: Date } | null,
   ): Promise<RetentionReportView> {
     const startedAt = this.clock.now();
     const report = await this.models.RetentionReport.create({
@@ -143,19 +164,22 @@ export class RetentionService {
       { $set: { rules, finishedAt: this.clock.now(), error } },
       { new: true },
     ).lean();
-    if (!opts.dryRun) {
-      // A failed run keeps its due time, so the next check tries again.
-      const next = error
-        ? {}
-        : {
+    if (claim) {
+      // Only the claim's winner writes the schedule; a failed run keeps its slot and is retried.
+      if (!error) {
+        await this.models.RetentionSchedule.updateOne(
+          { _id: SCHEDULE_ID },
+          {
             $set: {
               lastRunAt: startedAt,
               nextDueAt: addInterval(startedAt, this.config.interval ?? DEFAULT_INTERVAL),
             },
-          };
-      await this.models.RetentionSchedule.updateOne(
-        { _id: SCHEDULE_ID, runningBy: owner },
-        { ...next, $unset: { runningUntil: '', runningBy: '' } },
+          },
+        );
+      }
+      await this.models.RetentionClaim.updateOne(
+        { _id: claim.id },
+        { $set: { finishedAt: this.clock.now(), error } },
       );
     }
     if (error) throw new Error(`retention run failed: ${error}`);
@@ -267,7 +291,7 @@ export class RetentionService {
     for (;;) {
       const batch = await this.models.Subscriber.find(
         after ? { $and: [filter, { _id: { $gt: after } }] } : filter,
-        { email: 1 },
+        { email: 1, name: 1, phone: 1 },
       )
         .sort({ _id: 1 })
         .limit(BATCH)
@@ -279,13 +303,19 @@ export class RetentionService {
           String(k.subscriberId),
         ),
       );
-      for (const sub of batch) {
-        if (keep.has(String(sub._id))) continue;
-        matched += 1;
-        if (dryRun) continue;
-        await this.erasure.erase(RETENTION_ACTOR, sub.email, { reason: 'retention' });
-        removed += 1;
-      }
+      const gone = batch.filter((sub) => !keep.has(String(sub._id)));
+      matched += gone.length;
+      if (dryRun || gone.length === 0) continue;
+      await this.erasure.removeContacts(
+        RETENTION_ACTOR,
+        gone.map((g) => ({
+          _id: g._id as Types.ObjectId,
+          email: g.email,
+          name: g.name,
+          phone: g.phone,
+        })),
+      );
+      removed += gone.length;
     }
     return { rule, description, cutoff, matched, removed, provisional: false };
   }

@@ -43,8 +43,8 @@ export class SubjectDataService {
     if (!email) throw badRequest('email: not a valid email address');
     const subs = await this.models.Subscriber.find({ email }, { _id: 1 }).lean();
     return {
-      email,
-      emailHash: this.protector.emailHash(email),
+      emails: [email],
+      emailHashes: [this.protector.emailHash(email)],
       subscriberIds: subs.map((s) => s._id as Types.ObjectId),
     };
   }
@@ -103,12 +103,12 @@ export class SubjectDataService {
     const subjectId = keys.subscriberIds[0] ? String(keys.subscriberIds[0]) : null;
     await this.audit.record(ctx, 'privacy.export', subjectId, {
       format,
-      emailHash: keys.emailHash,
+      emailHash: keys.emailHashes[0],
       hetuRevealed: revealHetu,
     });
     return {
       generatedAt: this.clock.now(),
-      subject: { email: keys.email, subscriberIds: keys.subscriberIds.map(String) },
+      subject: { email: keys.emails[0]!, subscriberIds: keys.subscriberIds.map(String) },
       hetuRevealed: revealHetu,
       sections,
     };

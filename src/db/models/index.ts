@@ -8,6 +8,7 @@ import { orderModel } from './order.js';
 import {
   erasureJobModel,
   privacyRequestModel,
+  retentionClaimModel,
   retentionReportModel,
   retentionScheduleModel,
 } from './privacy.js';
@@ -34,6 +35,7 @@ export function createModels(conn: Connection, clock: Clock) {
     ErasureJob: erasureJobModel(conn, clock),
     RetentionSchedule: retentionScheduleModel(conn, clock),
     RetentionReport: retentionReportModel(conn, clock),
+    RetentionClaim: retentionClaimModel(conn, clock),
   };
 }
 

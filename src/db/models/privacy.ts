@@ -46,7 +46,8 @@ export const ERASURE_REASONS = ['request', 'retention'] as const;
 export function erasureJobSchema(clock: Clock) {
   const schema = new Schema(
     {
-      emailHash: { type: String, required: true },
+      // One address for a request; a batch of contacts for the retention run.
+      emailHashes: { type: [String], default: [] },
       identifiersSealed: { type: String },
       subscriberIds: { type: [Schema.Types.ObjectId], default: [] },
       reason: { type: String, enum: ERASURE_REASONS, required: true },
@@ -59,7 +60,7 @@ export function erasureJobSchema(clock: Clock) {
     },
     { timestamps: { currentTime: () => clock.now() }, minimize: false },
   );
-  schema.index({ emailHash: 1, status: 1 });
+  schema.index({ emailHashes: 1, status: 1 });
   schema.index({ status: 1 });
   return schema;
 }
@@ -71,12 +72,32 @@ export function retentionScheduleSchema(clock: Clock) {
       _id: { type: String, required: true },
       nextDueAt: { type: Date, required: true },
       lastRunAt: { type: Date },
-      // A lease, not a lock: a process that dies mid-run lets another take over when it ends.
-      runningUntil: { type: Date },
-      runningBy: { type: String },
     },
     { timestamps: { currentTime: () => clock.now() }, versionKey: false },
   );
+}
+
+/**
+ * Who runs the retention slot due at `slot`. Claimed by inserting `_id: <slot>#<attempt>`: FerretDB
+ * 1.24 applies concurrent conditional updates (findOneAndUpdate included) without isolation, so
+ * the unique `_id` is the only claim exactly one process wins. A crashed run's lease runs out and
+ * the next attempt number takes over.
+ */
+export function retentionClaimSchema(clock: Clock) {
+  const schema = new Schema(
+    {
+      _id: { type: String, required: true },
+      slot: { type: String, required: true },
+      attempt: { type: Number, required: true },
+      owner: { type: String, required: true },
+      leaseUntil: { type: Date, required: true },
+      finishedAt: { type: Date },
+      error: { type: String },
+    },
+    { timestamps: { currentTime: () => clock.now() }, versionKey: false },
+  );
+  schema.index({ slot: 1, attempt: -1 });
+  return schema;
 }
 
 /** What one retention run removed: counts per rule, never who. */
@@ -113,6 +134,8 @@ export type ErasureJobDoc = InferSchemaType<ReturnType<typeof erasureJobSchema>>
 export type ErasureJobModel = Model<ErasureJobDoc>;
 export type RetentionScheduleDoc = InferSchemaType<ReturnType<typeof retentionScheduleSchema>>;
 export type RetentionScheduleModel = Model<RetentionScheduleDoc>;
+export type RetentionClaimDoc = InferSchemaType<ReturnType<typeof retentionClaimSchema>>;
+export type RetentionClaimModel = Model<RetentionClaimDoc>;
 export type RetentionReportDoc = InferSchemaType<ReturnType<typeof retentionReportSchema>> &
   Timestamps;
 export type RetentionReportModel = Model<RetentionReportDoc>;
@@ -133,3 +156,5 @@ export const retentionReportModel = (conn: Connection, clock: Clock): RetentionR
     retentionReportSchema(clock),
     'retention_reports',
   );
+export const retentionClaimModel = (conn: Connection, clock: Clock): RetentionClaimModel =>
+  conn.model<RetentionClaimDoc>('RetentionClaim', retentionClaimSchema(clock), 'retention_claims');
