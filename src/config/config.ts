@@ -33,6 +33,7 @@ export interface Config {
   inboundDomain: string;
   dkim: DkimConfig | undefined;
   org: { name: string; address: string; contactEmail: string | undefined };
+  subscribe: SubscribeConfig;
   retention: RetentionConfig;
 }
 
@@ -40,10 +41,24 @@ export interface Config {
 export interface RetentionConfig {
   /** How often the scheduled run happens; null (`off`) stops the schedule, manual runs still work. */
   interval: Interval | null;
+  /** UNCONFIRMED_RETENTION_DAYS, shared with the subscribe forms. */
   unconfirmedDays: number;
   contactMonths: number;
   inboundMonths: number;
   deliveryMonths: number;
+}
+
+export interface SubscribeConfig {
+  confirmTtlHours: number;
+  /** At most one confirmation mail per address in this interval. */
+  confirmIntervalMinutes: number;
+  ipLimitPerHour: number;
+  /** Unconfirmed entries older than this are removed by the retention job. */
+  unconfirmedRetentionDays: number;
+  /** Keep IP address and user agent in consent events. */
+  recordIp: boolean;
+  /** Origins allowed to call POST /subscribe with JSON from a browser. */
+  corsOrigins: string[];
 }
 
 /** A configuration problem, reported as one line that names the variable. */
@@ -118,10 +133,18 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
         e.RETENTION_INTERVAL.trim().toLowerCase() === 'off'
           ? null
           : parseOr('RETENTION_INTERVAL', () => parseInterval(e.RETENTION_INTERVAL)),
-      unconfirmedDays: e.RETENTION_UNCONFIRMED_DAYS,
+      unconfirmedDays: e.UNCONFIRMED_RETENTION_DAYS,
       contactMonths: e.RETENTION_CONTACT_MONTHS,
       inboundMonths: e.RETENTION_INBOUND_MONTHS,
       deliveryMonths: e.RETENTION_DELIVERY_MONTHS,
+    },
+    subscribe: {
+      confirmTtlHours: e.SUBSCRIBE_CONFIRM_TTL_HOURS,
+      confirmIntervalMinutes: e.SUBSCRIBE_CONFIRM_INTERVAL_MINUTES,
+      ipLimitPerHour: e.SUBSCRIBE_IP_LIMIT_PER_HOUR,
+      unconfirmedRetentionDays: e.UNCONFIRMED_RETENTION_DAYS,
+      recordIp: e.CONSENT_RECORD_IP,
+      corsOrigins: e.SUBSCRIBE_CORS_ORIGINS,
     },
   };
 }

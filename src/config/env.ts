@@ -8,8 +8,14 @@ import { z } from 'zod';
 // An empty value (`X=` in a .env file) means "not set" for every variable but the few that say otherwise.
 const optionalString = z.preprocess((v) => (v === '' ? undefined : v), z.string().optional());
 const port = z.coerce.number().int().min(0).max(65535);
-const emptyToUndefined = (v: unknown) => (v === '' ? undefined : v);
-const count = z.coerce.number().int().min(1).max(10_000);
+
+const positiveInt = (fallback: number) =>
+  z.preprocess((v) => (v === '' ? undefined : v), z.coerce.number().int().min(1).default(fallback));
+// Only the literal words count: a typo must not silently turn recording of personal data on.
+const flag = z.preprocess(
+  (v) => (v === '' || v === undefined ? 'false' : v),
+  z.enum(['true', 'false'], { message: 'must be true or false' }).transform((v) => v === 'true'),
+);
 
 const secretPattern = /^[A-Za-z0-9_-]{1,32}$/;
 
@@ -59,11 +65,31 @@ export const envSchema = z.object({
   ORG_NAME: optionalString.pipe(z.string().default(PLACEHOLDER_ORG_NAME)),
   ORG_ADDRESS: optionalString.pipe(z.string().default(PLACEHOLDER_ORG_ADDRESS)),
   ORG_CONTACT_EMAIL: optionalString.pipe(z.email().optional()),
+  SUBSCRIBE_CONFIRM_TTL_HOURS: positiveInt(168),
+  SUBSCRIBE_CONFIRM_INTERVAL_MINUTES: positiveInt(10),
+  SUBSCRIBE_IP_LIMIT_PER_HOUR: positiveInt(30),
+  UNCONFIRMED_RETENTION_DAYS: positiveInt(30),
+  CONSENT_RECORD_IP: flag,
+  SUBSCRIBE_CORS_ORIGINS: optionalString.pipe(
+    z
+      .string()
+      .transform((v) =>
+        v
+          .split(',')
+          .map((o) => o.trim().replace(/\/+$/, ''))
+          .filter(Boolean),
+      )
+      .pipe(
+        z.array(
+          z.string().regex(/^https?:\/\/[^/\s]+$/, 'must be origins like https://shop.example.com'),
+        ),
+      )
+      .default([]),
+  ),
   RETENTION_INTERVAL: optionalString.pipe(z.string().default('6 months')),
-  RETENTION_UNCONFIRMED_DAYS: z.preprocess(emptyToUndefined, count.default(30)),
-  RETENTION_CONTACT_MONTHS: z.preprocess(emptyToUndefined, count.default(6)),
-  RETENTION_INBOUND_MONTHS: z.preprocess(emptyToUndefined, count.default(6)),
-  RETENTION_DELIVERY_MONTHS: z.preprocess(emptyToUndefined, count.default(6)),
+  RETENTION_CONTACT_MONTHS: positiveInt(6),
+  RETENTION_INBOUND_MONTHS: positiveInt(6),
+  RETENTION_DELIVERY_MONTHS: positiveInt(6),
 });
 
 export type RawEnv = z.infer<typeof envSchema>;

@@ -2,9 +2,12 @@ import type { Connection } from 'mongoose';
 import type { Clock } from '../../shared/clock.js';
 import { auditEntryModel } from './audit.js';
 import { consentEventModel, consentTextModel } from './consent.js';
+import { importJobModel } from './import-job.js';
 import { listModel } from './list.js';
 import { membershipModel } from './membership.js';
 import { orderModel } from './order.js';
+import { segmentModel } from './segment.js';
+import { rateLimitModel } from './rate-limit.js';
 import {
   erasureJobModel,
   privacyRequestModel,
@@ -15,6 +18,7 @@ import {
 import { apiTokenModel, staffUserModel } from './staff.js';
 import { subscriberModel } from './subscriber.js';
 import { suppressionModel } from './suppression.js';
+import { templateModel } from './template.js';
 import { unsubscribeEventModel } from './unsubscribe-event.js';
 
 /** Every collection, compiled on one connection; built only by src/db/connection.ts. */
@@ -31,6 +35,10 @@ export function createModels(conn: Connection, clock: Clock) {
     UnsubscribeEvent: unsubscribeEventModel(conn, clock),
     ConsentText: consentTextModel(conn, clock),
     ConsentEvent: consentEventModel(conn, clock),
+    RateLimit: rateLimitModel(conn),
+    Template: templateModel(conn, clock),
+    Segment: segmentModel(conn, clock),
+    ImportJob: importJobModel(conn, clock),
     PrivacyRequest: privacyRequestModel(conn, clock),
     ErasureJob: erasureJobModel(conn, clock),
     RetentionSchedule: retentionScheduleModel(conn, clock),
