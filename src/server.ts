@@ -39,10 +39,9 @@ export async function startService(
     const s = app.listen(config.port, (err?: Error) => (err ? reject(err) : resolve(s)));
   });
   const { port } = server.address() as AddressInfo;
-  logger.info({ port, baseUrl: config.baseUrl }, 'Kirje listening');
-
   const retention = new RetentionScheduler(services.retention, logger);
   retention.start();
+  logger.info({ port, baseUrl: config.baseUrl }, 'Kirje listening');
 
   let stopping: Promise<void> | undefined;
   return {

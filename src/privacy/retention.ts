@@ -362,6 +362,7 @@ function toView(d: {
  */
 export class RetentionScheduler {
   private timer: NodeJS.Timeout | undefined;
+  private first: NodeJS.Timeout | undefined;
   private current: Promise<unknown> = Promise.resolve();
 
   constructor(
@@ -387,14 +388,20 @@ export class RetentionScheduler {
     return this.current;
   }
 
-  start(): void {
-    void this.tick();
+  /**
+   * The first check waits a minute: start-up and an early shutdown stay light, and the persisted
+   * schedule means nothing is missed.
+   */
+  start(firstCheckMs = 60_000): void {
+    this.first = setTimeout(() => void this.tick(), firstCheckMs);
+    this.first.unref();
     this.timer = setInterval(() => void this.tick(), this.checkEveryMs);
     this.timer.unref();
   }
 
   /** Stops checking and waits for a run in progress. */
   async stop(): Promise<void> {
+    clearTimeout(this.first);
     clearInterval(this.timer);
     await this.current;
   }

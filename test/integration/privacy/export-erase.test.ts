@@ -293,6 +293,23 @@ describe('privacy: access export and erasure', () => {
     expect(
       await t.services.suppressions.suppressedHashes([t.services.protector.emailHash(who)]),
     ).to.have.property('size', 1);
+    // A form post of the same address, even to a list without double opt-in, subscribes nobody.
+    const open = await t.db.models.List.create({
+      name: 'Avoin',
+      slug: `open-${p.id}`,
+      public: true,
+      doubleOptIn: false,
+    });
+    await t.http
+      .post('/subscribe')
+      .send({ email: who, list: open.slug, consent: true })
+      .expect(202);
+    const back = await t.db.models.Subscriber.findOne({ email: who }).lean();
+    expect(back?.status ?? 'absent').not.to.equal('subscribed');
+    expect(
+      await t.db.models.Membership.countDocuments({ listId: open._id, status: 'subscribed' }),
+    ).to.equal(0);
+
     const again = await t.http
       .post('/api/v1/privacy/subjects/erase')
       .set(auth(sales))
