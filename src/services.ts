@@ -11,7 +11,11 @@ import { TemplateService } from './campaigns/templates/service.js';
 import type { ResolvedConfig } from './config/local-secrets.js';
 import type { Database } from './db/connection.js';
 import type { Mailer } from './mail/mailer.js';
-import { AuditLog } from './privacy/audit.js';
+import { AuditLog, AuditReader } from './privacy/audit.js';
+import { ErasureService } from './privacy/erasure.js';
+import { PrivacyRequestService } from './privacy/requests.js';
+import { RetentionService } from './privacy/retention.js';
+import { SubjectDataService } from './privacy/subject-data.js';
 import { SegmentService } from './segments/service.js';
 import type { Clock } from './shared/clock.js';
 import { DataProtector } from './shared/crypto.js';
@@ -136,6 +140,25 @@ export function buildServices(a: Adapters, overrides: Partial<Ports> = {}) {
     logger: a.logger,
     config: a.config.send,
   });
+  const auditReader = new AuditReader(models);
+  const privacyRequests = new PrivacyRequestService(models, protector, audit, a.clock);
+  const subjectData = new SubjectDataService(models, a.db.connection, protector, audit, a.clock);
+  const erasure = new ErasureService(
+    models,
+    a.db.connection,
+    subjectData,
+    suppressions,
+    protector,
+    audit,
+    a.clock,
+  );
+  const retention = new RetentionService(
+    models,
+    a.db.connection,
+    erasure,
+    a.config.retention,
+    a.clock,
+  );
   return {
     protector,
     audit,
@@ -157,6 +180,11 @@ export function buildServices(a: Adapters, overrides: Partial<Ports> = {}) {
     composer,
     campaigns,
     sendWorker,
+    auditReader,
+    privacyRequests,
+    subjectData,
+    erasure,
+    retention,
   };
 }
 

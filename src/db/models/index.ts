@@ -10,6 +10,13 @@ import { membershipModel } from './membership.js';
 import { orderModel } from './order.js';
 import { segmentModel } from './segment.js';
 import { rateLimitModel } from './rate-limit.js';
+import {
+  erasureJobModel,
+  privacyRequestModel,
+  retentionClaimModel,
+  retentionReportModel,
+  retentionScheduleModel,
+} from './privacy.js';
 import { apiTokenModel, staffUserModel } from './staff.js';
 import { subscriberModel } from './subscriber.js';
 import { suppressionModel } from './suppression.js';
@@ -38,6 +45,11 @@ export function createModels(conn: Connection, clock: Clock) {
     Campaign: campaignModel(conn, clock),
     CampaignRecipient: campaignRecipientModel(conn),
     CampaignBatch: campaignBatchModel(conn),
+    PrivacyRequest: privacyRequestModel(conn, clock),
+    ErasureJob: erasureJobModel(conn, clock),
+    RetentionSchedule: retentionScheduleModel(conn, clock),
+    RetentionReport: retentionReportModel(conn, clock),
+    RetentionClaim: retentionClaimModel(conn, clock),
   };
 }
 
