@@ -1,13 +1,21 @@
+import { z } from 'zod';
+import { userRoutes } from '../auth/routes.js';
+import { ROLES } from '../db/models/staff.js';
 import type { Services } from '../services.js';
+import { subscriberRoutes } from '../subscribers/routes.js';
 import type { RouteDef } from './routes.js';
 
 /** Every admin endpoint under /api/v1, gathered from the capabilities that own them. */
-export function adminRoutes(_s: Services): RouteDef[] {
+export function adminRoutes(s: Services): RouteDef[] {
   return [
+    ...subscriberRoutes(s),
+    ...userRoutes(s),
     {
       method: 'get',
       path: '/me',
       permission: 'lists.read',
+      summary: 'The staff user the token belongs to',
+      response: z.object({ id: z.string(), email: z.string(), role: z.enum(ROLES) }),
       handler: (req, res) =>
         res.json({ id: req.actor!.userId, email: req.actor!.email, role: req.actor!.role }),
     },
