@@ -13,13 +13,15 @@ type JsonSchema = Record<string, unknown> & {
  * them (`input`), answers as handlers produce them (`output`).
  */
 function jsonSchema(schema: z.ZodType, io: 'input' | 'output'): JsonSchema {
-  const { $schema: _dialect, ...rest } = z.toJSONSchema(schema, {
+  const converted = z.toJSONSchema(schema, {
     target: 'draft-2020-12',
     io,
     // Transforms and refinements have no JSON Schema form; the base type still documents them.
     unrepresentable: 'any',
   }) as JsonSchema;
-  return rest;
+  // The dialect is declared once, in jsonSchemaDialect.
+  delete converted.$schema;
+  return converted;
 }
 
 const json = (schema: JsonSchema) => ({ 'application/json': { schema } });
