@@ -204,25 +204,26 @@ export class ContactService {
     put('address', input.address);
     put('customerSegment', input.customerSegment);
     put('hetuSealed', input.hetu ? this.sealHetu(input.hetu) : input.hetu);
-    let updated: Lean | null;
+    if ($set.email !== undefined) await this.assertEmailFree(String($set.email), _id);
+    let res;
     try {
-      updated = await this.models.Subscriber.findOneAndUpdate(
+      // updateOne rather than findOneAndUpdate: FerretDB reports a unique-index refusal of
+      // findAndModify without the duplicate-key code.
+      res = await this.models.Subscriber.updateOne(
         { _id },
         {
           ...(Object.keys($set).length ? { $set } : {}),
           ...(Object.keys($unset).length ? { $unset } : {}),
         },
-        { new: true, runValidators: true },
-      ).lean<Lean>();
+        { runValidators: true },
+      );
     } catch (err) {
       if (!isDuplicateKey(err)) throw err;
-      const existing = await this.models.Subscriber.findOne(
-        { email: $set.email },
-        { _id: 1 },
-      ).lean();
-      throw conflict('another subscriber has this email', { id: existing && String(existing._id) });
+      await this.assertEmailFree(String($set.email), _id);
+      throw err;
     }
-    if (!updated) throw notFound('subscriber');
+    if (res.matchedCount === 0) throw notFound('subscriber');
+    const updated = await this.load(id);
     // Field names only: the trail must not become a second copy of the personal data.
     await this.audit.record(ctx, 'subscriber.update', id, {
       fields: Object.keys(input).filter((k) => input[k as keyof SubscriberUpdate] !== undefined),
@@ -280,6 +281,14 @@ export class ContactService {
 
   async exists(id: string): Promise<boolean> {
     return (await this.models.Subscriber.exists({ _id: toObjectId(id, 'subscriber') })) !== null;
+  }
+
+  private async assertEmailFree(email: string, self: Types.ObjectId): Promise<void> {
+    const other = await this.models.Subscriber.findOne(
+      { email, _id: { $ne: self } },
+      { _id: 1 },
+    ).lean();
+    if (other) throw conflict('another subscriber has this email', { id: String(other._id) });
   }
 
   private async load(id: string): Promise<Lean> {
