@@ -7,10 +7,13 @@ import { AuditLog } from './privacy/audit.js';
 import type { Clock } from './shared/clock.js';
 import { DataProtector } from './shared/crypto.js';
 import type { Logger } from './shared/logger.js';
+import { ConsentLedger } from './subscribe/consent-ledger.js';
 import { ContactService } from './subscribers/contacts.js';
 import { campaignsUsingList, ListService } from './subscribers/lists.js';
 import { OrderService } from './subscribers/orders.js';
-import { staffUnsubscribe, suppressionCheck } from './subscribers/suppression-port.js';
+import { UnsubscribeService } from './unsubscribe/service.js';
+import { SuppressionService } from './unsubscribe/suppressions.js';
+import { TokenService } from './unsubscribe/tokens.js';
 
 /** What the outside world gives us; built only by main.ts, the CLI and test helpers. */
 export interface Adapters {
@@ -27,6 +30,10 @@ export function buildServices(a: Adapters) {
   const protector = new DataProtector(a.config.dataKey);
   const audit = new AuditLog(models, a.clock);
   const auth = new AuthService(models, a.clock);
+  const tokens = new TokenService(a.config.tokenKeys, a.clock);
+  const suppressions = new SuppressionService(models, protector);
+  const consent = new ConsentLedger(models);
+  const unsubscribe = new UnsubscribeService(models, suppressions, consent, a.clock);
   const staffAdmin = new StaffAdminService(auth, audit);
   const lists = new ListService(models, audit, campaignsUsingList(a.db.connection));
   const contacts = new ContactService(
@@ -35,11 +42,23 @@ export function buildServices(a: Adapters) {
     a.clock,
     audit,
     protector,
-    suppressionCheck(models, protector),
-    staffUnsubscribe(models, protector, a.clock),
+    suppressions,
+    unsubscribe,
   );
   const orders = new OrderService(models, contacts, audit);
-  return { protector, audit, auth, staffAdmin, lists, contacts, orders };
+  return {
+    protector,
+    audit,
+    auth,
+    tokens,
+    suppressions,
+    consent,
+    unsubscribe,
+    staffAdmin,
+    lists,
+    contacts,
+    orders,
+  };
 }
 
 export type Services = ReturnType<typeof buildServices>;

@@ -22,7 +22,7 @@ export const envSchema = z.object({
   BASE_URL: optionalString.pipe(
     z
       .url({ protocol: /^https?$/, message: 'must be an http(s) URL' })
-      .transform((u) => u.replace(/\/+$/, ''))
+      .transform((u) => new URL(u).href.replace(/\/+$/, ''))
       .optional(),
   ),
   MONGODB_URI: optionalString.pipe(

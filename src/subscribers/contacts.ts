@@ -18,7 +18,8 @@ import {
   type subscriberSearchQuery,
   type subscriberUpdateBody,
 } from './schemas.js';
-import type { StaffUnsubscribe, SuppressionCheck } from './suppression-port.js';
+import type { UnsubscribeService } from '../unsubscribe/service.js';
+import type { SuppressionService } from '../unsubscribe/suppressions.js';
 
 export type SubscriberCreate = z.output<typeof subscriberCreateBody>;
 export type SubscriberUpdate = z.output<typeof subscriberUpdateBody>;
@@ -84,8 +85,8 @@ export class ContactService {
     private readonly clock: Clock,
     private readonly audit: AuditLog,
     private readonly protector: DataProtector,
-    private readonly isSuppressed: SuppressionCheck,
-    private readonly unsubscribeAll: StaffUnsubscribe,
+    private readonly suppressions: Pick<SuppressionService, 'isSuppressed'>,
+    private readonly unsubscribe: Pick<UnsubscribeService, 'unsubscribe'>,
   ) {}
 
   async create(ctx: AuditContext, input: SubscriberCreate): Promise<SubscriberFull> {
@@ -95,7 +96,7 @@ export class ContactService {
     const segments = typeof input.segments === 'string' ? [input.segments] : input.segments;
     const customerSegment = input.customerSegment ?? segments?.[0];
     const requested = input.status ?? 'unconfirmed';
-    const suppressedEverywhere = await this.isSuppressed(email);
+    const suppressedEverywhere = await this.suppressions.isSuppressed(email);
 
     let created: Lean;
     try {
@@ -122,7 +123,8 @@ export class ContactService {
 
     const now = this.clock.now();
     for (const list of lists) {
-      const suppressed = suppressedEverywhere || (await this.isSuppressed(email, list.id));
+      const suppressed =
+        suppressedEverywhere || (await this.suppressions.isSuppressed(email, list.id));
       const status: MembershipStatus = suppressed ? 'unsubscribed' : requested;
       await this.models.Membership.updateOne(
         { subscriberId: created._id, listId: new Types.ObjectId(list.id) },
@@ -234,7 +236,13 @@ export class ContactService {
   /** Soft delete: the record stays (customer relationship, orders) but is never mailed again. */
   async remove(ctx: AuditContext, id: string): Promise<void> {
     const sub = await this.load(id);
-    await this.unsubscribeAll(String(sub._id));
+    // The one place that unsubscribes: suppression first, then memberships, status and event.
+    await this.unsubscribe.unsubscribe({
+      subscriberId: String(sub._id),
+      scope: { all: true },
+      channel: 'staff',
+      reason: 'staff',
+    });
     await this.audit.record(ctx, 'subscriber.delete', id, { previousStatus: sub.status });
   }
 
@@ -259,7 +267,7 @@ export class ContactService {
         const doc = await this.models.Subscriber.create({
           email,
           source,
-          status: (await this.isSuppressed(email)) ? 'unsubscribed' : 'unconfirmed',
+          status: (await this.suppressions.isSuppressed(email)) ? 'unsubscribed' : 'unconfirmed',
         });
         ids.set(email, doc._id);
         await this.audit.record(ctx, 'subscriber.create', String(doc._id), { source });

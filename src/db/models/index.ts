@@ -1,12 +1,14 @@
 import type { Connection } from 'mongoose';
 import type { Clock } from '../../shared/clock.js';
 import { auditEntryModel } from './audit.js';
+import { consentEventModel, consentTextModel } from './consent.js';
 import { listModel } from './list.js';
 import { membershipModel } from './membership.js';
 import { orderModel } from './order.js';
 import { apiTokenModel, staffUserModel } from './staff.js';
 import { subscriberModel } from './subscriber.js';
 import { suppressionModel } from './suppression.js';
+import { unsubscribeEventModel } from './unsubscribe-event.js';
 
 /** Every collection, compiled on one connection; built only by src/db/connection.ts. */
 export function createModels(conn: Connection, clock: Clock) {
@@ -19,6 +21,9 @@ export function createModels(conn: Connection, clock: Clock) {
     StaffUser: staffUserModel(conn, clock),
     ApiToken: apiTokenModel(conn, clock),
     AuditEntry: auditEntryModel(conn, clock),
+    UnsubscribeEvent: unsubscribeEventModel(conn, clock),
+    ConsentText: consentTextModel(conn, clock),
+    ConsentEvent: consentEventModel(conn, clock),
   };
 }
 

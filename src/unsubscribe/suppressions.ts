@@ -1,0 +1,71 @@
+import type { Models } from '../db/models/index.js';
+import { ALL_LISTS, type SUPPRESSION_REASONS } from '../db/models/suppression.js';
+import type { DataProtector } from '../shared/crypto.js';
+import { isDuplicateKey } from '../shared/errors.js';
+
+export type SuppressionReason = (typeof SUPPRESSION_REASONS)[number];
+
+/** "Never mail this address (on this list)", by keyed hash so it survives erasure. */
+export class SuppressionService {
+  constructor(
+    private readonly models: Pick<Models, 'Suppression'>,
+    private readonly protector: DataProtector,
+  ) {}
+
+  hash(normalisedEmail: string): string {
+    return this.protector.emailHash(normalisedEmail);
+  }
+
+  /** Suppressed for all lists, or (with listId) for that list. */
+  async isSuppressed(normalisedEmail: string, listId?: string): Promise<boolean> {
+    const scopes = listId ? [ALL_LISTS, listId] : [ALL_LISTS];
+    return (
+      (await this.models.Suppression.exists({
+        emailHash: this.hash(normalisedEmail),
+        scope: { $in: scopes },
+      })) !== null
+    );
+  }
+
+  /** Of these hashes, those suppressed for all lists or for `listId`: one query for a batch. */
+  async suppressedHashes(hashes: string[], listId?: string): Promise<Set<string>> {
+    if (hashes.length === 0) return new Set();
+    const scopes = listId ? [ALL_LISTS, listId] : [ALL_LISTS];
+    const docs = await this.models.Suppression.find(
+      { emailHash: { $in: hashes }, scope: { $in: scopes } },
+      { emailHash: 1 },
+    ).lean();
+    return new Set(docs.map((d) => d.emailHash));
+  }
+
+  /** Idempotent; true when this call created the suppression. */
+  async suppress(
+    normalisedEmail: string,
+    scope: string,
+    reason: SuppressionReason,
+    extra: { channel?: string; campaignId?: string } = {},
+  ): Promise<boolean> {
+    try {
+      const res = await this.models.Suppression.updateOne(
+        { emailHash: this.hash(normalisedEmail), scope },
+        { $setOnInsert: { reason, channel: extra.channel, campaignId: extra.campaignId } },
+        { upsert: true },
+      );
+      return res.upsertedCount > 0;
+    } catch (err) {
+      // Two concurrent upserts of the same key: the other one won, the suppression exists.
+      if (isDuplicateKey(err)) return false;
+      throw err;
+    }
+  }
+
+  /** Lifts a list-scoped suppression after the person confirmed a new opt-in themselves. */
+  async lift(normalisedEmail: string, scopes: string[]): Promise<void> {
+    await this.models.Suppression.deleteMany({
+      emailHash: this.hash(normalisedEmail),
+      scope: { $in: scopes },
+    });
+  }
+}
+
+export { ALL_LISTS };
