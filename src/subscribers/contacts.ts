@@ -85,7 +85,10 @@ export class ContactService {
     private readonly clock: Clock,
     private readonly audit: AuditLog,
     private readonly protector: DataProtector,
-    private readonly suppressions: Pick<SuppressionService, 'isSuppressed'>,
+    private readonly suppressions: Pick<
+      SuppressionService,
+      'isSuppressed' | 'suppressedHashes' | 'hash'
+    >,
     private readonly unsubscribe: Pick<UnsubscribeService, 'unsubscribe'>,
   ) {}
 
@@ -262,12 +265,16 @@ export class ContactService {
       { email: 1 },
     ).lean();
     for (const s of known) ids.set(s.email, s._id);
-    for (const email of unique.filter((e) => !ids.has(e))) {
+    const missing = unique.filter((e) => !ids.has(e));
+    const suppressed = await this.suppressions.suppressedHashes(
+      missing.map((e) => this.suppressions.hash(e)),
+    );
+    for (const email of missing) {
       try {
         const doc = await this.models.Subscriber.create({
           email,
           source,
-          status: (await this.suppressions.isSuppressed(email)) ? 'unsubscribed' : 'unconfirmed',
+          status: suppressed.has(this.suppressions.hash(email)) ? 'unsubscribed' : 'unconfirmed',
         });
         ids.set(email, doc._id);
         await this.audit.record(ctx, 'subscriber.create', String(doc._id), { source });

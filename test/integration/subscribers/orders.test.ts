@@ -47,6 +47,14 @@ describe('order facts API', () => {
     expect(sub.body.lists).to.deep.equal([]);
   });
 
+  it('creates the contact of a suppressed unknown buyer as unsubscribed', async () => {
+    const o = order();
+    await t.services.suppressions.suppress(o.email, 'all', 'unsubscribe');
+    const res = await post(o).expect(200);
+    const sub = await t.db.models.Subscriber.findById(res.body.items[0].subscriberId).lean();
+    expect(sub?.status).to.equal('unsubscribed');
+  });
+
   it('is idempotent on externalId: a resend updates, never duplicates', async () => {
     const o = order({ total: 10 });
     await post(o).expect(200);
