@@ -1,5 +1,8 @@
 import { StaffAdminService } from './auth/admin.js';
 import { AuthService } from './auth/service.js';
+import { MjmlCampaignRenderer } from './campaigns/render/mjml-renderer.js';
+import { SystemMailRenderer } from './campaigns/render/system-mail.js';
+import { TemplateService } from './campaigns/templates/service.js';
 import type { ResolvedConfig } from './config/local-secrets.js';
 import type { Database } from './db/connection.js';
 import type { Mailer } from './mail/mailer.js';
@@ -46,6 +49,9 @@ export function buildServices(a: Adapters) {
     unsubscribe,
   );
   const orders = new OrderService(models, contacts, audit);
+  const campaignRenderer = new MjmlCampaignRenderer();
+  const systemMails = new SystemMailRenderer(a.config.org);
+  const templates = new TemplateService(models, campaignRenderer);
   return {
     protector,
     audit,
@@ -58,6 +64,9 @@ export function buildServices(a: Adapters) {
     lists,
     contacts,
     orders,
+    campaignRenderer,
+    systemMails,
+    templates,
   };
 }
 

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { userRoutes } from '../auth/routes.js';
+import { templateRoutes } from '../campaigns/templates/routes.js';
 import { ROLES } from '../db/models/staff.js';
 import type { Services } from '../services.js';
 import { subscriberRoutes } from '../subscribers/routes.js';
@@ -19,5 +20,6 @@ export function adminRoutes(s: Services): RouteDef[] {
       handler: (req, res) =>
         res.json({ id: req.actor!.userId, email: req.actor!.email, role: req.actor!.role }),
     },
+    ...templateRoutes(s.templates),
   ];
 }
