@@ -5,8 +5,8 @@ import { startEmbedded } from '../src/db/embedded.js';
 import { createLogger } from '../src/shared/logger.js';
 import { bootApp } from '../test/helpers/app.js';
 
-const BUYERS = 5000;
-const BATCH = 1000;
+const BUYERS = 1000;
+const BATCH = 500;
 
 /**
  * Admin API throughput on the embedded FerretDB, through the real HTTP app: order batches that
@@ -39,7 +39,7 @@ export async function run(): Promise<Record<string, number | string>> {
     const newBuyersPerSec = await ingest();
     const resendPerSec = await ingest();
 
-    const creates = 300;
+    const creates = 100;
     let start = performance.now();
     for (let i = 0; i < creates; i++)
       await t.http
