@@ -4,6 +4,7 @@ import { MailComposer } from './campaigns/send/compose.js';
 import { RecipientSnapshot } from './campaigns/send/snapshot.js';
 import { SendWorker } from './campaigns/send/worker.js';
 import { CampaignService, type TemplateSource } from './campaigns/service.js';
+import { StaffAdminService } from './auth/admin.js';
 import { AuthService } from './auth/service.js';
 import { MjmlCampaignRenderer } from './campaigns/render/mjml-renderer.js';
 import { SystemMailRenderer } from './campaigns/render/system-mail.js';
@@ -27,6 +28,9 @@ import { campaignListsFrom } from './unsubscribe/campaign-lists.js';
 import { UnsubscribeConfirmation } from './unsubscribe/confirmation.js';
 import { UnsubscribePortal } from './unsubscribe/portal.js';
 import { PreferenceService } from './unsubscribe/preferences.js';
+import { ContactService } from './subscribers/contacts.js';
+import { campaignsUsingList, ListService } from './subscribers/lists.js';
+import { OrderService } from './subscribers/orders.js';
 import { UnsubscribeService } from './unsubscribe/service.js';
 import { SuppressionService } from './unsubscribe/suppressions.js';
 import { TokenService } from './unsubscribe/tokens.js';
@@ -59,6 +63,18 @@ export function buildServices(a: Adapters, overrides: Partial<Ports> = {}) {
   const suppressions = new SuppressionService(models, protector);
   const consent = new ConsentLedger(models);
   const unsubscribe = new UnsubscribeService(models, suppressions, consent, a.clock);
+  const staffAdmin = new StaffAdminService(auth, audit);
+  const lists = new ListService(models, audit, campaignsUsingList(a.db.connection));
+  const contacts = new ContactService(
+    models,
+    lists,
+    a.clock,
+    audit,
+    protector,
+    suppressions,
+    unsubscribe,
+  );
+  const orders = new OrderService(models, contacts, audit);
   const campaignRenderer = new MjmlCampaignRenderer();
   const systemMails = new SystemMailRenderer(a.config.org);
   const templates = new TemplateService(models, campaignRenderer);
@@ -167,6 +183,10 @@ export function buildServices(a: Adapters, overrides: Partial<Ports> = {}) {
     suppressions,
     consent,
     unsubscribe,
+    staffAdmin,
+    lists,
+    contacts,
+    orders,
     campaignRenderer,
     systemMails,
     templates,

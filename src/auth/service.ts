@@ -24,6 +24,7 @@ export interface StaffUserView {
 }
 
 const TOKEN_PREFIX = 'kirje_';
+const isObjectId = (id: string) => /^[0-9a-f]{24}$/.test(id);
 const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
 // Last-used times are informative; writing them on every request would double the write load.
 const LAST_USED_RESOLUTION_MS = 60_000;
@@ -75,9 +76,33 @@ export class AuthService {
   }
 
   async setDisabled(userId: string, disabled: boolean): Promise<StaffUserView> {
-    const user = await this.models.StaffUser.findByIdAndUpdate(userId, { disabled }, { new: true });
+    return this.updateUser(userId, { disabled });
+  }
+
+  async getUser(userId: string): Promise<StaffUserView> {
+    const user = isObjectId(userId) ? await this.models.StaffUser.findById(userId) : null;
     if (!user) throw notFound('staff user');
     return toView(user);
+  }
+
+  async updateUser(
+    userId: string,
+    patch: { role?: Role; disabled?: boolean; name?: string },
+  ): Promise<StaffUserView> {
+    const user = isObjectId(userId)
+      ? await this.models.StaffUser.findByIdAndUpdate(userId, { $set: patch }, { new: true })
+      : null;
+    if (!user) throw notFound('staff user');
+    return toView(user);
+  }
+
+  /** Enabled admins other than `exceptUserId`: the last one may not be demoted or disabled. */
+  async countOtherAdmins(exceptUserId: string): Promise<number> {
+    return this.models.StaffUser.countDocuments({
+      role: 'admin',
+      disabled: { $ne: true },
+      _id: { $ne: exceptUserId },
+    });
   }
 
   async verifyPassword(emailInput: string, password: string): Promise<StaffActor | null> {
@@ -90,7 +115,7 @@ export class AuthService {
 
   /** Returns the token itself, which is never stored and cannot be shown again. */
   async createToken(userId: string, name = 'default'): Promise<{ id: string; token: string }> {
-    const user = await this.models.StaffUser.findById(userId);
+    const user = isObjectId(userId) ? await this.models.StaffUser.findById(userId) : null;
     if (!user) throw notFound('staff user');
     const token = TOKEN_PREFIX + randomBytes(32).toString('base64url');
     const doc = await this.models.ApiToken.create({
@@ -102,6 +127,7 @@ export class AuthService {
   }
 
   async revokeToken(tokenId: string): Promise<void> {
+    if (!isObjectId(tokenId)) throw notFound('API token');
     const res = await this.models.ApiToken.updateOne(
       { _id: tokenId, revokedAt: null },
       { revokedAt: this.clock.now() },

@@ -9,6 +9,7 @@ import { unsubscribeRouter } from '../unsubscribe/routes.js';
 import { redactUrl } from '../shared/logger.js';
 import { adminRoutes } from './admin-routes.js';
 import { errorHandler } from './error-handler.js';
+import { openApiHandler } from './openapi.js';
 import { mountAdminRoutes } from './routes.js';
 import { findOperatorKey } from './validate.js';
 
@@ -66,7 +67,9 @@ export function createApp(deps: AppDeps): Express {
   });
 
   const api = express.Router();
-  mountAdminRoutes(api, adminRoutes(services), services.auth, jsonBody());
+  const routes = adminRoutes(services);
+  api.get('/openapi.json', openApiHandler(routes));
+  mountAdminRoutes(api, routes, services.auth, jsonBody());
   app.use('/api/v1', api);
   app.use(subscribeRouter(services, deps.config));
   app.use(unsubscribeRouter(services.unsubscribePortal));

@@ -62,6 +62,7 @@ export function templateRoutes(templates: TemplateService): RouteDef[] {
       method: 'get',
       path: '/templates/:id',
       permission: 'templates.read',
+      summary: 'One template',
       response: template,
       handler: async (req, res) => {
         res.json(await templates.get(parseInput(idParams, req.params).id));
@@ -83,6 +84,7 @@ export function templateRoutes(templates: TemplateService): RouteDef[] {
       method: 'delete',
       path: '/templates/:id',
       permission: 'templates.write',
+      summary: 'Delete a template',
       successStatus: 204,
       handler: async (req, res) => {
         await templates.delete(parseInput(idParams, req.params).id);

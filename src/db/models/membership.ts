@@ -19,6 +19,8 @@ export function membershipSchema(clock: Clock) {
   );
   schema.index({ subscriberId: 1, listId: 1 }, { unique: true });
   schema.index({ listId: 1, status: 1 });
+  // Paging a list's members in subscriber-id order (keyset cursors).
+  schema.index({ listId: 1, subscriberId: 1 });
   return schema;
 }
 
