@@ -4,6 +4,8 @@ import { loadConfig } from './config/config.js';
 import { resolveSecrets, type ResolvedConfig } from './config/local-secrets.js';
 import { openDatabase } from './db/connection.js';
 import { createApp } from './http/app.js';
+import { ImapPoller } from './inbound/imap-poller.js';
+import { InboundSmtpListener } from './inbound/smtp-listener.js';
 import { createSmtpMailer } from './mail/mailer.js';
 import { buildServices, type Services } from './services.js';
 import { systemClock, type Clock } from './shared/clock.js';
@@ -11,6 +13,8 @@ import { createLogger, type Logger } from './shared/logger.js';
 
 export interface RunningService {
   url: string;
+  /** Port of the inbound SMTP listener, or null when INBOUND_SMTP_PORT is empty. */
+  inboundSmtpPort: number | null;
   config: ResolvedConfig;
   services: Services;
   logger: Logger;
@@ -37,9 +41,24 @@ export async function startService(
   const { port } = server.address() as AddressInfo;
   logger.info({ port, baseUrl: config.baseUrl }, 'Kirje listening');
 
+  const listener =
+    config.inboundSmtpPort === null
+      ? undefined
+      : new InboundSmtpListener(
+          services.inbound,
+          { domain: config.inboundDomain, maxBytes: config.inboundMaxBytes },
+          logger,
+        );
+  const inboundSmtpPort = listener ? await listener.start(config.inboundSmtpPort!) : null;
+  const poller = config.imap
+    ? new ImapPoller(services.inbound, config.imap, config.inboundMaxBytes, logger)
+    : undefined;
+  poller?.start();
+
   let stopping: Promise<void> | undefined;
   return {
     url: `http://127.0.0.1:${port}`,
+    inboundSmtpPort,
     config,
     services,
     logger,
@@ -48,10 +67,12 @@ export async function startService(
         logger.info('shutting down: no new work');
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();
+        const inboundStopped = Promise.all([listener?.stop(), poller?.stop()]);
         // Requests in flight get a moment to finish; then their connections are cut.
         const grace = setTimeout(() => server.closeAllConnections(), 3000);
         await closed;
         clearTimeout(grace);
+        await inboundStopped;
         mailer.close();
         await db.close();
         logger.info('shutdown complete');

@@ -1,6 +1,11 @@
 import { AuthService } from './auth/service.js';
 import type { ResolvedConfig } from './config/local-secrets.js';
 import type { Database } from './db/connection.js';
+import { MailAuthenticator, type DNSResolver } from './inbound/authenticator.js';
+import { ConfirmationSender } from './inbound/confirmations.js';
+import { InboundInbox } from './inbound/inbox.js';
+import { InboundPipeline } from './inbound/pipeline.js';
+import { campaignListsFrom, subscriberLookupFrom } from './inbound/ports.js';
 import type { Mailer } from './mail/mailer.js';
 import { AuditLog } from './privacy/audit.js';
 import type { Clock } from './shared/clock.js';
@@ -18,6 +23,8 @@ export interface Adapters {
   clock: Clock;
   logger: Logger;
   mailer: Mailer;
+  /** DNS for SPF/DKIM/DMARC of inbound mail; tests publish their own records. Default: system DNS. */
+  dnsResolver?: DNSResolver;
 }
 
 /** Wires every service once, each given exactly what it needs through its constructor. */
@@ -30,7 +37,47 @@ export function buildServices(a: Adapters) {
   const suppressions = new SuppressionService(models, protector);
   const consent = new ConsentLedger(models);
   const unsubscribe = new UnsubscribeService(models, suppressions, consent, a.clock);
-  return { protector, audit, auth, tokens, suppressions, consent, unsubscribe };
+  const campaignLists = campaignListsFrom(a.db.connection);
+  const subscriberLookup = subscriberLookupFrom(models);
+  const inbound = new InboundPipeline(
+    models,
+    {
+      tokens,
+      unsubscribe,
+      suppressions,
+      authenticator: new MailAuthenticator({
+        mta: a.config.inboundDomain,
+        resolver: a.dnsResolver,
+      }),
+      confirmations: new ConfirmationSender(a.mailer, tokens, {
+        baseUrl: a.config.baseUrl,
+        mailFrom: a.config.mailFrom,
+        orgName: a.config.org.name,
+      }),
+      campaigns: campaignLists,
+      subscribers: subscriberLookup,
+      // The data-protection request register (issue 8) plugs in here; until then privacy
+      // requests wait in the staff inbox as needs_review / privacy_request.
+      privacy: undefined,
+      clock: a.clock,
+      logger: a.logger,
+    },
+    {
+      inboundDomain: a.config.inboundDomain,
+      bounceHardLimit: a.config.bounceHardLimit,
+      maxBytes: a.config.inboundMaxBytes,
+      confirmationsPerDay: 3,
+    },
+  );
+  const inbox = new InboundInbox(
+    models,
+    unsubscribe,
+    subscriberLookup,
+    campaignLists,
+    audit,
+    a.clock,
+  );
+  return { protector, audit, auth, tokens, suppressions, consent, unsubscribe, inbound, inbox };
 }
 
 export type Services = ReturnType<typeof buildServices>;

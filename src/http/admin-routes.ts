@@ -1,8 +1,9 @@
+import { inboundRoutes } from '../inbound/routes.js';
 import type { Services } from '../services.js';
 import type { RouteDef } from './routes.js';
 
 /** Every admin endpoint under /api/v1, gathered from the capabilities that own them. */
-export function adminRoutes(_s: Services): RouteDef[] {
+export function adminRoutes(s: Services): RouteDef[] {
   return [
     {
       method: 'get',
@@ -11,5 +12,6 @@ export function adminRoutes(_s: Services): RouteDef[] {
       handler: (req, res) =>
         res.json({ id: req.actor!.userId, email: req.actor!.email, role: req.actor!.role }),
     },
+    ...inboundRoutes(s),
   ];
 }

@@ -2,6 +2,7 @@ import type { Connection } from 'mongoose';
 import type { Clock } from '../../shared/clock.js';
 import { auditEntryModel } from './audit.js';
 import { consentEventModel, consentTextModel } from './consent.js';
+import { bounceCountModel, inboundMessageModel } from './inbound-message.js';
 import { listModel } from './list.js';
 import { membershipModel } from './membership.js';
 import { orderModel } from './order.js';
@@ -24,6 +25,8 @@ export function createModels(conn: Connection, clock: Clock) {
     UnsubscribeEvent: unsubscribeEventModel(conn, clock),
     ConsentText: consentTextModel(conn, clock),
     ConsentEvent: consentEventModel(conn, clock),
+    InboundMessage: inboundMessageModel(conn, clock),
+    BounceCount: bounceCountModel(conn, clock),
   };
 }
 
