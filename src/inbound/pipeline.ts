@@ -310,9 +310,11 @@ export class InboundPipeline {
 
   private async reply(ctx: Context): Promise<Decision> {
     const { parsed } = ctx;
-    const intent = detectIntent(
-      ownText(parsed.text, typeof parsed.html === 'string' ? parsed.html : undefined),
-    );
+    const own = ownText(parsed.text, typeof parsed.html === 'string' ? parsed.html : undefined);
+    // A subject of one's own ("Unsubscribe") is a request; a reply's subject is the campaign's.
+    const subject = parsed.subject ?? '';
+    const ownSubject = /^\s*(re|vs|sv|aw|fw|fwd|vl|vb)\s*:/i.test(subject) ? '' : subject;
+    const intent = detectIntent(`${ownSubject}\n${own}`);
     const context = this.replyContext(ctx);
     if (intent === null) return review('other', 'no request recognised', context ?? {});
     if (intent === 'ambiguous')

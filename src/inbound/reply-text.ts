@@ -59,8 +59,17 @@ export function ownText(text: string | undefined, html: string | undefined): str
     if (t.startsWith('>')) continue;
     if (CUT_LINES.some((re) => re.test(t))) break;
     // Gmail wraps a long attribution over two lines: "On …, Name <" / "addr> wrote:".
-    if (isAttribution(t) || (i + 1 < lines.length && isAttribution(`${t} ${lines[i + 1]!.trim()}`)))
+    const wrapped = i + 1 < lines.length && isAttribution(`${t} ${lines[i + 1]!.trim()}`);
+    if (isAttribution(t) || wrapped) {
+      // Bottom-posting (Thunderbird, mailing-list habit): a `>` quote follows and the writer's
+      // words come after it, so only the quote is dropped. Otherwise all that follows is quoted.
+      const next = lines.slice(i + (wrapped ? 2 : 1)).find((l) => l.trim() !== '');
+      if (next?.trim().startsWith('>')) {
+        if (wrapped) i += 1;
+        continue;
+      }
       break;
+    }
     if (fromLine.test(t)) {
       const next = lines.slice(i + 1, i + 5).map((l) => l.trim());
       if (next.some((l) => headerLine.test(l))) break;
