@@ -70,10 +70,11 @@ export class InboundInbox {
   /** One message with the sender's own text, so staff can judge the request; audited. */
   async get(ctx: AuditContext, id: string) {
     const doc = await this.find(id, { ...summary, raw: 1 });
-    const { raw, ...rest } = doc as SummaryDoc & { raw?: Buffer };
+    // lean() hands back the driver's Binary, whose bytes are in `.buffer`.
+    const { raw, ...rest } = doc as SummaryDoc & { raw?: { buffer: Uint8Array } };
     let text = '';
     if (raw) {
-      const parsed = await simpleParser(Buffer.from(raw), {
+      const parsed = await simpleParser(Buffer.from(raw.buffer), {
         skipTextToHtml: true,
         skipImageLinks: true,
       });
@@ -129,21 +130,22 @@ export class InboundInbox {
       if (!res.found) throw notFound('subscriber');
       outcome = res.changed ? 'unsubscribed' : 'already_unsubscribed';
     }
-    const now = this.clock.now();
-    const updated = await this.models.InboundMessage.findOneAndUpdate(
+    // FerretDB has no projection on findAndModify: claim with updateOne, then read the summary.
+    const claimed = await this.models.InboundMessage.updateOne(
       { _id: id, status: 'needs_review' },
       {
         $set: {
           status: 'done',
           outcome: `staff_${outcome}`,
           actedBy: ctx.actor.userId,
-          actedAt: now,
+          actedAt: this.clock.now(),
           ...(target ? { subscriberId: new Types.ObjectId(target) } : {}),
         },
       },
-      { new: true, projection: summary },
-    ).lean();
-    if (!updated) throw new AppError('invalid_state', 'the message was settled meanwhile');
+    );
+    if (claimed.modifiedCount === 0)
+      throw new AppError('invalid_state', 'the message was settled meanwhile');
+    const updated = await this.models.InboundMessage.findById(id, summary).lean();
     await this.audit.record(ctx, `inbound.${action}`, target ?? null, { inboundMessageId: id });
     return view(updated as SummaryDoc);
   }

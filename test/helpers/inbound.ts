@@ -1,5 +1,4 @@
 import { generateKeyPairSync } from 'node:crypto';
-import { dkimSign } from 'mailauth';
 import { Types } from 'mongoose';
 import nodemailer from 'nodemailer';
 import type { DNSResolver } from '../../src/inbound/authenticator.js';
@@ -30,22 +29,23 @@ export const testDns: DNSResolver = async (domain, rrtype) => {
   return txt.map((r) => [r]);
 };
 
-/** Signs as the From domain example.com would: the signature is prepended to the message. */
+/**
+ * Signs as the From domain example.com would: nodemailer's DKIM signer over the raw message.
+ * (mailauth 4.13's dkimSign produced an unverifiable signature for about 1 message in 150 here;
+ * its verifier, which the service uses, agrees with nodemailer's signatures every time.)
+ */
+const signer = nodemailer.createTransport({
+  streamTransport: true,
+  buffer: true,
+  dkim: { domainName: 'example.com', keySelector: DKIM_SELECTOR, privateKey: dkimPrivateKey },
+});
+
 export async function signExampleCom(raw: Buffer): Promise<Buffer> {
-  // mailauth 4.13's typings describe a flat form its code ignores; it reads signatureData.
-  const options = {
-    signatureData: [
-      {
-        signingDomain: 'example.com',
-        selector: DKIM_SELECTOR,
-        privateKey: dkimPrivateKey,
-        canonicalization: 'relaxed/relaxed',
-      },
-    ],
-  } as unknown as Parameters<typeof dkimSign>[1];
-  const res = await dkimSign(raw, options);
-  if (res.errors.length > 0) throw res.errors[0];
-  return Buffer.concat([Buffer.from(res.signatures), raw]);
+  const info = await signer.sendMail({
+    raw,
+    envelope: { from: 'signer@example.com', to: ['x@example.com'] },
+  });
+  return info.message as Buffer;
 }
 
 export interface CampaignSubscriber {

@@ -66,7 +66,7 @@ describe('inbound fixtures over the real SMTP listener', () => {
       const s = await campaignSubscriber(t);
       const text = fillPlaceholders(t, readFileSync(path.join(dir, file), 'utf8'), s);
       // SMTP ends every message with CRLF; the stored raw is compared by digest.
-      let raw = Buffer.from(text.replace(/\r?\n/g, '\r\n').replace(/(?<!\r\n)$/, '\r\n'));
+      let raw: Buffer = Buffer.from(text.replace(/\r?\n/g, '\r\n').replace(/(?<!\r\n)$/, '\r\n'));
       if (exp.sign) raw = await signExampleCom(raw);
       const to = /^To:.*?([\w.+-]+@[\w.-]+)/im.exec(text)?.[1] ?? `reply@${t.config.inboundDomain}`;
       const report = exp.classification === 'bounce' || exp.classification === 'complaint';
