@@ -1,4 +1,7 @@
 import { AuthService } from './auth/service.js';
+import { MjmlCampaignRenderer } from './campaigns/render/mjml-renderer.js';
+import { SystemMailRenderer } from './campaigns/render/system-mail.js';
+import { TemplateService } from './campaigns/templates/service.js';
 import type { ResolvedConfig } from './config/local-secrets.js';
 import type { Database } from './db/connection.js';
 import { MailAuthenticator, type DNSResolver } from './inbound/authenticator.js';
@@ -8,13 +11,18 @@ import { InboundPipeline } from './inbound/pipeline.js';
 import { campaignListsFrom, subscriberLookupFrom } from './inbound/ports.js';
 import type { Mailer } from './mail/mailer.js';
 import { AuditLog } from './privacy/audit.js';
+import { SegmentService } from './segments/service.js';
 import type { Clock } from './shared/clock.js';
 import { DataProtector } from './shared/crypto.js';
 import type { Logger } from './shared/logger.js';
 import { ConsentLedger } from './subscribe/consent-ledger.js';
+import { RateLimiter } from './subscribe/rate-limiter.js';
+import { SubscribeService } from './subscribe/service.js';
 import { UnsubscribeService } from './unsubscribe/service.js';
 import { SuppressionService } from './unsubscribe/suppressions.js';
 import { TokenService } from './unsubscribe/tokens.js';
+import { ExportService } from './subscribers/csv-export.js';
+import { ImportService } from './subscribers/csv-import.js';
 
 /** What the outside world gives us; built only by main.ts, the CLI and test helpers. */
 export interface Adapters {
@@ -77,7 +85,46 @@ export function buildServices(a: Adapters) {
     audit,
     a.clock,
   );
-  return { protector, audit, auth, tokens, suppressions, consent, unsubscribe, inbound, inbox };
+  const campaignRenderer = new MjmlCampaignRenderer();
+  const systemMails = new SystemMailRenderer(a.config.org);
+  const templates = new TemplateService(models, campaignRenderer);
+  const segments = new SegmentService(models, a.clock);
+  const imports = new ImportService(models, suppressions, protector, audit, a.clock);
+  const exports = new ExportService(segments, audit);
+  const limiter = new RateLimiter(models, a.clock);
+  const subscribe = new SubscribeService({
+    models,
+    suppressions,
+    consent,
+    tokens,
+    limiter,
+    protector,
+    mailer: a.mailer,
+    systemMails,
+    audit,
+    clock: a.clock,
+    logger: a.logger,
+    config: a.config,
+  });
+  return {
+    protector,
+    audit,
+    auth,
+    tokens,
+    suppressions,
+    consent,
+    unsubscribe,
+    campaignRenderer,
+    systemMails,
+    templates,
+    segments,
+    imports,
+    exports,
+    limiter,
+    subscribe,
+    inbound,
+    inbox,
+  };
 }
 
 export type Services = ReturnType<typeof buildServices>;

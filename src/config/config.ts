@@ -38,6 +38,20 @@ export interface Config {
   imap: ImapConfig | undefined;
   dkim: DkimConfig | undefined;
   org: { name: string; address: string; contactEmail: string | undefined };
+  subscribe: SubscribeConfig;
+}
+
+export interface SubscribeConfig {
+  confirmTtlHours: number;
+  /** At most one confirmation mail per address in this interval. */
+  confirmIntervalMinutes: number;
+  ipLimitPerHour: number;
+  /** Unconfirmed entries older than this are removed by the retention job. */
+  unconfirmedRetentionDays: number;
+  /** Keep IP address and user agent in consent events. */
+  recordIp: boolean;
+  /** Origins allowed to call POST /subscribe with JSON from a browser. */
+  corsOrigins: string[];
 }
 
 export interface ImapConfig {
@@ -128,6 +142,14 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
       : undefined,
     dkim: loadDkim(e),
     org: { name: e.ORG_NAME, address: e.ORG_ADDRESS, contactEmail: e.ORG_CONTACT_EMAIL },
+    subscribe: {
+      confirmTtlHours: e.SUBSCRIBE_CONFIRM_TTL_HOURS,
+      confirmIntervalMinutes: e.SUBSCRIBE_CONFIRM_INTERVAL_MINUTES,
+      ipLimitPerHour: e.SUBSCRIBE_IP_LIMIT_PER_HOUR,
+      unconfirmedRetentionDays: e.UNCONFIRMED_RETENTION_DAYS,
+      recordIp: e.CONSENT_RECORD_IP,
+      corsOrigins: e.SUBSCRIBE_CORS_ORIGINS,
+    },
   };
 }
 

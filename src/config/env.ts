@@ -14,6 +14,14 @@ const optionalInt = (min: number, max: number, fallback: number) =>
   );
 const port = z.coerce.number().int().min(0).max(65535);
 
+const positiveInt = (fallback: number) =>
+  z.preprocess((v) => (v === '' ? undefined : v), z.coerce.number().int().min(1).default(fallback));
+// Only the literal words count: a typo must not silently turn recording of personal data on.
+const flag = z.preprocess(
+  (v) => (v === '' || v === undefined ? 'false' : v),
+  z.enum(['true', 'false'], { message: 'must be true or false' }).transform((v) => v === 'true'),
+);
+
 const secretPattern = /^[A-Za-z0-9_-]{1,32}$/;
 
 export const PLACEHOLDER_MARKERS = ['change-me', 'changeme', 'placeholder', 'example-secret'];
@@ -27,7 +35,7 @@ export const envSchema = z.object({
   BASE_URL: optionalString.pipe(
     z
       .url({ protocol: /^https?$/, message: 'must be an http(s) URL' })
-      .transform((u) => u.replace(/\/+$/, ''))
+      .transform((u) => new URL(u).href.replace(/\/+$/, ''))
       .optional(),
   ),
   MONGODB_URI: optionalString.pipe(
@@ -72,6 +80,27 @@ export const envSchema = z.object({
   ORG_NAME: optionalString.pipe(z.string().default(PLACEHOLDER_ORG_NAME)),
   ORG_ADDRESS: optionalString.pipe(z.string().default(PLACEHOLDER_ORG_ADDRESS)),
   ORG_CONTACT_EMAIL: optionalString.pipe(z.email().optional()),
+  SUBSCRIBE_CONFIRM_TTL_HOURS: positiveInt(168),
+  SUBSCRIBE_CONFIRM_INTERVAL_MINUTES: positiveInt(10),
+  SUBSCRIBE_IP_LIMIT_PER_HOUR: positiveInt(30),
+  UNCONFIRMED_RETENTION_DAYS: positiveInt(30),
+  CONSENT_RECORD_IP: flag,
+  SUBSCRIBE_CORS_ORIGINS: optionalString.pipe(
+    z
+      .string()
+      .transform((v) =>
+        v
+          .split(',')
+          .map((o) => o.trim().replace(/\/+$/, ''))
+          .filter(Boolean),
+      )
+      .pipe(
+        z.array(
+          z.string().regex(/^https?:\/\/[^/\s]+$/, 'must be origins like https://shop.example.com'),
+        ),
+      )
+      .default([]),
+  ),
 });
 
 export type RawEnv = z.infer<typeof envSchema>;

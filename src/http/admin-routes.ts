@@ -1,5 +1,9 @@
+import { templateRoutes } from '../campaigns/templates/routes.js';
+import { segmentRoutes } from '../segments/routes.js';
 import { inboundRoutes } from '../inbound/routes.js';
 import type { Services } from '../services.js';
+import { csvRoutes } from '../subscribers/csv-routes.js';
+import { subscribeAdminRoutes } from '../subscribe/routes.js';
 import type { RouteDef } from './routes.js';
 
 /** Every admin endpoint under /api/v1, gathered from the capabilities that own them. */
@@ -12,6 +16,10 @@ export function adminRoutes(s: Services): RouteDef[] {
       handler: (req, res) =>
         res.json({ id: req.actor!.userId, email: req.actor!.email, role: req.actor!.role }),
     },
+    ...subscribeAdminRoutes(s),
+    ...templateRoutes(s.templates),
+    ...segmentRoutes(s),
+    ...csvRoutes(s),
     ...inboundRoutes(s),
   ];
 }

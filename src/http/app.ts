@@ -4,6 +4,7 @@ import helmet from 'helmet';
 import { pinoHttp } from 'pino-http';
 import type { Adapters, Services } from '../services.js';
 import { AppError } from '../shared/errors.js';
+import { subscribeRouter } from '../subscribe/routes.js';
 import { redactUrl } from '../shared/logger.js';
 import { adminRoutes } from './admin-routes.js';
 import { errorHandler } from './error-handler.js';
@@ -66,6 +67,7 @@ export function createApp(deps: AppDeps): Express {
   const api = express.Router();
   mountAdminRoutes(api, adminRoutes(services), services.auth, jsonBody());
   app.use('/api/v1', api);
+  app.use(subscribeRouter(services, deps.config));
 
   app.use(() => {
     throw new AppError('not_found', 'no such route');

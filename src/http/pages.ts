@@ -37,12 +37,49 @@ export function messages(locale: PageLocale): Record<string, string> {
   return m;
 }
 
+/** Candidates from an Accept-Language header, most preferred first. */
+export function acceptedLanguages(header: string | undefined): string[] {
+  if (!header) return [];
+  return header
+    .split(',')
+    .slice(0, 20)
+    .map((part, i) => {
+      const [tag = '', ...params] = part.trim().split(';');
+      const q = params.map((p) => /^\s*q=([0-9.]+)\s*$/.exec(p)?.[1]).find(Boolean);
+      return { tag: tag.trim(), q: q === undefined ? 1 : Number(q), i };
+    })
+    .filter((l) => l.tag && l.q > 0)
+    .sort((a, b) => b.q - a.q || a.i - b.i)
+    .map((l) => l.tag);
+}
+
 export function pickLocale(candidates: Array<string | null | undefined>): PageLocale {
   for (const c of candidates) {
     const lang = c?.slice(0, 2).toLowerCase();
     if (lang && (PAGE_LOCALES as readonly string[]).includes(lang)) return lang as PageLocale;
   }
   return 'fi';
+}
+
+/** A message with `{name}` placeholders filled in (plain text; templates escape the result). */
+export function format(message: string, vars: Record<string, string | number>): string {
+  return message.replace(/\{(\w+)\}/g, (all, name: string) =>
+    name in vars ? String(vars[name]) : all,
+  );
+}
+
+/** A template without the layout: a piece of HTML placed inside a page or handed out as a snippet. */
+export function renderFragment(
+  name: string,
+  locale: PageLocale,
+  data: Record<string, unknown>,
+): string {
+  return template(name)({ ...data, t: messages(locale), locale });
+}
+
+/** Marks already-rendered HTML (from renderFragment) as safe to place unescaped in a page. */
+export function trustedHtml(html: string): Handlebars.SafeString {
+  return new hbs.SafeString(html);
 }
 
 export function renderPage(
@@ -59,6 +96,14 @@ export function renderErrorPage(status: number, locale: PageLocale | undefined):
   const loc = locale ?? 'fi';
   const t = messages(loc);
   const key =
-    status === 404 ? 'error.notFound' : status >= 500 ? 'error.server' : 'error.badRequest';
+    status === 404
+      ? 'error.notFound'
+      : status === 429
+        ? 'error.tooMany'
+        : status === 413
+          ? 'error.tooLarge'
+          : status >= 500
+            ? 'error.server'
+            : 'error.badRequest';
   return renderPage('error', loc, { title: t['error.title'] ?? 'Error', message: t[key] ?? '' });
 }

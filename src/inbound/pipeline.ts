@@ -98,7 +98,7 @@ const review = (
  */
 export class InboundPipeline {
   constructor(
-    private readonly models: Pick<Models, 'InboundMessage' | 'BounceCount'>,
+    private readonly models: Pick<Models, 'InboundMessage'>,
     private readonly deps: {
       tokens: TokenService;
       unsubscribe: UnsubscribeService;
@@ -285,13 +285,20 @@ export class InboundPipeline {
     if (!who)
       return done('bounce', 'unverified', { bounce, detail: 'no verifiable token or Message-ID' });
     if (kind === 'none') return done('bounce', 'no_action', { ...who, bounce });
-    const now = this.deps.clock.now();
-    const counts = await this.models.BounceCount.findOneAndUpdate(
-      { subscriberId: new Types.ObjectId(who.subscriberId) },
-      { $inc: { [kind]: 1 }, $set: { lastAt: now } },
-      { upsert: true, new: true },
-    ).lean();
-    if (kind === 'soft' || (counts?.hard ?? 0) < this.cfg.bounceHardLimit)
+    // One record per delivered report is the counter: FerretDB loses concurrent $inc updates
+    // (docs/database.md), and deduplication already made each record one distinct bounce.
+    await this.models.InboundMessage.updateOne(
+      { _id: ctx.id },
+      { $set: { subscriberId: new Types.ObjectId(who.subscriberId), bounce } },
+    );
+    const hard =
+      kind === 'hard'
+        ? await this.models.InboundMessage.countDocuments({
+            subscriberId: new Types.ObjectId(who.subscriberId),
+            'bounce.kind': 'hard',
+          })
+        : 0;
+    if (kind === 'soft' || hard < this.cfg.bounceHardLimit)
       return done('bounce', `${kind}_bounce_counted`, { ...who, bounce });
     const res = await this.deps.unsubscribe.unsubscribe({
       subscriberId: who.subscriberId,

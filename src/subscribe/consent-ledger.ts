@@ -12,9 +12,15 @@ export interface ConsentRecord {
   locale?: string;
   /** The exact wording shown; stored once, referenced by hash. */
   text?: { body: string; version: string; locale: string };
+  /** A wording already stored (e.g. a confirmation refers to what the form showed). */
+  textRef?: { hash: string; version: string };
   /** Only passed when the operator turned on IP/user-agent recording. */
   ip?: string;
   userAgent?: string;
+}
+
+export function consentTextHash(body: string): string {
+  return createHash('sha256').update(body).digest('hex');
 }
 
 /** Append-only ledger of consent events; nothing here updates or deletes. */
@@ -22,9 +28,9 @@ export class ConsentLedger {
   constructor(private readonly models: Pick<Models, 'ConsentEvent' | 'ConsentText'>) {}
 
   async record(r: ConsentRecord): Promise<void> {
-    let textHash: string | undefined;
+    let textHash = r.textRef?.hash;
     if (r.text) {
-      textHash = createHash('sha256').update(r.text.body).digest('hex');
+      textHash = consentTextHash(r.text.body);
       await this.models.ConsentText.create({
         hash: textHash,
         version: r.text.version,
@@ -40,11 +46,27 @@ export class ConsentLedger {
       kind: r.kind,
       source: r.source,
       textHash,
-      textVersion: r.text?.version,
+      textVersion: r.text?.version ?? r.textRef?.version,
       locale: r.locale,
       ip: r.ip,
       userAgent: r.userAgent,
     });
+  }
+
+  /** The wording of the latest event of this kind for the subscriber on the list. */
+  async latestText(
+    subscriberId: string,
+    listId: string,
+    kind: ConsentKind,
+  ): Promise<{ hash: string; version: string } | undefined> {
+    const [event] = await this.models.ConsentEvent.find(
+      { subscriberId, listId, kind, textHash: { $exists: true } },
+      { textHash: 1, textVersion: 1 },
+    )
+      .sort({ at: -1 })
+      .limit(1)
+      .lean();
+    return event?.textHash ? { hash: event.textHash, version: event.textVersion ?? '' } : undefined;
   }
 
   async forSubscriber(subscriberId: string) {

@@ -59,11 +59,31 @@ export class SuppressionService {
     }
   }
 
-  /** Lifts a list-scoped suppression after the person confirmed a new opt-in themselves. */
-  async lift(normalisedEmail: string, scopes: string[]): Promise<void> {
+  /** The suppressions of this address in these scopes, with their reasons. */
+  async entries(
+    normalisedEmail: string,
+    scopes: string[],
+  ): Promise<Array<{ scope: string; reason: SuppressionReason }>> {
+    const docs = await this.models.Suppression.find(
+      { emailHash: this.hash(normalisedEmail), scope: { $in: scopes } },
+      { scope: 1, reason: 1 },
+    ).lean();
+    return docs.map((d) => ({ scope: d.scope, reason: d.reason }));
+  }
+
+  /**
+   * Lifts suppressions after the person confirmed a new opt-in themselves; `reasons` narrows it so
+   * a suppression written meanwhile for another reason (a complaint) stays.
+   */
+  async lift(
+    normalisedEmail: string,
+    scopes: string[],
+    reasons?: SuppressionReason[],
+  ): Promise<void> {
     await this.models.Suppression.deleteMany({
       emailHash: this.hash(normalisedEmail),
       scope: { $in: scopes },
+      ...(reasons ? { reason: { $in: reasons } } : {}),
     });
   }
 }

@@ -68,6 +68,7 @@ export function inboundMessageSchema(clock: Clock) {
   schema.index({ receivedAt: 1 });
   schema.index({ status: 1, receivedAt: -1 });
   schema.index({ confirmationHash: 1, receivedAt: -1 });
+  schema.index({ subscriberId: 1, receivedAt: -1 });
   return schema;
 }
 
@@ -76,23 +77,3 @@ export type InboundMessageDoc = InferSchemaType<ReturnType<typeof inboundMessage
 export type InboundMessageModel = Model<InboundMessageDoc>;
 export const inboundMessageModel = (conn: Connection, clock: Clock): InboundMessageModel =>
   conn.model<InboundMessageDoc>('InboundMessage', inboundMessageSchema(clock), 'inbound_messages');
-
-/** Bounces per subscriber: hard bounces suppress once they reach BOUNCE_HARD_LIMIT. */
-export function bounceCountSchema(clock: Clock) {
-  const schema = new Schema(
-    {
-      subscriberId: { type: Schema.Types.ObjectId, required: true },
-      hard: { type: Number, default: 0 },
-      soft: { type: Number, default: 0 },
-      lastAt: { type: Date },
-    },
-    { timestamps: { currentTime: () => clock.now() } },
-  );
-  schema.index({ subscriberId: 1 }, { unique: true });
-  return schema;
-}
-
-export type BounceCountDoc = InferSchemaType<ReturnType<typeof bounceCountSchema>> & Timestamps;
-export type BounceCountModel = Model<BounceCountDoc>;
-export const bounceCountModel = (conn: Connection, clock: Clock): BounceCountModel =>
-  conn.model<BounceCountDoc>('BounceCount', bounceCountSchema(clock), 'bounce_counts');

@@ -2,13 +2,17 @@ import type { Connection } from 'mongoose';
 import type { Clock } from '../../shared/clock.js';
 import { auditEntryModel } from './audit.js';
 import { consentEventModel, consentTextModel } from './consent.js';
-import { bounceCountModel, inboundMessageModel } from './inbound-message.js';
+import { importJobModel } from './import-job.js';
+import { inboundMessageModel } from './inbound-message.js';
 import { listModel } from './list.js';
 import { membershipModel } from './membership.js';
 import { orderModel } from './order.js';
+import { segmentModel } from './segment.js';
+import { rateLimitModel } from './rate-limit.js';
 import { apiTokenModel, staffUserModel } from './staff.js';
 import { subscriberModel } from './subscriber.js';
 import { suppressionModel } from './suppression.js';
+import { templateModel } from './template.js';
 import { unsubscribeEventModel } from './unsubscribe-event.js';
 
 /** Every collection, compiled on one connection; built only by src/db/connection.ts. */
@@ -25,8 +29,11 @@ export function createModels(conn: Connection, clock: Clock) {
     UnsubscribeEvent: unsubscribeEventModel(conn, clock),
     ConsentText: consentTextModel(conn, clock),
     ConsentEvent: consentEventModel(conn, clock),
+    RateLimit: rateLimitModel(conn),
+    Template: templateModel(conn, clock),
+    Segment: segmentModel(conn, clock),
+    ImportJob: importJobModel(conn, clock),
     InboundMessage: inboundMessageModel(conn, clock),
-    BounceCount: bounceCountModel(conn, clock),
   };
 }
 

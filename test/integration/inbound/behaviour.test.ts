@@ -73,8 +73,8 @@ describe('inbound mail behaviour', () => {
     const msg = raw('dsn-postfix-soft-delayed.eml', s);
     await deliver(port, msg, { from: '', to: ['bounces+x@news.example.com'] });
     await deliver(port, msg, { from: '', to: ['bounces+x@news.example.com'] });
-    const count = await t.db.models.BounceCount.findOne({ subscriberId: s.subscriberId }).lean();
-    expect(count!.soft).to.equal(1);
+    const recs = await t.db.models.InboundMessage.find({ subscriberId: s.subscriberId }).lean();
+    expect(recs.map((r) => r.outcome)).to.deep.equal(['soft_bounce_counted']);
   });
 
   it('sends a spoofed reply a confirmation to the subscriber instead of unsubscribing', async () => {

@@ -1,0 +1,112 @@
+import type { Models } from '../../db/models/index.js';
+import type { TemplateDoc } from '../../db/models/template.js';
+import { conflict, isDuplicateKey, notFound } from '../../shared/errors.js';
+import type { CampaignRenderer } from '../render/types.js';
+
+const objectId = /^[0-9a-f]{24}$/;
+
+export interface TemplateInput {
+  name: string;
+  subject?: string | null;
+  mjml: string;
+}
+
+export interface TemplateView {
+  id: string;
+  name: string;
+  subject: string | null;
+  mjml: string;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export type TemplateSummary = Omit<TemplateView, 'mjml'>;
+
+/**
+ * Stored campaign templates. Every write is compiled by the campaign renderer first, so invalid
+ * MJML, unknown variables and bad includes are refused (400 with line numbers) when the template
+ * is saved, not when a campaign using it starts.
+ */
+export class TemplateService {
+  constructor(
+    private readonly models: Pick<Models, 'Template'>,
+    private readonly renderer: CampaignRenderer,
+  ) {}
+
+  async create(input: TemplateInput): Promise<TemplateView> {
+    this.validate(input);
+    try {
+      const doc = await this.models.Template.create({
+        name: input.name,
+        subject: input.subject ?? undefined,
+        mjml: input.mjml,
+      });
+      return view(doc);
+    } catch (err) {
+      if (isDuplicateKey(err)) throw conflict(`a template named "${input.name}" exists`);
+      throw err;
+    }
+  }
+
+  async list(): Promise<TemplateSummary[]> {
+    const docs = await this.models.Template.find({}, { mjml: 0 }).sort({ name: 1 }).lean();
+    return docs.map((d) => summary(d));
+  }
+
+  async get(id: string): Promise<TemplateView> {
+    const doc = objectId.test(id) ? await this.models.Template.findById(id).lean() : null;
+    if (!doc) throw notFound('template');
+    return view(doc);
+  }
+
+  async update(id: string, patch: Partial<TemplateInput>): Promise<TemplateView> {
+    const current = await this.get(id);
+    const next: TemplateInput = {
+      name: patch.name ?? current.name,
+      subject: patch.subject === undefined ? current.subject : patch.subject,
+      mjml: patch.mjml ?? current.mjml,
+    };
+    this.validate(next);
+    try {
+      const doc = await this.models.Template.findByIdAndUpdate(
+        id,
+        next.subject === null
+          ? { $set: { name: next.name, mjml: next.mjml }, $unset: { subject: 1 } }
+          : { $set: next },
+        { new: true, lean: true },
+      );
+      if (!doc) throw notFound('template');
+      return view(doc);
+    } catch (err) {
+      if (isDuplicateKey(err)) throw conflict(`a template named "${next.name}" exists`);
+      throw err;
+    }
+  }
+
+  async delete(id: string): Promise<void> {
+    const res = objectId.test(id)
+      ? await this.models.Template.deleteOne({ _id: id })
+      : { deletedCount: 0 };
+    if (res.deletedCount === 0) throw notFound('template');
+  }
+
+  private validate(input: TemplateInput): void {
+    this.renderer.compile({ subject: input.subject ?? '', mjml: input.mjml });
+  }
+}
+
+type Stored = Omit<TemplateDoc, 'mjml'> & { _id: unknown; mjml?: string };
+
+function summary(d: Stored): TemplateSummary {
+  return {
+    id: String(d._id),
+    name: d.name,
+    subject: d.subject ?? null,
+    createdAt: d.createdAt,
+    updatedAt: d.updatedAt,
+  };
+}
+
+function view(d: Stored): TemplateView {
+  return { ...summary(d), mjml: d.mjml ?? '' };
+}

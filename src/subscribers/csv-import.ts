@@ -1,0 +1,458 @@
+import { parse, type Info } from 'csv-parse';
+import { Types, type AnyBulkWriteOperation } from 'mongoose';
+import { Transform, type Readable } from 'node:stream';
+import { z } from 'zod';
+import {
+  IMPORT_COUNTERS,
+  IMPORT_MODES,
+  type ImportCounter,
+  type ImportJobDoc,
+} from '../db/models/import-job.js';
+import type { Models } from '../db/models/index.js';
+import { LOCALES } from '../db/models/subscriber.js';
+import type { AuditContext, AuditLog } from '../privacy/audit.js';
+import { ATTRIBUTE_KEY } from '../segments/rules.js';
+import type { Clock } from '../shared/clock.js';
+import type { DataProtector } from '../shared/crypto.js';
+import { normaliseEmail } from '../shared/email.js';
+import { AppError, isDuplicateKey, notFound } from '../shared/errors.js';
+import type { SuppressionService } from '../unsubscribe/suppressions.js';
+
+/** Plain fields an import may set; the identity number is never importable in bulk. */
+export const IMPORT_FIELDS = ['email', 'name', 'phone', 'locale', 'customerSegment'] as const;
+const importTarget = z.union([
+  z.enum(IMPORT_FIELDS),
+  z
+    .string()
+    .regex(
+      new RegExp(`^attributes\\.${ATTRIBUTE_KEY.source.slice(1, -1)}$`),
+      'a field (email, name, phone, locale, customerSegment) or attributes.KEY',
+    ),
+]);
+
+/** The options of an import, from multipart fields or query parameters (strings). */
+export const importOptionsSchema = z.strictObject({
+  mode: z.enum(IMPORT_MODES).default('add'),
+  list: z.string().min(1).max(200).optional(),
+  // CSV header -> target; JSON in a form field or query parameter.
+  mapping: z
+    .string()
+    .max(20_000)
+    .transform((s, ctx) => {
+      try {
+        return JSON.parse(s) as unknown;
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'not valid JSON' });
+        return z.NEVER;
+      }
+    })
+    .pipe(z.record(z.string().min(1).max(200), importTarget))
+    .optional(),
+});
+export type ImportOptions = z.output<typeof importOptionsSchema>;
+
+export const BATCH_SIZE = 1000;
+export const MAX_STORED_ERRORS = 1000;
+const MAX_RECORD_BYTES = 64 * 1024;
+const NOT_MAILABLE = new Set(['unsubscribed', 'complained', 'bounced']);
+const limits = { name: 200, phone: 50, customerSegment: 100, attribute: 1000 };
+
+type Counts = Record<ImportCounter, number>;
+
+export interface ImportJobView {
+  id: string;
+  status: string;
+  mode: string;
+  listId: string | null;
+  counts: Counts;
+  errors: Array<{ line: number; message: string }>;
+  errorCount: number;
+  failure: string | null;
+  createdAt: Date;
+  finishedAt: Date | null;
+}
+
+interface Row {
+  line: number;
+  email: string;
+  hash: string;
+  set: Record<string, string>;
+}
+
+/** A started import: the job exists and a CSV stream can be fed to it. */
+interface Job {
+  id: Types.ObjectId;
+  mode: ImportOptions['mode'];
+  listId?: Types.ObjectId;
+  mapping?: Record<string, string>;
+  counts: Counts;
+  errors: Array<{ line: number; message: string }>;
+  errorCount: number;
+  seen: Set<string>;
+  headerSeen: boolean;
+}
+
+/**
+ * Streams a CSV into subscribers and one list. Memory is bounded by one batch of rows plus the
+ * set of email hashes already seen (needed to merge duplicates across the whole file). Each batch
+ * costs one read of suppressions and one unordered bulk insert; addresses the unique index refuses
+ * (already known) cost one more read each of subscribers and memberships, then unordered bulk
+ * writes. Nothing here ever makes an unsubscribed, complained, bounced or suppressed address
+ * mailable again, nor touches an unsubscribed membership: such rows are counted as skipped.
+ */
+export class ImportService {
+  constructor(
+    private readonly models: Pick<Models, 'ImportJob' | 'Subscriber' | 'Membership' | 'List'>,
+    private readonly suppressions: Pick<SuppressionService, 'suppressedHashes'>,
+    private readonly protector: DataProtector,
+    private readonly audit: AuditLog,
+    private readonly clock: Clock,
+  ) {}
+
+  /** Validates the options and records the job; the caller then feeds the CSV to `run`. */
+  async start(ctx: AuditContext, options: ImportOptions): Promise<Job> {
+    const mapping = options.mapping;
+    if (mapping && !Object.values(mapping).includes('email'))
+      throw new AppError('validation_failed', 'mapping: no column is mapped to email');
+    let listId: Types.ObjectId | undefined;
+    if (options.list) {
+      const list = await this.models.List.findOne(
+        Types.ObjectId.isValid(options.list)
+          ? { $or: [{ _id: options.list }, { slug: options.list }] }
+          : { slug: options.list },
+      ).select('_id');
+      if (!list) throw new AppError('validation_failed', `list: no list ${options.list}`);
+      listId = list._id;
+    }
+    const doc = await this.models.ImportJob.create({
+      status: 'running',
+      mode: options.mode,
+      listId,
+      mapping: mapping ? Object.entries(mapping).map(([column, field]) => ({ column, field })) : [],
+      createdBy: ctx.actor.type === 'staff' ? ctx.actor.userId : undefined,
+    });
+    const counts = Object.fromEntries(IMPORT_COUNTERS.map((c) => [c, 0])) as Counts;
+    return {
+      id: doc._id,
+      mode: options.mode,
+      listId,
+      mapping,
+      counts,
+      errors: [],
+      errorCount: 0,
+      seen: new Set(),
+      headerSeen: false,
+    };
+  }
+
+  /**
+   * Reads the CSV to its end. A stream that fails (a broken upload, no email column) marks the
+   * job failed and rethrows; rows already written stay written and are in the counts.
+   */
+  async run(ctx: AuditContext, job: Job, input: Readable): Promise<ImportJobView> {
+    try {
+      await this.consume(job, input);
+      await this.save(job, { status: 'completed', finishedAt: this.clock.now() });
+    } catch (err) {
+      const failure = err instanceof AppError ? err.message : 'the CSV could not be read';
+      await this.save(job, { status: 'failed', failure, finishedAt: this.clock.now() });
+      throw err instanceof AppError ? err : new AppError('bad_request', failure);
+    } finally {
+      job.seen.clear();
+      await this.audit.record(ctx, 'subscribers.import', null, {
+        jobId: String(job.id),
+        listId: job.listId ? String(job.listId) : undefined,
+        mode: job.mode,
+        counts: job.counts,
+      });
+    }
+    return this.get(String(job.id));
+  }
+
+  async get(id: string): Promise<ImportJobView> {
+    const doc = Types.ObjectId.isValid(id) ? await this.models.ImportJob.findById(id) : null;
+    if (!doc) throw notFound('import');
+    return toView(doc);
+  }
+
+  private async consume(job: Job, input: Readable): Promise<void> {
+    const parser = parse({
+      bom: true,
+      trim: true,
+      skip_empty_lines: true,
+      skip_records_with_error: true,
+      max_record_size: MAX_RECORD_BYTES,
+      info: true,
+      columns: (header: string[]) => this.columnsFor(job, header),
+    });
+    parser.on('skip', (err: Error & { lines?: number }) => {
+      job.counts.total += 1;
+      this.invalid(job, err.lines ?? 0, 'not a well-formed CSV record');
+    });
+    const lineEnds = crlfToLf();
+    input.on('error', (err) => lineEnds.destroy(err));
+    lineEnds.on('error', (err) => parser.destroy(err));
+    input.pipe(lineEnds).pipe(parser);
+    let batch: Row[] = [];
+    for await (const { record, info } of parser as AsyncIterable<{
+      record: Record<string, string>;
+      info: Info;
+    }>) {
+      job.counts.total += 1;
+      const row = this.row(job, record, info.lines);
+      if (row) batch.push(row);
+      if (batch.length >= BATCH_SIZE) {
+        await this.flush(job, batch);
+        batch = [];
+      }
+    }
+    if (!job.headerSeen) throw new AppError('validation_failed', 'file: the CSV is empty');
+    await this.flush(job, batch);
+  }
+
+  /** Header -> our field names; unmapped columns are dropped by csv-parse (`false`). */
+  private columnsFor(job: Job, header: string[]): Array<string | false> {
+    const wanted = (h: string): string | undefined => {
+      if (job.mapping) return job.mapping[h];
+      // Without a mapping, headers that already name a field (any case) are taken as they are.
+      const plain = IMPORT_FIELDS.find((f) => f.toLowerCase() === h.toLowerCase());
+      return plain ?? (importTarget.safeParse(h).success ? h : undefined);
+    };
+    job.headerSeen = true;
+    const columns = header.map((h) => wanted(h) ?? false);
+    if (!columns.includes('email')) {
+      throw new AppError(
+        'validation_failed',
+        job.mapping
+          ? 'mapping: the CSV has no column mapped to email'
+          : 'file: no "email" column; give a mapping',
+      );
+    }
+    return columns;
+  }
+
+  /** One parsed record, validated; null when it is invalid or a duplicate (counted). */
+  private row(job: Job, record: Record<string, string>, line: number): Row | null {
+    const email = normaliseEmail(record.email);
+    if (!email) return this.invalid(job, line, 'email: not a valid email address');
+    const set: Record<string, string> = {};
+    for (const [field, value] of Object.entries(record)) {
+      if (field === 'email' || value === '') continue;
+      const limit = field.startsWith('attributes.')
+        ? limits.attribute
+        : limits[field as keyof typeof limits];
+      if (value.length > limit)
+        return this.invalid(job, line, `${field}: longer than ${limit} characters`);
+      if (field === 'locale' && !(LOCALES as readonly string[]).includes(value))
+        return this.invalid(job, line, `locale: must be one of ${LOCALES.join(', ')}`);
+      set[field] = value;
+    }
+    const hash = this.protector.emailHash(email);
+    if (job.seen.has(hash)) {
+      job.counts.duplicates += 1;
+      return null;
+    }
+    job.seen.add(hash);
+    return { line, email, hash, set };
+  }
+
+  private invalid(job: Job, line: number, message: string): null {
+    job.counts.invalid += 1;
+    job.errorCount += 1;
+    if (job.errors.length < MAX_STORED_ERRORS) job.errors.push({ line, message });
+    return null;
+  }
+
+  private async flush(job: Job, rows: Row[]): Promise<void> {
+    if (rows.length > 0) await this.writeBatch(job, rows);
+    await this.save(job, {});
+  }
+
+  /**
+   * Insert first: the unique email index tells which addresses already exist, so a batch of new
+   * addresses costs no lookup by email (on FerretDB's SQLite backend such a lookup scans the whole
+   * collection). Suppressions are checked before anything is written.
+   */
+  private async writeBatch(job: Job, rows: Row[]): Promise<void> {
+    const { Subscriber, Membership } = this.models;
+    const listId = job.listId;
+    const suppressed = await this.suppressions.suppressedHashes(
+      rows.map((r) => r.hash),
+      listId ? String(listId) : undefined,
+    );
+    const candidates = rows.filter((r) => !suppressed.has(r.hash));
+    job.counts.skippedSuppressed += rows.length - candidates.length;
+
+    const source = `import:${String(job.id)}`;
+    const joins: Array<{ subscriberId: Types.ObjectId; status: string }> = [];
+    const newIds = candidates.map(() => new Types.ObjectId());
+    // Loosely typed: documents are completed by schema defaults when mongoose casts them.
+    const inserts: AnyBulkWriteOperation<Record<string, unknown>>[] = candidates.map((row, i) => ({
+      insertOne: {
+        document: {
+          _id: newIds[i],
+          email: row.email,
+          ...nest(row.set),
+          source,
+          status: 'subscribed',
+        },
+      },
+    }));
+    const taken = new Set(
+      inserts.length
+        ? await unorderedWrite(() => Subscriber.bulkWrite(inserts, { ordered: false }))
+        : [],
+    );
+    candidates.forEach((_row, i) => {
+      if (taken.has(i)) return;
+      job.counts.created += 1;
+      if (listId) joins.push({ subscriberId: newIds[i]!, status: 'subscribed' });
+    });
+
+    const known = candidates.filter((_row, i) => taken.has(i));
+    if (known.length) joins.push(...(await this.mergeExisting(job, known)));
+
+    if (listId && joins.length) {
+      const now = this.clock.now();
+      const ops: AnyBulkWriteOperation<Record<string, unknown>>[] = joins.map((j) => ({
+        insertOne: {
+          document: {
+            subscriberId: j.subscriberId,
+            listId,
+            status: j.status,
+            source,
+            subscribedAt: j.status === 'subscribed' ? now : undefined,
+          },
+        },
+      }));
+      // A membership someone else created meanwhile is theirs to keep: refused inserts are fine.
+      const refused = await unorderedWrite(() => Membership.bulkWrite(ops, { ordered: false }));
+      job.counts.addedToList += ops.length - refused.length;
+    }
+  }
+
+  /** Rows whose address is already a subscriber; returns the list joins to make. */
+  private async mergeExisting(
+    job: Job,
+    rows: Row[],
+  ): Promise<Array<{ subscriberId: Types.ObjectId; status: string }>> {
+    const { Subscriber, Membership } = this.models;
+    const listId = job.listId;
+    const existing = await Subscriber.find({ email: { $in: rows.map((r) => r.email) } })
+      .select('_id email status')
+      .lean();
+    const byEmail = new Map(existing.map((s) => [s.email, s]));
+    const membershipOf = new Map<string, string>();
+    if (listId && existing.length) {
+      const ms = await Membership.find({
+        listId,
+        subscriberId: { $in: existing.map((s) => s._id) },
+      })
+        .select('subscriberId status')
+        .lean();
+      for (const m of ms) membershipOf.set(String(m.subscriberId), m.status);
+    }
+    const joins: Array<{ subscriberId: Types.ObjectId; status: string }> = [];
+    const updates: AnyBulkWriteOperation<Record<string, unknown>>[] = [];
+    for (const row of rows) {
+      const found = byEmail.get(row.email);
+      if (!found) {
+        // Erased by someone else between our insert and this read.
+        this.invalid(job, row.line, 'email: changed by someone else during the import');
+        continue;
+      }
+      const membership = membershipOf.get(String(found._id));
+      if (NOT_MAILABLE.has(found.status) || membership === 'unsubscribed') {
+        job.counts.skippedUnsubscribed += 1;
+        continue;
+      }
+      if (job.mode === 'upsert' && Object.keys(row.set).length > 0) {
+        updates.push({ updateOne: { filter: { _id: found._id }, update: { $set: row.set } } });
+        job.counts.updated += 1;
+      } else {
+        job.counts.unchanged += 1;
+      }
+      // Importing never confirms a pending double opt-in on the person's behalf.
+      if (listId && membership === undefined)
+        joins.push({
+          subscriberId: found._id,
+          status: found.status === 'subscribed' ? 'subscribed' : 'unconfirmed',
+        });
+    }
+    if (updates.length) await Subscriber.bulkWrite(updates, { ordered: false });
+    return joins;
+  }
+
+  private async save(job: Job, extra: Partial<ImportJobDoc>): Promise<void> {
+    await this.models.ImportJob.updateOne(
+      { _id: job.id },
+      { $set: { counts: job.counts, rowErrors: job.errors, errorCount: job.errorCount, ...extra } },
+    );
+  }
+}
+
+/**
+ * csv-parse counts a CRLF inside a quoted field as two lines, which would shift every later line
+ * number we report; CRLF becomes LF first. Byte-wise (latin1 maps bytes 1:1) because CR and LF
+ * never occur inside a UTF-8 multi-byte sequence; a CR ending a chunk waits for the next one.
+ */
+function crlfToLf(): Transform {
+  let pendingCr = false;
+  return new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      let text = (pendingCr ? '\r' : '') + chunk.toString('latin1');
+      pendingCr = text.endsWith('\r');
+      if (pendingCr) text = text.slice(0, -1);
+      done(null, Buffer.from(text.replace(/\r\n/g, '\n'), 'latin1'));
+    },
+    flush(done) {
+      done(null, pendingCr ? Buffer.from('\r') : null);
+    },
+  });
+}
+
+/** `{"attributes.tier": "gold"}` -> `{attributes: {tier: "gold"}}` for inserts. */
+function nest(set: Record<string, string>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  const attributes: Record<string, string> = {};
+  for (const [k, v] of Object.entries(set)) {
+    if (k.startsWith('attributes.')) attributes[k.slice('attributes.'.length)] = v;
+    else out[k] = v;
+  }
+  out.attributes = attributes;
+  return out;
+}
+
+/** Runs an unordered bulk write; returns the indexes refused by a unique index, rethrows the rest. */
+async function unorderedWrite(write: () => Promise<unknown>): Promise<number[]> {
+  try {
+    await write();
+    return [];
+  } catch (err) {
+    const writeErrors = (
+      err as { writeErrors?: Array<{ index: number; code?: number; err?: { code?: number } }> }
+    ).writeErrors;
+    if (
+      !writeErrors?.length ||
+      !writeErrors.every((e) => isDuplicateKey(e) || isDuplicateKey(e.err))
+    )
+      throw err;
+    return writeErrors.map((e) => e.index);
+  }
+}
+
+function toView(doc: ImportJobDoc & { _id: unknown }): ImportJobView {
+  const counts = doc.counts as Partial<Counts> | undefined;
+  return {
+    id: String(doc._id),
+    status: doc.status,
+    mode: doc.mode,
+    listId: doc.listId ? String(doc.listId) : null,
+    counts: Object.fromEntries(IMPORT_COUNTERS.map((c) => [c, counts?.[c] ?? 0])) as Counts,
+    errors: (doc.rowErrors ?? []).map((e) => ({ line: e.line ?? 0, message: e.message ?? '' })),
+    errorCount: doc.errorCount ?? 0,
+    failure: doc.failure ?? null,
+    createdAt: doc.createdAt,
+    finishedAt: doc.finishedAt ?? null,
+  };
+}
