@@ -7,7 +7,7 @@ import { createApp } from './http/app.js';
 import { ImapPoller } from './inbound/imap-poller.js';
 import { InboundSmtpListener } from './inbound/smtp-listener.js';
 import { createSmtpMailer } from './mail/mailer.js';
-import { buildServices, type Services } from './services.js';
+import { buildServices, type Ports, type Services } from './services.js';
 import { systemClock, type Clock } from './shared/clock.js';
 import { createLogger, type Logger } from './shared/logger.js';
 
@@ -26,13 +26,18 @@ export interface RunningService {
 export async function startService(
   env: NodeJS.ProcessEnv,
   clock: Clock = systemClock,
+  ports: Partial<Ports> = {},
 ): Promise<RunningService> {
   const config = await resolveSecrets(loadConfig(env));
   const logger = createLogger(config.logLevel);
   const db = await openDatabase({ uri: config.mongodbUri, dataDir: config.dataDir, clock, logger });
-  const mailer = createSmtpMailer({ url: config.smtpUrl, dkim: config.dkim });
+  const mailer = createSmtpMailer({
+    url: config.smtpUrl,
+    dkim: config.dkim,
+    maxConnections: config.send.concurrency,
+  });
   const adapters = { config, db, clock, logger, mailer };
-  const services = buildServices(adapters);
+  const services = buildServices(adapters, ports);
   const app = createApp({ ...adapters, services });
 
   const server: Server = await new Promise((resolve, reject) => {
@@ -40,6 +45,7 @@ export async function startService(
   });
   const { port } = server.address() as AddressInfo;
   logger.info({ port, baseUrl: config.baseUrl }, 'Kirje listening');
+  if (config.send.worker) services.sendWorker.start();
 
   const listener =
     config.inboundSmtpPort === null
@@ -70,7 +76,8 @@ export async function startService(
         const inboundStopped = Promise.all([listener?.stop(), poller?.stop()]);
         // Requests in flight get a moment to finish; then their connections are cut.
         const grace = setTimeout(() => server.closeAllConnections(), 3000);
-        await closed;
+        // Phase one stops the worker claiming; its in-flight mails finish and are recorded.
+        await Promise.all([closed, services.sendWorker.stop()]);
         clearTimeout(grace);
         await inboundStopped;
         mailer.close();

@@ -1,3 +1,9 @@
+import { segmentAudience, type AudienceSource } from './campaigns/audience.js';
+import type { CampaignRenderer } from './campaigns/render/types.js';
+import { MailComposer } from './campaigns/send/compose.js';
+import { RecipientSnapshot } from './campaigns/send/snapshot.js';
+import { SendWorker } from './campaigns/send/worker.js';
+import { CampaignService, type TemplateSource } from './campaigns/service.js';
 import { AuthService } from './auth/service.js';
 import { MjmlCampaignRenderer } from './campaigns/render/mjml-renderer.js';
 import { SystemMailRenderer } from './campaigns/render/system-mail.js';
@@ -8,7 +14,7 @@ import { MailAuthenticator, type DNSResolver } from './inbound/authenticator.js'
 import { ConfirmationSender } from './inbound/confirmations.js';
 import { InboundInbox } from './inbound/inbox.js';
 import { InboundPipeline } from './inbound/pipeline.js';
-import { campaignListsFrom, subscriberLookupFrom } from './inbound/ports.js';
+import { subscriberLookupFrom } from './inbound/ports.js';
 import type { Mailer } from './mail/mailer.js';
 import { AuditLog } from './privacy/audit.js';
 import { SegmentService } from './segments/service.js';
@@ -18,6 +24,10 @@ import type { Logger } from './shared/logger.js';
 import { ConsentLedger } from './subscribe/consent-ledger.js';
 import { RateLimiter } from './subscribe/rate-limiter.js';
 import { SubscribeService } from './subscribe/service.js';
+import { campaignListsFrom } from './unsubscribe/campaign-lists.js';
+import { UnsubscribeConfirmation } from './unsubscribe/confirmation.js';
+import { UnsubscribePortal } from './unsubscribe/portal.js';
+import { PreferenceService } from './unsubscribe/preferences.js';
 import { UnsubscribeService } from './unsubscribe/service.js';
 import { SuppressionService } from './unsubscribe/suppressions.js';
 import { TokenService } from './unsubscribe/tokens.js';
@@ -35,8 +45,15 @@ export interface Adapters {
   dnsResolver?: DNSResolver;
 }
 
+/** Capabilities the campaign engine reaches through ports; tests may replace them. */
+export interface Ports {
+  renderer: CampaignRenderer;
+  audience: AudienceSource;
+  templates: TemplateSource;
+}
+
 /** Wires every service once, each given exactly what it needs through its constructor. */
-export function buildServices(a: Adapters) {
+export function buildServices(a: Adapters, overrides: Partial<Ports> = {}) {
   const { models } = a.db;
   const protector = new DataProtector(a.config.dataKey);
   const audit = new AuditLog(models, a.clock);
@@ -91,6 +108,12 @@ export function buildServices(a: Adapters) {
   const segments = new SegmentService(models, a.clock);
   const imports = new ImportService(models, suppressions, protector, audit, a.clock);
   const exports = new ExportService(segments, audit);
+  const ports: Ports = {
+    renderer: campaignRenderer,
+    audience: segmentAudience(segments),
+    templates: { mjmlOf: async (id) => (await templates.get(id)).mjml },
+    ...overrides,
+  };
   const limiter = new RateLimiter(models, a.clock);
   const subscribe = new SubscribeService({
     models,
@@ -105,6 +128,60 @@ export function buildServices(a: Adapters) {
     clock: a.clock,
     logger: a.logger,
     config: a.config,
+  });
+  const preferences = new PreferenceService(
+    models,
+    suppressions,
+    consent,
+    unsubscribe,
+    audit,
+    a.clock,
+  );
+  const unsubscribeConfirmation = new UnsubscribeConfirmation(
+    a.mailer,
+    systemMails,
+    { enabled: a.config.unsubscribeConfirmationMail, from: a.config.mailFrom },
+    a.logger,
+  );
+  const unsubscribePortal = new UnsubscribePortal(
+    models,
+    tokens,
+    unsubscribe,
+    preferences,
+    campaignLists,
+    unsubscribeConfirmation,
+    (token) => `${a.config.baseUrl}/u/${token}`,
+  );
+  const composer = new MailComposer(tokens, {
+    baseUrl: a.config.baseUrl,
+    inboundDomain: a.config.inboundDomain,
+    messageIdDomain: a.config.dkim?.domainName ?? a.config.inboundDomain,
+    org: a.config.org,
+  });
+  const campaigns = new CampaignService(
+    models,
+    ports.renderer,
+    ports.audience,
+    ports.templates,
+    composer,
+    a.mailer,
+    auth,
+    audit,
+    a.clock,
+    { fromEmail: a.config.mailFrom },
+  );
+  const snapshot = new RecipientSnapshot(models, suppressions, ports.audience, a.clock);
+  // Built here, started only by the composition root (src/server.ts) when SEND_WORKER is on.
+  const sendWorker = new SendWorker({
+    models,
+    mailer: a.mailer,
+    composer,
+    renderer: ports.renderer,
+    snapshot,
+    suppressions,
+    clock: a.clock,
+    logger: a.logger,
+    config: a.config.send,
   });
   return {
     protector,
@@ -122,6 +199,11 @@ export function buildServices(a: Adapters) {
     exports,
     limiter,
     subscribe,
+    preferences,
+    unsubscribePortal,
+    composer,
+    campaigns,
+    sendWorker,
     inbound,
     inbox,
   };

@@ -39,6 +39,9 @@ export interface Config {
   dkim: DkimConfig | undefined;
   org: { name: string; address: string; contactEmail: string | undefined };
   subscribe: SubscribeConfig;
+  /** Mail a short confirmation after someone unsubscribes on the web (off by default). */
+  unsubscribeConfirmationMail: boolean;
+  send: SendConfig;
 }
 
 export interface SubscribeConfig {
@@ -61,6 +64,19 @@ export interface ImapConfig {
   mailbox: string;
   processedFolder: string;
   pollSeconds: number;
+}
+
+/** The campaign sending worker (src/campaigns/send/worker.ts). */
+export interface SendConfig {
+  /** Whether this process runs a sending worker (several processes may). */
+  worker: boolean;
+  ratePerSecond: number;
+  /** Parallel SMTP transactions, also the size of the SMTP connection pool. */
+  concurrency: number;
+  maxRetries: number;
+  retryBaseSeconds: number;
+  leaseSeconds: number;
+  batchSize: number;
 }
 
 /** A configuration problem, reported as one line that names the variable. */
@@ -149,6 +165,16 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
       unconfirmedRetentionDays: e.UNCONFIRMED_RETENTION_DAYS,
       recordIp: e.CONSENT_RECORD_IP,
       corsOrigins: e.SUBSCRIBE_CORS_ORIGINS,
+    },
+    unsubscribeConfirmationMail: e.UNSUBSCRIBE_CONFIRMATION_MAIL,
+    send: {
+      worker: e.SEND_WORKER === 'true',
+      ratePerSecond: e.SEND_RATE_PER_SECOND,
+      concurrency: e.SEND_CONCURRENCY,
+      maxRetries: e.SEND_MAX_RETRIES,
+      retryBaseSeconds: e.SEND_RETRY_BASE_SECONDS,
+      leaseSeconds: e.SEND_LEASE_SECONDS,
+      batchSize: e.SEND_BATCH_SIZE,
     },
   };
 }

@@ -7,6 +7,9 @@ import { z } from 'zod';
 
 // An empty value (`X=` in a .env file) means "not set" for every variable but the few that say otherwise.
 const optionalString = z.preprocess((v) => (v === '' ? undefined : v), z.string().optional());
+/** A number variable where an empty value means its default. */
+const number = <S extends z.ZodType>(schema: S) =>
+  z.preprocess((v) => (v === '' ? undefined : v), schema);
 const optionalInt = (min: number, max: number, fallback: number) =>
   z.preprocess(
     (v) => (v === '' ? undefined : v),
@@ -101,6 +104,18 @@ export const envSchema = z.object({
       )
       .default([]),
   ),
+  // RFC 8058 §4 discourages mailing someone who just asked for no more mail, hence off.
+  UNSUBSCRIBE_CONFIRMATION_MAIL: z.preprocess(
+    (v) => (v === undefined || v === '' ? 'false' : v),
+    z.enum(['true', 'false'], { message: 'must be true or false' }).transform((v) => v === 'true'),
+  ),
+  SEND_WORKER: optionalString.pipe(z.enum(['true', 'false']).default('true')),
+  SEND_RATE_PER_SECOND: number(z.coerce.number().positive().max(100_000).default(100)),
+  SEND_CONCURRENCY: number(z.coerce.number().int().min(1).max(100).default(5)),
+  SEND_MAX_RETRIES: number(z.coerce.number().int().min(0).max(50).default(5)),
+  SEND_RETRY_BASE_SECONDS: number(z.coerce.number().positive().default(60)),
+  SEND_LEASE_SECONDS: number(z.coerce.number().min(2).max(3600).default(60)),
+  SEND_BATCH_SIZE: number(z.coerce.number().int().min(1).max(5000).default(200)),
 });
 
 export type RawEnv = z.infer<typeof envSchema>;

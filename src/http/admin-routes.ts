@@ -1,5 +1,6 @@
 import { templateRoutes } from '../campaigns/templates/routes.js';
 import { segmentRoutes } from '../segments/routes.js';
+import { campaignRoutes } from '../campaigns/routes.js';
 import { inboundRoutes } from '../inbound/routes.js';
 import type { Services } from '../services.js';
 import { csvRoutes } from '../subscribers/csv-routes.js';
@@ -9,6 +10,7 @@ import type { RouteDef } from './routes.js';
 /** Every admin endpoint under /api/v1, gathered from the capabilities that own them. */
 export function adminRoutes(s: Services): RouteDef[] {
   return [
+    ...campaignRoutes(s),
     {
       method: 'get',
       path: '/me',

@@ -5,6 +5,7 @@ import { pinoHttp } from 'pino-http';
 import type { Adapters, Services } from '../services.js';
 import { AppError } from '../shared/errors.js';
 import { subscribeRouter } from '../subscribe/routes.js';
+import { unsubscribeRouter } from '../unsubscribe/routes.js';
 import { redactUrl } from '../shared/logger.js';
 import { adminRoutes } from './admin-routes.js';
 import { errorHandler } from './error-handler.js';
@@ -68,6 +69,7 @@ export function createApp(deps: AppDeps): Express {
   mountAdminRoutes(api, adminRoutes(services), services.auth, jsonBody());
   app.use('/api/v1', api);
   app.use(subscribeRouter(services, deps.config));
+  app.use(unsubscribeRouter(services.unsubscribePortal));
 
   app.use(() => {
     throw new AppError('not_found', 'no such route');

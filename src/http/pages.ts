@@ -1,4 +1,5 @@
 import Handlebars from 'handlebars';
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { templatesDir } from '../shared/paths.js';
@@ -106,4 +107,27 @@ export function renderErrorPage(status: number, locale: PageLocale | undefined):
             ? 'error.server'
             : 'error.badRequest';
   return renderPage('error', loc, { title: t['error.title'] ?? 'Error', message: t[key] ?? '' });
+}
+
+let csp: string | undefined;
+
+/**
+ * The Content-Security-Policy of public pages: no script at all, no framing, forms post only back
+ * to us; the layout's one inline <style> is allowed by its SHA-256, not by 'unsafe-inline'.
+ */
+export function pageContentSecurityPolicy(): string {
+  if (!csp) {
+    const layout = readFileSync(path.join(templatesDir, 'pages', 'layout.hbs'), 'utf8');
+    const style = /<style>([\s\S]*?)<\/style>/.exec(layout)?.[1] ?? '';
+    const hash = createHash('sha256').update(style).digest('base64');
+    csp = [
+      "default-src 'none'",
+      `style-src 'sha256-${hash}'`,
+      "img-src 'self'",
+      "form-action 'self'",
+      "frame-ancestors 'none'",
+      "base-uri 'none'",
+    ].join('; ');
+  }
+  return csp;
 }

@@ -8,7 +8,8 @@ import type { Clock } from '../shared/clock.js';
 import { normaliseEmail } from '../shared/email.js';
 import { AppError, notFound } from '../shared/errors.js';
 import type { UnsubscribeService } from '../unsubscribe/service.js';
-import type { CampaignLists, SubscriberLookup } from './ports.js';
+import type { CampaignLists } from '../unsubscribe/campaign-lists.js';
+import type { SubscriberLookup } from './ports.js';
 import { ownText } from './reply-text.js';
 
 export type StaffAction = 'unsubscribe' | 'unsubscribe_all' | 'ignore';
@@ -118,10 +119,10 @@ export class InboundInbox {
         );
       const campaignId = doc.campaignId ? String(doc.campaignId) : undefined;
       const listIds =
-        action === 'unsubscribe' && campaignId ? await this.campaigns.listIdsOf(campaignId) : null;
+        action === 'unsubscribe' && campaignId ? await this.campaigns(campaignId) : [];
       const res = await this.unsubscribe.unsubscribe({
         subscriberId: target,
-        scope: listIds ? { all: false, listIds } : { all: true },
+        scope: listIds.length > 0 ? { all: false, listIds } : { all: true },
         // The person asked by replying to a campaign; staff only read it for them.
         channel: campaignId && !subscriberId ? 'reply' : 'staff',
         campaignId,

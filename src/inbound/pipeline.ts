@@ -13,12 +13,8 @@ import type { AuthVerdict, Envelope, MailAuthenticator } from './authenticator.j
 import { autoReplyKind } from './auto-reply.js';
 import type { ConfirmationSender } from './confirmations.js';
 import { addressesIn, headerEnd, messageDigest, messageIds, parseHeaderBlock } from './headers.js';
-import type {
-  CampaignLists,
-  PrivacyRequestSink,
-  SubscriberLookup,
-  SubscriberRef,
-} from './ports.js';
+import type { CampaignLists } from '../unsubscribe/campaign-lists.js';
+import type { PrivacyRequestSink, SubscriberLookup, SubscriberRef } from './ports.js';
 import { detectIntent, ownText } from './reply-text.js';
 import { isReport, parseArf, parseDsn, type OriginalRef } from './reports.js';
 
@@ -446,9 +442,9 @@ export class InboundPipeline {
   }
 
   private async scopeOf(campaignId: string | undefined): Promise<UnsubscribeScope> {
-    const listIds = campaignId ? await this.deps.campaigns.listIdsOf(campaignId) : null;
+    const listIds = campaignId ? await this.deps.campaigns(campaignId) : [];
     // Without the campaign's lists the request cannot be narrowed; stopping all mail honours it.
-    return listIds ? { all: false, listIds } : { all: true };
+    return listIds.length > 0 ? { all: false, listIds } : { all: true };
   }
 }
 

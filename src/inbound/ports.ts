@@ -1,26 +1,5 @@
-import { Types, type Connection } from 'mongoose';
+import { Types } from 'mongoose';
 import type { Models } from '../db/models/index.js';
-
-/**
- * Which lists a campaign went to. Campaigns are another capability (issue 4); this reads the
- * `campaigns` collection's `listIds` and answers null when it or the campaign does not exist.
- */
-export interface CampaignLists {
-  listIdsOf(campaignId: string): Promise<string[] | null>;
-}
-
-export function campaignListsFrom(conn: Connection): CampaignLists {
-  return {
-    async listIdsOf(campaignId) {
-      if (!Types.ObjectId.isValid(campaignId)) return null;
-      const doc = await conn
-        .collection('campaigns')
-        .findOne({ _id: new Types.ObjectId(campaignId) }, { projection: { listIds: 1 } });
-      const ids = (doc?.listIds ?? null) as unknown[] | null;
-      return Array.isArray(ids) && ids.length > 0 ? ids.map(String) : null;
-    },
-  };
-}
 
 /** Where an erasure request asked for by mail goes: the data-protection request register. */
 export interface PrivacyRequestSink {

@@ -41,7 +41,9 @@ export function createSmtpMailer(opts: SmtpMailerOptions): Mailer {
     };
   }
   const transport: Transporter<SMTPPool.SentMessageInfo> = nodemailer.createTransport({
-    url: opts.url,
+    // Not `url`: given one, nodemailer builds the transport from the URL alone and silently drops
+    // every other option here (pool, DKIM, TLS).
+    ...connectionOptions(opts.url),
     pool: true,
     maxConnections: opts.maxConnections ?? 5,
     maxMessages: Infinity,
@@ -69,5 +71,20 @@ export function createSmtpMailer(opts: SmtpMailerOptions): Mailer {
       };
     },
     close: () => transport.close(),
+  };
+}
+
+function connectionOptions(
+  url: string,
+): Pick<SMTPPool.Options, 'host' | 'port' | 'secure' | 'auth'> {
+  const u = new URL(url);
+  const secure = u.protocol === 'smtps:';
+  return {
+    host: u.hostname,
+    port: u.port ? Number(u.port) : secure ? 465 : 587,
+    secure,
+    ...(u.username
+      ? { auth: { user: decodeURIComponent(u.username), pass: decodeURIComponent(u.password) } }
+      : {}),
   };
 }

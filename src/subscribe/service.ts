@@ -153,12 +153,14 @@ export class SubscribeService {
     if (!email) throw fieldError('email', 'not a valid email address');
     if (!req.consent) throw fieldError('consent', 'consent is required to subscribe');
 
-    const suppressed = await this.d.suppressions.entries(email, [
+    const suppressed = await this.d.suppressions.find(email, [
       ALL_LISTS,
       ...lists.map((l) => l.id),
     ]);
     const blockedScopes = new Set(
-      suppressed.filter((s) => !SELF_LIFTABLE.includes(s.reason)).map((s) => s.scope),
+      [...suppressed]
+        .filter(([, reason]) => !SELF_LIFTABLE.includes(reason))
+        .map(([scope]) => scope),
     );
     if (blockedScopes.has(ALL_LISTS)) return lists;
     const eligible = lists.filter((l) => !blockedScopes.has(l.id));
@@ -181,7 +183,8 @@ export class SubscribeService {
       const wasOptedOut =
         subscriber.status === 'unsubscribed' ||
         membership?.status === 'unsubscribed' ||
-        suppressed.some((s) => s.scope === ALL_LISTS || s.scope === list.id);
+        suppressed.has(ALL_LISTS) ||
+        suppressed.has(list.id);
       const confirmFirst = list.doubleOptIn || wasOptedOut;
 
       if (confirmFirst) {
@@ -227,10 +230,10 @@ export class SubscribeService {
       listName: list.name,
       outcome,
     });
-    const suppressed = await this.d.suppressions.entries(subscriber.email, [ALL_LISTS, listId]);
+    const suppressed = await this.d.suppressions.find(subscriber.email, [ALL_LISTS, listId]);
     if (
       BLOCKED_STATUSES.has(subscriber.status) ||
-      suppressed.some((s) => !SELF_LIFTABLE.includes(s.reason))
+      [...suppressed.values()].some((reason) => !SELF_LIFTABLE.includes(reason))
     ) {
       return result('blocked');
     }
@@ -241,14 +244,14 @@ export class SubscribeService {
     if (
       membership?.status === 'subscribed' &&
       subscriber.status === 'subscribed' &&
-      suppressed.length === 0
+      suppressed.size === 0
     ) {
       return result('confirmed');
     }
     const resubscribe =
       membership?.status === 'unsubscribed' ||
       subscriber.status === 'unsubscribed' ||
-      suppressed.length > 0;
+      suppressed.size > 0;
     const source = membership?.source ?? `web-form:${list.slug}`;
 
     // Evidence first: a crash after this leaves the address suppressed (no mail), never mailed
@@ -268,12 +271,8 @@ export class SubscribeService {
       { _id: subscriber._id, status: { $in: ['unconfirmed', 'unsubscribed'] } },
       { $set: { status: 'subscribed' } },
     );
-    if (suppressed.length > 0) {
-      await this.d.suppressions.lift(
-        subscriber.email,
-        suppressed.map((s) => s.scope),
-        [...SELF_LIFTABLE],
-      );
+    if (suppressed.size > 0) {
+      await this.d.suppressions.lift(subscriber.email, [...suppressed.keys()], [...SELF_LIFTABLE]);
     }
     return result('confirmed');
   }

@@ -1,3 +1,4 @@
+import { Types } from 'mongoose';
 import type { Models } from '../db/models/index.js';
 import { ALL_LISTS, type SUPPRESSION_REASONS } from '../db/models/suppression.js';
 import type { DataProtector } from '../shared/crypto.js';
@@ -45,30 +46,52 @@ export class SuppressionService {
     reason: SuppressionReason,
     extra: { channel?: string; campaignId?: string } = {},
   ): Promise<boolean> {
+    return (await this.ensure(normalisedEmail, scope, reason, extra)).created;
+  }
+
+  /**
+   * Idempotent; the suppression's id (it identifies this opt-out until it is lifted) and whether
+   * this call created it. The first writer's reason and channel stay.
+   */
+  async ensure(
+    normalisedEmail: string,
+    scope: string,
+    reason: SuppressionReason,
+    extra: { channel?: string; campaignId?: string } = {},
+  ): Promise<{ id: string; reason: SuppressionReason; created: boolean }> {
+    const filter = { emailHash: this.hash(normalisedEmail), scope };
+    const proposed = new Types.ObjectId();
     try {
-      const res = await this.models.Suppression.updateOne(
-        { emailHash: this.hash(normalisedEmail), scope },
-        { $setOnInsert: { reason, channel: extra.channel, campaignId: extra.campaignId } },
-        { upsert: true },
-      );
-      return res.upsertedCount > 0;
+      const doc = await this.models.Suppression.findOneAndUpdate(
+        filter,
+        {
+          $setOnInsert: {
+            _id: proposed,
+            reason,
+            channel: extra.channel,
+            campaignId: extra.campaignId,
+          },
+        },
+        // No projection: FerretDB 1.24's findAndModify does not implement `fields`.
+        { upsert: true, new: true },
+      ).lean();
+      return { id: String(doc._id), reason: doc.reason, created: doc._id.equals(proposed) };
     } catch (err) {
       // Two concurrent upserts of the same key: the other one won, the suppression exists.
-      if (isDuplicateKey(err)) return false;
-      throw err;
+      if (!isDuplicateKey(err)) throw err;
+      const doc = await this.models.Suppression.findOne(filter, { _id: 1, reason: 1 }).lean();
+      if (!doc) throw err;
+      return { id: String(doc._id), reason: doc.reason, created: false };
     }
   }
 
-  /** The suppressions of this address in these scopes, with their reasons. */
-  async entries(
-    normalisedEmail: string,
-    scopes: string[],
-  ): Promise<Array<{ scope: string; reason: SuppressionReason }>> {
+  /** The suppressions of this address in these scopes, with the reason each was written for. */
+  async find(normalisedEmail: string, scopes: string[]): Promise<Map<string, SuppressionReason>> {
     const docs = await this.models.Suppression.find(
       { emailHash: this.hash(normalisedEmail), scope: { $in: scopes } },
       { scope: 1, reason: 1 },
     ).lean();
-    return docs.map((d) => ({ scope: d.scope, reason: d.reason }));
+    return new Map(docs.map((d) => [d.scope, d.reason]));
   }
 
   /**

@@ -69,6 +69,16 @@ export class TokenService {
 
   /** The claims of a valid token for this purpose; anything else is a 400 that reveals nothing. */
   verify(purpose: UrlPurpose, token: string): TokenClaims {
+    const claims: TokenClaims & { purpose?: UrlPurpose } = this.verifyAny([purpose], token);
+    delete claims.purpose;
+    return claims;
+  }
+
+  /** Like verify, for a URL that serves several purposes (/u/:token: unsubscribe, preferences). */
+  verifyAny(
+    purposes: [UrlPurpose, ...UrlPurpose[]],
+    token: string,
+  ): TokenClaims & { purpose: UrlPurpose } {
     if (typeof token !== 'string' || token.length > MAX_TOKEN_LENGTH) throw invalid();
     const decoded = jwt.decode(token, { complete: true });
     const kid = decoded?.header.kid;
@@ -78,7 +88,7 @@ export class TokenService {
     try {
       payload = jwt.verify(token, key.key, {
         algorithms: ['HS256'],
-        audience: purpose,
+        audience: purposes,
         clockTimestamp: Math.floor(this.clock.now().getTime() / 1000),
       }) as JwtPayload;
     } catch (err) {
@@ -86,7 +96,9 @@ export class TokenService {
         throw new AppError('bad_request', 'the link has expired', { expired: true });
       throw invalid();
     }
-    return claimsOf(payload.sub, payload.c, payload.l);
+    const purpose = purposes.find((p) => p === payload.aud);
+    if (!purpose) throw invalid();
+    return { ...claimsOf(payload.sub, payload.c, payload.l), purpose };
   }
 
   signAddress(purpose: AddressPurpose, subscriberId: string, campaignId: string): string {

@@ -6,7 +6,7 @@ import type { Database } from '../../src/db/connection.js';
 import { createApp } from '../../src/http/app.js';
 import type { DNSResolver } from '../../src/inbound/authenticator.js';
 import { createSmtpMailer, type Mailer } from '../../src/mail/mailer.js';
-import { buildServices, type Services } from '../../src/services.js';
+import { buildServices, type Ports, type Services } from '../../src/services.js';
 import { createLogger } from '../../src/shared/logger.js';
 import { FakeClock } from './clock.js';
 import { testDatabase } from './db.js';
@@ -33,6 +33,8 @@ export interface TestAppOptions {
   env?: NodeJS.ProcessEnv;
   smtpUrl?: string;
   clock?: FakeClock;
+  /** Ports another branch has not delivered yet (renderer, segments, templates). */
+  ports?: Partial<Ports>;
   /** DNS for inbound mail authentication; by default every name is unknown (no real DNS in tests). */
   dnsResolver?: DNSResolver;
 }
@@ -61,7 +63,7 @@ export async function bootApp(opts: TestAppOptions = {}): Promise<TestApp> {
   const logger = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
   const mailer = createSmtpMailer({ url: config.smtpUrl, dkim: config.dkim, maxConnections: 2 });
   const adapters = { config, db, clock, logger, mailer, dnsResolver: opts.dnsResolver ?? noDns };
-  const services = buildServices(adapters);
+  const services = buildServices(adapters, opts.ports);
   const app = createApp({ ...adapters, services });
   const { token } = await staffToken(services, 'admin');
   return {

@@ -13,12 +13,16 @@ export interface ServiceProcess {
   exited: Promise<number | null>;
 }
 
-/** Runs `src/main.ts` as a real child process (as `npm start` would) and waits until it listens. */
+/**
+ * Runs `src/main.ts` (or another entry) as a real child process (as `npm start` would) and waits
+ * until it listens.
+ */
 export async function startServiceProcess(
   env: NodeJS.ProcessEnv,
   timeoutMs = 60_000,
+  entry = 'src/main.ts',
 ): Promise<ServiceProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+  const child = spawn(process.execPath, ['--import', 'tsx', entry], {
     cwd: projectRoot,
     env: {
       PATH: process.env.PATH,

@@ -1,6 +1,7 @@
 import type { Connection } from 'mongoose';
 import type { Clock } from '../../shared/clock.js';
 import { auditEntryModel } from './audit.js';
+import { campaignBatchModel, campaignModel, campaignRecipientModel } from './campaign.js';
 import { consentEventModel, consentTextModel } from './consent.js';
 import { importJobModel } from './import-job.js';
 import { inboundMessageModel } from './inbound-message.js';
@@ -33,6 +34,9 @@ export function createModels(conn: Connection, clock: Clock) {
     Template: templateModel(conn, clock),
     Segment: segmentModel(conn, clock),
     ImportJob: importJobModel(conn, clock),
+    Campaign: campaignModel(conn, clock),
+    CampaignRecipient: campaignRecipientModel(conn),
+    CampaignBatch: campaignBatchModel(conn),
     InboundMessage: inboundMessageModel(conn, clock),
   };
 }

@@ -13,12 +13,17 @@ export const UNSUBSCRIBE_CHANNELS = [
 ] as const;
 export type UnsubscribeChannel = (typeof UNSUBSCRIBE_CHANNELS)[number];
 
-/** One opt-out that changed something: when, how, from which campaign, which lists. */
+/**
+ * One opt-out: when, how, from which campaign, which lists. `key` names the suppressions the
+ * opt-out established (src/unsubscribe/service.ts), so a repeat or a retry after a crash finds the
+ * same event instead of writing a second one, while an opt-out after a resubscribe is a new event.
+ */
 export function unsubscribeEventSchema(clock: Clock) {
   const schema = new Schema(
     {
       at: { type: Date, required: true, default: () => clock.now() },
       subscriberId: { type: Schema.Types.ObjectId, required: true },
+      key: { type: String, required: true },
       channel: { type: String, enum: UNSUBSCRIBE_CHANNELS, required: true },
       allLists: { type: Boolean, required: true },
       listIds: { type: [Schema.Types.ObjectId], default: [] },
@@ -27,6 +32,7 @@ export function unsubscribeEventSchema(clock: Clock) {
     },
     { versionKey: false },
   );
+  schema.index({ subscriberId: 1, key: 1 }, { unique: true });
   schema.index({ subscriberId: 1, at: -1 });
   schema.index({ campaignId: 1 });
   return schema;

@@ -259,21 +259,30 @@ describe('inbound mail behaviour', () => {
   });
 
   it('suppresses after BOUNCE_HARD_LIMIT distinct hard bounces', async () => {
-    const t2 = await bootApp({ env: { INBOUND_DOMAIN: 'news.example.com', BOUNCE_HARD_LIMIT: '2' } });
+    const t2 = await bootApp({
+      env: { INBOUND_DOMAIN: 'news.example.com', BOUNCE_HARD_LIMIT: '2' },
+    });
     try {
       const s = await campaignSubscriber(t2);
       const outcomes: string[] = [];
       for (const n of [1, 2]) {
         const text = fillPlaceholders(t2, fixture('dsn-postfix-hard-user-unknown.eml'), s);
-        const res = await t2.services.inbound.process(crlf(text.replace('Message-Id: <', `Message-Id: <${n}`)), {
-          via: 'smtp',
-          mailFrom: '',
-          rcptTo: [`bounces+${t2.services.tokens.signAddress('bounce', s.subscriberId, s.campaignId)}@news.example.com`],
-        });
+        const res = await t2.services.inbound.process(
+          crlf(text.replace('Message-Id: <', `Message-Id: <${n}`)),
+          {
+            via: 'smtp',
+            mailFrom: '',
+            rcptTo: [
+              `bounces+${t2.services.tokens.signAddress('bounce', s.subscriberId, s.campaignId)}@news.example.com`,
+            ],
+          },
+        );
         outcomes.push(res.outcome!);
       }
       expect(outcomes).to.deep.equal(['hard_bounce_counted', 'bounced']);
-      expect((await t2.db.models.Subscriber.findById(s.subscriberId).lean())!.status).to.equal('bounced');
+      expect((await t2.db.models.Subscriber.findById(s.subscriberId).lean())!.status).to.equal(
+        'bounced',
+      );
     } finally {
       await t2.close();
     }

@@ -1,0 +1,173 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { Agent, request, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import express, { type Express } from 'express';
+import { Types } from 'mongoose';
+import { loadConfig } from '../src/config/config.js';
+import { connect } from '../src/db/connection.js';
+import { startEmbedded } from '../src/db/embedded.js';
+import { createApp } from '../src/http/app.js';
+import { createSmtpMailer } from '../src/mail/mailer.js';
+import { buildServices } from '../src/services.js';
+import { systemClock } from '../src/shared/clock.js';
+import { createLogger } from '../src/shared/logger.js';
+
+/**
+ * RFC 8058 one-click POSTs per second, each for a different person so every one writes a durable
+ * suppression, beside the floor: a bare Express route that only verifies the same token. Both run
+ * in the same process, same run, same concurrency, over loopback keep-alive HTTP.
+ */
+const PEOPLE = Number(process.env.BENCH_UNSUBSCRIBE_PEOPLE ?? 400);
+const FLOOR_REQUESTS = Number(process.env.BENCH_UNSUBSCRIBE_FLOOR ?? 4000);
+const CONCURRENCY = Number(process.env.BENCH_UNSUBSCRIBE_CONCURRENCY ?? 8);
+const BODY = 'List-Unsubscribe=One-Click';
+
+async function listen(app: Express): Promise<{ server: Server; port: number }> {
+  const server: Server = await new Promise((resolve) => {
+    const s = app.listen(0, '127.0.0.1', () => resolve(s));
+  });
+  return { server, port: (server.address() as AddressInfo).port };
+}
+
+/** Sends every path once with CONCURRENCY requests in flight; requests per second, or throws. */
+async function drive(port: number, paths: string[]): Promise<number> {
+  const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
+  const post = (p: string) =>
+    new Promise<number>((resolve, reject) => {
+      const req = request(
+        {
+          agent,
+          host: '127.0.0.1',
+          port,
+          path: p,
+          method: 'POST',
+          headers: {
+            'content-type': 'application/x-www-form-urlencoded',
+            'content-length': BODY.length,
+          },
+        },
+        (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+        },
+      );
+      req.on('error', reject);
+      req.end(BODY);
+    });
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (next < paths.length) {
+        const status = await post(paths[next++]!);
+        if (status !== 200) throw new Error(`unexpected status ${status}`);
+      }
+    }),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  agent.destroy();
+  return paths.length / seconds;
+}
+
+export async function run(): Promise<Record<string, number | string>> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'kirje-bench-unsub-'));
+  const logger = createLogger('silent');
+  const embedded = process.env.MONGODB_URI ? undefined : await startEmbedded(dir, logger);
+  const uri = process.env.MONGODB_URI ?? embedded!.uri;
+  const db = await connect(uri, `kirje_bench_${randomBytes(4).toString('hex')}`, {
+    clock: systemClock,
+    logger,
+  });
+  try {
+    const loaded = loadConfig({
+      NODE_ENV: 'test',
+      BASE_URL: 'https://news.example.com',
+      TOKEN_KEYS: `b1:${randomBytes(32).toString('base64url')}`,
+      DATA_KEY: randomBytes(32).toString('base64'),
+      LOG_LEVEL: 'silent',
+    });
+    const config = { ...loaded, tokenKeys: loaded.tokenKeys!, dataKey: loaded.dataKey! };
+    const mailer = createSmtpMailer({ url: undefined });
+    const adapters = { config, db, clock: systemClock, logger, mailer };
+    const services = buildServices(adapters);
+
+    // People on a list, a campaign to that list, one campaign link each (what a real mail holds).
+    const list = await db.models.List.create({ name: 'Bench', slug: 'bench' });
+    const campaignId = new Types.ObjectId();
+    await db.connection.db!.collection('campaigns').insertOne({
+      _id: campaignId,
+      listIds: [list._id],
+    });
+    const people = Array.from({ length: PEOPLE }, (_, i) => ({
+      _id: new Types.ObjectId(),
+      email: `bench${i}@example.com`,
+      source: 'bench',
+      status: 'subscribed',
+    }));
+    await db.models.Subscriber.insertMany(people);
+    await db.models.Membership.insertMany(
+      people.map((p) => ({ subscriberId: p._id, listId: list._id, status: 'subscribed' })),
+    );
+    const tokens = people.map((p) =>
+      services.tokens.sign('unsubscribe', {
+        subscriberId: String(p._id),
+        campaignId: String(campaignId),
+      }),
+    );
+
+    const bare = express();
+    bare.post('/u/:token', express.text({ type: () => true, limit: '16kb' }), (req, res) => {
+      services.tokens.verify('unsubscribe', String(req.params.token));
+      res.status(200).type('text').send('ok');
+    });
+    const floorServer = await listen(bare);
+    const appServer = await listen(createApp({ ...adapters, services }));
+    try {
+      const floorPaths = Array.from(
+        { length: FLOOR_REQUESTS },
+        (_, i) => `/u/${tokens[i % tokens.length]}`,
+      );
+      const floor = await drive(floorServer.port, floorPaths);
+      const oneClick = await drive(
+        appServer.port,
+        tokens.map((t) => `/u/${t}`),
+      );
+      const durable = await services.suppressions.suppressedHashes(
+        people.map((p) => services.suppressions.hash(p.email)),
+        String(list._id),
+      );
+      if (durable.size !== PEOPLE) {
+        throw new Error(`only ${durable.size} of ${PEOPLE} suppressions were written`);
+      }
+      return {
+        'unsubscribe.oneClickPerSecond': Math.round(oneClick),
+        'unsubscribe.bareVerifyPerSecond': Math.round(floor),
+        'unsubscribe.ratio': Number((oneClick / floor).toFixed(4)),
+        'unsubscribe.target': '>= 0.5 of the bare verify route',
+        'unsubscribe.setup': `${PEOPLE} people, concurrency ${CONCURRENCY}, ${embedded ? 'embedded FerretDB (SQLite)' : 'MONGODB_URI'}`,
+      };
+    } finally {
+      await new Promise((resolve) => floorServer.server.close(resolve));
+      await new Promise((resolve) => appServer.server.close(resolve));
+    }
+  } finally {
+    await db.connection.dropDatabase();
+    await db.close();
+    await embedded?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+// Run alone with `npx tsx bench/unsubscribe.bench.ts`; bench/run.ts imports run() instead.
+if (import.meta.url === `file://${process.argv[1]}`) {
+  run().then(
+    (r) => console.log(r),
+    (err: unknown) => {
+      console.error(err);
+      process.exitCode = 1;
+    },
+  );
+}

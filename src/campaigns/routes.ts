@@ -1,0 +1,170 @@
+import { z } from 'zod';
+import { auditContext } from '../http/types.js';
+import type { RouteDef } from '../http/routes.js';
+import { parseInput } from '../http/validate.js';
+import type { Services } from '../services.js';
+
+// A CR or LF in a header value would let input add headers of its own (header injection).
+const headerSafe = (max: number) =>
+  z
+    .string()
+    .trim()
+    .min(1)
+    .max(max)
+    .regex(/^[^\r\n]*$/, 'must not contain CR or LF');
+const objectId = z.string().regex(/^[0-9a-f]{24}$/i, 'must be an id');
+
+const campaignFields = {
+  name: headerSafe(200),
+  subject: headerSafe(300),
+  mjml: z.string().min(1).max(500_000),
+  templateId: objectId,
+  lists: z.array(z.string().min(1).max(100)).max(50),
+  segmentId: z.string().min(1).max(100),
+  fromEmail: headerSafe(320).pipe(z.email()),
+  sendAt: z.coerce.date().nullable(),
+};
+
+const createBody = z.object({
+  ...campaignFields,
+  mjml: campaignFields.mjml.optional(),
+  templateId: campaignFields.templateId.optional(),
+  lists: campaignFields.lists.optional(),
+  segmentId: campaignFields.segmentId.optional(),
+  fromEmail: campaignFields.fromEmail.optional(),
+  sendAt: campaignFields.sendAt.optional(),
+});
+const patchBody = z.object(campaignFields).partial();
+const testBody = z.object({ emails: z.array(z.email()).min(1).max(10) });
+const previewBody = z.object({ subscriberId: objectId.optional() });
+
+const statsSchema = z.object({
+  recipients: z.number(),
+  sent: z.number(),
+  failed: z.number(),
+  skipped: z.number(),
+  unknown: z.number(),
+  unsubscribed: z.number(),
+  bounced: z.number(),
+});
+const campaignView = z.object({
+  id: z.string(),
+  name: z.string(),
+  subject: z.string(),
+  status: z.string(),
+  lists: z.array(z.string()),
+  segmentId: z.string().nullable(),
+  fromEmail: z.string(),
+  sendAt: z.date().nullable(),
+  stats: statsSchema,
+  progress: z.number(),
+});
+
+const id = (req: { params: unknown }) => parseInput(z.object({ id: objectId }), req.params).id;
+
+/** /api/v1/campaigns: content and audience (write), lifecycle and mail (send), stats (read). */
+export function campaignRoutes(s: Services): RouteDef[] {
+  const c = s.campaigns;
+  const lifecycle = (
+    path: string,
+    summary: string,
+    fn: (id: string) => Promise<unknown>,
+  ): RouteDef => ({
+    method: 'post',
+    path: `/campaigns/:id/${path}`,
+    permission: 'campaigns.send',
+    summary,
+    response: campaignView,
+    successStatus: 202,
+    handler: async (req, res) => res.status(202).json(await fn(id(req))),
+  });
+  return [
+    {
+      method: 'post',
+      path: '/campaigns',
+      permission: 'campaigns.write',
+      summary: 'Create a draft campaign',
+      body: createBody,
+      response: campaignView,
+      successStatus: 201,
+      handler: async (req, res) =>
+        res.status(201).json(await c.create(parseInput(createBody, req.body), auditContext(req))),
+    },
+    {
+      method: 'get',
+      path: '/campaigns',
+      permission: 'campaigns.read',
+      summary: 'List campaigns with their stats',
+      handler: async (_req, res) => res.json({ items: await c.list() }),
+    },
+    {
+      method: 'get',
+      path: '/campaigns/:id',
+      permission: 'campaigns.read',
+      summary: 'A campaign, its status, aggregate stats and progress',
+      response: campaignView,
+      handler: async (req, res) => res.json(await c.get(id(req))),
+    },
+    {
+      method: 'patch',
+      path: '/campaigns/:id',
+      permission: 'campaigns.write',
+      summary: 'Change content or audience (draft and scheduled only; else 409)',
+      body: patchBody,
+      response: campaignView,
+      handler: async (req, res) =>
+        res.json(await c.update(id(req), parseInput(patchBody, req.body))),
+    },
+    {
+      method: 'delete',
+      path: '/campaigns/:id',
+      permission: 'campaigns.write',
+      summary: 'Delete a campaign that is not sending',
+      successStatus: 204,
+      handler: async (req, res) => {
+        await c.remove(id(req));
+        res.status(204).end();
+      },
+    },
+    lifecycle('send', 'Start sending now, or schedule it when sendAt is in the future', (i) =>
+      c.send(i),
+    ),
+    lifecycle('pause', 'Pause a running campaign', (i) => c.pause(i)),
+    lifecycle('resume', 'Resume a paused campaign', (i) => c.resume(i)),
+    lifecycle('cancel', 'Cancel a campaign that has not finished', (i) => c.cancel(i)),
+    {
+      method: 'post',
+      path: '/campaigns/:id/retry-unknown',
+      permission: 'campaigns.send',
+      summary: 'Resend mails whose delivery outcome is unknown after a crash',
+      successStatus: 202,
+      handler: async (req, res) => res.status(202).json(await c.retryUnknown(id(req))),
+    },
+    {
+      method: 'post',
+      path: '/campaigns/:id/test',
+      permission: 'campaigns.send',
+      summary: 'Send the campaign to staff addresses with [TEST] in the subject',
+      body: testBody,
+      handler: async (req, res) =>
+        res.json(
+          await c.sendTest(id(req), parseInput(testBody, req.body).emails, auditContext(req)),
+        ),
+    },
+    {
+      method: 'post',
+      path: '/campaigns/:id/preview',
+      permission: 'campaigns.read',
+      summary: 'Render the campaign for a chosen subscriber or a sample person',
+      body: previewBody,
+      handler: async (req, res) =>
+        res.json(
+          await c.preview(
+            id(req),
+            parseInput(previewBody, req.body ?? {}).subscriberId,
+            auditContext(req),
+          ),
+        ),
+    },
+  ];
+}

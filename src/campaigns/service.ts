@@ -1,0 +1,409 @@
+import { Types } from 'mongoose';
+import type { AuthService } from '../auth/service.js';
+import type { CampaignDoc, CampaignStatus } from '../db/models/campaign.js';
+import type { Models } from '../db/models/index.js';
+import type { Mailer } from '../mail/mailer.js';
+import type { AuditContext, AuditLog } from '../privacy/audit.js';
+import type { Clock } from '../shared/clock.js';
+import { AppError, badRequest, notFound } from '../shared/errors.js';
+import type { AudienceSource } from './audience.js';
+import type { CampaignRenderer, RenderedMail } from './render/types.js';
+import { NOBODY, type MailComposer, type MailRecipient } from './send/compose.js';
+
+/** Where stored templates come from (`templateId`); the template capability provides it. */
+export interface TemplateSource {
+  /** The template's MJML; throws AppError 404 when there is no such template. */
+  mjmlOf(templateId: string): Promise<string>;
+}
+
+export interface CampaignInput {
+  name: string;
+  subject: string;
+  mjml?: string;
+  templateId?: string;
+  lists?: string[];
+  segmentId?: string;
+  fromEmail?: string;
+  sendAt?: Date | null;
+}
+
+export interface CampaignStats {
+  recipients: number;
+  sent: number;
+  failed: number;
+  skipped: number;
+  unknown: number;
+  unsubscribed: number;
+  bounced: number;
+}
+
+export interface CampaignView {
+  id: string;
+  name: string;
+  subject: string;
+  status: CampaignStatus;
+  lists: string[];
+  segmentId: string | null;
+  fromEmail: string;
+  sendAt: Date | null;
+  startedAt: Date | null;
+  finishedAt: Date | null;
+  createdAt: Date;
+  updatedAt: Date;
+  stats: CampaignStats;
+  /** Share of the recipients whose outcome is settled (sent, failed, skipped, unknown), 0..1. */
+  progress: number;
+}
+
+type Campaign = CampaignDoc & { _id: Types.ObjectId };
+
+const EDITABLE: CampaignStatus[] = ['draft', 'scheduled'];
+const SAMPLE: Omit<MailRecipient, 'email'> = {
+  subscriberId: NOBODY,
+  name: 'Maija Meikäläinen',
+  locale: 'fi',
+  attributes: {},
+};
+
+/**
+ * Campaigns: content, audience and the lifecycle draft -> scheduled -> running <-> paused ->
+ * finished | cancelled. Each transition is one conditional update, so two operators (or an
+ * operator and a worker) racing cannot both win; the loser gets 409.
+ */
+export class CampaignService {
+  constructor(
+    private readonly models: Pick<
+      Models,
+      | 'Campaign'
+      | 'CampaignRecipient'
+      | 'CampaignBatch'
+      | 'List'
+      | 'Subscriber'
+      | 'UnsubscribeEvent'
+    >,
+    private readonly renderer: CampaignRenderer,
+    private readonly audience: AudienceSource,
+    private readonly templates: TemplateSource,
+    private readonly composer: MailComposer,
+    private readonly mailer: Mailer,
+    private readonly auth: AuthService,
+    private readonly audit: AuditLog,
+    private readonly clock: Clock,
+    private readonly defaults: { fromEmail: string | undefined },
+  ) {}
+
+  async create(input: CampaignInput, ctx: AuditContext): Promise<CampaignView> {
+    const mjml = await this.content(input);
+    const listIds = await this.resolveLists(input.lists ?? []);
+    if (input.segmentId) await this.audience.assertSegment(input.segmentId);
+    if (listIds.length === 0 && !input.segmentId) {
+      throw badRequest('lists: give at least one list or a segmentId');
+    }
+    const fromEmail = input.fromEmail ?? this.defaults.fromEmail;
+    if (!fromEmail) throw badRequest('fromEmail: required (MAIL_FROM is not set)');
+    this.renderer.compile({ subject: input.subject, mjml });
+    const doc = await this.models.Campaign.create({
+      name: input.name,
+      subject: input.subject,
+      mjml,
+      templateId: input.templateId,
+      listIds,
+      segmentId: input.segmentId,
+      fromEmail,
+      sendAt: input.sendAt ?? undefined,
+      status: 'draft',
+      createdBy: ctx.actor.type === 'staff' ? ctx.actor.userId : undefined,
+    });
+    return this.view(doc.toObject() as Campaign);
+  }
+
+  async list(): Promise<CampaignView[]> {
+    const docs = await this.models.Campaign.find()
+      .sort({ createdAt: -1 })
+      .limit(500)
+      .lean<Campaign[]>();
+    return Promise.all(docs.map((d) => this.view(d)));
+  }
+
+  async get(id: string): Promise<CampaignView> {
+    return this.view(await this.load(id));
+  }
+
+  /** Content and audience change only before sending starts. */
+  async update(id: string, patch: Partial<CampaignInput>): Promise<CampaignView> {
+    const current = await this.load(id);
+    if (!EDITABLE.includes(current.status)) {
+      throw new AppError('invalid_state', `a ${current.status} campaign can no longer be edited`);
+    }
+    const set: Record<string, unknown> = {};
+    const unset: Record<string, 1> = {};
+    if (patch.name !== undefined) set.name = patch.name;
+    if (patch.fromEmail !== undefined) set.fromEmail = patch.fromEmail;
+    if (patch.subject !== undefined) set.subject = patch.subject;
+    if (patch.mjml !== undefined || patch.templateId !== undefined) {
+      set.mjml = await this.content(patch);
+      if (patch.templateId) set.templateId = patch.templateId;
+    }
+    if (patch.lists !== undefined) set.listIds = await this.resolveLists(patch.lists);
+    if (patch.segmentId !== undefined) {
+      await this.audience.assertSegment(patch.segmentId);
+      set.segmentId = patch.segmentId;
+    }
+    if (patch.sendAt !== undefined) {
+      if (patch.sendAt) set.sendAt = patch.sendAt;
+      else unset.sendAt = 1;
+    }
+    this.renderer.compile({
+      subject: (set.subject as string | undefined) ?? current.subject,
+      mjml: (set.mjml as string | undefined) ?? current.mjml,
+    });
+    const doc = await this.models.Campaign.findOneAndUpdate(
+      { _id: current._id, status: { $in: EDITABLE } },
+      { $set: set, ...(Object.keys(unset).length ? { $unset: unset } : {}) },
+      { new: true },
+    ).lean<Campaign>();
+    if (!doc) throw new AppError('invalid_state', 'the campaign started sending meanwhile');
+    return this.view(doc);
+  }
+
+  async remove(id: string): Promise<void> {
+    const current = await this.load(id);
+    const res = await this.models.Campaign.deleteOne({
+      _id: current._id,
+      status: { $in: ['draft', 'scheduled', 'finished', 'cancelled'] },
+    });
+    if (res.deletedCount !== 1) {
+      throw new AppError(
+        'invalid_state',
+        `a ${current.status} campaign cannot be deleted; cancel it first`,
+      );
+    }
+    await this.models.CampaignBatch.deleteMany({ campaignId: current._id });
+    await this.models.CampaignRecipient.deleteMany({ campaignId: current._id });
+  }
+
+  /** draft -> running now, or -> scheduled when sendAt lies in the future. */
+  async send(id: string): Promise<CampaignView> {
+    const current = await this.load(id);
+    const now = this.clock.now();
+    const later = current.sendAt && current.sendAt > now;
+    return this.transition(
+      id,
+      ['draft'],
+      later ? { status: 'scheduled' } : { status: 'running', startedAt: now },
+    );
+  }
+
+  pause(id: string) {
+    return this.transition(id, ['running'], { status: 'paused' });
+  }
+
+  resume(id: string) {
+    return this.transition(id, ['paused'], { status: 'running' });
+  }
+
+  cancel(id: string) {
+    return this.transition(id, ['draft', 'scheduled', 'running', 'paused'], {
+      status: 'cancelled',
+      finishedAt: this.clock.now(),
+    });
+  }
+
+  /**
+   * The operator's decision to resend mails whose outcome is unknown (a worker died in the SMTP
+   * transaction). Their deterministic Message-ID lets a receiver recognise a duplicate.
+   */
+  async retryUnknown(id: string): Promise<{ requeued: number; campaign: CampaignView }> {
+    const current = await this.load(id);
+    if (!['running', 'paused', 'finished'].includes(current.status)) {
+      throw new AppError('invalid_state', `a ${current.status} campaign has nothing to retry`);
+    }
+    const unknown = await this.models.CampaignRecipient.find(
+      { campaignId: current._id, status: 'unknown' },
+      { batchNo: 1 },
+    ).lean();
+    if (unknown.length === 0) return { requeued: 0, campaign: await this.view(current) };
+    const now = this.clock.now();
+    // Batches reopen before their entries turn pending, so no pending entry sits in a closed batch.
+    await this.models.CampaignBatch.updateMany(
+      { campaignId: current._id, batchNo: { $in: [...new Set(unknown.map((u) => u.batchNo))] } },
+      { $set: { open: true, availableAt: now } },
+    );
+    const res = await this.models.CampaignRecipient.updateMany(
+      { _id: { $in: unknown.map((u) => u._id) }, status: 'unknown' },
+      { $set: { status: 'pending' }, $unset: { nextAttemptAt: 1 } },
+    );
+    if (current.status === 'finished') {
+      await this.models.Campaign.updateOne(
+        { _id: current._id, status: 'finished' },
+        { $set: { status: 'running' }, $unset: { finishedAt: 1 } },
+      );
+    }
+    return { requeued: res.modifiedCount, campaign: await this.get(id) };
+  }
+
+  /** Renders the campaign for one subscriber (audited: it shows their data) or a sample person. */
+  async preview(
+    id: string,
+    subscriberId: string | undefined,
+    ctx: AuditContext,
+  ): Promise<RenderedMail> {
+    const campaign = await this.load(id);
+    let to: MailRecipient = { ...SAMPLE, email: 'sample@example.com' };
+    if (subscriberId) {
+      const p = Types.ObjectId.isValid(subscriberId)
+        ? await this.models.Subscriber.findById(subscriberId, {
+            email: 1,
+            name: 1,
+            locale: 1,
+            attributes: 1,
+          }).lean()
+        : null;
+      if (!p) throw notFound('subscriber');
+      to = {
+        subscriberId: String(p._id),
+        email: p.email,
+        name: p.name,
+        locale: p.locale,
+        attributes: (p.attributes ?? {}) as MailRecipient['attributes'],
+      };
+      await this.audit.record(ctx, 'campaign.preview', subscriberId, { campaignId: id });
+    }
+    const mail = await this.compose(campaign, to);
+    return { subject: String(mail.subject), html: String(mail.html), text: String(mail.text) };
+  }
+
+  /** Sends the campaign with `[TEST]` in the subject to staff addresses only (never to the list). */
+  async sendTest(id: string, emails: string[], ctx: AuditContext): Promise<{ sent: string[] }> {
+    const campaign = await this.load(id);
+    const staff = [];
+    for (const e of emails) {
+      try {
+        staff.push(await this.auth.findUserByEmail(e));
+      } catch {
+        throw badRequest(`emails: ${e} is not a staff user's address`);
+      }
+    }
+    for (const user of staff) {
+      const message = await this.compose(
+        campaign,
+        { ...SAMPLE, name: user.name, email: user.email },
+        true,
+      );
+      await this.mailer.send(message);
+    }
+    await this.audit.record(ctx, 'campaign.test', null, { campaignId: id, count: staff.length });
+    return { sent: staff.map((s) => s.email) };
+  }
+
+  async stats(campaignId: Types.ObjectId): Promise<{ stats: CampaignStats; progress: number }> {
+    const rows = await this.models.CampaignRecipient.aggregate<{ _id: string; n: number }>([
+      { $match: { campaignId } },
+      { $group: { _id: '$status', n: { $sum: 1 } } },
+    ]);
+    const count = (s: string) => rows.find((r) => r._id === s)?.n ?? 0;
+    const recipients = rows.reduce((sum, r) => sum + r.n, 0);
+    const [unsubscribed, bounced] = await Promise.all([
+      this.models.UnsubscribeEvent.countDocuments({ campaignId, channel: { $ne: 'bounce' } }),
+      this.models.UnsubscribeEvent.countDocuments({ campaignId, channel: 'bounce' }),
+    ]);
+    const stats = {
+      recipients,
+      sent: count('sent'),
+      failed: count('failed'),
+      skipped: count('skipped'),
+      unknown: count('unknown'),
+      unsubscribed,
+      bounced,
+    };
+    const settled = stats.sent + stats.failed + stats.skipped + stats.unknown;
+    return {
+      stats,
+      progress: recipients === 0 ? 0 : Math.round((settled / recipients) * 1000) / 1000,
+    };
+  }
+
+  private async compose(campaign: Campaign, to: MailRecipient, test = false) {
+    const compiled = this.renderer.compile({ subject: campaign.subject, mjml: campaign.mjml });
+    const list = campaign.listIds[0]
+      ? await this.models.List.findById(campaign.listIds[0], { slug: 1, name: 1 }).lean()
+      : null;
+    return this.composer.compose(
+      { id: String(campaign._id), subject: campaign.subject, fromEmail: campaign.fromEmail },
+      compiled,
+      to,
+      list
+        ? { id: String(list._id), slug: list.slug, name: list.name }
+        : { slug: 'campaigns', name: 'Campaigns' },
+      { test },
+    );
+  }
+
+  private async transition(
+    id: string,
+    from: CampaignStatus[],
+    set: Partial<Pick<CampaignDoc, 'status' | 'startedAt' | 'finishedAt'>>,
+  ): Promise<CampaignView> {
+    const current = await this.load(id);
+    const doc = await this.models.Campaign.findOneAndUpdate(
+      { _id: current._id, status: { $in: from } },
+      { $set: set },
+      { new: true },
+    ).lean<Campaign>();
+    if (!doc) {
+      const now = await this.load(id);
+      throw new AppError('invalid_state', `cannot go from ${now.status} to ${set.status}`);
+    }
+    return this.view(doc);
+  }
+
+  private async content(input: Partial<CampaignInput>): Promise<string> {
+    if (input.mjml !== undefined && input.templateId !== undefined) {
+      throw badRequest('give either mjml or templateId, not both');
+    }
+    if (input.templateId !== undefined) return this.templates.mjmlOf(input.templateId);
+    if (input.mjml === undefined) throw badRequest('mjml: give mjml or templateId');
+    return input.mjml;
+  }
+
+  private async resolveLists(refs: string[]): Promise<Types.ObjectId[]> {
+    const out: Types.ObjectId[] = [];
+    for (const ref of [...new Set(refs)]) {
+      const list = await this.models.List.findOne(
+        Types.ObjectId.isValid(ref) && /^[0-9a-f]{24}$/i.test(ref) ? { _id: ref } : { slug: ref },
+        { _id: 1 },
+      ).lean();
+      if (!list) throw badRequest(`lists: no list ${ref}`);
+      out.push(list._id);
+    }
+    return out;
+  }
+
+  private async load(id: string): Promise<Campaign> {
+    const doc = /^[0-9a-f]{24}$/i.test(id)
+      ? await this.models.Campaign.findById(id).lean<Campaign>()
+      : null;
+    if (!doc) throw notFound('campaign');
+    return doc;
+  }
+
+  private async view(c: Campaign): Promise<CampaignView> {
+    const { stats, progress } = await this.stats(c._id);
+    return {
+      id: String(c._id),
+      name: c.name,
+      subject: c.subject,
+      status: c.status,
+      lists: c.listIds.map(String),
+      segmentId: c.segmentId ?? null,
+      fromEmail: c.fromEmail,
+      sendAt: c.sendAt ?? null,
+      startedAt: c.startedAt ?? null,
+      finishedAt: c.finishedAt ?? null,
+      createdAt: c.createdAt,
+      updatedAt: c.updatedAt,
+      stats,
+      progress,
+    };
+  }
+}

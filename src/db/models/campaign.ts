@@ -1,0 +1,130 @@
+import { Schema, type Connection, type InferSchemaType, type Model } from 'mongoose';
+import type { Clock } from '../../shared/clock.js';
+import type { Timestamps } from './timestamps.js';
+
+export const CAMPAIGN_STATUSES = [
+  'draft',
+  'scheduled',
+  'running',
+  'paused',
+  'finished',
+  'cancelled',
+] as const;
+export type CampaignStatus = (typeof CAMPAIGN_STATUSES)[number];
+
+/**
+ * A campaign and its lifecycle. The audience snapshot, once taken, lives in campaign_recipients;
+ * `snapshot` says how far it got so a crash mid-snapshot resumes instead of starting over.
+ */
+export function campaignSchema(clock: Clock) {
+  const schema = new Schema(
+    {
+      name: { type: String, required: true },
+      subject: { type: String, required: true },
+      mjml: { type: String, required: true },
+      templateId: { type: Schema.Types.ObjectId },
+      listIds: { type: [Schema.Types.ObjectId], default: [] },
+      segmentId: { type: String },
+      fromEmail: { type: String, required: true },
+      sendAt: { type: Date },
+      status: { type: String, enum: CAMPAIGN_STATUSES, required: true, default: 'draft' },
+      startedAt: { type: Date },
+      finishedAt: { type: Date },
+      // none -> taking (under a lease) -> done: every sendable recipient sits in a batch.
+      snapshot: { type: String, enum: ['none', 'taking', 'done'], default: 'none' },
+      snapshotLeaseOwner: { type: String },
+      snapshotLeaseExpiresAt: { type: Date },
+      createdBy: { type: String },
+    },
+    { timestamps: { currentTime: () => clock.now() } },
+  );
+  schema.index({ status: 1, sendAt: 1 });
+  return schema;
+}
+
+export type CampaignDoc = InferSchemaType<ReturnType<typeof campaignSchema>> & Timestamps;
+export type CampaignModel = Model<CampaignDoc>;
+export const campaignModel = (conn: Connection, clock: Clock): CampaignModel =>
+  conn.model<CampaignDoc>('Campaign', campaignSchema(clock), 'campaigns');
+
+/**
+ * Per-recipient state machine:
+ *   pending -> sending (written, with a lease, BEFORE the SMTP transaction) -> sent | failed | retry
+ *   retry -> sending ...;  sending with an expired lease -> unknown (never resent by itself)
+ *   skipped: excluded at snapshot or suppressed right before the send.
+ * Holds ids only: the address is read from the subscriber at send time, so erasure needs no
+ * second copy deleted here.
+ */
+export const RECIPIENT_STATUSES = [
+  'pending',
+  'sending',
+  'sent',
+  'failed',
+  'retry',
+  'unknown',
+  'skipped',
+] as const;
+export type RecipientStatus = (typeof RECIPIENT_STATUSES)[number];
+
+export function campaignRecipientSchema() {
+  const schema = new Schema(
+    {
+      campaignId: { type: Schema.Types.ObjectId, required: true },
+      subscriberId: { type: Schema.Types.ObjectId, required: true },
+      // The audience list the address came through (List-Id, unsubscribe scope); absent for segments.
+      listId: { type: Schema.Types.ObjectId },
+      status: { type: String, enum: RECIPIENT_STATUSES, required: true },
+      // -1 for entries skipped at the snapshot (no sparse indexes on FerretDB, so never absent).
+      batchNo: { type: Number, required: true, default: -1 },
+      attempts: { type: Number, default: 0 },
+      nextAttemptAt: { type: Date },
+      leaseOwner: { type: String },
+      leaseExpiresAt: { type: Date },
+      skipReason: { type: String },
+      smtpResponse: { type: String },
+      messageId: { type: String },
+      sentAt: { type: Date },
+    },
+    { versionKey: false },
+  );
+  schema.index({ campaignId: 1, subscriberId: 1 }, { unique: true });
+  schema.index({ campaignId: 1, batchNo: 1, status: 1 });
+  schema.index({ campaignId: 1, status: 1 });
+  return schema;
+}
+
+export type CampaignRecipientDoc = InferSchemaType<ReturnType<typeof campaignRecipientSchema>>;
+export type CampaignRecipientModel = Model<CampaignRecipientDoc>;
+export const campaignRecipientModel = (conn: Connection): CampaignRecipientModel =>
+  conn.model<CampaignRecipientDoc>(
+    'CampaignRecipient',
+    campaignRecipientSchema(),
+    'campaign_recipients',
+  );
+
+/**
+ * The unit a worker claims: one document, claimed with one findOneAndUpdate (lease owner + expiry),
+ * so several worker processes never hold the same batch. `availableAt` delays batches whose
+ * remaining recipients wait for a retry.
+ */
+export function campaignBatchSchema() {
+  const schema = new Schema(
+    {
+      campaignId: { type: Schema.Types.ObjectId, required: true },
+      batchNo: { type: Number, required: true },
+      open: { type: Boolean, required: true, default: true },
+      availableAt: { type: Date, required: true },
+      leaseOwner: { type: String, default: '' },
+      leaseExpiresAt: { type: Date, required: true },
+    },
+    { versionKey: false },
+  );
+  schema.index({ campaignId: 1, batchNo: 1 }, { unique: true });
+  schema.index({ campaignId: 1, open: 1, availableAt: 1 });
+  return schema;
+}
+
+export type CampaignBatchDoc = InferSchemaType<ReturnType<typeof campaignBatchSchema>>;
+export type CampaignBatchModel = Model<CampaignBatchDoc>;
+export const campaignBatchModel = (conn: Connection): CampaignBatchModel =>
+  conn.model<CampaignBatchDoc>('CampaignBatch', campaignBatchSchema(), 'campaign_batches');

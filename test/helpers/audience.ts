@@ -1,0 +1,59 @@
+import { Types } from 'mongoose';
+import type { Models } from '../../src/db/models/index.js';
+import { email } from './factories.js';
+
+export interface SeededList {
+  listId: string;
+  slug: string;
+  subscribers: Array<{ id: string; email: string; name: string }>;
+}
+
+/** A list with `n` subscribed people (plus any given by status), written through the models. */
+export async function seedList(
+  models: Models,
+  n: number,
+  opts: { slug?: string; extra?: Array<{ status: 'unconfirmed' | 'unsubscribed' }> } = {},
+): Promise<SeededList> {
+  const slug = opts.slug ?? `list-${new Types.ObjectId().toHexString().slice(-8)}`;
+  const list = await models.List.create({ name: `List ${slug}`, slug, doubleOptIn: false });
+  const people = Array.from({ length: n }, (_, i) => ({
+    _id: new Types.ObjectId(),
+    email: email('r'),
+    name: `Person ${i}`,
+    locale: i % 2 ? 'en' : 'fi',
+    attributes: { city: `City${i}` },
+    source: 'api',
+    status: 'subscribed',
+  }));
+  const extra = (opts.extra ?? []).map((e, i) => ({
+    _id: new Types.ObjectId(),
+    email: email('x'),
+    name: `Extra ${i}`,
+    source: 'api',
+    status: e.status === 'unconfirmed' ? 'unconfirmed' : 'subscribed',
+    membership: e.status,
+  }));
+  await models.Subscriber.insertMany([...people, ...extra.map(({ membership: _m, ...p }) => p)], {
+    lean: true,
+  });
+  await models.Membership.insertMany(
+    [
+      ...people.map((p) => ({ subscriberId: p._id, listId: list._id, status: 'subscribed' })),
+      ...extra.map((p) => ({ subscriberId: p._id, listId: list._id, status: p.membership })),
+    ],
+    { lean: true },
+  );
+  return {
+    listId: String(list._id),
+    slug,
+    subscribers: people.map((p) => ({ id: String(p._id), email: p.email, name: p.name })),
+  };
+}
+
+/** Runs worker ticks until no running campaign has work left. */
+export async function drain(worker: { tick(): Promise<boolean> }, maxTicks = 1000): Promise<void> {
+  for (let i = 0; i < maxTicks; i++) {
+    if (!(await worker.tick())) return;
+  }
+  throw new Error('worker still busy after maxTicks');
+}

@@ -1,0 +1,69 @@
+import type { AddressInfo } from 'node:net';
+import { SMTPServer } from 'smtp-server';
+
+/**
+ * A lean SMTP sink for crash tests and benchmarks: it keeps only envelopes, can be slowed, and can
+ * hold its answers. A message counts as delivered only once the 250 reply goes out on a connection
+ * that is still open, as a real MTA commits it: a client killed while waiting delivered nothing.
+ */
+export class CountingSink {
+  /** Recipient of every delivered message, in order; duplicates stay visible. */
+  readonly delivered: string[] = [];
+  delayMs = 0;
+  private held = false;
+  private waiting: Array<() => void> = [];
+  private readonly closed = new Set<string>();
+  private readonly server: SMTPServer;
+  port = 0;
+
+  constructor() {
+    this.server = new SMTPServer({
+      authOptional: true,
+      disabledCommands: ['STARTTLS'],
+      logger: false,
+      maxClients: 200,
+      onClose: (session) => {
+        this.closed.add(session.id);
+      },
+      onData: (stream, session, cb) => {
+        stream.on('data', () => {});
+        stream.on('end', async () => {
+          if (this.delayMs) await new Promise((r) => setTimeout(r, this.delayMs));
+          while (this.held) await new Promise<void>((r) => this.waiting.push(r));
+          if (this.closed.has(session.id)) return cb(new Error('connection gone'));
+          for (const r of session.envelope.rcptTo) this.delivered.push(r.address);
+          cb();
+        });
+      },
+    });
+  }
+
+  get url(): string {
+    return `smtp://127.0.0.1:${this.port}`;
+  }
+
+  /** Transactions in flight from now on wait for `release()`. */
+  hold(): void {
+    this.held = true;
+  }
+
+  release(): void {
+    this.held = false;
+    this.waiting.splice(0).forEach((w) => w());
+  }
+
+  get heldCount(): number {
+    return this.waiting.length;
+  }
+
+  async start(): Promise<this> {
+    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
+    this.port = (this.server.server.address() as AddressInfo).port;
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    this.release();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+}

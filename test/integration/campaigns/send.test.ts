@@ -1,0 +1,342 @@
+import { expect } from 'chai';
+import { generateKeyPairSync } from 'node:crypto';
+import { dkimVerify } from 'mailauth/lib/dkim/verify.js';
+import type { AudienceSource } from '../../../src/campaigns/audience.js';
+import { bootApp, type TestApp } from '../../helpers/app.js';
+import { drain, seedList } from '../../helpers/audience.js';
+import { TestRenderer } from '../../helpers/renderer.js';
+import { SmtpSink } from '../../helpers/smtp-sink.js';
+
+const MJML =
+  '<mj-section><mj-column><mj-text>Hei {{subscriber.name}} from {{subscriber.attributes.city}}! <a href="{{unsubscribeUrl}}">Peru tilaus</a></mj-text></mj-column></mj-section>';
+
+const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+const DKIM_PEM = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+const DKIM_TXT = `v=DKIM1; k=rsa; p=${publicKey.export({ type: 'spki', format: 'der' }).toString('base64')}`;
+const resolver = async (name: string, rrtype: string) => {
+  if (rrtype === 'TXT' && name === 'k1._domainkey.example.com') return [[DKIM_TXT]];
+  throw Object.assign(new Error('no such record'), { code: 'ENOTFOUND' });
+};
+
+/** Segment port serving a fixed set of ids, standing in for the segment capability's iterator. */
+class FixedSegments implements AudienceSource {
+  constructor(private readonly members: Map<string, string[]>) {}
+  async assertSegment(id: string) {
+    if (!this.members.has(id)) throw new Error(`no segment ${id}`);
+  }
+  async *segmentMembers(id: string) {
+    yield* this.members.get(id) ?? [];
+  }
+}
+
+describe('campaign sending', () => {
+  let sink: SmtpSink;
+  let t: TestApp;
+  let renderer: TestRenderer;
+  const segments = new Map<string, string[]>();
+
+  before(async () => {
+    sink = await new SmtpSink().start();
+    renderer = new TestRenderer();
+    t = await bootApp({
+      smtpUrl: sink.url,
+      env: {
+        INBOUND_DOMAIN: 'in.example.com',
+        DKIM_DOMAIN: 'example.com',
+        DKIM_SELECTOR: 'k1',
+        DKIM_PRIVATE_KEY: DKIM_PEM,
+        SEND_BATCH_SIZE: '4',
+        SEND_RATE_PER_SECOND: '10000',
+        SEND_RETRY_BASE_SECONDS: '60',
+        SEND_MAX_RETRIES: '2',
+      },
+      ports: { renderer, audience: new FixedSegments(segments) },
+    });
+  });
+  after(async () => {
+    await t.close();
+    await sink.stop();
+  });
+  beforeEach(() => {
+    sink.messages.length = 0;
+    sink.responder = null;
+  });
+
+  const auth = () => ({ Authorization: `Bearer ${t.adminToken}` });
+  async function createCampaign(body: Record<string, unknown>): Promise<string> {
+    const res = await t.http
+      .post('/api/v1/campaigns')
+      .set(auth())
+      .send({ name: 'Syksy', subject: 'Tarjous {{subscriber.name}}', mjml: MJML, ...body })
+      .expect(201);
+    expect(res.body.status).to.equal('draft');
+    return res.body.id as string;
+  }
+  const get = async (id: string) =>
+    (await t.http.get(`/api/v1/campaigns/${id}`).set(auth()).expect(200)).body;
+
+  it('sends a list campaign: personalised, every contract header, DKIM that verifies', async () => {
+    const list = await seedList(t.db.models, 6, {
+      extra: [{ status: 'unconfirmed' }, { status: 'unsubscribed' }],
+    });
+    // Suppressed before the start: excluded from the snapshot and counted as skipped.
+    await t.services.suppressions.suppress(list.subscribers[5]!.email, 'all', 'unsubscribe');
+    const id = await createCampaign({ lists: [list.slug] });
+    await t.http.post(`/api/v1/campaigns/${id}/send`).set(auth()).expect(202);
+    const compilationsBefore = renderer.compilations;
+    await drain(t.services.sendWorker);
+    expect(renderer.compilations - compilationsBefore).to.equal(1);
+
+    const body = await get(id);
+    expect(body.status).to.equal('finished');
+    expect(body.stats).to.deep.equal({
+      recipients: 8,
+      sent: 5,
+      failed: 0,
+      skipped: 3,
+      unknown: 0,
+      unsubscribed: 0,
+      bounced: 0,
+    });
+    expect(body.progress).to.equal(1);
+    expect(sink.messages).to.have.length(5);
+
+    for (const person of list.subscribers.slice(0, 5)) {
+      const [m] = sink.to(person.email);
+      expect(m, person.email).to.not.equal(undefined);
+      const p = m!.parsed;
+      expect(p.subject).to.equal(`Tarjous ${person.name}`);
+      expect(p.html).to.include(`Hei ${person.name} from City`);
+      expect(p.text).to.include(`Hei ${person.name} from City`);
+      expect(p.messageId).to.equal(`<${id}.${person.id}@example.com>`);
+
+      const match =
+        /^<(https:\/\/news\.example\.com\/u\/([^>]+))>, <mailto:unsubscribe\+([a-z2-7]{52})@in\.example\.com\?subject=unsubscribe>$/.exec(
+          m!.raw
+            .toString()
+            .match(/^List-Unsubscribe: ?(.*(?:\r\n[ \t].*)*)/im)![1]!
+            .replace(/\r\n[ \t]+/g, ' ')
+            .trim(),
+        );
+      expect(match).to.not.equal(null);
+      const [, url, urlToken, mailToken] = match!;
+      expect(p.html).to.include(url);
+      expect(p.text).to.include(url);
+      expect(t.services.tokens.verify('unsubscribe', urlToken!)).to.deep.equal({
+        subscriberId: person.id,
+        campaignId: id,
+        listId: list.listId,
+      });
+      expect(t.services.tokens.verifyAddress('unsubscribe', mailToken!).subscriberId).to.equal(
+        person.id,
+      );
+      // No address inside any link or token.
+      const local = person.email.split('@')[0]!;
+      for (const s of [
+        url!,
+        decodeURIComponent(url!),
+        Buffer.from(urlToken!.split('.')[1]!, 'base64url').toString(),
+      ]) {
+        expect(s).to.not.include(local);
+        expect(s).to.not.include('@');
+      }
+      expect(m!.raw.toString()).to.match(/^List-Unsubscribe-Post: List-Unsubscribe=One-Click\r$/m);
+      expect(m!.raw.toString()).to.match(
+        new RegExp(`^List-Id: "List ${list.slug}" <${list.slug}\\.in\\.example\\.com>`, 'mi'),
+      );
+      expect(m!.raw.toString()).to.match(
+        new RegExp(`^Feedback-ID: ${id}:${list.slug}:campaign:kirje`, 'mi'),
+      );
+      expect(m!.mailFrom).to.match(/^bounces\+[a-z2-7]{52}@in\.example\.com$/);
+      const bounce = m!.mailFrom.slice('bounces+'.length, m!.mailFrom.indexOf('@'));
+      expect(t.services.tokens.verifyAddress('bounce', bounce).campaignId).to.equal(id);
+      expect(p.html).to.include('Testikauppa Oy');
+
+      const dkim = await dkimVerify(m!.raw, { resolver });
+      expect(dkim.results).to.have.length(1);
+      expect(dkim.results[0]!.status.result, dkim.results[0]!.info).to.equal('pass');
+      const signed = /\bh=([^;]+)/
+        .exec(m!.raw.toString().replace(/\r\n[ \t]+/g, ''))![1]!
+        .toLowerCase()
+        .split(':');
+      for (const h of [
+        'list-unsubscribe',
+        'list-unsubscribe-post',
+        'list-id',
+        'feedback-id',
+        'message-id',
+      ]) {
+        expect(signed).to.include(h);
+      }
+    }
+  });
+
+  it('sends a segment campaign through the audience port', async () => {
+    const list = await seedList(t.db.models, 5);
+    segments.set(
+      'vip',
+      list.subscribers.slice(1, 4).map((s) => s.id),
+    );
+    const id = await createCampaign({ segmentId: 'vip' });
+    await t.http.post(`/api/v1/campaigns/${id}/send`).set(auth()).expect(202);
+    await drain(t.services.sendWorker);
+    expect((await get(id)).stats).to.include({ recipients: 3, sent: 3 });
+    expect(sink.messages.map((m) => m.rcptTo[0]).sort()).to.deep.equal(
+      list.subscribers
+        .slice(1, 4)
+        .map((s) => s.email)
+        .sort(),
+    );
+  });
+
+  it('skips an address suppressed after the start', async () => {
+    const list = await seedList(t.db.models, 10);
+    const id = await createCampaign({ lists: [list.listId] });
+    await t.http.post(`/api/v1/campaigns/${id}/send`).set(auth()).expect(202);
+    await t.services.sendWorker.tick(); // snapshot
+    expect((await get(id)).stats.skipped).to.equal(0);
+    await t.services.suppressions.suppress(list.subscribers[9]!.email, 'all', 'complaint');
+    await drain(t.services.sendWorker);
+    const body = await get(id);
+    expect(body.stats).to.include({ recipients: 10, sent: 9, skipped: 1 });
+    expect(sink.to(list.subscribers[9]!.email)).to.have.length(0);
+  });
+
+  it('pauses, resumes and cancels; invalid transitions are 409', async () => {
+    const list = await seedList(t.db.models, 12);
+    const id = await createCampaign({ lists: [list.listId] });
+    await t.http.post(`/api/v1/campaigns/${id}/pause`).set(auth()).expect(409);
+    await t.http.post(`/api/v1/campaigns/${id}/send`).set(auth()).expect(202);
+    await t.http.post(`/api/v1/campaigns/${id}/send`).set(auth()).expect(409);
+    await t.http.patch(`/api/v1/campaigns/${id}`).set(auth()).send({ subject: 'x' }).expect(409);
+    await t.services.sendWorker.tick(); // snapshot
+    await t.services.sendWorker.tick(); // first batch of 4
+    expect(sink.messages).to.have.length(4);
+    const paused = await t.http.post(`/api/v1/campaigns/${id}/pause`).set(auth()).expect(202);
+    expect(paused.body.status).to.equal('paused');
+    expect(await t.services.sendWorker.tick()).to.equal(false);
+    expect(sink.messages).to.have.length(4);
+    await t.http.post(`/api/v1/campaigns/${id}/resume`).set(auth()).expect(202);
+    await t.services.sendWorker.tick();
+    expect(sink.messages).to.have.length(8);
+    const cancelled = await t.http.post(`/api/v1/campaigns/${id}/cancel`).set(auth()).expect(202);
+    expect(cancelled.body.status).to.equal('cancelled');
+    await drain(t.services.sendWorker);
+    expect(sink.messages).to.have.length(8);
+    await t.http.post(`/api/v1/campaigns/${id}/resume`).set(auth()).expect(409);
+    expect((await get(id)).stats).to.include({ recipients: 12, sent: 8 });
+  });
+
+  it('retries 451 then 250 once; 550 fails with the reply', async () => {
+    const list = await seedList(t.db.models, 2);
+    const [soft, hard] = list.subscribers;
+    const seen = new Map<string, number>();
+    sink.responder = (rcpt) => {
+      seen.set(rcpt, (seen.get(rcpt) ?? 0) + 1);
+      if (rcpt === hard!.email) return { code: 550, message: 'No such mailbox here' };
+      if (rcpt === soft!.email && seen.get(rcpt) === 1) return { code: 451, message: 'Try later' };
+      return null;
+    };
+    const id = await createCampaign({ lists: [list.listId] });
+    await t.http.post(`/api/v1/campaigns/${id}/send`).set(auth()).expect(202);
+    await drain(t.services.sendWorker);
+    let body = await get(id);
+    expect(body.status).to.equal('running');
+    expect(body.stats).to.include({ sent: 0, failed: 1 });
+    const failed = await t.db.models.CampaignRecipient.findOne({ subscriberId: hard!.id }).lean();
+    expect(failed!.status).to.equal('failed');
+    expect(failed!.smtpResponse).to.include('550').and.include('No such mailbox here');
+
+    t.clock.advance(61_000);
+    await drain(t.services.sendWorker);
+    body = await get(id);
+    expect(body.status).to.equal('finished');
+    expect(body.stats).to.include({ sent: 1, failed: 1 });
+    expect(sink.to(soft!.email)).to.have.length(1);
+    const ok = await t.db.models.CampaignRecipient.findOne({ subscriberId: soft!.id }).lean();
+    expect(ok).to.include({ status: 'sent', attempts: 2 });
+  });
+
+  it('schedules with sendAt by the injected clock', async () => {
+    const list = await seedList(t.db.models, 1);
+    const sendAt = new Date(t.clock.now().getTime() + 3_600_000).toISOString();
+    const id = await createCampaign({ lists: [list.listId], sendAt });
+    const res = await t.http.post(`/api/v1/campaigns/${id}/send`).set(auth()).expect(202);
+    expect(res.body.status).to.equal('scheduled');
+    await t.http
+      .patch(`/api/v1/campaigns/${id}`)
+      .set(auth())
+      .send({ subject: 'Uusi {{subscriber.name}}' })
+      .expect(200);
+    await drain(t.services.sendWorker);
+    expect(sink.messages).to.have.length(0);
+    t.clock.advance(3_600_000);
+    await drain(t.services.sendWorker);
+    expect((await get(id)).status).to.equal('finished');
+    expect(sink.messages[0]!.parsed.subject).to.equal('Uusi Person 0');
+  });
+
+  it('sends [TEST] mails to staff only, previews, and refuses header injection', async () => {
+    const list = await seedList(t.db.models, 1);
+    const id = await createCampaign({ lists: [list.listId] });
+    const staff = await t.services.auth.createUser({
+      email: 'editor@example.com',
+      role: 'marketing',
+    });
+    await t.http
+      .post(`/api/v1/campaigns/${id}/test`)
+      .set(auth())
+      .send({ emails: [staff.email] })
+      .expect(200);
+    await sink.waitFor(1);
+    expect(sink.messages[0]!.parsed.subject).to.match(/^\[TEST\] Tarjous/);
+    await t.http
+      .post(`/api/v1/campaigns/${id}/test`)
+      .set(auth())
+      .send({ emails: ['stranger@example.com'] })
+      .expect(400);
+
+    const preview = await t.http
+      .post(`/api/v1/campaigns/${id}/preview`)
+      .set(auth())
+      .send({ subscriberId: list.subscribers[0]!.id })
+      .expect(200);
+    expect(preview.body.html).to.include('Hei Person 0');
+    expect(preview.body.text).to.include('Hei Person 0');
+
+    for (const bad of [
+      { subject: 'a\r\nBcc: x@example.com' },
+      { name: 'a\nb' },
+      { fromEmail: 'a@example.com\r\nX: y' },
+    ]) {
+      const res = await t.http
+        .post('/api/v1/campaigns')
+        .set(auth())
+        .send({ name: 'n', subject: 's', mjml: MJML, lists: [list.listId], ...bad })
+        .expect(400);
+      expect(res.body.error.code).to.equal('validation_failed');
+    }
+    await t.http
+      .post('/api/v1/campaigns')
+      .set(auth())
+      .send({ name: 'n', subject: 's', mjml: MJML, lists: ['nope'] })
+      .expect(400);
+    await t.http.get('/api/v1/campaigns/zzz').set(auth()).expect(400);
+    await t.http.delete(`/api/v1/campaigns/${id}`).set(auth()).expect(204);
+    await t.http.get(`/api/v1/campaigns/${id}`).set(auth()).expect(404);
+  });
+
+  it('needs campaigns.* permissions', async () => {
+    const { staffToken } = await import('../../helpers/factories.js');
+    const { token } = await staffToken(t.services, 'sales');
+    await t.http
+      .get('/api/v1/campaigns')
+      .set({ Authorization: `Bearer ${token}` })
+      .expect(200);
+    await t.http
+      .post('/api/v1/campaigns')
+      .set({ Authorization: `Bearer ${token}` })
+      .send({ name: 'n', subject: 's', mjml: MJML, lists: [] })
+      .expect(403);
+  });
+});
