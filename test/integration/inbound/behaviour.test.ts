@@ -41,9 +41,10 @@ describe('inbound mail behaviour', () => {
     port = await listener.start(0);
   });
   after(async () => {
+    // The app's pooled mailer holds a connection to the sink: close it before the sink.
     await listener.stop();
-    await sink.stop();
     await t.close();
+    await sink.stop();
   });
 
   const raw = (name: string, s: CampaignSubscriber) => crlf(fillPlaceholders(t, fixture(name), s));
