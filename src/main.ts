@@ -1,29 +1,41 @@
 import { existsSync } from 'node:fs';
 import { ConfigError } from './config/config.js';
-import { startService } from './server.js';
+import { startService, type RunningService } from './server.js';
 
 if (existsSync('.env')) process.loadEnvFile('.env');
 
 const SHUTDOWN_LIMIT_MS = 10_000;
 
-try {
-  const service = await startService(process.env);
-  const shutdown = (signal: string) => {
-    service.logger.info({ signal }, 'signal received');
-    setTimeout(() => {
-      service.logger.error('shutdown took too long; exiting');
+let service: RunningService | undefined;
+let pendingSignal: string | undefined;
+
+function shutdown(signal: string): void {
+  // A signal during start-up is honoured as soon as there is something to stop.
+  if (!service) {
+    pendingSignal = signal;
+    return;
+  }
+  const running = service;
+  running.logger.info({ signal }, 'signal received');
+  setTimeout(() => {
+    running.logger.error('shutdown took too long; exiting');
+    process.exit(1);
+  }, SHUTDOWN_LIMIT_MS).unref();
+  running.stop().then(
+    () => process.exit(0),
+    (err: unknown) => {
+      running.logger.error({ err }, 'shutdown failed');
       process.exit(1);
-    }, SHUTDOWN_LIMIT_MS).unref();
-    service.stop().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        service.logger.error({ err }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
-  };
-  process.once('SIGTERM', shutdown);
-  process.once('SIGINT', shutdown);
+    },
+  );
+}
+
+process.once('SIGTERM', shutdown);
+process.once('SIGINT', shutdown);
+
+try {
+  service = await startService(process.env);
+  if (pendingSignal) shutdown(pendingSignal);
 } catch (err) {
   // One clear line for configuration and start-up problems, a stack only for the unexpected.
   console.error(

@@ -7,6 +7,7 @@ import { createApp } from './http/app.js';
 import { ImapPoller } from './inbound/imap-poller.js';
 import { InboundSmtpListener } from './inbound/smtp-listener.js';
 import { createSmtpMailer } from './mail/mailer.js';
+import { RetentionScheduler } from './privacy/retention.js';
 import { buildServices, type Ports, type Services } from './services.js';
 import { systemClock, type Clock } from './shared/clock.js';
 import { createLogger, type Logger } from './shared/logger.js';
@@ -39,11 +40,16 @@ export async function startService(
   const adapters = { config, db, clock, logger, mailer };
   const services = buildServices(adapters, ports);
   const app = createApp({ ...adapters, services });
+  // Erasures a crash left half done are finished before the data can be read again.
+  const resumed = await services.erasure.resumeAll({ actor: { type: 'system', name: 'startup' } });
+  if (resumed > 0) logger.info({ resumed }, 'finished interrupted erasures');
 
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(config.port, (err?: Error) => (err ? reject(err) : resolve(s)));
   });
   const { port } = server.address() as AddressInfo;
+  const retention = new RetentionScheduler(services.retention, logger);
+  retention.start();
   logger.info({ port, baseUrl: config.baseUrl }, 'Kirje listening');
   if (config.send.worker) services.sendWorker.start();
 
@@ -71,6 +77,7 @@ export async function startService(
     stop() {
       stopping ??= (async () => {
         logger.info('shutting down: no new work');
+        await retention.stop();
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();
         const inboundStopped = Promise.all([listener?.stop(), poller?.stop()]);

@@ -16,7 +16,11 @@ import { InboundInbox } from './inbound/inbox.js';
 import { InboundPipeline } from './inbound/pipeline.js';
 import { subscriberLookupFrom } from './inbound/ports.js';
 import type { Mailer } from './mail/mailer.js';
-import { AuditLog } from './privacy/audit.js';
+import { AuditLog, AuditReader } from './privacy/audit.js';
+import { ErasureService } from './privacy/erasure.js';
+import { PrivacyRequestService } from './privacy/requests.js';
+import { RetentionService } from './privacy/retention.js';
+import { SubjectDataService } from './privacy/subject-data.js';
 import { SegmentService } from './segments/service.js';
 import type { Clock } from './shared/clock.js';
 import { DataProtector } from './shared/crypto.js';
@@ -63,45 +67,6 @@ export function buildServices(a: Adapters, overrides: Partial<Ports> = {}) {
   const consent = new ConsentLedger(models);
   const unsubscribe = new UnsubscribeService(models, suppressions, consent, a.clock);
   const campaignLists = campaignListsFrom(a.db.connection);
-  const subscriberLookup = subscriberLookupFrom(models);
-  const inbound = new InboundPipeline(
-    models,
-    {
-      tokens,
-      unsubscribe,
-      suppressions,
-      authenticator: new MailAuthenticator({
-        mta: a.config.inboundDomain,
-        resolver: a.dnsResolver,
-      }),
-      confirmations: new ConfirmationSender(a.mailer, tokens, {
-        baseUrl: a.config.baseUrl,
-        mailFrom: a.config.mailFrom,
-        orgName: a.config.org.name,
-      }),
-      campaigns: campaignLists,
-      subscribers: subscriberLookup,
-      // The data-protection request register (issue 8) plugs in here; until then privacy
-      // requests wait in the staff inbox as needs_review / privacy_request.
-      privacy: undefined,
-      clock: a.clock,
-      logger: a.logger,
-    },
-    {
-      inboundDomain: a.config.inboundDomain,
-      bounceHardLimit: a.config.bounceHardLimit,
-      maxBytes: a.config.inboundMaxBytes,
-      confirmationsPerDay: 3,
-    },
-  );
-  const inbox = new InboundInbox(
-    models,
-    unsubscribe,
-    subscriberLookup,
-    campaignLists,
-    audit,
-    a.clock,
-  );
   const campaignRenderer = new MjmlCampaignRenderer();
   const systemMails = new SystemMailRenderer(a.config.org);
   const templates = new TemplateService(models, campaignRenderer);
@@ -183,6 +148,63 @@ export function buildServices(a: Adapters, overrides: Partial<Ports> = {}) {
     logger: a.logger,
     config: a.config.send,
   });
+  const auditReader = new AuditReader(models);
+  const privacyRequests = new PrivacyRequestService(models, protector, audit, a.clock);
+  const subscriberLookup = subscriberLookupFrom(models);
+  const inbound = new InboundPipeline(
+    models,
+    {
+      tokens,
+      unsubscribe,
+      suppressions,
+      authenticator: new MailAuthenticator({
+        mta: a.config.inboundDomain,
+        resolver: a.dnsResolver,
+      }),
+      confirmations: new ConfirmationSender(a.mailer, tokens, {
+        baseUrl: a.config.baseUrl,
+        mailFrom: a.config.mailFrom,
+        orgName: a.config.org.name,
+      }),
+      campaigns: campaignLists,
+      subscribers: subscriberLookup,
+      // "Poista tietoni" / "delete my data" opens an erasure request in the register.
+      privacy: privacyRequests,
+      clock: a.clock,
+      logger: a.logger,
+    },
+    {
+      inboundDomain: a.config.inboundDomain,
+      bounceHardLimit: a.config.bounceHardLimit,
+      maxBytes: a.config.inboundMaxBytes,
+      confirmationsPerDay: 3,
+    },
+  );
+  const inbox = new InboundInbox(
+    models,
+    unsubscribe,
+    subscriberLookup,
+    campaignLists,
+    audit,
+    a.clock,
+  );
+  const subjectData = new SubjectDataService(models, a.db.connection, protector, audit, a.clock);
+  const erasure = new ErasureService(
+    models,
+    a.db.connection,
+    subjectData,
+    suppressions,
+    protector,
+    audit,
+    a.clock,
+  );
+  const retention = new RetentionService(
+    models,
+    a.db.connection,
+    erasure,
+    a.config.retention,
+    a.clock,
+  );
   return {
     protector,
     audit,
@@ -204,6 +226,11 @@ export function buildServices(a: Adapters, overrides: Partial<Ports> = {}) {
     composer,
     campaigns,
     sendWorker,
+    auditReader,
+    privacyRequests,
+    subjectData,
+    erasure,
+    retention,
     inbound,
     inbox,
   };

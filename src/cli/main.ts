@@ -22,7 +22,9 @@ const USAGE = `Usage: npm run cli -- <command> [options]
   users:disable --email EMAIL [--enable]
   tokens:create --email EMAIL [--name NAME]
   tokens:list --email EMAIL
-  tokens:revoke --id TOKEN_ID`;
+  tokens:revoke --id TOKEN_ID
+  retention:run [--dry-run]
+  retention:reports`;
 
 function opts<T extends Record<string, { type: 'string' | 'boolean' }>>(
   args: string[],
@@ -124,6 +126,34 @@ const commands: Record<string, Command> = {
       tokenId: id,
     });
     console.log(`revoked ${id}`);
+  },
+  async 'retention:run'(args, s) {
+    const o = opts(args, { 'dry-run': { type: 'boolean' } });
+    const dryRun = Boolean(o['dry-run']);
+    const report = await s.retention.run({ dryRun, trigger: 'cli' });
+    await s.audit.record({ actor: { type: 'system', name: 'cli' } }, 'retention.run', null, {
+      reportId: report.id,
+      dryRun,
+    });
+    console.log(`retention ${dryRun ? 'dry run' : 'run'} ${report.id}`);
+    for (const r of report.rules) {
+      console.log(
+        [r.rule, `matched=${r.matched}`, `removed=${r.removed}`, `before=${r.cutoff.toISOString()}`]
+          .concat(r.provisional ? ['provisional'] : [])
+          .join('\t'),
+      );
+    }
+  },
+  async 'retention:reports'(args, s) {
+    opts(args, {});
+    for (const r of await s.retention.reports(20)) {
+      const total = r.rules.reduce((n, x) => n + (r.dryRun ? x.matched : x.removed), 0);
+      console.log(
+        [r.id, r.startedAt.toISOString(), r.trigger, r.dryRun ? 'dry-run' : 'run', total].join(
+          '\t',
+        ),
+      );
+    }
   },
 };
 

@@ -9,6 +9,7 @@ import {
   PLACEHOLDER_ORG_NAME,
   type TokenKey,
 } from './env.js';
+import { parseInterval, type Interval } from '../shared/periods.js';
 
 export interface DkimConfig {
   domainName: string;
@@ -42,6 +43,18 @@ export interface Config {
   /** Mail a short confirmation after someone unsubscribes on the web (off by default). */
   unsubscribeConfirmationMail: boolean;
   send: SendConfig;
+  retention: RetentionConfig;
+}
+
+/** The retention job's rules (src/privacy/retention.ts). */
+export interface RetentionConfig {
+  /** How often the scheduled run happens; null (`off`) stops the schedule, manual runs still work. */
+  interval: Interval | null;
+  /** UNCONFIRMED_RETENTION_DAYS, shared with the subscribe forms. */
+  unconfirmedDays: number;
+  contactMonths: number;
+  inboundMonths: number;
+  deliveryMonths: number;
 }
 
 export interface SubscribeConfig {
@@ -158,6 +171,16 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
       : undefined,
     dkim: loadDkim(e),
     org: { name: e.ORG_NAME, address: e.ORG_ADDRESS, contactEmail: e.ORG_CONTACT_EMAIL },
+    retention: {
+      interval:
+        e.RETENTION_INTERVAL.trim().toLowerCase() === 'off'
+          ? null
+          : parseOr('RETENTION_INTERVAL', () => parseInterval(e.RETENTION_INTERVAL)),
+      unconfirmedDays: e.UNCONFIRMED_RETENTION_DAYS,
+      contactMonths: e.RETENTION_CONTACT_MONTHS,
+      inboundMonths: e.RETENTION_INBOUND_MONTHS,
+      deliveryMonths: e.RETENTION_DELIVERY_MONTHS,
+    },
     subscribe: {
       confirmTtlHours: e.SUBSCRIBE_CONFIRM_TTL_HOURS,
       confirmIntervalMinutes: e.SUBSCRIBE_CONFIRM_INTERVAL_MINUTES,

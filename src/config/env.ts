@@ -116,6 +116,10 @@ export const envSchema = z.object({
   SEND_RETRY_BASE_SECONDS: number(z.coerce.number().positive().default(60)),
   SEND_LEASE_SECONDS: number(z.coerce.number().min(2).max(3600).default(60)),
   SEND_BATCH_SIZE: number(z.coerce.number().int().min(1).max(5000).default(200)),
+  RETENTION_INTERVAL: optionalString.pipe(z.string().default('6 months')),
+  RETENTION_CONTACT_MONTHS: positiveInt(6),
+  RETENTION_INBOUND_MONTHS: positiveInt(6),
+  RETENTION_DELIVERY_MONTHS: positiveInt(6),
 });
 
 export type RawEnv = z.infer<typeof envSchema>;

@@ -1,6 +1,7 @@
 import { templateRoutes } from '../campaigns/templates/routes.js';
 import { segmentRoutes } from '../segments/routes.js';
 import { campaignRoutes } from '../campaigns/routes.js';
+import { privacyRoutes } from '../privacy/routes.js';
 import { inboundRoutes } from '../inbound/routes.js';
 import type { Services } from '../services.js';
 import { csvRoutes } from '../subscribers/csv-routes.js';
@@ -22,6 +23,7 @@ export function adminRoutes(s: Services): RouteDef[] {
     ...templateRoutes(s.templates),
     ...segmentRoutes(s),
     ...csvRoutes(s),
+    ...privacyRoutes(s),
     ...inboundRoutes(s),
   ];
 }

@@ -9,6 +9,7 @@ import type {
   CampaignRecipientDoc,
   RecipientStatus,
 } from '../../db/models/campaign.js';
+import { claimOnce } from '../../db/claims.js';
 import type { Models } from '../../db/models/index.js';
 import type { Mailer } from '../../mail/mailer.js';
 import type { Clock } from '../../shared/clock.js';
@@ -21,7 +22,7 @@ import type { RecipientSnapshot } from './snapshot.js';
 
 type WorkerModels = Pick<
   Models,
-  'Campaign' | 'CampaignRecipient' | 'CampaignBatch' | 'Subscriber' | 'List'
+  'Campaign' | 'CampaignRecipient' | 'CampaignBatch' | 'Subscriber' | 'List' | 'Claim'
 >;
 type Campaign = CampaignDoc & { _id: Types.ObjectId };
 type Batch = CampaignBatchDoc & { _id: Types.ObjectId };
@@ -66,7 +67,7 @@ const SEGMENT_LIST: MailList = { slug: 'campaigns', name: 'Campaigns' };
 
 /**
  * Sends running campaigns. Any number of workers (in one process or many) may run against one
- * database: a batch is claimed with one atomic findOneAndUpdate carrying a lease, each recipient
+ * database: a batch is claimed by a unique insert (src/db/claims.ts) and then leased, each recipient
  * goes pending -> sending (with the lease, before the SMTP transaction) -> sent | failed | retry,
  * and a `sending` entry whose lease ran out is marked `unknown`, never sent again by itself.
  */
@@ -150,13 +151,15 @@ export class SendWorker {
   private async takeSnapshot(campaign: Campaign): Promise<boolean> {
     const { Campaign } = this.d.models;
     const now = this.d.clock.now();
+    const expired =
+      campaign.snapshotLeaseExpiresAt === undefined ||
+      campaign.snapshotLeaseExpiresAt === null ||
+      campaign.snapshotLeaseExpiresAt < now;
+    // Contenders that saw the same expired lease race for the same key; one insert wins.
+    const key = `snapshot:${String(campaign._id)}:${campaign.snapshotLeaseExpiresAt?.getTime() ?? 'none'}`;
+    if (!expired || !(await claimOnce(this.d.models.Claim, key, this.id))) return false;
     const mine = await Campaign.findOneAndUpdate(
-      {
-        _id: campaign._id,
-        status: 'running',
-        snapshot: { $ne: 'done' },
-        $or: [{ snapshotLeaseExpiresAt: { $lt: now } }, { snapshotLeaseExpiresAt: null }],
-      },
+      { _id: campaign._id, status: 'running', snapshot: { $ne: 'done' } },
       {
         $set: {
           snapshot: 'taking',
@@ -182,13 +185,27 @@ export class SendWorker {
     return true;
   }
 
-  private claimBatch(campaignId: Types.ObjectId): Promise<Batch | null> {
+  private async claimBatch(campaignId: Types.ObjectId): Promise<Batch | null> {
+    const { CampaignBatch, Claim } = this.d.models;
     const now = this.d.clock.now();
-    return this.d.models.CampaignBatch.findOneAndUpdate(
-      { campaignId, open: true, availableAt: { $lte: now }, leaseExpiresAt: { $lt: now } },
-      { $set: { leaseOwner: this.id, leaseExpiresAt: this.leaseEnd() } },
-      { new: true, sort: { batchNo: 1 } },
-    ).lean<Batch>();
+    const free = await CampaignBatch.find({
+      campaignId,
+      open: true,
+      availableAt: { $lte: now },
+      leaseExpiresAt: { $lt: now },
+    })
+      .sort({ batchNo: 1 })
+      .limit(4)
+      .lean<Batch[]>();
+    for (const batch of free) {
+      const gen = batch.leaseGen ?? 0;
+      // The filtered read above is only a hint; the unique insert decides who holds the batch.
+      if (!(await claimOnce(Claim, `batch:${String(batch._id)}:${gen}`, this.id))) continue;
+      const lease = { leaseOwner: this.id, leaseExpiresAt: this.leaseEnd(), leaseGen: gen + 1 };
+      await CampaignBatch.updateOne({ _id: batch._id }, { $set: lease });
+      return { ...batch, ...lease };
+    }
+    return null;
   }
 
   private async finishIfDone(campaignId: Types.ObjectId): Promise<void> {

@@ -103,9 +103,10 @@ export const campaignRecipientModel = (conn: Connection): CampaignRecipientModel
   );
 
 /**
- * The unit a worker claims: one document, claimed with one findOneAndUpdate (lease owner + expiry),
- * so several worker processes never hold the same batch. `availableAt` delays batches whose
- * remaining recipients wait for a retry.
+ * The unit a worker claims. A claim is the insert of the key `batch:<id>:<leaseGen>` into the
+ * claims collection (src/db/claims.ts): only one worker wins each generation, and the winner bumps
+ * `leaseGen`, so several worker processes never hold the same batch. `availableAt` delays batches
+ * whose remaining recipients wait for a retry.
  */
 export function campaignBatchSchema() {
   const schema = new Schema(
@@ -116,6 +117,7 @@ export function campaignBatchSchema() {
       availableAt: { type: Date, required: true },
       leaseOwner: { type: String, default: '' },
       leaseExpiresAt: { type: Date, required: true },
+      leaseGen: { type: Number, required: true, default: 0 },
     },
     { versionKey: false },
   );

@@ -1,6 +1,7 @@
 import type { Connection } from 'mongoose';
 import type { Clock } from '../../shared/clock.js';
 import { auditEntryModel } from './audit.js';
+import { claimModel } from './claim.js';
 import { campaignBatchModel, campaignModel, campaignRecipientModel } from './campaign.js';
 import { consentEventModel, consentTextModel } from './consent.js';
 import { importJobModel } from './import-job.js';
@@ -10,6 +11,13 @@ import { membershipModel } from './membership.js';
 import { orderModel } from './order.js';
 import { segmentModel } from './segment.js';
 import { rateLimitModel } from './rate-limit.js';
+import {
+  erasureJobModel,
+  privacyRequestModel,
+  retentionClaimModel,
+  retentionReportModel,
+  retentionScheduleModel,
+} from './privacy.js';
 import { apiTokenModel, staffUserModel } from './staff.js';
 import { subscriberModel } from './subscriber.js';
 import { suppressionModel } from './suppression.js';
@@ -27,6 +35,7 @@ export function createModels(conn: Connection, clock: Clock) {
     StaffUser: staffUserModel(conn, clock),
     ApiToken: apiTokenModel(conn, clock),
     AuditEntry: auditEntryModel(conn, clock),
+    Claim: claimModel(conn, clock),
     UnsubscribeEvent: unsubscribeEventModel(conn, clock),
     ConsentText: consentTextModel(conn, clock),
     ConsentEvent: consentEventModel(conn, clock),
@@ -37,6 +46,11 @@ export function createModels(conn: Connection, clock: Clock) {
     Campaign: campaignModel(conn, clock),
     CampaignRecipient: campaignRecipientModel(conn),
     CampaignBatch: campaignBatchModel(conn),
+    PrivacyRequest: privacyRequestModel(conn, clock),
+    ErasureJob: erasureJobModel(conn, clock),
+    RetentionSchedule: retentionScheduleModel(conn, clock),
+    RetentionReport: retentionReportModel(conn, clock),
+    RetentionClaim: retentionClaimModel(conn, clock),
     InboundMessage: inboundMessageModel(conn, clock),
   };
 }

@@ -288,4 +288,15 @@ describe('inbound mail behaviour', () => {
       await t2.close();
     }
   });
+
+  it('opens an erasure request in the privacy register for "poista tietoni"', async () => {
+    const s = await campaignSubscriber(t);
+    const msg = await signExampleCom(raw('reply-privacy-fi-poista-tietoni.eml', s));
+    const res = await t.services.inbound.process(msg, { via: 'http' });
+    expect(res.outcome).to.equal('privacy_request_opened');
+    const again = await t.services.inbound.process(msg, { via: 'http' });
+    expect(again.duplicate).to.equal(true);
+    const reqs = await t.db.models.PrivacyRequest.find({ inboundMessageId: res.id }).lean();
+    expect(reqs.map((r) => [r.type, r.channel])).to.deep.equal([['erasure', 'email']]);
+  });
 });

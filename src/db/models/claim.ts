@@ -1,0 +1,22 @@
+import { Schema, type Connection, type InferSchemaType, type Model } from 'mongoose';
+import type { Clock } from '../../shared/clock.js';
+
+/**
+ * One row per won race. FerretDB 1.24 does not apply filtered updates atomically (docs/database.md),
+ * but an insert on `_id` is: whoever inserts the claim key first owns the step.
+ */
+export function claimSchema(clock: Clock) {
+  return new Schema(
+    {
+      _id: { type: String, required: true },
+      owner: { type: String, required: true },
+      at: { type: Date, required: true, default: () => clock.now() },
+    },
+    { versionKey: false },
+  );
+}
+
+export type ClaimDoc = InferSchemaType<ReturnType<typeof claimSchema>>;
+export type ClaimModel = Model<ClaimDoc>;
+export const claimModel = (conn: Connection, clock: Clock): ClaimModel =>
+  conn.model<ClaimDoc>('Claim', claimSchema(clock), 'claims');

@@ -1,0 +1,194 @@
+import type { Types } from 'mongoose';
+
+/**
+ * The one map of where personal data lives (GDPR Art. 30 in code form). Access export, erasure
+ * and retention all walk this list, so a collection that holds personal data and is missing here
+ * is missing everywhere — add it here first.
+ *
+ * Collections are reached by name through `connection.collection(name)`, not through models, so
+ * entries for collections owned by other capabilities work before and after their code lands.
+ * `verified: false` marks entries whose collection and field names are not yet written by code on
+ * this branch: they match nothing until the owning code writes documents of that shape.
+ */
+
+/**
+ * What identifies the people being exported or erased: one person for a request, a batch of
+ * contacts for the retention run (so it costs a few queries per batch, not per person).
+ */
+export interface SubjectKeys {
+  emails: string[];
+  emailHashes: string[];
+  subscriberIds: Types.ObjectId[];
+}
+
+export type EraseAction =
+  /** Nothing in the document is needed once the person is gone. */
+  | { kind: 'delete' }
+  /** The record is needed (proof, statistics); only these personal fields go. */
+  | { kind: 'unset'; fields: string[] }
+  /** Audit entries: who/what/when stays; `details` naming the person are replaced. */
+  | { kind: 'redact-details' }
+  /** Holds no personal data beyond a pseudonymous id or keyed hash, and is needed. */
+  | { kind: 'keep'; why: string };
+
+export interface PersonalDataEntry {
+  /** Section name in the access export and step name in erasure jobs. */
+  key: string;
+  collection: string;
+  title: string;
+  match(k: SubjectKeys): Record<string, unknown> | null;
+  erase: EraseAction;
+  /** Fields never copied into an export as stored (sealed values are shown per permission). */
+  omit?: string[];
+  /** Whole documents older than the configured period go in the retention run. */
+  retention?: { rule: string; dateField: string; months: 'inboundMonths' | 'deliveryMonths' };
+  verified: boolean;
+}
+
+const bySubscriber =
+  (field = 'subscriberId') =>
+  (k: SubjectKeys) =>
+    k.subscriberIds.length > 0 ? { [field]: { $in: k.subscriberIds } } : null;
+
+const escapeRegex = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const anyOf = (emails: string[]) => `(?:${emails.map(escapeRegex).join('|')})`;
+
+export const COLLECTIONS = {
+  subscribers: 'subscribers',
+  memberships: 'memberships',
+  consentEvents: 'consent_events',
+  consentTexts: 'consent_texts',
+  unsubscribeEvents: 'unsubscribe_events',
+  suppressions: 'suppressions',
+  orders: 'orders',
+  audit: 'audit_log',
+  privacyRequests: 'privacy_requests',
+  // Owned by the sending (issue 4) and inbound (issue 6) capabilities, not on main yet.
+  deliveries: 'campaign_recipients',
+  inboundMessages: 'inbound_messages',
+  bounceCounts: 'bounce_counts',
+} as const;
+
+/**
+ * In erasure order. The suppression is written before any of these (src/privacy/erasure.ts);
+ * audit details are redacted while the subscriber still exists to name what to look for; the
+ * subscriber itself goes last, so a crashed erasure can always find what is left.
+ */
+export const PERSONAL_DATA: readonly PersonalDataEntry[] = [
+  {
+    key: 'auditEntries',
+    collection: COLLECTIONS.audit,
+    title: 'Audit entries about the person',
+    match: (k) =>
+      k.subscriberIds.length ? { subjectId: { $in: k.subscriberIds.map(String) } } : null,
+    erase: { kind: 'redact-details' },
+    verified: true,
+  },
+  {
+    key: 'deliveries',
+    collection: COLLECTIONS.deliveries,
+    title: 'Campaign deliveries',
+    match: bySubscriber(),
+    // Rows hold ids (the address is read from the subscriber at send time) and are kept for the
+    // campaign's statistics; the relay's answer can quote the address, so it goes.
+    erase: { kind: 'unset', fields: ['smtpResponse'] },
+    retention: { rule: 'delivery-logs', dateField: 'sentAt', months: 'deliveryMonths' },
+    verified: false,
+  },
+  {
+    key: 'inboundMessages',
+    collection: COLLECTIONS.inboundMessages,
+    title: 'Messages received from the person',
+    // `from` is the header as received ("Name <address>"), so the address is searched within it.
+    match: (k) => ({
+      $or: [
+        ...(k.subscriberIds.length > 0 ? [{ subscriberId: { $in: k.subscriberIds } }] : []),
+        ...(k.emails.length > 0
+          ? [
+              { from: { $regex: anyOf(k.emails), $options: 'i' } },
+              { mailFrom: { $regex: `^${anyOf(k.emails)}$`, $options: 'i' } },
+            ]
+          : []),
+      ],
+    }),
+    erase: { kind: 'delete' },
+    retention: { rule: 'inbound-mail', dateField: 'receivedAt', months: 'inboundMonths' },
+    verified: false,
+  },
+  {
+    key: 'bounceCounts',
+    collection: COLLECTIONS.bounceCounts,
+    title: 'Bounce counters',
+    match: bySubscriber(),
+    erase: { kind: 'delete' },
+    verified: false,
+  },
+  {
+    key: 'consentEvents',
+    collection: COLLECTIONS.consentEvents,
+    title: 'Consent ledger',
+    match: bySubscriber(),
+    // Art. 7(1) makes the operator prove consent for mail already sent and Art. 17(3)(e) lets it
+    // keep what defends a legal claim: the events stay (what, which list, when, which wording),
+    // tied only to the erased id. IP address and user agent are not needed for that proof.
+    erase: { kind: 'unset', fields: ['ip', 'userAgent'] },
+    verified: true,
+  },
+  {
+    key: 'unsubscribeEvents',
+    collection: COLLECTIONS.unsubscribeEvents,
+    title: 'Unsubscribe events',
+    match: bySubscriber(),
+    erase: {
+      kind: 'keep',
+      why: 'proof of when mail had to stop; holds only the erased id, lists and campaign',
+    },
+    verified: true,
+  },
+  {
+    key: 'orders',
+    collection: COLLECTIONS.orders,
+    title: 'Order facts',
+    match: bySubscriber(),
+    // Copies used for segmentation only; the shop's own order register keeps the bookkeeping.
+    erase: { kind: 'delete' },
+    verified: true,
+  },
+  {
+    key: 'memberships',
+    collection: COLLECTIONS.memberships,
+    title: 'List memberships',
+    match: bySubscriber(),
+    erase: { kind: 'delete' },
+    verified: true,
+  },
+  {
+    key: 'suppressions',
+    collection: COLLECTIONS.suppressions,
+    title: 'Suppressions (by keyed hash of the address)',
+    match: (k) => ({ emailHash: { $in: k.emailHashes } }),
+    erase: {
+      kind: 'keep',
+      why: 'Art. 17(3)/21: the keyed hash is what keeps an erased person from being mailed again',
+    },
+    verified: true,
+  },
+  {
+    key: 'privacyRequests',
+    collection: COLLECTIONS.privacyRequests,
+    title: 'Data protection requests',
+    match: (k) => ({ subjectEmailHash: { $in: k.emailHashes } }),
+    // Art. 5(2): the register shows the request was answered; hash and masked address suffice.
+    erase: { kind: 'unset', fields: ['subjectEmail'] },
+    verified: true,
+  },
+  {
+    key: 'subscribers',
+    collection: COLLECTIONS.subscribers,
+    title: 'Contact data',
+    match: (k) => (k.subscriberIds.length ? { _id: { $in: k.subscriberIds } } : null),
+    erase: { kind: 'delete' },
+    omit: ['hetuSealed'],
+    verified: true,
+  },
+];

@@ -1,0 +1,211 @@
+import { z } from 'zod';
+import {
+  PRIVACY_REQUEST_CHANNELS,
+  PRIVACY_REQUEST_STATUSES,
+  PRIVACY_REQUEST_TYPES,
+} from '../db/models/privacy.js';
+import { renderPage } from '../http/pages.js';
+import type { RouteDef } from '../http/routes.js';
+import { auditContext } from '../http/types.js';
+import { parseInput } from '../http/validate.js';
+import type { Services } from '../services.js';
+import { notFound } from '../shared/errors.js';
+import type { SubjectExport } from './subject-data.js';
+
+const objectId = z.string().regex(/^[0-9a-f]{24}$/, 'must be an id');
+const isoDate = z.iso.datetime({ offset: true }).transform((s) => new Date(s));
+
+const auditQuery = z.strictObject({
+  subject: z.string().max(100).optional(),
+  actor: z.string().max(100).optional(),
+  from: isoDate.optional(),
+  to: isoDate.optional(),
+  cursor: z.string().max(200).optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+});
+
+const requestBody = z.strictObject({
+  type: z.enum(PRIVACY_REQUEST_TYPES),
+  email: z.string().max(320),
+  channel: z.enum(PRIVACY_REQUEST_CHANNELS),
+  receivedAt: isoDate.optional(),
+  notes: z.string().max(10_000).optional(),
+});
+const requestPatch = z
+  .strictObject({
+    status: z.enum(PRIVACY_REQUEST_STATUSES).optional(),
+    notes: z.string().max(10_000).optional(),
+  })
+  .refine((p) => p.status !== undefined || p.notes !== undefined, 'give status or notes');
+
+const exportQuery = z.strictObject({
+  email: z.string().max(320),
+  format: z.enum(['json', 'html']).default('json'),
+});
+const exportBody = z.strictObject({
+  requestId: objectId,
+  format: z.enum(['json', 'html']).default('json'),
+});
+const eraseBody = z.strictObject({ email: z.string().max(320), requestId: objectId.optional() });
+const retentionRunBody = z.strictObject({ dryRun: z.boolean().default(false) });
+
+/** Data protection: audit trail, requests register, access export, erasure, retention. */
+export function privacyRoutes(s: Services): RouteDef[] {
+  const sendExport = async (
+    req: Parameters<RouteDef['handler']>[0],
+    res: Parameters<RouteDef['handler']>[1],
+    email: string,
+    format: 'json' | 'html',
+  ) => {
+    const data = await s.subjectData.export(auditContext(req), email, format);
+    res.setHeader('Cache-Control', 'no-store');
+    if (format === 'json') return res.json(data);
+    res.type('html').send(renderExport(data));
+  };
+
+  return [
+    {
+      method: 'get',
+      path: '/audit',
+      permission: 'audit.read',
+      summary: 'The audit trail, newest first; append-only (no route changes or deletes it)',
+      query: auditQuery,
+      handler: async (req, res) =>
+        res.json(await s.auditReader.query(parseInput(auditQuery, req.query))),
+    },
+    {
+      method: 'get',
+      path: '/subscribers/:id/hetu',
+      // Anyone who may see subscribers may ask; the service refuses, and audits the refusal,
+      // unless the role has pii.hetu.read.
+      permission: 'subscribers.read',
+      summary: 'Reveals the identity number (pii.hetu.read); every attempt is audited',
+      handler: async (req, res) => {
+        const id = parseInput(z.strictObject({ id: objectId }), req.params).id;
+        res.setHeader('Cache-Control', 'no-store');
+        res.json(await s.subjectData.revealHetu(auditContext(req), id));
+      },
+    },
+    {
+      method: 'post',
+      path: '/privacy/requests',
+      permission: 'privacy.write',
+      summary: 'Registers a data-subject request; due one calendar month after receipt',
+      body: requestBody,
+      successStatus: 201,
+      handler: async (req, res) => {
+        const b = parseInput(requestBody, req.body);
+        res.status(201).json(await s.privacyRequests.open(b, auditContext(req)));
+      },
+    },
+    {
+      method: 'get',
+      path: '/privacy/requests',
+      permission: 'privacy.read',
+      summary: 'Open requests, soonest due first, overdue ones flagged',
+      handler: async (_req, res) => res.json({ items: await s.privacyRequests.listOpen() }),
+    },
+    {
+      method: 'get',
+      path: '/privacy/requests/:id',
+      permission: 'privacy.read',
+      handler: async (req, res) =>
+        res.json(
+          await s.privacyRequests.get(parseInput(z.strictObject({ id: objectId }), req.params).id),
+        ),
+    },
+    {
+      method: 'patch',
+      path: '/privacy/requests/:id',
+      permission: 'privacy.write',
+      body: requestPatch,
+      handler: async (req, res) => {
+        const { id } = parseInput(z.strictObject({ id: objectId }), req.params);
+        res.json(
+          await s.privacyRequests.update(auditContext(req), id, parseInput(requestPatch, req.body)),
+        );
+      },
+    },
+    {
+      method: 'get',
+      path: '/privacy/subjects/export',
+      permission: 'privacy.read',
+      summary: 'Everything held about one person (JSON or readable HTML); audited',
+      query: exportQuery,
+      handler: async (req, res) => {
+        const q = parseInput(exportQuery, req.query);
+        await sendExport(req, res, q.email, q.format);
+      },
+    },
+    {
+      method: 'post',
+      path: '/privacy/subjects/export',
+      permission: 'privacy.read',
+      summary: 'The access export for a registered request',
+      body: exportBody,
+      handler: async (req, res) => {
+        const b = parseInput(exportBody, req.body);
+        const request = await s.privacyRequests.get(b.requestId);
+        if (!request.email) throw notFound('the address of this request (erased)');
+        await sendExport(req, res, request.email, b.format);
+      },
+    },
+    {
+      method: 'post',
+      path: '/privacy/subjects/erase',
+      permission: 'privacy.write',
+      summary: 'Erases a person everywhere, keeping only the keyed-hash suppression; resumable',
+      body: eraseBody,
+      handler: async (req, res) => {
+        const b = parseInput(eraseBody, req.body);
+        const ctx = auditContext(req);
+        if (b.requestId) await s.privacyRequests.get(b.requestId);
+        const result = await s.erasure.erase(ctx, b.email, { requestId: b.requestId });
+        if (b.requestId) await s.privacyRequests.update(ctx, b.requestId, { status: 'done' });
+        res.json(result);
+      },
+    },
+    {
+      method: 'get',
+      path: '/privacy/retention/reports',
+      permission: 'privacy.read',
+      summary: 'Retention runs, newest first: counts per rule, no personal data',
+      handler: async (_req, res) =>
+        res.json({ schedule: await s.retention.schedule(), items: await s.retention.reports() }),
+    },
+    {
+      method: 'post',
+      path: '/privacy/retention/run',
+      permission: 'privacy.write',
+      body: retentionRunBody,
+      handler: async (req, res) => {
+        const b = parseInput(retentionRunBody, req.body ?? {});
+        const report = await s.retention.run({ dryRun: b.dryRun, trigger: 'api' });
+        await s.audit.record(auditContext(req), 'retention.run', null, {
+          reportId: report.id,
+          dryRun: b.dryRun,
+        });
+        res.json(report);
+      },
+    },
+  ];
+}
+
+const show = (v: unknown): string =>
+  v === null || v === undefined ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v);
+
+/** The export as one readable page: a table per record, every field a row. */
+function renderExport(data: SubjectExport): string {
+  return renderPage('privacy-export', 'fi', {
+    title: 'Rekisteröidyn tiedot / Data held about you',
+    generatedAt: data.generatedAt.toISOString(),
+    email: data.subject.email,
+    sections: data.sections.map((sec) => ({
+      title: sec.title,
+      count: sec.records.length,
+      records: sec.records.map((r) =>
+        Object.entries(r).map(([field, value]) => ({ field, value: show(value) })),
+      ),
+    })),
+  });
+}
