@@ -4,6 +4,8 @@ import { loadConfig } from './config/config.js';
 import { resolveSecrets, type ResolvedConfig } from './config/local-secrets.js';
 import { openDatabase } from './db/connection.js';
 import { createApp } from './http/app.js';
+import { ImapPoller } from './inbound/imap-poller.js';
+import { InboundSmtpListener } from './inbound/smtp-listener.js';
 import { createSmtpMailer } from './mail/mailer.js';
 import { RetentionScheduler } from './privacy/retention.js';
 import { buildServices, type Ports, type Services } from './services.js';
@@ -12,6 +14,8 @@ import { createLogger, type Logger } from './shared/logger.js';
 
 export interface RunningService {
   url: string;
+  /** Port of the inbound SMTP listener, or null when INBOUND_SMTP_PORT is empty. */
+  inboundSmtpPort: number | null;
   config: ResolvedConfig;
   services: Services;
   logger: Logger;
@@ -49,9 +53,24 @@ export async function startService(
   logger.info({ port, baseUrl: config.baseUrl }, 'Kirje listening');
   if (config.send.worker) services.sendWorker.start();
 
+  const listener =
+    config.inboundSmtpPort === null
+      ? undefined
+      : new InboundSmtpListener(
+          services.inbound,
+          { domain: config.inboundDomain, maxBytes: config.inboundMaxBytes },
+          logger,
+        );
+  const inboundSmtpPort = listener ? await listener.start(config.inboundSmtpPort!) : null;
+  const poller = config.imap
+    ? new ImapPoller(services.inbound, config.imap, config.inboundMaxBytes, logger)
+    : undefined;
+  poller?.start();
+
   let stopping: Promise<void> | undefined;
   return {
     url: `http://127.0.0.1:${port}`,
+    inboundSmtpPort,
     config,
     services,
     logger,
@@ -61,11 +80,13 @@ export async function startService(
         await retention.stop();
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();
+        const inboundStopped = Promise.all([listener?.stop(), poller?.stop()]);
         // Requests in flight get a moment to finish; then their connections are cut.
         const grace = setTimeout(() => server.closeAllConnections(), 3000);
         // Phase one stops the worker claiming; its in-flight mails finish and are recorded.
         await Promise.all([closed, services.sendWorker.stop()]);
         clearTimeout(grace);
+        await inboundStopped;
         mailer.close();
         await db.close();
         logger.info('shutdown complete');

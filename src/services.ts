@@ -11,6 +11,11 @@ import { SystemMailRenderer } from './campaigns/render/system-mail.js';
 import { TemplateService } from './campaigns/templates/service.js';
 import type { ResolvedConfig } from './config/local-secrets.js';
 import type { Database } from './db/connection.js';
+import { MailAuthenticator, type DNSResolver } from './inbound/authenticator.js';
+import { ConfirmationSender } from './inbound/confirmations.js';
+import { InboundInbox } from './inbound/inbox.js';
+import { InboundPipeline } from './inbound/pipeline.js';
+import { subscriberLookupFrom } from './inbound/ports.js';
 import type { Mailer } from './mail/mailer.js';
 import { AuditLog, AuditReader } from './privacy/audit.js';
 import { ErasureService } from './privacy/erasure.js';
@@ -44,6 +49,8 @@ export interface Adapters {
   clock: Clock;
   logger: Logger;
   mailer: Mailer;
+  /** DNS for SPF/DKIM/DMARC of inbound mail; tests publish their own records. Default: system DNS. */
+  dnsResolver?: DNSResolver;
 }
 
 /** Capabilities the campaign engine reaches through ports; tests may replace them. */
@@ -75,6 +82,7 @@ export function buildServices(a: Adapters, overrides: Partial<Ports> = {}) {
     unsubscribe,
   );
   const orders = new OrderService(models, contacts, audit);
+  const campaignLists = campaignListsFrom(a.db.connection);
   const campaignRenderer = new MjmlCampaignRenderer();
   const systemMails = new SystemMailRenderer(a.config.org);
   const templates = new TemplateService(models, campaignRenderer);
@@ -121,7 +129,7 @@ export function buildServices(a: Adapters, overrides: Partial<Ports> = {}) {
     tokens,
     unsubscribe,
     preferences,
-    campaignListsFrom(a.db.connection),
+    campaignLists,
     unsubscribeConfirmation,
     (token) => `${a.config.baseUrl}/u/${token}`,
   );
@@ -158,6 +166,44 @@ export function buildServices(a: Adapters, overrides: Partial<Ports> = {}) {
   });
   const auditReader = new AuditReader(models);
   const privacyRequests = new PrivacyRequestService(models, protector, audit, a.clock);
+  const subscriberLookup = subscriberLookupFrom(models);
+  const inbound = new InboundPipeline(
+    models,
+    {
+      tokens,
+      unsubscribe,
+      suppressions,
+      authenticator: new MailAuthenticator({
+        mta: a.config.inboundDomain,
+        resolver: a.dnsResolver,
+      }),
+      confirmations: new ConfirmationSender(a.mailer, tokens, {
+        baseUrl: a.config.baseUrl,
+        mailFrom: a.config.mailFrom,
+        orgName: a.config.org.name,
+      }),
+      campaigns: campaignLists,
+      subscribers: subscriberLookup,
+      // "Poista tietoni" / "delete my data" opens an erasure request in the register.
+      privacy: privacyRequests,
+      clock: a.clock,
+      logger: a.logger,
+    },
+    {
+      inboundDomain: a.config.inboundDomain,
+      bounceHardLimit: a.config.bounceHardLimit,
+      maxBytes: a.config.inboundMaxBytes,
+      confirmationsPerDay: 3,
+    },
+  );
+  const inbox = new InboundInbox(
+    models,
+    unsubscribe,
+    subscriberLookup,
+    campaignLists,
+    audit,
+    a.clock,
+  );
   const subjectData = new SubjectDataService(models, a.db.connection, protector, audit, a.clock);
   const erasure = new ErasureService(
     models,
@@ -205,6 +251,8 @@ export function buildServices(a: Adapters, overrides: Partial<Ports> = {}) {
     subjectData,
     erasure,
     retention,
+    inbound,
+    inbox,
   };
 }
 

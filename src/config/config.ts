@@ -31,6 +31,12 @@ export interface Config {
   dataKey: Buffer | undefined;
   inboundSmtpPort: number | null;
   inboundDomain: string;
+  /** Largest inbound message accepted (SMTP SIZE, HTTP body); bigger ones are refused. */
+  inboundMaxBytes: number;
+  /** Hard bounces after which an address is suppressed. */
+  bounceHardLimit: number;
+  /** Undefined unless IMAP_URL is set: the poller is off by default. */
+  imap: ImapConfig | undefined;
   dkim: DkimConfig | undefined;
   org: { name: string; address: string; contactEmail: string | undefined };
   subscribe: SubscribeConfig;
@@ -62,6 +68,15 @@ export interface SubscribeConfig {
   recordIp: boolean;
   /** Origins allowed to call POST /subscribe with JSON from a browser. */
   corsOrigins: string[];
+}
+
+export interface ImapConfig {
+  url: string;
+  user: string | undefined;
+  password: string | undefined;
+  mailbox: string;
+  processedFolder: string;
+  pollSeconds: number;
 }
 
 /** The campaign sending worker (src/campaigns/send/worker.ts). */
@@ -142,6 +157,18 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     dataKey,
     inboundSmtpPort: e.INBOUND_SMTP_PORT,
     inboundDomain: e.INBOUND_DOMAIN ?? new URL(baseUrl).hostname,
+    inboundMaxBytes: e.INBOUND_MAX_BYTES,
+    bounceHardLimit: e.BOUNCE_HARD_LIMIT,
+    imap: e.IMAP_URL
+      ? {
+          url: e.IMAP_URL,
+          user: e.IMAP_USER,
+          password: e.IMAP_PASSWORD,
+          mailbox: e.IMAP_MAILBOX,
+          processedFolder: e.IMAP_PROCESSED_FOLDER,
+          pollSeconds: e.IMAP_POLL_SECONDS,
+        }
+      : undefined,
     dkim: loadDkim(e),
     org: { name: e.ORG_NAME, address: e.ORG_ADDRESS, contactEmail: e.ORG_CONTACT_EMAIL },
     retention: {

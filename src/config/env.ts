@@ -10,6 +10,11 @@ const optionalString = z.preprocess((v) => (v === '' ? undefined : v), z.string(
 /** A number variable where an empty value means its default. */
 const number = <S extends z.ZodType>(schema: S) =>
   z.preprocess((v) => (v === '' ? undefined : v), schema);
+const optionalInt = (min: number, max: number, fallback: number) =>
+  z.preprocess(
+    (v) => (v === '' ? undefined : v),
+    z.coerce.number().int().min(min).max(max).default(fallback),
+  );
 const port = z.coerce.number().int().min(0).max(65535);
 
 const positiveInt = (fallback: number) =>
@@ -61,6 +66,16 @@ export const envSchema = z.object({
       .transform((d) => d.toLowerCase())
       .optional(),
   ),
+  INBOUND_MAX_BYTES: optionalInt(1024, 100 * 1024 * 1024, 10 * 1024 * 1024),
+  BOUNCE_HARD_LIMIT: optionalInt(1, 100, 1),
+  IMAP_URL: optionalString.pipe(
+    z.url({ protocol: /^imaps?$/, message: 'must be imap:// or imaps:// URL' }).optional(),
+  ),
+  IMAP_USER: optionalString,
+  IMAP_PASSWORD: optionalString,
+  IMAP_MAILBOX: optionalString.pipe(z.string().default('INBOX')),
+  IMAP_PROCESSED_FOLDER: optionalString.pipe(z.string().default('Kirje/Processed')),
+  IMAP_POLL_SECONDS: optionalInt(5, 3600, 60),
   DKIM_DOMAIN: optionalString,
   DKIM_SELECTOR: optionalString,
   DKIM_PRIVATE_KEY: optionalString,

@@ -4,6 +4,7 @@ import { templateRoutes } from '../campaigns/templates/routes.js';
 import { segmentRoutes } from '../segments/routes.js';
 import { campaignRoutes } from '../campaigns/routes.js';
 import { privacyRoutes } from '../privacy/routes.js';
+import { inboundRoutes } from '../inbound/routes.js';
 import type { Services } from '../services.js';
 import { csvRoutes } from '../subscribers/csv-routes.js';
 import { subscribeAdminRoutes } from '../subscribe/routes.js';
@@ -31,5 +32,6 @@ export function adminRoutes(s: Services): RouteDef[] {
     ...segmentRoutes(s),
     ...csvRoutes(s),
     ...privacyRoutes(s),
+    ...inboundRoutes(s),
   ];
 }

@@ -4,6 +4,7 @@ import { loadConfig } from '../../src/config/config.js';
 import type { ResolvedConfig } from '../../src/config/local-secrets.js';
 import type { Database } from '../../src/db/connection.js';
 import { createApp } from '../../src/http/app.js';
+import type { DNSResolver } from '../../src/inbound/authenticator.js';
 import { createSmtpMailer, type Mailer } from '../../src/mail/mailer.js';
 import { buildServices, type Ports, type Services } from '../../src/services.js';
 import { createLogger } from '../../src/shared/logger.js';
@@ -34,7 +35,14 @@ export interface TestAppOptions {
   clock?: FakeClock;
   /** Ports another branch has not delivered yet (renderer, segments, templates). */
   ports?: Partial<Ports>;
+  /** DNS for inbound mail authentication; by default every name is unknown (no real DNS in tests). */
+  dnsResolver?: DNSResolver;
 }
+
+/** A resolver that knows no names, as mailauth expects them to fail. */
+export const noDns: DNSResolver = async (domain) => {
+  throw Object.assign(new Error(`queryTxt ENOTFOUND ${domain}`), { code: 'ENOTFOUND' });
+};
 
 /** The real app on a fresh database, driven through supertest (which listens on port 0). */
 export async function bootApp(opts: TestAppOptions = {}): Promise<TestApp> {
@@ -54,7 +62,7 @@ export async function bootApp(opts: TestAppOptions = {}): Promise<TestApp> {
   const db = await testDatabase(clock);
   const logger = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
   const mailer = createSmtpMailer({ url: config.smtpUrl, dkim: config.dkim, maxConnections: 2 });
-  const adapters = { config, db, clock, logger, mailer };
+  const adapters = { config, db, clock, logger, mailer, dnsResolver: opts.dnsResolver ?? noDns };
   const services = buildServices(adapters, opts.ports);
   const app = createApp({ ...adapters, services });
   const { token } = await staffToken(services, 'admin');

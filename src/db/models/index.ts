@@ -5,6 +5,7 @@ import { claimModel } from './claim.js';
 import { campaignBatchModel, campaignModel, campaignRecipientModel } from './campaign.js';
 import { consentEventModel, consentTextModel } from './consent.js';
 import { importJobModel } from './import-job.js';
+import { inboundMessageModel } from './inbound-message.js';
 import { listModel } from './list.js';
 import { membershipModel } from './membership.js';
 import { orderModel } from './order.js';
@@ -50,6 +51,7 @@ export function createModels(conn: Connection, clock: Clock) {
     RetentionSchedule: retentionScheduleModel(conn, clock),
     RetentionReport: retentionReportModel(conn, clock),
     RetentionClaim: retentionClaimModel(conn, clock),
+    InboundMessage: inboundMessageModel(conn, clock),
   };
 }
 

@@ -1,0 +1,129 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Types } from 'mongoose';
+import { loadConfig } from '../src/config/config.js';
+import { openDatabase } from '../src/db/connection.js';
+import { createSmtpMailer } from '../src/mail/mailer.js';
+import { buildServices } from '../src/services.js';
+import { systemClock } from '../src/shared/clock.js';
+import { createLogger } from '../src/shared/logger.js';
+import { signExampleCom, testDns } from '../test/helpers/inbound.js';
+
+const MESSAGES = Number(process.env.BENCH_INBOUND_MESSAGES ?? 600);
+const CONCURRENCY = 8;
+// The everyday mix: mostly replies, auto-replies and reports, some unsubscribes by mailto and
+// by (DKIM-signed) reply, which go through mailauth and the unsubscribe service.
+const MIX = [
+  'autoreply-outlook-en-exchange.eml',
+  'autoreply-gmail-vacation-en.eml',
+  'dsn-postfix-soft-delayed.eml',
+  'dsn-exchange-online-hard.eml',
+  'arf-yahoo-abuse.eml',
+  'mailto-gmail-one-click.eml',
+  'reply-gmail-en-unsubscribe.eml',
+  'reply-outlook-fi-peru-tilaukseni.eml',
+  'reply-gmail-quoted-footer-only.eml',
+  'forwarded-campaign-gmail-fi.eml',
+  'question-unknown-sender.eml',
+  'reply-peruuta-tilaus-ambiguous.eml',
+];
+const SIGNED = new Set(['reply-gmail-en-unsubscribe.eml', 'reply-outlook-fi-peru-tilaukseni.eml']);
+
+/**
+ * Classified messages per second through InboundPipeline.process (parse, dedup insert, classify,
+ * act, record) on the real database; MESSAGES distinct messages over the mix above, each about
+ * its own subscriber, CONCURRENCY at a time (as concurrent SMTP sessions would).
+ */
+export async function run(): Promise<Record<string, number | string>> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'kirje-bench-'));
+  const logger = createLogger(process.env.BENCH_LOG_LEVEL ?? 'warn', 2);
+  const loaded = loadConfig({
+    NODE_ENV: 'test',
+    BASE_URL: 'https://news.example.com',
+    TOKEN_KEYS: 'bench:0123456789abcdef0123456789abcdef-bench',
+    DATA_KEY: Buffer.alloc(32, 5).toString('base64'),
+  });
+  const config = { ...loaded, tokenKeys: loaded.tokenKeys!, dataKey: loaded.dataKey! };
+  const db = await openDatabase({
+    uri: process.env.MONGODB_URI || undefined,
+    dataDir: dir,
+    dbName: `kirje_bench_inbound_${process.pid}`,
+    clock: systemClock,
+    logger,
+  });
+  const mailer = createSmtpMailer({ url: undefined });
+  try {
+    const services = buildServices({
+      config,
+      db,
+      clock: systemClock,
+      logger,
+      mailer,
+      dnsResolver: testDns,
+    });
+    const list = await db.models.List.create({ name: 'Bench', slug: 'bench' });
+    const campaignId = new Types.ObjectId();
+    await db.connection.collection('campaigns').insertOne({ _id: campaignId, listIds: [list._id] });
+    const templates = MIX.map((f) => ({
+      name: f,
+      text: readFileSync(path.resolve('test/fixtures/emails', f), 'utf8'),
+    }));
+
+    const subs = await db.models.Subscriber.insertMany(
+      Array.from({ length: MESSAGES }, (_, i) => ({
+        email: `bench${i}@example.com`,
+        source: 'bench',
+        status: 'subscribed',
+      })),
+    );
+    await db.models.Membership.insertMany(
+      subs.map((sub) => ({ subscriberId: sub._id, listId: list._id, status: 'subscribed' })),
+    );
+    const messages: Buffer[] = [];
+    const cid = String(campaignId);
+    for (const [i, sub] of subs.entries()) {
+      const sid = String(sub._id);
+      const tpl = templates[i % templates.length]!;
+      const text = tpl.text
+        .replace(/^(Message-ID: <)/im, `$1b${i}-`)
+        .replaceAll('{{SUBSCRIBER_EMAIL}}', sub.email)
+        .replaceAll('{{MESSAGE_ID}}', `${cid}.${sid}@news.example.com`)
+        .replaceAll('{{UNSUB_TOKEN}}', services.tokens.signAddress('unsubscribe', sid, cid))
+        .replaceAll('{{BOUNCE_TOKEN}}', services.tokens.signAddress('bounce', sid, cid))
+        .replaceAll('{{INBOUND_DOMAIN}}', 'news.example.com');
+      const raw = Buffer.from(text.replace(/\r?\n/g, '\r\n'));
+      messages.push(SIGNED.has(tpl.name) ? await signExampleCom(raw) : raw);
+    }
+
+    const outcomes = new Map<string, number>();
+    let next = 0;
+    const started = process.hrtime.bigint();
+    await Promise.all(
+      Array.from({ length: CONCURRENCY }, async () => {
+        while (next < messages.length) {
+          const raw = messages[next++]!;
+          const res = await services.inbound.process(raw, {
+            via: 'smtp',
+            mailFrom: '',
+            remoteIp: '127.0.0.1',
+          });
+          outcomes.set(res.outcome ?? '?', (outcomes.get(res.outcome ?? '?') ?? 0) + 1);
+        }
+      }),
+    );
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    return {
+      messages: MESSAGES,
+      concurrency: CONCURRENCY,
+      seconds: Math.round(seconds * 100) / 100,
+      messagesPerSecond: Math.round(MESSAGES / seconds),
+      outcomes: [...outcomes].map(([k, v]) => `${k}:${v}`).join(' '),
+    };
+  } finally {
+    mailer.close();
+    await db.connection.dropDatabase();
+    await db.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,92 @@
+import { createHash } from 'node:crypto';
+
+/** Header names whose values change between deliveries of the same message (trace fields). */
+const TRACE_HEADERS = new Set([
+  'received',
+  'return-path',
+  'delivered-to',
+  'x-original-to',
+  'authentication-results',
+  'received-spf',
+  'arc-seal',
+  'arc-message-signature',
+  'arc-authentication-results',
+  'x-received',
+]);
+
+/** Offset where the body starts (after the first empty line), or -1 when there is no body. */
+export function headerEnd(raw: Buffer, limit = raw.length): number {
+  const max = Math.min(limit, raw.length);
+  for (let i = 0; i < max; i++) {
+    if (raw[i] !== 0x0a) continue;
+    if (raw[i + 1] === 0x0a) return i + 2;
+    if (raw[i + 1] === 0x0d && raw[i + 2] === 0x0a) return i + 3;
+  }
+  return -1;
+}
+
+/**
+ * Parses an RFC 5322 header block (also the field blocks of message/delivery-status and
+ * message/feedback-report) into lower-cased names and unfolded values, in order.
+ */
+export function parseHeaderBlock(text: string): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  let name: string | null = null;
+  let value = '';
+  const flush = () => {
+    if (name === null) return;
+    const list = out.get(name) ?? [];
+    list.push(value.trim());
+    out.set(name, list);
+  };
+  for (const line of text.split(/\r?\n/)) {
+    if (/^[ \t]/.test(line) && name !== null) {
+      value += ' ' + line.trim();
+      continue;
+    }
+    flush();
+    const colon = line.indexOf(':');
+    if (colon > 0 && /^[\x21-\x39\x3b-\x7e]+$/.test(line.slice(0, colon))) {
+      name = line.slice(0, colon).toLowerCase();
+      value = line.slice(colon + 1);
+    } else {
+      name = null;
+    }
+  }
+  flush();
+  return out;
+}
+
+/**
+ * SHA-256 of the message without its trace fields: a re-delivery of the same message through
+ * another relay, or once over SMTP and once from the IMAP mailbox, has the same digest.
+ */
+export function messageDigest(raw: Buffer): string {
+  const end = headerEnd(raw);
+  const head = raw.subarray(0, end < 0 ? raw.length : end).toString('latin1');
+  const hash = createHash('sha256');
+  let keep = true;
+  for (const line of head.split(/\r?\n/)) {
+    if (!/^[ \t]/.test(line)) {
+      const colon = line.indexOf(':');
+      keep = colon <= 0 || !TRACE_HEADERS.has(line.slice(0, colon).trim().toLowerCase());
+    }
+    if (keep) hash.update(line.trimEnd()).update('\n');
+  }
+  if (end >= 0) hash.update(raw.subarray(end));
+  return hash.digest('hex');
+}
+
+/** `<a@b>` ids of a Message-ID / In-Reply-To / References value, without brackets, lower-cased. */
+export function messageIds(value: string | undefined): string[] {
+  if (!value) return [];
+  return [...value.matchAll(/<([^<>\s]{1,250})>/g)].map((m) => m[1]!.toLowerCase());
+}
+
+/** Bare addresses found in a header value such as `Name <a@b>, c@d`. */
+export function addressesIn(value: string | undefined): string[] {
+  if (!value) return [];
+  return [...value.matchAll(/[^\s<>,;:"()]+@[^\s<>,;:"()]+/g)].map((m) =>
+    m[0].replace(/^mailto:/i, '').replace(/\?.*$/, ''),
+  );
+}

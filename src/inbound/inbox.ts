@@ -1,0 +1,160 @@
+import { simpleParser } from 'mailparser';
+import { Types } from 'mongoose';
+import type { StaffActor } from '../auth/service.js';
+import type { Models } from '../db/models/index.js';
+import type { InboundStatus } from '../db/models/inbound-message.js';
+import type { AuditContext, AuditLog } from '../privacy/audit.js';
+import type { Clock } from '../shared/clock.js';
+import { normaliseEmail } from '../shared/email.js';
+import { AppError, notFound } from '../shared/errors.js';
+import type { UnsubscribeService } from '../unsubscribe/service.js';
+import type { CampaignLists } from '../unsubscribe/campaign-lists.js';
+import type { SubscriberLookup } from './ports.js';
+import { ownText } from './reply-text.js';
+
+export type StaffAction = 'unsubscribe' | 'unsubscribe_all' | 'ignore';
+
+const summary = {
+  receivedAt: 1,
+  via: 1,
+  from: 1,
+  subject: 1,
+  status: 1,
+  classification: 1,
+  outcome: 1,
+  detail: 1,
+  subscriberId: 1,
+  campaignId: 1,
+  auth: 1,
+  bounce: 1,
+  actedBy: 1,
+  actedAt: 1,
+};
+
+type SummaryDoc = { _id: unknown; subscriberId?: unknown; campaignId?: unknown } & Record<
+  string,
+  unknown
+>;
+
+function view(d: SummaryDoc) {
+  const { _id, subscriberId, campaignId, ...rest } = d;
+  return {
+    id: String(_id),
+    ...rest,
+    subscriberId: subscriberId ? String(subscriberId) : null,
+    campaignId: campaignId ? String(campaignId) : null,
+  };
+}
+
+/** The staff side of inbound mail: what needs a person, and one call to settle it. */
+export class InboundInbox {
+  constructor(
+    private readonly models: Pick<Models, 'InboundMessage'>,
+    private readonly unsubscribe: UnsubscribeService,
+    private readonly subscribers: SubscriberLookup,
+    private readonly campaigns: CampaignLists,
+    private readonly audit: AuditLog,
+    private readonly clock: Clock,
+  ) {}
+
+  async list(q: { status?: InboundStatus; limit: number; before?: Date }) {
+    const filter: Record<string, unknown> = {};
+    if (q.status) filter.status = q.status;
+    if (q.before) filter.receivedAt = { $lt: q.before };
+    const docs = await this.models.InboundMessage.find(filter, summary)
+      .sort({ receivedAt: -1, _id: -1 })
+      .limit(q.limit)
+      .lean();
+    return docs.map((d) => view(d as SummaryDoc));
+  }
+
+  /** One message with the sender's own text, so staff can judge the request; audited. */
+  async get(ctx: AuditContext, id: string) {
+    const doc = await this.find(id, { ...summary, raw: 1 });
+    // lean() hands back the driver's Binary, whose bytes are in `.buffer`.
+    const { raw, ...rest } = doc as SummaryDoc & { raw?: { buffer: Uint8Array } };
+    let text = '';
+    if (raw) {
+      const parsed = await simpleParser(Buffer.from(raw.buffer), {
+        skipTextToHtml: true,
+        skipImageLinks: true,
+      });
+      text = ownText(parsed.text, typeof parsed.html === 'string' ? parsed.html : undefined).slice(
+        0,
+        5000,
+      );
+    }
+    await this.audit.record(
+      ctx,
+      'inbound.read',
+      rest.subscriberId ? String(rest.subscriberId) : null,
+      {
+        inboundMessageId: id,
+      },
+    );
+    return { ...view(rest), text };
+  }
+
+  async act(
+    ctx: AuditContext & { actor: StaffActor },
+    id: string,
+    action: StaffAction,
+    subscriberId?: string,
+  ) {
+    const doc = await this.find(id, { status: 1, from: 1, subscriberId: 1, campaignId: 1 });
+    if (doc.status !== 'needs_review')
+      throw new AppError('invalid_state', `the message is ${doc.status}, not waiting for review`);
+    let outcome = 'ignored';
+    let target: string | undefined;
+    if (action !== 'ignore') {
+      target = subscriberId ?? (doc.subscriberId ? String(doc.subscriberId) : undefined);
+      if (!target) {
+        const email = normaliseEmail(/<([^>]+)>/.exec(doc.from)?.[1] ?? doc.from);
+        target = email ? (await this.subscribers.byEmail(email))?.id : undefined;
+      }
+      if (!target)
+        throw new AppError(
+          'validation_failed',
+          'subscriberId: no subscriber is known for this message',
+        );
+      const campaignId = doc.campaignId ? String(doc.campaignId) : undefined;
+      const listIds =
+        action === 'unsubscribe' && campaignId ? await this.campaigns(campaignId) : [];
+      const res = await this.unsubscribe.unsubscribe({
+        subscriberId: target,
+        scope: listIds.length > 0 ? { all: false, listIds } : { all: true },
+        // The person asked by replying to a campaign; staff only read it for them.
+        channel: campaignId && !subscriberId ? 'reply' : 'staff',
+        campaignId,
+        inboundMessageId: id,
+      });
+      if (!res.found) throw notFound('subscriber');
+      outcome = res.changed ? 'unsubscribed' : 'already_unsubscribed';
+    }
+    // FerretDB has no projection on findAndModify: claim with updateOne, then read the summary.
+    const claimed = await this.models.InboundMessage.updateOne(
+      { _id: id, status: 'needs_review' },
+      {
+        $set: {
+          status: 'done',
+          outcome: `staff_${outcome}`,
+          actedBy: ctx.actor.userId,
+          actedAt: this.clock.now(),
+          ...(target ? { subscriberId: new Types.ObjectId(target) } : {}),
+        },
+      },
+    );
+    if (claimed.modifiedCount === 0)
+      throw new AppError('invalid_state', 'the message was settled meanwhile');
+    const updated = await this.models.InboundMessage.findById(id, summary).lean();
+    await this.audit.record(ctx, `inbound.${action}`, target ?? null, { inboundMessageId: id });
+    return view(updated as SummaryDoc);
+  }
+
+  private async find(id: string, projection: Record<string, number>) {
+    if (!Types.ObjectId.isValid(id)) throw notFound('inbound message');
+    const doc = await this.models.InboundMessage.findById(id, projection).lean();
+    if (!doc) throw notFound('inbound message');
+    return doc;
+  }
+}

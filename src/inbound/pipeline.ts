@@ -1,0 +1,457 @@
+import { simpleParser, type ParsedMail } from 'mailparser';
+import { Types } from 'mongoose';
+import type { Models } from '../db/models/index.js';
+import type { InboundClassification, InboundStatus } from '../db/models/inbound-message.js';
+import type { Clock } from '../shared/clock.js';
+import { normaliseEmail } from '../shared/email.js';
+import { isDuplicateKey } from '../shared/errors.js';
+import type { Logger } from '../shared/logger.js';
+import type { UnsubscribeScope, UnsubscribeService } from '../unsubscribe/service.js';
+import type { SuppressionService } from '../unsubscribe/suppressions.js';
+import type { TokenService } from '../unsubscribe/tokens.js';
+import type { AuthVerdict, Envelope, MailAuthenticator } from './authenticator.js';
+import { autoReplyKind } from './auto-reply.js';
+import type { ConfirmationSender } from './confirmations.js';
+import { addressesIn, headerEnd, messageDigest, messageIds, parseHeaderBlock } from './headers.js';
+import type { CampaignLists } from '../unsubscribe/campaign-lists.js';
+import type { PrivacyRequestSink, SubscriberLookup, SubscriberRef } from './ports.js';
+import { detectIntent, ownText } from './reply-text.js';
+import { isReport, parseArf, parseDsn, type OriginalRef } from './reports.js';
+
+export interface InboundConfig {
+  inboundDomain: string;
+  bounceHardLimit: number;
+  /** INBOUND_MAX_BYTES: what every way in refuses above. */
+  maxBytes: number;
+  /** Confirmation mails per address per day: a flood of forged requests cannot spam a person. */
+  confirmationsPerDay: number;
+}
+
+/** Raw kept per message; the rest of a large message is not needed to review it. */
+export const STORE_CAP_BYTES = 512 * 1024;
+const HEADER_CAP_BYTES = 256 * 1024;
+// A message with more MIME parts than this is hostile (parser bombs), not mail a person wrote.
+const MAX_BOUNDARIES = 500;
+const DAY_MS = 86_400_000;
+
+export interface InboundResult {
+  id: string;
+  duplicate: boolean;
+  status: InboundStatus;
+  classification?: InboundClassification;
+  outcome?: string;
+}
+
+interface Decision {
+  status: InboundStatus;
+  classification: InboundClassification;
+  outcome: string;
+  detail?: string;
+  subscriberId?: string;
+  campaignId?: string;
+  auth?: Pick<AuthVerdict, 'spf' | 'dkim' | 'dmarc'>;
+  bounce?: { kind: string; status: string };
+  confirmationHash?: string;
+}
+
+interface Context {
+  id: string;
+  raw: Buffer;
+  env: Envelope;
+  parsed: ParsedMail;
+  from: string | null;
+  recipients: string[];
+}
+
+interface Identity {
+  subscriberId: string;
+  campaignId?: string;
+}
+
+const done = (
+  classification: InboundClassification,
+  outcome: string,
+  extra: Partial<Decision> = {},
+): Decision => ({ status: 'done', classification, outcome, ...extra });
+
+const review = (
+  classification: InboundClassification,
+  detail: string,
+  extra: Partial<Decision> = {},
+): Decision => ({
+  status: 'needs_review',
+  classification,
+  outcome: 'needs_review',
+  detail,
+  ...extra,
+});
+
+/**
+ * The one road every inbound message takes, whether it came over SMTP, from the IMAP mailbox or
+ * over HTTP: store, deduplicate, classify, act, record. Classification order is fixed by the
+ * issue: auto-replies, feedback reports, delivery reports, the unsubscribe address, replies;
+ * everything else goes to the staff inbox.
+ */
+export class InboundPipeline {
+  constructor(
+    private readonly models: Pick<Models, 'InboundMessage'>,
+    private readonly deps: {
+      tokens: TokenService;
+      unsubscribe: UnsubscribeService;
+      suppressions: SuppressionService;
+      authenticator: MailAuthenticator;
+      confirmations: ConfirmationSender;
+      campaigns: CampaignLists;
+      subscribers: SubscriberLookup;
+      privacy: PrivacyRequestSink | undefined;
+      clock: Clock;
+      logger: Logger;
+    },
+    private readonly cfg: InboundConfig,
+  ) {}
+
+  get maxBytes(): number {
+    return this.cfg.maxBytes;
+  }
+
+  async process(raw: Buffer, env: Envelope): Promise<InboundResult> {
+    const end = headerEnd(raw, HEADER_CAP_BYTES);
+    const head = parseHeaderBlock(
+      raw.subarray(0, end < 0 ? Math.min(raw.length, HEADER_CAP_BYTES) : end).toString('utf8'),
+    );
+    const messageId = messageIds(head.get('message-id')?.[0])[0] ?? '';
+    const digest = messageDigest(raw);
+    const receivedAt = this.deps.clock.now();
+    let id: string;
+    try {
+      const doc = await this.models.InboundMessage.create({
+        receivedAt,
+        via: env.via,
+        messageId,
+        digest,
+        mailFrom: (env.mailFrom ?? '').slice(0, 320),
+        rcptTo: (env.rcptTo ?? []).slice(0, 50),
+        remoteIp: env.remoteIp,
+        from: (head.get('from')?.[0] ?? '').slice(0, 320),
+        subject: (head.get('subject')?.[0] ?? '').slice(0, 500),
+        raw: raw.subarray(0, STORE_CAP_BYTES),
+        rawSize: raw.length,
+        rawTruncated: raw.length > STORE_CAP_BYTES,
+        status: 'processing',
+      });
+      id = String(doc._id);
+    } catch (err) {
+      if (!isDuplicateKey(err)) throw err;
+      const prior = await this.models.InboundMessage.findOne(
+        { messageId, digest },
+        { status: 1, classification: 1, outcome: 1 },
+      ).lean();
+      return {
+        id: String(prior?._id ?? ''),
+        duplicate: true,
+        status: prior?.status ?? 'processing',
+        classification: prior?.classification ?? undefined,
+        outcome: prior?.outcome ?? undefined,
+      };
+    }
+
+    let decision: Decision;
+    try {
+      decision = await this.decide(id, raw, env, head, end);
+    } catch (err) {
+      this.deps.logger.warn({ err, inboundMessageId: id }, 'inbound message failed');
+      decision = {
+        status: 'error',
+        classification: 'malformed',
+        outcome: 'error',
+        detail: 'the message could not be processed',
+      };
+      await this.models.InboundMessage.updateOne(
+        { _id: id },
+        { $set: { error: String((err as Error).message ?? err).slice(0, 500) } },
+      );
+    }
+    await this.models.InboundMessage.updateOne({ _id: id }, { $set: decision });
+    return {
+      id,
+      duplicate: false,
+      status: decision.status,
+      classification: decision.classification,
+      outcome: decision.outcome,
+    };
+  }
+
+  private async decide(
+    id: string,
+    raw: Buffer,
+    env: Envelope,
+    head: Map<string, string[]>,
+    end: number,
+  ): Promise<Decision> {
+    if (end < 0 || head.size === 0)
+      return { ...review('malformed', 'no header section'), status: 'error', outcome: 'error' };
+    const boundaries = raw.toString('latin1').split(/boundary\s*=/i).length - 1;
+    if (boundaries > MAX_BOUNDARIES)
+      return { ...review('malformed', 'too many MIME parts'), status: 'error', outcome: 'error' };
+
+    const parsed = await simpleParser(raw, {
+      keepDeliveryStatus: true,
+      skipImageLinks: true,
+      skipTextToHtml: true,
+      maxHtmlLengthToParse: 1024 * 1024,
+    });
+    const fromValue = parsed.from?.value ?? [];
+    const from = fromValue.length === 1 ? normaliseEmail(fromValue[0]!.address) : null;
+    const headerRcpts = ['delivered-to', 'x-original-to', 'to', 'cc'].flatMap((n) =>
+      (head.get(n) ?? []).flatMap(addressesIn),
+    );
+    const recipients = [...(env.rcptTo ?? []), ...headerRcpts].map((a) => a.toLowerCase());
+    const ctx: Context = { id, raw, env, parsed, from, recipients };
+    const get = (name: string) => head.get(name)?.[0];
+
+    // Reports carry Auto-Submitted too (Postfix DSNs do); they are recognised by structure.
+    const report = isReport(parsed);
+    const auto = report ? null : autoReplyKind({ get }, parsed.subject ?? '');
+    const unsubToken = this.addressToken(recipients, 'unsubscribe');
+    if (auto === 'auto-replied' || (auto === 'auto-generated' && !unsubToken))
+      return done('auto_reply', 'no_action', { detail: 'automatic reply' });
+
+    const arf = parseArf(parsed);
+    if (arf) return this.complaint(ctx, arf.feedbackType, arf.original);
+    const dsn = parseDsn(parsed);
+    if (dsn) return this.bounce(ctx, dsn.kind, dsn.status, dsn.original);
+    if (!env.mailFrom && env.via === 'smtp' && this.addressToken(recipients, 'bounce'))
+      return done('bounce', 'unparsed', {
+        detail: 'null-sender mail to the bounce address that is no DSN',
+      });
+
+    if (from && from.endsWith(`@${this.cfg.inboundDomain}`))
+      return done('loop', 'no_action', { detail: 'mail from our own inbound domain' });
+
+    if (unsubToken) {
+      const claims = unsubToken.claims;
+      const res = await this.deps.unsubscribe.unsubscribe({
+        subscriberId: claims.subscriberId,
+        scope: await this.scopeOf(claims.campaignId),
+        channel: 'email',
+        campaignId: claims.campaignId,
+        inboundMessageId: id,
+      });
+      return done('unsubscribe_address', outcomeOf(res), claims);
+    }
+    return this.reply(ctx);
+  }
+
+  private async complaint(
+    ctx: Context,
+    feedbackType: string,
+    original: OriginalRef,
+  ): Promise<Decision> {
+    if (feedbackType !== 'abuse' && feedbackType !== 'fraud')
+      return done('complaint', 'no_action', {
+        detail: `feedback type ${feedbackType}`.slice(0, 100),
+      });
+    const who = this.identify(original, 'unsubscribe') ?? this.identify(original, 'bounce');
+    if (!who)
+      return done('complaint', 'unverified', { detail: 'report about mail that is not ours' });
+    const res = await this.deps.unsubscribe.unsubscribe({
+      subscriberId: who.subscriberId,
+      scope: { all: true },
+      channel: 'complaint',
+      reason: 'complaint',
+      campaignId: who.campaignId,
+      inboundMessageId: ctx.id,
+    });
+    return done(
+      'complaint',
+      res.found ? (res.changed ? 'complained' : 'already_suppressed') : 'unknown_subscriber',
+      who,
+    );
+  }
+
+  private async bounce(
+    ctx: Context,
+    kind: 'hard' | 'soft' | 'none',
+    status: string,
+    original: OriginalRef,
+  ): Promise<Decision> {
+    const token = this.addressToken(ctx.recipients, 'bounce');
+    const who = token?.claims ?? this.identify(original, 'bounce');
+    const bounce = { kind, status };
+    if (!who)
+      return done('bounce', 'unverified', { bounce, detail: 'no verifiable token or Message-ID' });
+    if (kind === 'none') return done('bounce', 'no_action', { ...who, bounce });
+    // One record per delivered report is the counter: FerretDB loses concurrent $inc updates
+    // (docs/database.md), and deduplication already made each record one distinct bounce.
+    await this.models.InboundMessage.updateOne(
+      { _id: ctx.id },
+      { $set: { subscriberId: new Types.ObjectId(who.subscriberId), bounce } },
+    );
+    const hard =
+      kind === 'hard'
+        ? await this.models.InboundMessage.countDocuments({
+            subscriberId: new Types.ObjectId(who.subscriberId),
+            'bounce.kind': 'hard',
+          })
+        : 0;
+    if (kind === 'soft' || hard < this.cfg.bounceHardLimit)
+      return done('bounce', `${kind}_bounce_counted`, { ...who, bounce });
+    const res = await this.deps.unsubscribe.unsubscribe({
+      subscriberId: who.subscriberId,
+      scope: { all: true },
+      channel: 'bounce',
+      reason: 'bounce',
+      campaignId: who.campaignId,
+      inboundMessageId: ctx.id,
+    });
+    return done(
+      'bounce',
+      res.found ? (res.changed ? 'bounced' : 'already_suppressed') : 'unknown_subscriber',
+      { ...who, bounce },
+    );
+  }
+
+  private async reply(ctx: Context): Promise<Decision> {
+    const { parsed } = ctx;
+    const own = ownText(parsed.text, typeof parsed.html === 'string' ? parsed.html : undefined);
+    // A subject of one's own ("Unsubscribe") is a request; a reply's subject is the campaign's.
+    const subject = parsed.subject ?? '';
+    const ownSubject = /^\s*(re|vs|sv|aw|fw|fwd|vl|vb)\s*:/i.test(subject) ? '' : subject;
+    const intent = detectIntent(`${ownSubject}\n${own}`);
+    const context = this.replyContext(ctx);
+    if (intent === null) return review('other', 'no request recognised', context ?? {});
+    if (intent === 'ambiguous')
+      return review(
+        'ambiguous',
+        'the request may mean something else (e.g. cancel an order)',
+        context ?? {},
+      );
+    if (intent === 'privacy') {
+      if (!ctx.from) return review('privacy_request', 'privacy request without a usable sender');
+      if (!this.deps.privacy)
+        return review('privacy_request', 'privacy request for staff', context ?? {});
+      await this.deps.privacy.open({
+        type: 'erasure',
+        email: ctx.from,
+        channel: 'email',
+        inboundMessageId: ctx.id,
+      });
+      return done('privacy_request', 'privacy_request_opened', context ?? {});
+    }
+
+    const subscriber = context
+      ? await this.deps.subscribers.byId(context.subscriberId)
+      : ctx.from
+        ? await this.deps.subscribers.byEmail(ctx.from)
+        : null;
+    if (!subscriber) return review('reply_unsubscribe', 'asks to unsubscribe; no subscriber found');
+    const campaignId = context?.campaignId;
+    const ids = { subscriberId: subscriber.id, ...(campaignId ? { campaignId } : {}) };
+
+    let auth: AuthVerdict | undefined;
+    if (ctx.from === subscriber.email) {
+      auth = await this.deps.authenticator.verify(ctx.raw, ctx.env, ctx.from);
+      if (auth.fromAuthenticated) {
+        const res = await this.deps.unsubscribe.unsubscribe({
+          subscriberId: subscriber.id,
+          scope: await this.scopeOf(campaignId),
+          channel: context ? 'reply' : 'email',
+          campaignId,
+          inboundMessageId: ctx.id,
+        });
+        return done('reply_unsubscribe', outcomeOf(res), { ...ids, auth: authOf(auth) });
+      }
+    }
+    const extra = { ...ids, ...(auth ? { auth: authOf(auth) } : {}) };
+    const why = auth ? 'sender not authenticated' : 'sender is not the subscriber';
+    return this.confirm(subscriber, campaignId, why, extra);
+  }
+
+  private async confirm(
+    subscriber: SubscriberRef,
+    campaignId: string | undefined,
+    why: string,
+    extra: Partial<Decision>,
+  ): Promise<Decision> {
+    if (subscriber.status !== 'subscribed' && subscriber.status !== 'unconfirmed')
+      return done('reply_unsubscribe', 'already_unsubscribed', extra);
+    if (subscriber.email.endsWith(`@${this.cfg.inboundDomain}`))
+      return done('reply_unsubscribe', 'no_action', {
+        ...extra,
+        detail: 'would mail our own domain',
+      });
+    const hash = this.deps.suppressions.hash(subscriber.email);
+    const since = new Date(this.deps.clock.now().getTime() - DAY_MS);
+    const recent = await this.models.InboundMessage.countDocuments({
+      confirmationHash: hash,
+      receivedAt: { $gte: since },
+      outcome: 'confirmation_sent',
+    });
+    if (recent >= this.cfg.confirmationsPerDay)
+      return review('reply_unsubscribe', `${why}; confirmation limit reached`, extra);
+    await this.deps.confirmations.send(subscriber, campaignId);
+    return done('reply_unsubscribe', 'confirmation_sent', {
+      ...extra,
+      detail: why,
+      confirmationHash: hash,
+    });
+  }
+
+  /** Subscriber and campaign of the campaign mail this replies to (our Message-ID, or VERP). */
+  private replyContext(ctx: Context): Identity | null {
+    const h = ctx.parsed.headers;
+    const refs = [h.get('in-reply-to'), h.get('references')]
+      .flatMap((v) => (Array.isArray(v) ? v : v ? [v] : []))
+      .map(String)
+      .flatMap((v) =>
+        v.includes('<') ? messageIds(v) : v.split(/\s+/).map((x) => x.toLowerCase()),
+      );
+    const byId = this.identify({ messageIds: refs, addresses: [] }, 'unsubscribe');
+    return byId ?? this.addressToken(ctx.recipients, 'bounce')?.claims ?? null;
+  }
+
+  /** Ids from a verified token address, else from our deterministic Message-ID. */
+  private identify(original: OriginalRef, purpose: 'unsubscribe' | 'bounce'): Identity | null {
+    const token = this.addressToken(original.addresses, purpose);
+    if (token) return token.claims;
+    const suffix = `@${this.cfg.inboundDomain}`;
+    for (const mid of original.messageIds) {
+      const m = /^([0-9a-f]{24})\.([0-9a-f]{24})$/.exec(
+        mid.endsWith(suffix) ? mid.slice(0, -suffix.length) : '',
+      );
+      if (m) return { campaignId: m[1]!, subscriberId: m[2]! };
+    }
+    return null;
+  }
+
+  private addressToken(addresses: string[], purpose: 'unsubscribe' | 'bounce') {
+    const local = purpose === 'unsubscribe' ? 'unsubscribe' : 'bounces';
+    const domain = this.cfg.inboundDomain;
+    for (const a of addresses) {
+      const at = a.lastIndexOf('@');
+      if (at < 0 || a.slice(at + 1).toLowerCase() !== domain) continue;
+      const m = new RegExp(`^${local}\\+([a-z2-7]{52})$`, 'i').exec(a.slice(0, at));
+      if (!m) continue;
+      try {
+        return { claims: this.deps.tokens.verifyAddress(purpose, m[1]!) };
+      } catch {
+        // An altered token is just not ours; the message goes on as any other.
+      }
+    }
+    return null;
+  }
+
+  private async scopeOf(campaignId: string | undefined): Promise<UnsubscribeScope> {
+    const listIds = campaignId ? await this.deps.campaigns(campaignId) : [];
+    // Without the campaign's lists the request cannot be narrowed; stopping all mail honours it.
+    return listIds.length > 0 ? { all: false, listIds } : { all: true };
+  }
+}
+
+function outcomeOf(res: { changed: boolean; found: boolean }): string {
+  return res.found ? (res.changed ? 'unsubscribed' : 'already_unsubscribed') : 'unknown_subscriber';
+}
+
+function authOf(a: AuthVerdict) {
+  return { spf: a.spf, dkim: a.dkim, dmarc: a.dmarc };
+}

@@ -1,0 +1,42 @@
+import { Types } from 'mongoose';
+import type { Models } from '../db/models/index.js';
+
+/** Where an erasure request asked for by mail goes: the data-protection request register. */
+export interface PrivacyRequestSink {
+  open(req: {
+    type: 'erasure';
+    email: string;
+    channel: 'email';
+    inboundMessageId: string;
+  }): Promise<{ id: string }>;
+}
+
+export interface SubscriberRef {
+  id: string;
+  email: string;
+  locale: string;
+  status: string;
+}
+
+/** The few subscriber facts inbound mail needs; read-only. */
+export interface SubscriberLookup {
+  byId(id: string): Promise<SubscriberRef | null>;
+  byEmail(email: string): Promise<SubscriberRef | null>;
+}
+
+export function subscriberLookupFrom(models: Pick<Models, 'Subscriber'>): SubscriberLookup {
+  const project = { email: 1, locale: 1, status: 1 };
+  const ref = (
+    d: { _id: unknown; email: string; locale?: string | null; status: string } | null,
+  ) =>
+    d ? { id: String(d._id), email: d.email, locale: d.locale ?? 'fi', status: d.status } : null;
+  return {
+    async byId(id) {
+      if (!Types.ObjectId.isValid(id)) return null;
+      return ref(await models.Subscriber.findById(id, project).lean());
+    },
+    async byEmail(email) {
+      return ref(await models.Subscriber.findOne({ email }, project).lean());
+    },
+  };
+}
