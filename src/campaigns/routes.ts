@@ -1,7 +1,9 @@
 import { z } from 'zod';
 import { auditContext } from '../http/types.js';
 import type { RouteDef } from '../http/routes.js';
+import { dateTime, emptyBody } from '../http/schemas.js';
 import { parseInput } from '../http/validate.js';
+import { CAMPAIGN_STATUSES } from '../db/models/campaign.js';
 import type { Services } from '../services.js';
 
 // A CR or LF in a header value would let input add headers of its own (header injection).
@@ -47,18 +49,26 @@ const statsSchema = z.object({
   unsubscribed: z.number(),
   bounced: z.number(),
 });
+/** CampaignView as JSON: dates leave as ISO 8601 strings. */
 const campaignView = z.object({
   id: z.string(),
   name: z.string(),
   subject: z.string(),
-  status: z.string(),
+  status: z.enum(CAMPAIGN_STATUSES),
   lists: z.array(z.string()),
   segmentId: z.string().nullable(),
   fromEmail: z.string(),
-  sendAt: z.date().nullable(),
+  sendAt: dateTime.nullable(),
+  startedAt: dateTime.nullable(),
+  finishedAt: dateTime.nullable(),
+  createdAt: dateTime,
+  updatedAt: dateTime,
   stats: statsSchema,
   progress: z.number(),
 });
+const retryResponse = z.object({ requeued: z.number().int(), campaign: campaignView });
+const testResponse = z.object({ sent: z.array(z.string()) });
+const renderedMail = z.object({ subject: z.string(), html: z.string(), text: z.string() });
 
 const id = (req: { params: unknown }) => parseInput(z.object({ id: objectId }), req.params).id;
 
@@ -74,9 +84,14 @@ export function campaignRoutes(s: Services): RouteDef[] {
     path: `/campaigns/:id/${path}`,
     permission: 'campaigns.send',
     summary,
+    body: emptyBody,
     response: campaignView,
     successStatus: 202,
-    handler: async (req, res) => res.status(202).json(await fn(id(req))),
+    handler: async (req, res) => {
+      const campaignId = id(req);
+      parseInput(emptyBody, req.body ?? {});
+      res.status(202).json(await fn(campaignId));
+    },
   });
   return [
     {
@@ -95,6 +110,7 @@ export function campaignRoutes(s: Services): RouteDef[] {
       path: '/campaigns',
       permission: 'campaigns.read',
       summary: 'List campaigns with their stats',
+      response: z.object({ items: z.array(campaignView) }),
       handler: async (_req, res) => res.json({ items: await c.list() }),
     },
     {
@@ -137,8 +153,14 @@ export function campaignRoutes(s: Services): RouteDef[] {
       path: '/campaigns/:id/retry-unknown',
       permission: 'campaigns.send',
       summary: 'Resend mails whose delivery outcome is unknown after a crash',
+      body: emptyBody,
+      response: retryResponse,
       successStatus: 202,
-      handler: async (req, res) => res.status(202).json(await c.retryUnknown(id(req))),
+      handler: async (req, res) => {
+        const campaignId = id(req);
+        parseInput(emptyBody, req.body ?? {});
+        res.status(202).json(await c.retryUnknown(campaignId));
+      },
     },
     {
       method: 'post',
@@ -146,6 +168,7 @@ export function campaignRoutes(s: Services): RouteDef[] {
       permission: 'campaigns.send',
       summary: 'Send the campaign to staff addresses with [TEST] in the subject',
       body: testBody,
+      response: testResponse,
       handler: async (req, res) =>
         res.json(
           await c.sendTest(id(req), parseInput(testBody, req.body).emails, auditContext(req)),
@@ -157,6 +180,7 @@ export function campaignRoutes(s: Services): RouteDef[] {
       permission: 'campaigns.read',
       summary: 'Render the campaign for a chosen subscriber or a sample person',
       body: previewBody,
+      response: renderedMail,
       handler: async (req, res) =>
         res.json(
           await c.preview(

@@ -13,3 +13,5 @@ export const page = <T extends z.ZodType>(item: T) =>
 export const errorBody = z.object({
   error: z.looseObject({ code: z.string(), message: z.string() }),
 });
+/** The body of a POST that takes none: absent, or an empty JSON object. */
+export const emptyBody = z.strictObject({});

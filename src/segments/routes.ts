@@ -82,6 +82,7 @@ export function segmentRoutes(s: { segments: SegmentService }): RouteDef[] {
       method: 'get',
       path: '/segments/:id',
       permission: 'segments.read',
+      summary: 'A saved segment and its rules',
       response: segmentView,
       handler: async (req, res) => {
         res.json(await segments.get(String(req.params.id)));
@@ -102,6 +103,7 @@ export function segmentRoutes(s: { segments: SegmentService }): RouteDef[] {
       method: 'patch',
       path: '/segments/:id',
       permission: 'segments.write',
+      summary: 'Rename, describe or change the rules of a segment',
       body: segmentPatchBody,
       response: segmentView,
       handler: async (req, res) => {
@@ -112,6 +114,7 @@ export function segmentRoutes(s: { segments: SegmentService }): RouteDef[] {
       method: 'delete',
       path: '/segments/:id',
       permission: 'segments.write',
+      summary: 'Delete a saved segment',
       successStatus: 204,
       handler: async (req, res) => {
         await segments.remove(String(req.params.id));

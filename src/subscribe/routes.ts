@@ -5,12 +5,15 @@ import { jsonBody } from '../http/app.js';
 import {
   acceptedLanguages,
   messages,
+  PAGE_LOCALES,
   pickLocale,
   renderPage,
   trustedHtml,
   type PageLocale,
 } from '../http/pages.js';
 import type { RouteDef } from '../http/routes.js';
+import { dateTime } from '../http/schemas.js';
+import { CONSENT_KINDS } from '../db/models/consent.js';
 import { auditContext } from '../http/types.js';
 import { parseInput } from '../http/validate.js';
 import type { Services } from '../services.js';
@@ -264,7 +267,35 @@ function allowFormRedirect(res: Response, url: string): void {
 /** Staff endpoints of this capability (mounted under /api/v1 by admin-routes.ts). */
 export function subscribeAdminRoutes(s: Services): RouteDef[] {
   const idParam = z.object({ id: z.string().regex(/^[0-9a-f]{24}$/i, 'not a valid id') });
-  const embedQuery = z.object({ lang: z.enum(['fi', 'en']).optional() });
+  // Strict: an unknown or bracketed parameter (lang[$gt]=) is refused, not silently dropped.
+  const embedQuery = z.strictObject({ lang: z.enum(PAGE_LOCALES).optional() });
+  const embedView = z.object({
+    listId: z.string(),
+    slug: z.string(),
+    locale: z.enum(PAGE_LOCALES),
+    hostedUrl: z.string(),
+    /** The form as an HTML fragment, inside the JSON answer. */
+    html: z.string(),
+  });
+  const consentsView = z.object({
+    items: z.array(
+      z.object({
+        id: z.string(),
+        at: dateTime,
+        kind: z.enum(CONSENT_KINDS),
+        listId: z.string().nullable(),
+        source: z.string(),
+        locale: z.string().nullable(),
+        textHash: z.string().nullable(),
+        textVersion: z.string().nullable(),
+        ip: z.string().nullable(),
+        userAgent: z.string().nullable(),
+      }),
+    ),
+    texts: z.array(
+      z.object({ hash: z.string(), version: z.string(), locale: z.string(), text: z.string() }),
+    ),
+  });
   return [
     {
       method: 'get',
@@ -272,6 +303,7 @@ export function subscribeAdminRoutes(s: Services): RouteDef[] {
       permission: 'lists.read',
       summary: 'HTML form snippet of a public list, to paste into any website',
       query: embedQuery,
+      response: embedView,
       handler: async (req, res) => {
         const { id } = parseInput(idParam, req.params);
         const { lang } = parseInput(embedQuery, req.query);
@@ -283,6 +315,7 @@ export function subscribeAdminRoutes(s: Services): RouteDef[] {
       path: '/subscribers/:id/consents',
       permission: 'subscribers.read',
       summary: 'Consent ledger of one subscriber (audited read)',
+      response: consentsView,
       handler: async (req, res) => {
         const { id } = parseInput(idParam, req.params);
         res.json(await s.subscribe.consentsOf(auditContext(req), id));
