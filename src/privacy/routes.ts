@@ -6,6 +6,7 @@ import {
 } from '../db/models/privacy.js';
 import { renderPage } from '../http/pages.js';
 import type { RouteDef } from '../http/routes.js';
+import { dateTime } from '../http/schemas.js';
 import { auditContext } from '../http/types.js';
 import { parseInput } from '../http/validate.js';
 import type { Services } from '../services.js';
@@ -49,6 +50,89 @@ const exportBody = z.strictObject({
 const eraseBody = z.strictObject({ email: z.string().max(320), requestId: objectId.optional() });
 const retentionRunBody = z.strictObject({ dryRun: z.boolean().default(false) });
 
+// The answers, as JSON (dates as ISO 8601 strings).
+const auditPage = z.object({
+  items: z.array(
+    z.object({
+      id: z.string(),
+      at: dateTime,
+      actorType: z.string(),
+      actorId: z.string().nullable(),
+      action: z.string(),
+      subjectId: z.string().nullable(),
+      requestId: z.string().nullable(),
+      // Free-form per action (counts, ids, reasons): genuinely open-ended.
+      details: z.record(z.string(), z.unknown()).nullable(),
+    }),
+  ),
+  nextCursor: z.string().nullable(),
+});
+const hetuView = z.object({ hetu: z.string().nullable() });
+const requestView = z.object({
+  id: z.string(),
+  type: z.enum(PRIVACY_REQUEST_TYPES),
+  email: z.string().nullable(),
+  emailMasked: z.string(),
+  channel: z.enum(PRIVACY_REQUEST_CHANNELS),
+  receivedAt: dateTime,
+  dueDate: z.string(),
+  status: z.enum(PRIVACY_REQUEST_STATUSES),
+  overdue: z.boolean(),
+  notes: z.string(),
+  handledBy: z.string().nullable(),
+  closedAt: dateTime.nullable(),
+  inboundMessageId: z.string().nullable(),
+});
+const subjectExportView = z
+  .object({
+    generatedAt: dateTime,
+    subject: z.object({ email: z.string(), subscriberIds: z.array(z.string()) }),
+    hetuRevealed: z.boolean(),
+    sections: z.array(
+      z.object({
+        key: z.string(),
+        title: z.string(),
+        // Stored documents as plain JSON; each collection has its own fields.
+        records: z.array(z.record(z.string(), z.unknown())),
+      }),
+    ),
+  })
+  .or(z.string().describe('format=html: the same data as one readable text/html page'));
+const erasureView = z.object({
+  jobId: z.string(),
+  status: z.literal('done'),
+  stepsDone: z.array(z.string()),
+  counts: z.record(z.string(), z.number().int()),
+  resumed: z.boolean(),
+});
+const retentionReportView = z.object({
+  id: z.string(),
+  startedAt: dateTime,
+  finishedAt: dateTime.nullable(),
+  dryRun: z.boolean(),
+  trigger: z.string(),
+  rules: z.array(
+    z.object({
+      rule: z.string(),
+      description: z.string(),
+      cutoff: dateTime,
+      matched: z.number().int(),
+      removed: z.number().int(),
+      provisional: z.boolean(),
+    }),
+  ),
+  error: z.string().nullable(),
+});
+const retentionReports = z.object({
+  schedule: z.object({
+    interval: z.string().nullable(),
+    nextDueAt: dateTime.nullable(),
+    lastRunAt: dateTime.nullable(),
+    running: z.boolean(),
+  }),
+  items: z.array(retentionReportView),
+});
+
 /** Data protection: audit trail, requests register, access export, erasure, retention. */
 export function privacyRoutes(s: Services): RouteDef[] {
   const sendExport = async (
@@ -70,6 +154,7 @@ export function privacyRoutes(s: Services): RouteDef[] {
       permission: 'audit.read',
       summary: 'The audit trail, newest first; append-only (no route changes or deletes it)',
       query: auditQuery,
+      response: auditPage,
       handler: async (req, res) =>
         res.json(await s.auditReader.query(parseInput(auditQuery, req.query))),
     },
@@ -80,6 +165,7 @@ export function privacyRoutes(s: Services): RouteDef[] {
       // unless the role has pii.hetu.read.
       permission: 'subscribers.read',
       summary: 'Reveals the identity number (pii.hetu.read); every attempt is audited',
+      response: hetuView,
       handler: async (req, res) => {
         const id = parseInput(z.strictObject({ id: objectId }), req.params).id;
         res.setHeader('Cache-Control', 'no-store');
@@ -92,6 +178,7 @@ export function privacyRoutes(s: Services): RouteDef[] {
       permission: 'privacy.write',
       summary: 'Registers a data-subject request; due one calendar month after receipt',
       body: requestBody,
+      response: requestView,
       successStatus: 201,
       handler: async (req, res) => {
         const b = parseInput(requestBody, req.body);
@@ -103,12 +190,15 @@ export function privacyRoutes(s: Services): RouteDef[] {
       path: '/privacy/requests',
       permission: 'privacy.read',
       summary: 'Open requests, soonest due first, overdue ones flagged',
+      response: z.object({ items: z.array(requestView) }),
       handler: async (_req, res) => res.json({ items: await s.privacyRequests.listOpen() }),
     },
     {
       method: 'get',
       path: '/privacy/requests/:id',
       permission: 'privacy.read',
+      summary: 'One data-subject request',
+      response: requestView,
       handler: async (req, res) =>
         res.json(
           await s.privacyRequests.get(parseInput(z.strictObject({ id: objectId }), req.params).id),
@@ -118,7 +208,9 @@ export function privacyRoutes(s: Services): RouteDef[] {
       method: 'patch',
       path: '/privacy/requests/:id',
       permission: 'privacy.write',
+      summary: 'Changes the status or notes of a request; closing stamps closedAt',
       body: requestPatch,
+      response: requestView,
       handler: async (req, res) => {
         const { id } = parseInput(z.strictObject({ id: objectId }), req.params);
         res.json(
@@ -132,6 +224,7 @@ export function privacyRoutes(s: Services): RouteDef[] {
       permission: 'privacy.read',
       summary: 'Everything held about one person (JSON or readable HTML); audited',
       query: exportQuery,
+      response: subjectExportView,
       handler: async (req, res) => {
         const q = parseInput(exportQuery, req.query);
         await sendExport(req, res, q.email, q.format);
@@ -143,6 +236,7 @@ export function privacyRoutes(s: Services): RouteDef[] {
       permission: 'privacy.read',
       summary: 'The access export for a registered request',
       body: exportBody,
+      response: subjectExportView,
       handler: async (req, res) => {
         const b = parseInput(exportBody, req.body);
         const request = await s.privacyRequests.get(b.requestId);
@@ -156,6 +250,7 @@ export function privacyRoutes(s: Services): RouteDef[] {
       permission: 'privacy.write',
       summary: 'Erases a person everywhere, keeping only the keyed-hash suppression; resumable',
       body: eraseBody,
+      response: erasureView,
       handler: async (req, res) => {
         const b = parseInput(eraseBody, req.body);
         const ctx = auditContext(req);
@@ -170,6 +265,7 @@ export function privacyRoutes(s: Services): RouteDef[] {
       path: '/privacy/retention/reports',
       permission: 'privacy.read',
       summary: 'Retention runs, newest first: counts per rule, no personal data',
+      response: retentionReports,
       handler: async (_req, res) =>
         res.json({ schedule: await s.retention.schedule(), items: await s.retention.reports() }),
     },
@@ -177,7 +273,9 @@ export function privacyRoutes(s: Services): RouteDef[] {
       method: 'post',
       path: '/privacy/retention/run',
       permission: 'privacy.write',
+      summary: 'Runs the retention rules now (dryRun: count only); audited',
       body: retentionRunBody,
+      response: retentionReportView,
       handler: async (req, res) => {
         const b = parseInput(retentionRunBody, req.body ?? {});
         const report = await s.retention.run({ dryRun: b.dryRun, trigger: 'api' });
