@@ -1,7 +1,12 @@
 import type { Request } from 'express';
 import { z } from 'zod';
-import { INBOUND_STATUSES } from '../db/models/inbound-message.js';
+import {
+  INBOUND_CLASSIFICATIONS,
+  INBOUND_STATUSES,
+  INBOUND_VIAS,
+} from '../db/models/inbound-message.js';
 import type { RouteDef } from '../http/routes.js';
+import { dateTime } from '../http/schemas.js';
 import { auditContext } from '../http/types.js';
 import { parseInput } from '../http/validate.js';
 import { AppError } from '../shared/errors.js';
@@ -20,6 +25,38 @@ const actionBody = z.strictObject({
     .string()
     .regex(/^[0-9a-f]{24}$/, 'must be an id')
     .optional(),
+});
+
+const resultView = z.object({
+  id: z.string(),
+  duplicate: z.boolean(),
+  status: z.enum(INBOUND_STATUSES),
+  classification: z.enum(INBOUND_CLASSIFICATIONS).optional(),
+  outcome: z.string().optional(),
+});
+/** The inbox's summary of a message; fields the pipeline never set are absent. */
+const messageView = z.object({
+  id: z.string(),
+  receivedAt: dateTime,
+  via: z.enum(INBOUND_VIAS),
+  from: z.string(),
+  subject: z.string(),
+  status: z.enum(INBOUND_STATUSES),
+  classification: z.enum(INBOUND_CLASSIFICATIONS).optional(),
+  outcome: z.string().optional(),
+  detail: z.string().optional(),
+  subscriberId: z.string().nullable(),
+  campaignId: z.string().nullable(),
+  auth: z
+    .object({
+      spf: z.string().optional(),
+      dkim: z.string().optional(),
+      dmarc: z.string().optional(),
+    })
+    .optional(),
+  bounce: z.object({ kind: z.string().optional(), status: z.string().optional() }).optional(),
+  actedBy: z.string().optional(),
+  actedAt: dateTime.optional(),
 });
 
 /** Reads the raw request body, refusing more than `limit` bytes without buffering them. */
@@ -45,7 +82,10 @@ export function inboundRoutes(s: { inbound: InboundPipeline; inbox: InboundInbox
       path: '/inbound',
       permission: 'inbound.write',
       rawBody: true,
-      summary: 'Hand one raw MIME message (message/rfc822 or text/plain) to the inbound pipeline',
+      summary:
+        'Hand one raw MIME message (message/rfc822 or text/plain) to the inbound pipeline; ' +
+        '200 when it was already received',
+      response: resultView,
       successStatus: 201,
       handler: async (req, res) => {
         if (!req.is(['message/rfc822', 'text/plain']))
@@ -71,6 +111,7 @@ export function inboundRoutes(s: { inbound: InboundPipeline; inbox: InboundInbox
       permission: 'inbound.read',
       summary: 'Inbound messages, newest first; ?status=needs_review is the staff inbox',
       query: listQuery,
+      response: z.object({ items: z.array(messageView) }),
       handler: async (req, res) => {
         const q = parseInput(listQuery, req.query);
         const items = await s.inbox.list({
@@ -86,6 +127,7 @@ export function inboundRoutes(s: { inbound: InboundPipeline; inbox: InboundInbox
       path: '/inbound/:id',
       permission: 'inbound.read',
       summary: "One inbound message with the sender's own text (audited)",
+      response: messageView.extend({ text: z.string() }),
       handler: async (req, res) => {
         const { id } = parseInput(idParams, req.params);
         res.json(await s.inbox.get(auditContext(req), id));
@@ -98,6 +140,7 @@ export function inboundRoutes(s: { inbound: InboundPipeline; inbox: InboundInbox
       summary:
         'Settle a message waiting for review: unsubscribe (its campaign lists), unsubscribe_all, ignore',
       body: actionBody,
+      response: messageView,
       handler: async (req, res) => {
         const { id } = parseInput(idParams, req.params);
         const body = parseInput(actionBody, req.body);
