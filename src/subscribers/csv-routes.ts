@@ -4,6 +4,7 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { z } from 'zod';
 import type { RouteDef } from '../http/routes.js';
+import { dateTime } from '../http/schemas.js';
 import { auditContext } from '../http/types.js';
 import { parseInput } from '../http/validate.js';
 import { AppError, badRequest } from '../shared/errors.js';
@@ -63,8 +64,8 @@ const jobView = z.object({
   errors: z.array(z.object({ line: z.number().int(), message: z.string() })),
   errorCount: z.number().int(),
   failure: z.string().nullable(),
-  createdAt: z.date(),
-  finishedAt: z.date().nullable(),
+  createdAt: dateTime,
+  finishedAt: dateTime.nullable(),
 });
 
 export function csvRoutes(s: { imports: ImportService; exports: ExportService }): RouteDef[] {
@@ -120,8 +121,12 @@ export function csvRoutes(s: { imports: ImportService; exports: ExportService })
       method: 'get',
       path: '/exports',
       permission: 'subscribers.export',
-      summary: 'CSV of a list (?list=id|slug, ?status=) or a segment (?segment=id), streamed',
+      summary:
+        'CSV of a list (?list=id|slug, ?status=) or a segment (?segment=id), streamed as ' +
+        'text/csv (attachment subscribers.csv)',
       query: exportQuerySchema,
+      // The OpenAPI generator knows only application/json; the body is the CSV text.
+      response: z.string().describe('text/csv; charset=utf-8, one header row then one row each'),
       handler: async (req, res) => {
         const csv = await s.exports.open(
           auditContext(req),
