@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { RouteDef } from '../http/routes.js';
+import { dateTime } from '../http/schemas.js';
 import { parseInput } from '../http/validate.js';
 import { assertShallow, ruleSchema } from './rules.js';
 import type { SegmentService } from './service.js';
@@ -23,8 +24,8 @@ const segmentView = z.object({
   name: z.string(),
   description: z.string(),
   rules: ruleSchema,
-  createdAt: z.date(),
-  updatedAt: z.date(),
+  createdAt: dateTime,
+  updatedAt: dateTime,
 });
 const previewView = z.object({
   count: z.number().int(),

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { RouteDef } from '../../http/routes.js';
+import { dateTime } from '../../http/schemas.js';
 import { parseInput } from '../../http/validate.js';
 import type { TemplateService } from './service.js';
 
@@ -29,8 +30,8 @@ const summary = z.object({
   id: z.string(),
   name: z.string(),
   subject: z.string().nullable(),
-  createdAt: z.date(),
-  updatedAt: z.date(),
+  createdAt: dateTime,
+  updatedAt: dateTime,
 });
 const template = summary.extend({ mjml: z.string() });
 
