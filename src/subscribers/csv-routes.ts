@@ -83,6 +83,8 @@ export function csvRoutes(s: { imports: ImportService; exports: ExportService })
       successStatus: 202,
       handler: async (req, res) => {
         const ctx = auditContext(req);
+        // Query options are checked before the upload is touched, whatever its type.
+        parseInput(importOptionsSchema, req.query);
         const type = String(req.headers['content-type'] ?? '');
         let input: Readable;
         let given: Record<string, unknown> = { ...req.query };

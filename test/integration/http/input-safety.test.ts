@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { z } from 'zod';
 import { adminRoutes } from '../../../src/http/admin-routes.js';
+import { emptyBody } from '../../../src/http/schemas.js';
 import { bootApp, type TestApp } from '../../helpers/app.js';
 import { createList, createSubscriber } from '../../helpers/api.js';
 
@@ -50,7 +51,9 @@ describe('admin API input safety', () => {
   for (const route of routes.filter((r) => r.body)) {
     it(`${route.method.toUpperCase()} ${route.path} refuses operator objects in every field`, async () => {
       const fields = fieldsOf(route.body!);
-      expect(fields.length).to.be.greaterThan(0);
+      // Only a body schema that is a strict empty object may list no field; it still gets the
+      // top-level operator check below.
+      if (route.body !== emptyBody) expect(fields.length).to.be.greaterThan(0);
       for (const field of fields) {
         for (const op of OPERATORS) {
           const res = await send(route.method, route.path).send({ [field]: op });
@@ -68,13 +71,13 @@ describe('admin API input safety', () => {
   }
 
   for (const route of routes.filter((r) => r.query)) {
-    it(`GET ${route.path} refuses operator syntax in every query parameter`, async () => {
+    it(`${route.method.toUpperCase()} ${route.path} refuses operator syntax in every query parameter`, async () => {
       const json = z.toJSONSchema(route.query!, { io: 'input', unrepresentable: 'any' }) as {
         properties: Record<string, unknown>;
       };
       for (const field of [...Object.keys(json.properties), 'attr.city']) {
         for (const suffix of ['[$gt]=', '[$ne]=x', '[gt]=a', '.$where=1']) {
-          const res = await send('get', route.path).query(`${field}${suffix}`);
+          const res = await send(route.method, route.path).query(`${field}${suffix}`);
           expect(res.status, `${field}${suffix}`).to.equal(400);
         }
       }
