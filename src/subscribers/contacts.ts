@@ -10,7 +10,7 @@ import type { DataProtector } from '../shared/crypto.js';
 import { decodeCursor, encodeCursor } from '../shared/cursor.js';
 import { normaliseEmail } from '../shared/email.js';
 import { AppError, badRequest, conflict, isDuplicateKey, notFound } from '../shared/errors.js';
-import { maskHetu, parseHetu } from './hetu.js';
+import { maskHetu, parseHetu } from '../privacy/hetu.js';
 import type { ListService } from './lists.js';
 import {
   ATTRIBUTE_FILTER,

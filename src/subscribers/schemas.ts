@@ -4,7 +4,7 @@ import { MEMBERSHIP_STATUSES } from '../db/models/membership.js';
 import { LOCALES, SUBSCRIBER_STATUSES } from '../db/models/subscriber.js';
 import { cursorQuery, dateTime, objectId, page } from '../http/schemas.js';
 import { normaliseEmail } from '../shared/email.js';
-import { parseHetu } from './hetu.js';
+import { parseHetu } from '../privacy/hetu.js';
 
 const email = z
   .string()

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { maskHetu, parseHetu } from '../../../src/subscribers/hetu.js';
+import { maskHetu, parseHetu } from '../../../src/privacy/hetu.js';
 
 describe('henkilötunnus', () => {
   it('accepts valid numbers with every kind of century sign, including the 2023 ones', () => {
