@@ -242,10 +242,12 @@ export class SendWorker {
     const { CampaignRecipient, Subscriber } = this.d.models;
     const campaignId = campaign._id;
     const now = this.d.clock.now();
-    // Whoever held this batch before let its lease lapse: what it left mid-transaction may or
-    // may not have been delivered. Recorded as unknown for the operator, never resent here.
+    // We hold this batch by a claim (no one else writes its recipients now), and a holder that
+    // finished recorded every outcome: whatever is still `sending` was left mid-transaction by a
+    // holder whose lease lapsed, and may or may not have been delivered. Recorded as unknown for
+    // the operator, never resent here.
     const lost = await CampaignRecipient.updateMany(
-      { campaignId, batchNo: batch.batchNo, status: 'sending', leaseExpiresAt: { $lt: now } },
+      { campaignId, batchNo: batch.batchNo, status: 'sending' },
       {
         $set: { status: 'unknown', smtpResponse: 'worker stopped during the SMTP transaction' },
         $unset: { leaseOwner: 1, leaseExpiresAt: 1 },
@@ -496,24 +498,17 @@ export class SendWorker {
     );
   }
 
-  /** Renews the batch lease and those of its mails in flight; false when the batch was lost. */
+  /**
+   * Renews the batch lease; false when the batch was lost. Only the batch document is written:
+   * FerretDB rewrites whole documents from what it read, so a renewal touching recipients could
+   * undo an outcome a lane recorded at the same moment (docs/database.md).
+   */
   async renew(batch: Batch): Promise<boolean> {
-    const leaseExpiresAt = this.leaseEnd();
     const res = await this.d.models.CampaignBatch.updateOne(
       { _id: batch._id, leaseOwner: this.id },
-      { $set: { leaseExpiresAt } },
+      { $set: { leaseExpiresAt: this.leaseEnd() } },
     );
-    if (res.matchedCount !== 1) return false;
-    await this.d.models.CampaignRecipient.updateMany(
-      {
-        campaignId: batch.campaignId,
-        batchNo: batch.batchNo,
-        status: 'sending',
-        leaseOwner: this.id,
-      },
-      { $set: { leaseExpiresAt } },
-    );
-    return true;
+    return res.matchedCount === 1;
   }
 
   async campaignStillRunning(campaignId: Types.ObjectId): Promise<boolean> {
