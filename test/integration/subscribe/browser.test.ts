@@ -1,16 +1,13 @@
 import { expect } from 'chai';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { chromium, type BrowserContext } from 'playwright-core';
+import type { BrowserContext } from 'playwright-core';
 import { bootApp, type TestApp } from '../../helpers/app.js';
+import { CHROMIUM, launchChromium } from '../../helpers/browser.js';
 import { email } from '../../helpers/factories.js';
 import { SmtpSink } from '../../helpers/smtp-sink.js';
 import { confirmLink, makeList } from './helpers.js';
-
-const CHROMIUM = '/usr/bin/chromium';
 
 describe('subscribe in a real browser (headless Chromium)', function () {
   this.timeout(90_000);
@@ -19,7 +16,6 @@ describe('subscribe in a real browser (headless Chromium)', function () {
   let server: Server;
   let base: string;
   let browser: BrowserContext;
-  let profile: string;
 
   before(async function () {
     if (!existsSync(CHROMIUM)) {
@@ -32,21 +28,7 @@ describe('subscribe in a real browser (headless Chromium)', function () {
     sink = await new SmtpSink().start();
     t = await bootApp({ smtpUrl: sink.url, env: { BASE_URL: base } });
     server.on('request', t.app);
-    profile = mkdtempSync(path.join(tmpdir(), 'kirje-chromium-'));
-    browser = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchChromium();
   });
 
   after(async () => {
@@ -54,7 +36,6 @@ describe('subscribe in a real browser (headless Chromium)', function () {
     await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
     await t?.close();
     await sink?.stop();
-    if (profile) rmSync(profile, { recursive: true, force: true });
   });
 
   it('fills the hosted form, confirms from the mailed link, and leaves a consent record', async () => {

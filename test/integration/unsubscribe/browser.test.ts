@@ -1,15 +1,12 @@
 import { expect } from 'chai';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { chromium, type BrowserContext } from 'playwright-core';
+import type { BrowserContext } from 'playwright-core';
 import { bootApp, type TestApp } from '../../helpers/app.js';
+import { CHROMIUM, launchChromium } from '../../helpers/browser.js';
 import { SmtpSink } from '../../helpers/smtp-sink.js';
 import { makeCampaign, makeList, makePerson } from './fixtures.js';
-
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 /**
  * A person opens the link from a mail in a real browser (no JavaScript needed by the page) and
@@ -23,7 +20,6 @@ describe('unsubscribe in a real browser', function () {
   let sink: SmtpSink;
   let server: Server;
   let context: BrowserContext;
-  let profile: string;
 
   before(async function () {
     if (!existsSync(CHROMIUM)) {
@@ -39,27 +35,11 @@ describe('unsubscribe in a real browser', function () {
     const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     t = await bootApp({ smtpUrl: sink.url, env: { BASE_URL: base } });
     server.on('request', t.app);
-    profile = mkdtempSync(path.join(tmpdir(), 'kirje-chromium-'));
-    context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      javaScriptEnabled: false,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    context = await launchChromium({ javaScriptEnabled: false });
   });
 
   after(async () => {
     await context?.close();
-    if (profile) rmSync(profile, { recursive: true, force: true });
     if (server) await new Promise((resolve) => server.close(resolve));
     await t?.close();
     await sink?.stop();
