@@ -22,8 +22,41 @@ export class EmbeddedDatabaseError extends Error {
   override name = 'EmbeddedDatabaseError';
 }
 
+/**
+ * Bumped whenever the patches below change, so that an older build in .tools/ is not reused.
+ */
+const BUILD_ID = `${FERRETDB_VERSION}-kirje1`;
+
 export function ferretdbBinaryPath(): string {
-  return path.join(toolsDir, `ferretdb-${FERRETDB_VERSION}`, 'ferretdb');
+  return path.join(toolsDir, `ferretdb-${BUILD_ID}`, 'ferretdb');
+}
+
+/**
+ * FerretDB 1.24's SQLite backend creates its unique `_id` index on the expression
+ * `_ferretdb_sjson->"_id"` but looks documents up with `_ferretdb_sjson->'$._id'`. SQLite uses an
+ * expression index only for the identical expression, so every find, update and delete by `_id`
+ * scans the whole table (EXPLAIN QUERY PLAN says `SCAN`), and each costs time in proportion to the
+ * collection. Both expressions select the same JSON value; writing the lookup the way the index is
+ * written makes it `SEARCH … USING INDEX`. Nothing else in FerretDB changes, and a build that cannot
+ * find the line fails instead of silently shipping the slow engine.
+ */
+const SOURCE_PATCHES: { file: string; from: string; to: string }[] = [
+  {
+    file: 'internal/backends/sqlite/metadata/metadata.go',
+    from: `IDColumn = DefaultColumn + "->'$._id'"`,
+    to: 'IDColumn = DefaultColumn + `->"_id"`',
+  },
+];
+
+function applySourcePatches(work: string): void {
+  for (const patch of SOURCE_PATCHES) {
+    const file = path.join(work, patch.file);
+    const text = readFileSync(file, 'utf8');
+    if (!text.includes(patch.from)) {
+      throw new EmbeddedDatabaseError(`FerretDB source patch does not apply to ${patch.file}`);
+    }
+    writeFileSync(file, text.replace(patch.from, patch.to));
+  }
 }
 
 function run(
@@ -80,6 +113,7 @@ export async function ensureFerretdb(logger: Logger): Promise<string> {
     cpSync(info.Dir, work, { recursive: true });
     chmodTree(work);
     writeFileSync(path.join(work, 'build', 'version', 'version.txt'), `${FERRETDB_VERSION}\n`);
+    applySourcePatches(work);
     const tmp = `${binary}.${process.pid}.tmp`;
     mkdirSync(path.dirname(binary), { recursive: true });
     run('go', ['build', '-trimpath', '-o', tmp, './cmd/ferretdb'], { cwd: work, env });
