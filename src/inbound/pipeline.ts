@@ -5,13 +5,13 @@ import type { Models } from '../db/models/index.js';
 import type { InboundClassification, InboundStatus } from '../db/models/inbound-message.js';
 import type { Clock } from '../shared/clock.js';
 import { normaliseEmail } from '../shared/email.js';
-import { isDuplicateKey } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import type { UnsubscribeScope, UnsubscribeService } from '../unsubscribe/service.js';
 import type { SuppressionService } from '../unsubscribe/suppressions.js';
 import type { TokenService } from '../unsubscribe/tokens.js';
 import type { AuthVerdict, Envelope, MailAuthenticator } from './authenticator.js';
 import { autoReplyKind } from './auto-reply.js';
+import { BatchInsert } from './batch-insert.js';
 import { BOUNCE_COUNTS, Claims, INBOUND_CLAIMS } from './claims.js';
 import type { ConfirmationSender } from './confirmations.js';
 import { addressesIn, headerEnd, messageDigest, messageIds, parseHeaderBlock } from './headers.js';
@@ -133,6 +133,7 @@ export function inboundRecordId(messageId: string, digest: string): Types.Object
  */
 export class InboundPipeline {
   private readonly claims: Claims;
+  private readonly records: BatchInsert;
 
   constructor(
     private readonly models: Pick<Models, 'InboundMessage'>,
@@ -151,6 +152,7 @@ export class InboundPipeline {
     private readonly cfg: InboundConfig,
   ) {
     this.claims = new Claims(models.InboundMessage.db);
+    this.records = new BatchInsert(models.InboundMessage.collection);
   }
 
   get maxBytes(): number {
@@ -176,28 +178,26 @@ export class InboundPipeline {
     const { act, ...decision } = 'act' in plan ? plan : { ...plan, act: undefined };
     // Written with the driver, not a mongoose document: every field is set here from typed values
     // (stored() casts the ids), and mongoose's casting cost about as much as the insert itself.
-    try {
-      await this.models.InboundMessage.collection.insertOne({
-        _id: id,
-        receivedAt,
-        via: env.via,
-        messageId,
-        digest,
-        mailFrom: (env.mailFrom ?? '').slice(0, 320),
-        rcptTo: (env.rcptTo ?? []).slice(0, 50),
-        ...(env.remoteIp ? { remoteIp: env.remoteIp } : {}),
-        from: (head.get('from')?.[0] ?? '').slice(0, 320),
-        subject: (head.get('subject')?.[0] ?? '').slice(0, 500),
-        raw: raw.subarray(0, STORE_CAP_BYTES),
-        rawSize: raw.length,
-        rawTruncated: raw.length > STORE_CAP_BYTES,
-        ...stored(decision),
-        ...(act ? { status: 'processing' } : {}),
-        createdAt: receivedAt,
-        updatedAt: receivedAt,
-      });
-    } catch (err) {
-      if (!isDuplicateKey(err)) throw err;
+    const inserted = await this.records.insert({
+      _id: id,
+      receivedAt,
+      via: env.via,
+      messageId,
+      digest,
+      mailFrom: (env.mailFrom ?? '').slice(0, 320),
+      rcptTo: (env.rcptTo ?? []).slice(0, 50),
+      ...(env.remoteIp ? { remoteIp: env.remoteIp } : {}),
+      from: (head.get('from')?.[0] ?? '').slice(0, 320),
+      subject: (head.get('subject')?.[0] ?? '').slice(0, 500),
+      raw: raw.subarray(0, STORE_CAP_BYTES),
+      rawSize: raw.length,
+      rawTruncated: raw.length > STORE_CAP_BYTES,
+      ...stored(decision),
+      ...(act ? { status: 'processing' } : {}),
+      createdAt: receivedAt,
+      updatedAt: receivedAt,
+    });
+    if (!inserted) {
       const prior = await this.models.InboundMessage.findById(id, {
         status: 1,
         classification: 1,

@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Types } from 'mongoose';
+import { BatchInsert } from '../../../src/inbound/batch-insert.js';
 import { BOUNCE_COUNTS } from '../../../src/inbound/claims.js';
 import { bootApp, type TestApp } from '../../helpers/app.js';
 import {
@@ -58,6 +59,27 @@ describe('inbound mail under concurrency', () => {
     expect(new Set(results.map((r) => r.id)).size).to.equal(1);
     expect(await t.db.models.InboundMessage.countDocuments({ _id: results[0]!.id })).to.equal(1);
     expect(await events(s)).to.equal(1);
+  });
+
+  it('tells each caller of a batched insert whether its own document went in', async () => {
+    const collection = t.db.connection.db!.collection('batch_insert_test');
+    await collection.insertOne({ _id: 'k0' as never, n: -1 });
+    const batch = new BatchInsert(collection);
+    // k0 exists already; k1..k3 each come twice; the rest once. All arrive at once, so all but
+    // the first go to the database together.
+    const ids = ['k0', 'k1', 'k1', 'k2', 'k3', 'k2', 'k3', 'k4', 'k5', 'k6'];
+    const results = await Promise.all(ids.map((id, n) => batch.insert({ _id: id, n })));
+    expect(results).to.deep.equal([false, true, false, true, true, false, false, true, true, true]);
+    const stored = await collection.find({}).sort({ _id: 1 }).toArray();
+    expect(stored.map((d) => [d._id, d.n])).to.deep.equal([
+      ['k0', -1],
+      ['k1', 1],
+      ['k2', 3],
+      ['k3', 4],
+      ['k4', 7],
+      ['k5', 8],
+      ['k6', 9],
+    ]);
   });
 
   it('lets exactly one of many concurrent staff actions settle a message', async () => {
