@@ -10,8 +10,8 @@ type Waiter = {
  * Inserts documents one at a time for the caller, in batches for the database (group commit).
  * While one `insertMany` is in flight, the documents that arrive meanwhile wait and go together
  * in the next one: a lone message is written at once, and under load many concurrent messages
- * share a round trip (on the embedded FerretDB an insert of 8 costs about what 2 single inserts
- * do). `ordered: false` keeps one document's duplicate key from failing the others; each caller
+ * share a round trip (on the embedded FerretDB, 8 records in one insertMany took about as long as
+ * 3 single inserts, measured 2026-11-25). `ordered: false` keeps one document's duplicate key from failing the others; each caller
  * learns whether its own document went in (true) or its `_id` was already there (false).
  */
 export class BatchInsert {
