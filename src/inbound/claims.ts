@@ -27,8 +27,33 @@ export class Claims {
     }
   }
 
-  async release(collection: string, id: string): Promise<void> {
-    await this.conn.collection<ClaimDoc>(collection).deleteOne({ _id: id });
+  /**
+   * A claim whose holder may die before it finishes (a crash between claiming a staff action and
+   * recording it must not leave the message stuck): the claims are numbered `key:1`, `key:2`, …
+   * and one older than `leaseMs` counts as abandoned, so the next caller inserts the next number;
+   * the unique insert again lets exactly one caller take it over. Returns the claim's `_id`, or
+   * null while a live claim is held.
+   */
+  async lease(
+    collection: string,
+    key: string,
+    leaseMs: number,
+    now: Date,
+    fields: Record<string, unknown>,
+  ): Promise<string | null> {
+    for (let n = 1; ; n++) {
+      const id = `${key}:${n}`;
+      if (await this.once(collection, id, { ...fields, at: now })) return id;
+      const held = await this.conn.collection<ClaimDoc>(collection).findOne({ _id: id });
+      if (held?.at instanceof Date && now.getTime() - held.at.getTime() < leaseMs) return null;
+    }
+  }
+
+  /** Gives a lease up at once: the next caller takes the next number. */
+  async expire(collection: string, id: string): Promise<void> {
+    await this.conn
+      .collection<ClaimDoc>(collection)
+      .updateOne({ _id: id }, { $set: { at: new Date(0) } });
   }
 
   /**

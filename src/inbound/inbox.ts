@@ -15,6 +15,9 @@ import { ownText } from './reply-text.js';
 
 export type StaffAction = 'unsubscribe' | 'unsubscribe_all' | 'ignore';
 
+/** An action takes milliseconds; a claim this old was left by a process that died. */
+const ACTION_LEASE_MS = 5 * 60_000;
+
 const summary = {
   receivedAt: 1,
   via: 1,
@@ -129,10 +132,12 @@ export class InboundInbox {
         );
     }
 
-    const claim = `act:${id}`;
     const now = this.clock.now();
-    if (!(await this.claims.once(INBOUND_CLAIMS, claim, { by: ctx.actor.userId, action, at: now })))
-      throw new AppError('invalid_state', 'the message was settled meanwhile');
+    const claim = await this.claims.lease(INBOUND_CLAIMS, `act:${id}`, ACTION_LEASE_MS, now, {
+      by: ctx.actor.userId,
+      action,
+    });
+    if (!claim) throw new AppError('invalid_state', 'the message is being settled by someone else');
     let outcome = 'ignored';
     try {
       if (target) {
@@ -153,7 +158,7 @@ export class InboundInbox {
     } catch (err) {
       // Nothing was settled: the message stays in the inbox for another try (the unsubscribe
       // service is idempotent, so a retry after a half-done attempt does it once).
-      await this.claims.release(INBOUND_CLAIMS, claim);
+      await this.claims.expire(INBOUND_CLAIMS, claim);
       throw err;
     }
     await this.models.InboundMessage.updateOne(

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Types } from 'mongoose';
 import { BatchInsert } from '../../../src/inbound/batch-insert.js';
-import { BOUNCE_COUNTS } from '../../../src/inbound/claims.js';
+import { BOUNCE_COUNTS, Claims, INBOUND_CLAIMS } from '../../../src/inbound/claims.js';
 import { bootApp, type TestApp } from '../../helpers/app.js';
 import {
   campaignSubscriber,
@@ -137,6 +137,31 @@ describe('inbound mail under concurrency', () => {
       .set('Authorization', `Bearer ${t.adminToken}`)
       .send({ action: 'unsubscribe' })
       .expect(200);
+    expect(await events(s)).to.equal(1);
+  });
+
+  it('takes over the claim of a staff action whose process died, not one still held', async () => {
+    const s = await campaignSubscriber(t);
+    const posted = await t.services.inbound.process(raw('reply-peruuta-tilaus-ambiguous.eml', s), {
+      via: 'http',
+    });
+    // What a process that died right after claiming the action leaves behind.
+    const claims = new Claims(t.db.connection);
+    const held = await claims.lease(INBOUND_CLAIMS, `act:${posted.id}`, 60_000, t.clock.now(), {});
+    expect(held).to.be.a('string');
+    const act = () =>
+      t.http
+        .post(`/api/v1/inbound/${posted.id}/action`)
+        .set('Authorization', `Bearer ${t.adminToken}`)
+        .send({ action: 'unsubscribe' });
+    const refused = await act().expect(409);
+    expect(refused.body.error.message).to.match(/being settled/);
+    expect(await events(s)).to.equal(0);
+
+    t.clock.advance(10 * 60_000);
+    const taken = await Promise.all(Array.from({ length: ATTEMPTS }, act));
+    expect(taken.filter((r) => r.status === 200)).to.have.length(1);
+    expect(taken.filter((r) => r.status === 409)).to.have.length(ATTEMPTS - 1);
     expect(await events(s)).to.equal(1);
   });
 
