@@ -7,7 +7,7 @@ import type { InboundPipeline } from './pipeline.js';
  * Reads an existing mailbox (IMAP_URL) for operators who cannot point an MX at the listener.
  * Every message goes through the same pipeline; only once it is recorded is it moved to the
  * processed folder, so a crash in between means a re-read, which deduplication makes harmless.
- * Messages larger than the inbound limit are moved without processing.
+ * Messages larger than the inbound limit are moved without being downloaded.
  */
 export class ImapPoller {
   private timer: NodeJS.Timeout | undefined;
@@ -60,21 +60,20 @@ export class ImapPoller {
       try {
         const uids = (await client.search({ all: true }, { uid: true })) || [];
         if (uids.length === 0) return 0;
-        await client.mailboxCreate(this.cfg.processedFolder).catch(() => undefined);
+        const processed = await this.processedFolder(client);
         for (const uid of uids) {
           if (this.stopped) break;
-          const msg = await client.fetchOne(
-            String(uid),
-            { source: true, size: true },
-            { uid: true },
-          );
-          if (msg && msg.source && (msg.size ?? msg.source.length) <= this.maxBytes) {
+          const head = await client.fetchOne(String(uid), { size: true }, { uid: true });
+          if (!head) continue; // expunged by another client meanwhile
+          if ((head.size ?? 0) > this.maxBytes) {
+            this.logger.warn({ uid }, 'IMAP message over the inbound size limit; moved unread');
+          } else {
+            const msg = await client.fetchOne(String(uid), { source: true }, { uid: true });
+            if (!msg || !msg.source) continue;
             await this.pipeline.process(msg.source, { via: 'imap' });
             count += 1;
-          } else if (msg) {
-            this.logger.warn({ uid }, 'IMAP message over the inbound size limit; moved unread');
           }
-          await client.messageMove(String(uid), this.cfg.processedFolder, { uid: true });
+          await client.messageMove(String(uid), processed, { uid: true });
         }
       } finally {
         lock.release();
@@ -83,5 +82,24 @@ export class ImapPoller {
       await client.logout().catch(() => undefined);
     }
     return count;
+  }
+
+  /**
+   * The processed folder's path on this server. IMAP_PROCESSED_FOLDER separates levels with `/`;
+   * servers differ (Dovecot's Maildir uses `.`, and refuses `/` in a name), so the levels are
+   * joined with the server's own delimiter. Created when missing.
+   */
+  private async processedFolder(client: ImapFlow): Promise<string> {
+    const levels = this.cfg.processedFolder.split('/').filter(Boolean);
+    try {
+      return (await client.mailboxCreate(levels)).path;
+    } catch (err) {
+      // Servers without RFC 5530 codes answer a plain NO when the folder already exists.
+      const ns = client.namespace;
+      const wanted = (ns?.prefix ?? '') + levels.join(ns?.delimiter ?? '/');
+      const existing = (await client.list()).find((box) => box.path === wanted);
+      if (existing) return existing.path;
+      throw err;
+    }
   }
 }

@@ -9,10 +9,14 @@ import { normaliseEmail } from '../shared/email.js';
 import { AppError, notFound } from '../shared/errors.js';
 import type { UnsubscribeService } from '../unsubscribe/service.js';
 import type { CampaignLists } from '../unsubscribe/campaign-lists.js';
+import { Claims, INBOUND_CLAIMS } from './claims.js';
 import type { SubscriberLookup } from './ports.js';
 import { ownText } from './reply-text.js';
 
 export type StaffAction = 'unsubscribe' | 'unsubscribe_all' | 'ignore';
+
+/** An action takes milliseconds; a claim this old was left by a process that died. */
+const ACTION_LEASE_MS = 5 * 60_000;
 
 const summary = {
   receivedAt: 1,
@@ -48,6 +52,8 @@ function view(d: SummaryDoc) {
 
 /** The staff side of inbound mail: what needs a person, and one call to settle it. */
 export class InboundInbox {
+  private readonly claims: Claims;
+
   constructor(
     private readonly models: Pick<Models, 'InboundMessage'>,
     private readonly unsubscribe: UnsubscribeService,
@@ -55,7 +61,9 @@ export class InboundInbox {
     private readonly campaigns: CampaignLists,
     private readonly audit: AuditLog,
     private readonly clock: Clock,
-  ) {}
+  ) {
+    this.claims = new Claims(models.InboundMessage.db);
+  }
 
   async list(q: { status?: InboundStatus; limit: number; before?: Date }) {
     const filter: Record<string, unknown> = {};
@@ -95,6 +103,12 @@ export class InboundInbox {
     return { ...view(rest), text };
   }
 
+  /**
+   * Settles a message waiting for review. Two staff members (or a double click) acting at once
+   * must not both act: the one whose claim insert wins does, the others get invalid_state. A
+   * filtered `updateOne({_id, status: 'needs_review'})` cannot decide that on FerretDB, where
+   * several concurrent callers all see it match (docs/database.md).
+   */
   async act(
     ctx: AuditContext & { actor: StaffActor },
     id: string,
@@ -104,7 +118,6 @@ export class InboundInbox {
     const doc = await this.find(id, { status: 1, from: 1, subscriberId: 1, campaignId: 1 });
     if (doc.status !== 'needs_review')
       throw new AppError('invalid_state', `the message is ${doc.status}, not waiting for review`);
-    let outcome = 'ignored';
     let target: string | undefined;
     if (action !== 'ignore') {
       target = subscriberId ?? (doc.subscriberId ? String(doc.subscriberId) : undefined);
@@ -117,35 +130,49 @@ export class InboundInbox {
           'validation_failed',
           'subscriberId: no subscriber is known for this message',
         );
-      const campaignId = doc.campaignId ? String(doc.campaignId) : undefined;
-      const listIds =
-        action === 'unsubscribe' && campaignId ? await this.campaigns(campaignId) : [];
-      const res = await this.unsubscribe.unsubscribe({
-        subscriberId: target,
-        scope: listIds.length > 0 ? { all: false, listIds } : { all: true },
-        // The person asked by replying to a campaign; staff only read it for them.
-        channel: campaignId && !subscriberId ? 'reply' : 'staff',
-        campaignId,
-        inboundMessageId: id,
-      });
-      if (!res.found) throw notFound('subscriber');
-      outcome = res.changed ? 'unsubscribed' : 'already_unsubscribed';
     }
-    // FerretDB has no projection on findAndModify: claim with updateOne, then read the summary.
-    const claimed = await this.models.InboundMessage.updateOne(
-      { _id: id, status: 'needs_review' },
+
+    const now = this.clock.now();
+    const claim = await this.claims.lease(INBOUND_CLAIMS, `act:${id}`, ACTION_LEASE_MS, now, {
+      by: ctx.actor.userId,
+      action,
+    });
+    if (!claim) throw new AppError('invalid_state', 'the message is being settled by someone else');
+    let outcome = 'ignored';
+    try {
+      if (target) {
+        const campaignId = doc.campaignId ? String(doc.campaignId) : undefined;
+        const listIds =
+          action === 'unsubscribe' && campaignId ? await this.campaigns(campaignId) : [];
+        const res = await this.unsubscribe.unsubscribe({
+          subscriberId: target,
+          scope: listIds.length > 0 ? { all: false, listIds } : { all: true },
+          // The person asked by replying to a campaign; staff only read it for them.
+          channel: campaignId && !subscriberId ? 'reply' : 'staff',
+          campaignId,
+          inboundMessageId: id,
+        });
+        if (!res.found) throw notFound('subscriber');
+        outcome = res.changed ? 'unsubscribed' : 'already_unsubscribed';
+      }
+    } catch (err) {
+      // Nothing was settled: the message stays in the inbox for another try (the unsubscribe
+      // service is idempotent, so a retry after a half-done attempt does it once).
+      await this.claims.expire(INBOUND_CLAIMS, claim);
+      throw err;
+    }
+    await this.models.InboundMessage.updateOne(
+      { _id: id },
       {
         $set: {
           status: 'done',
           outcome: `staff_${outcome}`,
           actedBy: ctx.actor.userId,
-          actedAt: this.clock.now(),
+          actedAt: now,
           ...(target ? { subscriberId: new Types.ObjectId(target) } : {}),
         },
       },
     );
-    if (claimed.modifiedCount === 0)
-      throw new AppError('invalid_state', 'the message was settled meanwhile');
     const updated = await this.models.InboundMessage.findById(id, summary).lean();
     await this.audit.record(ctx, `inbound.${action}`, target ?? null, { inboundMessageId: id });
     return view(updated as SummaryDoc);

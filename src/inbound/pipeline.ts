@@ -1,16 +1,18 @@
+import { createHash } from 'node:crypto';
 import { simpleParser, type ParsedMail } from 'mailparser';
 import { Types } from 'mongoose';
 import type { Models } from '../db/models/index.js';
 import type { InboundClassification, InboundStatus } from '../db/models/inbound-message.js';
 import type { Clock } from '../shared/clock.js';
 import { normaliseEmail } from '../shared/email.js';
-import { isDuplicateKey } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import type { UnsubscribeScope, UnsubscribeService } from '../unsubscribe/service.js';
 import type { SuppressionService } from '../unsubscribe/suppressions.js';
 import type { TokenService } from '../unsubscribe/tokens.js';
 import type { AuthVerdict, Envelope, MailAuthenticator } from './authenticator.js';
 import { autoReplyKind } from './auto-reply.js';
+import { BatchInsert } from './batch-insert.js';
+import { BOUNCE_COUNTS, Claims, INBOUND_CLAIMS } from './claims.js';
 import type { ConfirmationSender } from './confirmations.js';
 import { addressesIn, headerEnd, messageDigest, messageIds, parseHeaderBlock } from './headers.js';
 import type { CampaignLists } from '../unsubscribe/campaign-lists.js';
@@ -32,7 +34,11 @@ export const STORE_CAP_BYTES = 512 * 1024;
 const HEADER_CAP_BYTES = 256 * 1024;
 // A message with more MIME parts than this is hostile (parser bombs), not mail a person wrote.
 const MAX_BOUNDARIES = 500;
-const DAY_MS = 86_400_000;
+const TOKEN_LOCAL = {
+  unsubscribe: /^unsubscribe\+([a-z2-7]{52})$/i,
+  bounce: /^bounces\+([a-z2-7]{52})$/i,
+};
+const OUR_MESSAGE_ID = /^([0-9a-f]{24})\.([0-9a-f]{24})$/;
 
 export interface InboundResult {
   id: string;
@@ -52,10 +58,23 @@ interface Decision {
   auth?: Pick<AuthVerdict, 'spf' | 'dkim' | 'dmarc'>;
   bounce?: { kind: string; status: string };
   confirmationHash?: string;
+  error?: string;
 }
 
+/**
+ * A classification whose outcome needs a write (unsubscribe, erasure request, confirmation mail,
+ * bounce count). `act` runs only after the record is stored, and only for the delivery that
+ * stored it: the record's insert is what makes a re-delivery a no-op.
+ */
+interface Pending extends Partial<Omit<Decision, 'status' | 'outcome'>> {
+  classification: InboundClassification;
+  act: () => Promise<Decision>;
+}
+
+type Plan = Decision | Pending;
+
 interface Context {
-  id: string;
+  id: Types.ObjectId;
   raw: Buffer;
   env: Envelope;
   parsed: ParsedMail;
@@ -86,13 +105,36 @@ const review = (
   ...extra,
 });
 
+const acting = (
+  classification: InboundClassification,
+  extra: Partial<Decision>,
+  act: () => Promise<Decision>,
+): Pending => ({ ...extra, classification, act });
+
+/**
+ * The record's `_id` is derived from the message's identity (Message-ID + digest), so that
+ * deduplication is an insert that fails on `_id` and the earlier record is found by `_id`: the
+ * only lookup FerretDB indexes (docs/database.md).
+ */
+export function inboundRecordId(messageId: string, digest: string): Types.ObjectId {
+  return new Types.ObjectId(
+    createHash('sha256').update(`${messageId}\n${digest}`).digest().subarray(0, 12),
+  );
+}
+
 /**
  * The one road every inbound message takes, whether it came over SMTP, from the IMAP mailbox or
- * over HTTP: store, deduplicate, classify, act, record. Classification order is fixed by the
- * issue: auto-replies, feedback reports, delivery reports, the unsubscribe address, replies;
+ * over HTTP: classify, store (which deduplicates), act, record. Classification order is fixed by
+ * the issue: auto-replies, feedback reports, delivery reports, the unsubscribe address, replies;
  * everything else goes to the staff inbox.
+ *
+ * Classifying needs only reads, so it comes before the store: a message that needs no action
+ * (most of them) costs one insert; one that acts costs the insert, the action and one update.
  */
 export class InboundPipeline {
+  private readonly claims: Claims;
+  private readonly records: BatchInsert;
+
   constructor(
     private readonly models: Pick<Models, 'InboundMessage'>,
     private readonly deps: {
@@ -108,7 +150,10 @@ export class InboundPipeline {
       logger: Logger;
     },
     private readonly cfg: InboundConfig,
-  ) {}
+  ) {
+    this.claims = new Claims(models.InboundMessage.db);
+    this.records = new BatchInsert(models.InboundMessage.collection);
+  }
 
   get maxBytes(): number {
     return this.cfg.maxBytes;
@@ -121,33 +166,45 @@ export class InboundPipeline {
     );
     const messageId = messageIds(head.get('message-id')?.[0])[0] ?? '';
     const digest = messageDigest(raw);
+    const id = inboundRecordId(messageId, digest);
     const receivedAt = this.deps.clock.now();
-    let id: string;
+
+    let plan: Plan;
     try {
-      const doc = await this.models.InboundMessage.create({
-        receivedAt,
-        via: env.via,
-        messageId,
-        digest,
-        mailFrom: (env.mailFrom ?? '').slice(0, 320),
-        rcptTo: (env.rcptTo ?? []).slice(0, 50),
-        remoteIp: env.remoteIp,
-        from: (head.get('from')?.[0] ?? '').slice(0, 320),
-        subject: (head.get('subject')?.[0] ?? '').slice(0, 500),
-        raw: raw.subarray(0, STORE_CAP_BYTES),
-        rawSize: raw.length,
-        rawTruncated: raw.length > STORE_CAP_BYTES,
-        status: 'processing',
-      });
-      id = String(doc._id);
+      plan = await this.decide(id, raw, env, head, end);
     } catch (err) {
-      if (!isDuplicateKey(err)) throw err;
-      const prior = await this.models.InboundMessage.findOne(
-        { messageId, digest },
-        { status: 1, classification: 1, outcome: 1 },
-      ).lean();
+      plan = this.failed(id, err);
+    }
+    const { act, ...decision } = 'act' in plan ? plan : { ...plan, act: undefined };
+    // Written with the driver, not a mongoose document: every field is set here from typed values
+    // (stored() casts the ids), and mongoose's casting cost about as much as the insert itself.
+    const inserted = await this.records.insert({
+      _id: id,
+      receivedAt,
+      via: env.via,
+      messageId,
+      digest,
+      mailFrom: (env.mailFrom ?? '').slice(0, 320),
+      rcptTo: (env.rcptTo ?? []).slice(0, 50),
+      ...(env.remoteIp ? { remoteIp: env.remoteIp } : {}),
+      from: (head.get('from')?.[0] ?? '').slice(0, 320),
+      subject: (head.get('subject')?.[0] ?? '').slice(0, 500),
+      raw: raw.subarray(0, STORE_CAP_BYTES),
+      rawSize: raw.length,
+      rawTruncated: raw.length > STORE_CAP_BYTES,
+      ...stored(decision),
+      ...(act ? { status: 'processing' } : {}),
+      createdAt: receivedAt,
+      updatedAt: receivedAt,
+    });
+    if (!inserted) {
+      const prior = await this.models.InboundMessage.findById(id, {
+        status: 1,
+        classification: 1,
+        outcome: 1,
+      }).lean();
       return {
-        id: String(prior?._id ?? ''),
+        id: String(id),
         duplicate: true,
         status: prior?.status ?? 'processing',
         classification: prior?.classification ?? undefined,
@@ -155,42 +212,48 @@ export class InboundPipeline {
       };
     }
 
-    let decision: Decision;
-    try {
-      decision = await this.decide(id, raw, env, head, end);
-    } catch (err) {
-      this.deps.logger.warn({ err, inboundMessageId: id }, 'inbound message failed');
-      decision = {
-        status: 'error',
-        classification: 'malformed',
-        outcome: 'error',
-        detail: 'the message could not be processed',
-      };
-      await this.models.InboundMessage.updateOne(
+    let final = decision as Decision;
+    if (act) {
+      try {
+        final = await act();
+      } catch (err) {
+        final = this.failed(id, err);
+      }
+      await this.models.InboundMessage.collection.updateOne(
         { _id: id },
-        { $set: { error: String((err as Error).message ?? err).slice(0, 500) } },
+        { $set: { ...stored(final), updatedAt: this.deps.clock.now() } },
       );
     }
-    await this.models.InboundMessage.updateOne({ _id: id }, { $set: decision });
     return {
-      id,
+      id: String(id),
       duplicate: false,
-      status: decision.status,
-      classification: decision.classification,
-      outcome: decision.outcome,
+      status: final.status,
+      classification: final.classification,
+      outcome: final.outcome,
+    };
+  }
+
+  private failed(id: Types.ObjectId, err: unknown): Decision {
+    this.deps.logger.warn({ err, inboundMessageId: String(id) }, 'inbound message failed');
+    return {
+      status: 'error',
+      classification: 'malformed',
+      outcome: 'error',
+      detail: 'the message could not be processed',
+      error: String((err as Error)?.message ?? err).slice(0, 500),
     };
   }
 
   private async decide(
-    id: string,
+    id: Types.ObjectId,
     raw: Buffer,
     env: Envelope,
     head: Map<string, string[]>,
     end: number,
-  ): Promise<Decision> {
+  ): Promise<Plan> {
     if (end < 0 || head.size === 0)
       return { ...review('malformed', 'no header section'), status: 'error', outcome: 'error' };
-    const boundaries = raw.toString('latin1').split(/boundary\s*=/i).length - 1;
+    const boundaries = raw.toString('latin1').match(/boundary\s*=/gi)?.length ?? 0;
     if (boundaries > MAX_BOUNDARIES)
       return { ...review('malformed', 'too many MIME parts'), status: 'error', outcome: 'error' };
 
@@ -230,23 +293,21 @@ export class InboundPipeline {
 
     if (unsubToken) {
       const claims = unsubToken.claims;
-      const res = await this.deps.unsubscribe.unsubscribe({
-        subscriberId: claims.subscriberId,
-        scope: await this.scopeOf(claims.campaignId),
-        channel: 'email',
-        campaignId: claims.campaignId,
-        inboundMessageId: id,
+      return acting('unsubscribe_address', claims, async () => {
+        const res = await this.deps.unsubscribe.unsubscribe({
+          subscriberId: claims.subscriberId,
+          scope: await this.scopeOf(claims.campaignId),
+          channel: 'email',
+          campaignId: claims.campaignId,
+          inboundMessageId: String(id),
+        });
+        return done('unsubscribe_address', outcomeOf(res), claims);
       });
-      return done('unsubscribe_address', outcomeOf(res), claims);
     }
     return this.reply(ctx);
   }
 
-  private async complaint(
-    ctx: Context,
-    feedbackType: string,
-    original: OriginalRef,
-  ): Promise<Decision> {
+  private complaint(ctx: Context, feedbackType: string, original: OriginalRef): Plan {
     if (feedbackType !== 'abuse' && feedbackType !== 'fraud')
       return done('complaint', 'no_action', {
         detail: `feedback type ${feedbackType}`.slice(0, 100),
@@ -254,64 +315,70 @@ export class InboundPipeline {
     const who = this.identify(original, 'unsubscribe') ?? this.identify(original, 'bounce');
     if (!who)
       return done('complaint', 'unverified', { detail: 'report about mail that is not ours' });
-    const res = await this.deps.unsubscribe.unsubscribe({
-      subscriberId: who.subscriberId,
-      scope: { all: true },
-      channel: 'complaint',
-      reason: 'complaint',
-      campaignId: who.campaignId,
-      inboundMessageId: ctx.id,
+    return acting('complaint', who, async () => {
+      const res = await this.deps.unsubscribe.unsubscribe({
+        subscriberId: who.subscriberId,
+        scope: { all: true },
+        channel: 'complaint',
+        reason: 'complaint',
+        campaignId: who.campaignId,
+        inboundMessageId: String(ctx.id),
+      });
+      return done(
+        'complaint',
+        res.found ? (res.changed ? 'complained' : 'already_suppressed') : 'unknown_subscriber',
+        who,
+      );
     });
-    return done(
-      'complaint',
-      res.found ? (res.changed ? 'complained' : 'already_suppressed') : 'unknown_subscriber',
-      who,
-    );
   }
 
-  private async bounce(
+  private bounce(
     ctx: Context,
     kind: 'hard' | 'soft' | 'none',
     status: string,
     original: OriginalRef,
-  ): Promise<Decision> {
+  ): Plan {
     const token = this.addressToken(ctx.recipients, 'bounce');
     const who = token?.claims ?? this.identify(original, 'bounce');
     const bounce = { kind, status };
     if (!who)
       return done('bounce', 'unverified', { bounce, detail: 'no verifiable token or Message-ID' });
-    if (kind === 'none') return done('bounce', 'no_action', { ...who, bounce });
-    // One record per delivered report is the counter: FerretDB loses concurrent $inc updates
-    // (docs/database.md), and deduplication already made each record one distinct bounce.
-    await this.models.InboundMessage.updateOne(
-      { _id: ctx.id },
-      { $set: { subscriberId: new Types.ObjectId(who.subscriberId), bounce } },
-    );
-    const hard =
-      kind === 'hard'
-        ? await this.models.InboundMessage.countDocuments({
-            subscriberId: new Types.ObjectId(who.subscriberId),
-            'bounce.kind': 'hard',
-          })
-        : 0;
-    if (kind === 'soft' || hard < this.cfg.bounceHardLimit)
-      return done('bounce', `${kind}_bounce_counted`, { ...who, bounce });
-    const res = await this.deps.unsubscribe.unsubscribe({
-      subscriberId: who.subscriberId,
-      scope: { all: true },
-      channel: 'bounce',
-      reason: 'bounce',
-      campaignId: who.campaignId,
-      inboundMessageId: ctx.id,
+    // The record itself counts a soft bounce: deduplication made it one distinct report.
+    if (kind !== 'hard')
+      return done('bounce', kind === 'none' ? 'no_action' : 'soft_bounce_counted', {
+        ...who,
+        bounce,
+      });
+    const limit = this.cfg.bounceHardLimit;
+    return acting('bounce', { ...who, bounce }, async () => {
+      // Hard bounces are counted in numbered slots (FerretDB loses concurrent $inc updates, and
+      // counting the records would scan them all); with a limit of 1 the first one is enough.
+      const hard =
+        limit <= 1
+          ? 1
+          : ((await this.claims.slot(BOUNCE_COUNTS, `${who.subscriberId}:hard`, limit, {
+              subscriberId: new Types.ObjectId(who.subscriberId),
+              inboundMessageId: ctx.id,
+              at: this.deps.clock.now(),
+            })) ?? limit);
+      if (hard < limit) return done('bounce', 'hard_bounce_counted', { ...who, bounce });
+      const res = await this.deps.unsubscribe.unsubscribe({
+        subscriberId: who.subscriberId,
+        scope: { all: true },
+        channel: 'bounce',
+        reason: 'bounce',
+        campaignId: who.campaignId,
+        inboundMessageId: String(ctx.id),
+      });
+      return done(
+        'bounce',
+        res.found ? (res.changed ? 'bounced' : 'already_suppressed') : 'unknown_subscriber',
+        { ...who, bounce },
+      );
     });
-    return done(
-      'bounce',
-      res.found ? (res.changed ? 'bounced' : 'already_suppressed') : 'unknown_subscriber',
-      { ...who, bounce },
-    );
   }
 
-  private async reply(ctx: Context): Promise<Decision> {
+  private async reply(ctx: Context): Promise<Plan> {
     const { parsed } = ctx;
     const own = ownText(parsed.text, typeof parsed.html === 'string' ? parsed.html : undefined);
     // A subject of one's own ("Unsubscribe") is a request; a reply's subject is the campaign's.
@@ -327,16 +394,19 @@ export class InboundPipeline {
         context ?? {},
       );
     if (intent === 'privacy') {
-      if (!ctx.from) return review('privacy_request', 'privacy request without a usable sender');
-      if (!this.deps.privacy)
-        return review('privacy_request', 'privacy request for staff', context ?? {});
-      await this.deps.privacy.open({
-        type: 'erasure',
-        email: ctx.from,
-        channel: 'email',
-        inboundMessageId: ctx.id,
+      const from = ctx.from;
+      if (!from) return review('privacy_request', 'privacy request without a usable sender');
+      const privacy = this.deps.privacy;
+      if (!privacy) return review('privacy_request', 'privacy request for staff', context ?? {});
+      return acting('privacy_request', context ?? {}, async () => {
+        await privacy.open({
+          type: 'erasure',
+          email: from,
+          channel: 'email',
+          inboundMessageId: String(ctx.id),
+        });
+        return done('privacy_request', 'privacy_request_opened', context ?? {});
       });
-      return done('privacy_request', 'privacy_request_opened', context ?? {});
     }
 
     const subscriber = context
@@ -352,14 +422,17 @@ export class InboundPipeline {
     if (ctx.from === subscriber.email) {
       auth = await this.deps.authenticator.verify(ctx.raw, ctx.env, ctx.from);
       if (auth.fromAuthenticated) {
-        const res = await this.deps.unsubscribe.unsubscribe({
-          subscriberId: subscriber.id,
-          scope: await this.scopeOf(campaignId),
-          channel: context ? 'reply' : 'email',
-          campaignId,
-          inboundMessageId: ctx.id,
+        const extra = { ...ids, auth: authOf(auth) };
+        return acting('reply_unsubscribe', extra, async () => {
+          const res = await this.deps.unsubscribe.unsubscribe({
+            subscriberId: subscriber.id,
+            scope: await this.scopeOf(campaignId),
+            channel: context ? 'reply' : 'email',
+            campaignId,
+            inboundMessageId: String(ctx.id),
+          });
+          return done('reply_unsubscribe', outcomeOf(res), extra);
         });
-        return done('reply_unsubscribe', outcomeOf(res), { ...ids, auth: authOf(auth) });
       }
     }
     const extra = { ...ids, ...(auth ? { auth: authOf(auth) } : {}) };
@@ -367,12 +440,12 @@ export class InboundPipeline {
     return this.confirm(subscriber, campaignId, why, extra);
   }
 
-  private async confirm(
+  private confirm(
     subscriber: SubscriberRef,
     campaignId: string | undefined,
     why: string,
     extra: Partial<Decision>,
-  ): Promise<Decision> {
+  ): Plan {
     if (subscriber.status !== 'subscribed' && subscriber.status !== 'unconfirmed')
       return done('reply_unsubscribe', 'already_unsubscribed', extra);
     if (subscriber.email.endsWith(`@${this.cfg.inboundDomain}`))
@@ -381,19 +454,24 @@ export class InboundPipeline {
         detail: 'would mail our own domain',
       });
     const hash = this.deps.suppressions.hash(subscriber.email);
-    const since = new Date(this.deps.clock.now().getTime() - DAY_MS);
-    const recent = await this.models.InboundMessage.countDocuments({
-      confirmationHash: hash,
-      receivedAt: { $gte: since },
-      outcome: 'confirmation_sent',
-    });
-    if (recent >= this.cfg.confirmationsPerDay)
-      return review('reply_unsubscribe', `${why}; confirmation limit reached`, extra);
-    await this.deps.confirmations.send(subscriber, campaignId);
-    return done('reply_unsubscribe', 'confirmation_sent', {
-      ...extra,
-      detail: why,
-      confirmationHash: hash,
+    return acting('reply_unsubscribe', extra, async () => {
+      // One slot per confirmation per address and UTC day: concurrent forged requests can take
+      // no more than the day's slots, so no more mails than that reach the person.
+      const now = this.deps.clock.now();
+      const slot = await this.claims.slot(
+        INBOUND_CLAIMS,
+        `confirm:${hash}:${now.toISOString().slice(0, 10)}`,
+        this.cfg.confirmationsPerDay,
+        { at: now },
+      );
+      if (slot === null)
+        return review('reply_unsubscribe', `${why}; confirmation limit reached`, extra);
+      await this.deps.confirmations.send(subscriber, campaignId);
+      return done('reply_unsubscribe', 'confirmation_sent', {
+        ...extra,
+        detail: why,
+        confirmationHash: hash,
+      });
     });
   }
 
@@ -416,21 +494,18 @@ export class InboundPipeline {
     if (token) return token.claims;
     const suffix = `@${this.cfg.inboundDomain}`;
     for (const mid of original.messageIds) {
-      const m = /^([0-9a-f]{24})\.([0-9a-f]{24})$/.exec(
-        mid.endsWith(suffix) ? mid.slice(0, -suffix.length) : '',
-      );
+      const m = OUR_MESSAGE_ID.exec(mid.endsWith(suffix) ? mid.slice(0, -suffix.length) : '');
       if (m) return { campaignId: m[1]!, subscriberId: m[2]! };
     }
     return null;
   }
 
   private addressToken(addresses: string[], purpose: 'unsubscribe' | 'bounce') {
-    const local = purpose === 'unsubscribe' ? 'unsubscribe' : 'bounces';
     const domain = this.cfg.inboundDomain;
     for (const a of addresses) {
       const at = a.lastIndexOf('@');
       if (at < 0 || a.slice(at + 1).toLowerCase() !== domain) continue;
-      const m = new RegExp(`^${local}\\+([a-z2-7]{52})$`, 'i').exec(a.slice(0, at));
+      const m = TOKEN_LOCAL[purpose].exec(a.slice(0, at));
       if (!m) continue;
       try {
         return { claims: this.deps.tokens.verifyAddress(purpose, m[1]!) };
@@ -446,6 +521,16 @@ export class InboundPipeline {
     // Without the campaign's lists the request cannot be narrowed; stopping all mail honours it.
     return listIds.length > 0 ? { all: false, listIds } : { all: true };
   }
+}
+
+/** Decision fields as the schema stores them (ids as ObjectIds). */
+function stored(d: Partial<Decision>) {
+  const { subscriberId, campaignId, ...rest } = d;
+  return {
+    ...rest,
+    ...(subscriberId ? { subscriberId: new Types.ObjectId(subscriberId) } : {}),
+    ...(campaignId ? { campaignId: new Types.ObjectId(campaignId) } : {}),
+  };
 }
 
 function outcomeOf(res: { changed: boolean; found: boolean }): string {

