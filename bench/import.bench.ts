@@ -3,6 +3,7 @@ import { AuditLog } from '../src/privacy/audit.js';
 import { systemClock } from '../src/shared/clock.js';
 import { DataProtector } from '../src/shared/crypto.js';
 import { ImportService } from '../src/subscribers/csv-import.js';
+import { EmailKeys } from '../src/subscribers/email-keys.js';
 import { SuppressionService } from '../src/unsubscribe/suppressions.js';
 import { benchDatabase, mib, withPeakRss } from './support.js';
 
@@ -21,6 +22,7 @@ export async function run(): Promise<Record<string, number | string>> {
     const suppressions = new SuppressionService(models, protector);
     const imports = new ImportService(
       models,
+      new EmailKeys(models),
       suppressions,
       protector,
       new AuditLog(models, systemClock),
