@@ -34,6 +34,7 @@ import { UnsubscribeConfirmation } from './unsubscribe/confirmation.js';
 import { UnsubscribePortal } from './unsubscribe/portal.js';
 import { PreferenceService } from './unsubscribe/preferences.js';
 import { ContactService } from './subscribers/contacts.js';
+import { EmailKeys } from './subscribers/email-keys.js';
 import { campaignsUsingList, ListService } from './subscribers/lists.js';
 import { OrderService } from './subscribers/orders.js';
 import { UnsubscribeService } from './unsubscribe/service.js';
@@ -71,6 +72,7 @@ export function buildServices(a: Adapters, overrides: Partial<Ports> = {}) {
   const consent = new ConsentLedger(models);
   const unsubscribe = new UnsubscribeService(models, suppressions, consent, a.clock);
   const staffAdmin = new StaffAdminService(auth, audit);
+  const emailKeys = new EmailKeys(models);
   const lists = new ListService(models, audit, campaignsUsingList(a.db.connection));
   const contacts = new ContactService(
     models,
@@ -80,6 +82,7 @@ export function buildServices(a: Adapters, overrides: Partial<Ports> = {}) {
     protector,
     suppressions,
     unsubscribe,
+    emailKeys,
   );
   const orders = new OrderService(models, contacts, audit);
   const campaignLists = campaignListsFrom(a.db.connection);
@@ -87,7 +90,7 @@ export function buildServices(a: Adapters, overrides: Partial<Ports> = {}) {
   const systemMails = new SystemMailRenderer(a.config.org);
   const templates = new TemplateService(models, campaignRenderer);
   const segments = new SegmentService(models, a.clock);
-  const imports = new ImportService(models, suppressions, protector, audit, a.clock);
+  const imports = new ImportService(models, emailKeys, suppressions, protector, audit, a.clock);
   const exports = new ExportService(segments, audit);
   const ports: Ports = {
     renderer: campaignRenderer,
@@ -109,6 +112,7 @@ export function buildServices(a: Adapters, overrides: Partial<Ports> = {}) {
     clock: a.clock,
     logger: a.logger,
     config: a.config,
+    emailKeys,
   });
   const preferences = new PreferenceService(
     models,
@@ -166,7 +170,7 @@ export function buildServices(a: Adapters, overrides: Partial<Ports> = {}) {
   });
   const auditReader = new AuditReader(models);
   const privacyRequests = new PrivacyRequestService(models, protector, audit, a.clock);
-  const subscriberLookup = subscriberLookupFrom(models);
+  const subscriberLookup = subscriberLookupFrom(models, emailKeys);
   const inbound = new InboundPipeline(
     models,
     {
@@ -227,6 +231,7 @@ export function buildServices(a: Adapters, overrides: Partial<Ports> = {}) {
     auth,
     tokens,
     suppressions,
+    emailKeys,
     consent,
     unsubscribe,
     staffAdmin,

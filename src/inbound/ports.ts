@@ -1,5 +1,6 @@
 import { Types } from 'mongoose';
 import type { Models } from '../db/models/index.js';
+import type { EmailKeys } from '../subscribers/email-keys.js';
 
 /** Where an erasure request asked for by mail goes: the data-protection request register. */
 export interface PrivacyRequestSink {
@@ -24,7 +25,10 @@ export interface SubscriberLookup {
   byEmail(email: string): Promise<SubscriberRef | null>;
 }
 
-export function subscriberLookupFrom(models: Pick<Models, 'Subscriber'>): SubscriberLookup {
+export function subscriberLookupFrom(
+  models: Pick<Models, 'Subscriber'>,
+  keys: Pick<EmailKeys, 'lookup'>,
+): SubscriberLookup {
   const project = { email: 1, locale: 1, status: 1 };
   const ref = (
     d: { _id: unknown; email: string; locale?: string | null; status: string } | null,
@@ -42,7 +46,8 @@ export function subscriberLookupFrom(models: Pick<Models, 'Subscriber'>): Subscr
       return ref(doc as Parameters<typeof ref>[0]);
     },
     async byEmail(email) {
-      return ref(await models.Subscriber.findOne({ email }, project).lean());
+      // By the address's key: a filter on `email` would scan every subscriber per message.
+      return ref(await keys.lookup(email, ['locale', 'status']));
     },
   };
 }

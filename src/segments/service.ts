@@ -2,6 +2,7 @@ import { Types } from 'mongoose';
 import type { Models } from '../db/models/index.js';
 import type { SegmentDoc } from '../db/models/segment.js';
 import type { Clock } from '../shared/clock.js';
+import { mapConcurrent } from '../shared/concurrency.js';
 import { maskEmail } from '../shared/email.js';
 import { AppError, notFound } from '../shared/errors.js';
 import {
@@ -51,6 +52,9 @@ export interface MatchedSubscriber {
 const DAY_MS = 86_400_000;
 const escapeRegex = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 const SUBSCRIBER_PROJECTION = '-hetuSealed -address';
+const SAMPLE_PROJECTION = 'name email status';
+const READ_CONCURRENCY = 16;
+const READ_BATCH = 5000;
 
 type Comparison = 'gt' | 'gte' | 'lt' | 'lte' | 'eq';
 const holds = (op: Comparison, x: number, n: number) =>
@@ -63,13 +67,6 @@ const holds = (op: Comparison, x: number, n: number) =>
         : op === 'lte'
           ? x <= n
           : x === n;
-const negated: Record<Comparison, string> = {
-  gt: '$lte',
-  gte: '$lt',
-  lt: '$gte',
-  lte: '$gt',
-  eq: '$ne',
-};
 
 /**
  * Compiles segment rules and runs them. Order and membership facts live in their own collections
@@ -143,15 +140,22 @@ export class SegmentService {
   }
 
   async count(rules: Rule): Promise<number> {
-    return this.models.Subscriber.countDocuments(await this.compile(rules));
+    const selected = await this.select(rules);
+    return 'filter' in selected
+      ? this.models.Subscriber.countDocuments(selected.filter)
+      : selected.ids.length;
   }
 
   async sample(rules: Rule, size = 10): Promise<SampleItem[]> {
-    const docs = await this.models.Subscriber.find(await this.compile(rules))
-      .sort({ _id: 1 })
-      .limit(size)
-      .select('name email status')
-      .lean();
+    const selected = await this.select(rules);
+    const docs =
+      'filter' in selected
+        ? await this.models.Subscriber.find(selected.filter)
+            .sort({ _id: 1 })
+            .limit(size)
+            .select(SAMPLE_PROJECTION)
+            .lean<MatchedSubscriber[]>()
+        : await this.byIds(selected.ids, SAMPLE_PROJECTION, size);
     return docs.map((d) => ({
       id: String(d._id),
       name: d.name ?? '',
@@ -166,7 +170,19 @@ export class SegmentService {
    * a slow consumer (a campaign worker) could let time out.
    */
   async *matching(rules: Rule, batchSize = 1000): AsyncGenerator<MatchedSubscriber[]> {
-    const filter = await this.compile(rules);
+    const selected = await this.select(rules);
+    if ('ids' in selected) {
+      for (let i = 0; i < selected.ids.length; i += batchSize) {
+        const page = await this.byIds(
+          selected.ids.slice(i, i + batchSize),
+          SUBSCRIBER_PROJECTION,
+          batchSize,
+        );
+        if (page.length) yield page;
+      }
+      return;
+    }
+    const filter = selected.filter;
     let after: Types.ObjectId | undefined;
     for (;;) {
       const page = await this.models.Subscriber.find(
@@ -202,8 +218,8 @@ export class SegmentService {
   private async compileCondition(c: Condition): Promise<SubscriberFilter> {
     if ('field' in c) return this.fieldFilter(c);
     if ('attribute' in c) return attributeFilter(c);
-    if ('list' in c) return this.listFilter(c);
-    return this.orderFilter(c);
+    const { ids, negated } = await this.factSet(c);
+    return { _id: { [negated ? '$nin' : '$in']: [...ids].map((id) => new Types.ObjectId(id)) } };
   }
 
   private fieldFilter(c: FieldCondition): SubscriberFilter {
@@ -236,78 +252,218 @@ export class SegmentService {
     }
   }
 
-  private async listFilter(c: ListCondition): Promise<SubscriberFilter> {
-    const list = await this.models.List.findOne(
-      Types.ObjectId.isValid(c.list)
-        ? { $or: [{ _id: c.list }, { slug: c.list }] }
-        : { slug: c.list },
-    ).select('_id');
-    if (!list) throw new AppError('validation_failed', `rules: no list ${c.list}`);
-    const ids = await this.models.Membership.distinct('subscriberId', {
-      listId: list._id,
-      status: { $in: c.status },
-    });
-    return { _id: { [c.member ? '$in' : '$nin']: ids } };
+  /**
+   * What a rule selects. Without order or list facts, a filter the database evaluates alone.
+   * With them, the matching ids, computed here: FerretDB checks `_id: {$in: [...]}` element by
+   * element for every document, so a filter carrying the tens of thousands of ids a fact can match
+   * costs (subscribers × ids); set algebra over one query per group's plain conditions and one
+   * aggregation per fact reads each collection a few times instead.
+   */
+  private async select(
+    rules: Rule,
+  ): Promise<{ filter: SubscriberFilter } | { ids: Types.ObjectId[] }> {
+    if (!hasFacts(rules)) return { filter: await this.compileRule(rules) };
+    const set = await this.idSet(rules);
+    let ids = set.ids;
+    if (set.negated) ids = without(await this.everyone(), set.ids);
+    // Facts can name subscribers that are gone; a filter `_id: {$in}` would not count them.
+    else if (!set.grounded) ids = intersection([set.ids, await this.everyone()]);
+    return { ids: [...ids].sort().map((id) => new Types.ObjectId(id)) };
   }
 
-  private async orderFilter(c: OrderCondition): Promise<SubscriberFilter> {
+  private async idSet(rule: Rule): Promise<IdSet> {
+    if (!isGroup(rule)) return this.factSet(rule as ListCondition | OrderCondition);
+    const all = 'all' in rule;
+    const children = all ? rule.all : rule.any;
+    const parts: IdSet[] = [];
+    const plain = children.filter((c) => !hasFacts(c));
+    if (plain.length > 0) {
+      const filters: SubscriberFilter[] = [];
+      for (const child of plain) filters.push(await this.compileRule(child));
+      const found = await this.models.Subscriber.find(
+        { [all ? '$and' : '$or']: filters },
+        { _id: 1 },
+      )
+        .batchSize(READ_BATCH)
+        .lean();
+      parts.push({ ids: new Set(found.map((d) => String(d._id))), negated: false, grounded: true });
+    }
+    for (const child of children.filter(hasFacts)) parts.push(await this.idSet(child));
+    return all ? allOf(parts) : anyOf(parts);
+  }
+
+  /** A list or order condition as the set of subscribers it names. */
+  private async factSet(c: ListCondition | OrderCondition): Promise<IdSet> {
+    if ('list' in c) {
+      const list = await this.models.List.findOne(
+        Types.ObjectId.isValid(c.list)
+          ? { $or: [{ _id: c.list }, { slug: c.list }] }
+          : { slug: c.list },
+      ).select('_id');
+      if (!list) throw new AppError('validation_failed', `rules: no list ${c.list}`);
+      // Read and deduplicated here: FerretDB's `distinct` compares each value with every one kept.
+      const members = await this.models.Membership.find(
+        { listId: list._id, status: { $in: c.status } },
+        { subscriberId: 1 },
+      )
+        .batchSize(READ_BATCH)
+        .lean();
+      return {
+        ids: new Set(members.map((m) => String(m.subscriberId))),
+        negated: !c.member,
+        grounded: false,
+      };
+    }
     switch (c.orders) {
       case 'category': {
         const match: Record<string, unknown> = { categories: c.category };
         if (c.withinDays) match.orderedAt = { $gte: this.daysAgo(c.withinDays) };
-        return { _id: { $in: await this.orderingSubscribers(match) } };
+        return { ids: await this.orderingSubscribers(match), negated: false, grounded: false };
       }
       case 'noneSince':
         return {
-          _id: {
-            $nin: await this.orderingSubscribers({ orderedAt: { $gte: this.daysAgo(c.days) } }),
-          },
+          ids: await this.orderingSubscribers({ orderedAt: { $gte: this.daysAgo(c.days) } }),
+          negated: true,
+          grounded: false,
         };
       case 'totalSpent': {
         const match: Record<string, unknown> = { currency: c.currency };
         if (c.withinDays) match.orderedAt = { $gte: this.daysAgo(c.withinDays) };
-        return this.aggregateFilter(match, '$totalCents', c.op, Math.round(c.amount * 100));
+        return this.aggregateSet(match, 'totalCents', c.op, Math.round(c.amount * 100));
       }
       case 'count': {
         const match: Record<string, unknown> = {};
         if (c.withinDays) match.orderedAt = { $gte: this.daysAgo(c.withinDays) };
-        return this.aggregateFilter(match, 1, c.op, c.value);
+        return this.aggregateSet(match, 'count', c.op, c.value);
       }
     }
   }
 
-  private async orderingSubscribers(match: Record<string, unknown>): Promise<Types.ObjectId[]> {
-    const rows = await this.models.Order.aggregate<{ _id: Types.ObjectId }>([
-      { $match: match },
-      { $group: { _id: '$subscriberId', n: { $sum: 1 } } },
-    ]);
-    return rows.map((r) => r._id);
+  /** Subscribers with at least one order matching `match`. */
+  private async orderingSubscribers(match: Record<string, unknown>): Promise<Set<string>> {
+    return new Set((await this.perSubscriber(match, () => 1)).keys());
   }
 
   /**
-   * "sum per subscriber <op> n". Subscribers without matching orders have a sum of 0 and no group
-   * row, so when 0 itself satisfies the comparison the filter excludes the complement instead.
+   * "sum per subscriber <op> n". Subscribers without matching orders have a sum of 0 and no
+   * entry, so when 0 itself satisfies the comparison the set is everyone except those that fail it.
    */
-  private async aggregateFilter(
+  private async aggregateSet(
     match: Record<string, unknown>,
-    summand: string | number,
+    summand: 'totalCents' | 'count',
     op: Comparison,
     n: number,
-  ): Promise<SubscriberFilter> {
+  ): Promise<IdSet> {
     const zeroMatches = holds(op, 0, n);
-    const predicate = zeroMatches ? { [negated[op]]: n } : { [`$${op}`]: n };
-    const rows = await this.models.Order.aggregate<{ _id: Types.ObjectId }>([
-      { $match: match },
-      { $group: { _id: '$subscriberId', v: { $sum: summand } } },
-      { $match: { v: predicate } },
-      { $project: { _id: 1 } },
-    ]);
-    return { _id: { [zeroMatches ? '$nin' : '$in']: rows.map((r) => r._id) } };
+    const sums = await this.perSubscriber(match, (o) =>
+      summand === 'count' ? 1 : (o.totalCents ?? 0),
+    );
+    const ids = new Set<string>();
+    for (const [id, v] of sums) if (holds(op, v, n) !== zeroMatches) ids.add(id);
+    return { ids, negated: zeroMatches, grounded: false };
+  }
+
+  /**
+   * Per subscriber, the sum of `value` over the orders matching `match`: the orders are read
+   * once, projected to two fields, and summed here. FerretDB's `$group` compares each document
+   * with every group found so far, so its cost grows with the square of the buyers (12 s for
+   * 7,000 buyers among 40,000 orders, against under a second read and summed here).
+   */
+  private async perSubscriber(
+    match: Record<string, unknown>,
+    value: (o: { totalCents?: number | null }) => number,
+  ): Promise<Map<string, number>> {
+    const sums = new Map<string, number>();
+    const orders = this.models.Order.find(match, { subscriberId: 1, totalCents: 1 })
+      .batchSize(READ_BATCH)
+      .lean()
+      .cursor();
+    for await (const o of orders) {
+      const id = String(o.subscriberId);
+      sums.set(id, (sums.get(id) ?? 0) + value(o));
+    }
+    return sums;
+  }
+
+  /** Every subscriber's id: one read of the collection, projected to `_id`. */
+  private async everyone(): Promise<Set<string>> {
+    const docs = await this.models.Subscriber.find({}, { _id: 1 }).batchSize(READ_BATCH).lean();
+    return new Set(docs.map((d) => String(d._id)));
+  }
+
+  /** Up to `max` of these subscribers, in the order given, by `_id` reads; the gone are skipped. */
+  private async byIds(
+    ids: Types.ObjectId[],
+    projection: string,
+    max: number,
+  ): Promise<MatchedSubscriber[]> {
+    const out: MatchedSubscriber[] = [];
+    for (let i = 0; i < ids.length && out.length < max; i += max) {
+      const docs = await mapConcurrent(ids.slice(i, i + max), READ_CONCURRENCY, (id) =>
+        this.models.Subscriber.findById(id).select(projection).lean<MatchedSubscriber>(),
+      );
+      for (const d of docs) if (d && out.length < max) out.push(d);
+    }
+    return out;
   }
 
   private daysAgo(days: number): Date {
     return new Date(this.clock.now().getTime() - days * DAY_MS);
   }
+}
+
+/**
+ * Subscriber ids (hex) a rule part selects; `negated`: everyone except them. `grounded`: every id
+ * is known to be a subscriber (it came from a query on subscribers, not from facts).
+ */
+interface IdSet {
+  ids: Set<string>;
+  negated: boolean;
+  grounded: boolean;
+}
+
+const hasFacts = (r: Rule): boolean =>
+  isGroup(r) ? ('all' in r ? r.all : r.any).some(hasFacts) : 'list' in r || 'orders' in r;
+
+function union(sets: Set<string>[]): Set<string> {
+  const out = new Set<string>();
+  for (const s of sets) for (const id of s) out.add(id);
+  return out;
+}
+
+function intersection(sets: Set<string>[]): Set<string> {
+  const [smallest, ...rest] = [...sets].sort((a, b) => a.size - b.size);
+  return new Set([...smallest!].filter((id) => rest.every((s) => s.has(id))));
+}
+
+function without(from: Set<string>, remove: Set<string>): Set<string> {
+  return new Set([...from].filter((id) => !remove.has(id)));
+}
+
+/** all(P…, ¬N…) = ∩P − ∪N; with no positive part, everyone except ∪N. */
+function allOf(parts: IdSet[]): IdSet {
+  const pos = parts.filter((p) => !p.negated);
+  const excluded = union(parts.filter((p) => p.negated).map((p) => p.ids));
+  if (pos.length === 0) return { ids: excluded, negated: true, grounded: false };
+  return {
+    ids: without(intersection(pos.map((p) => p.ids)), excluded),
+    negated: false,
+    grounded: pos.some((p) => p.grounded),
+  };
+}
+
+/** any(P…, ¬N…) = ∪P; with negated parts, everyone except (∩N − ∪P). */
+function anyOf(parts: IdSet[]): IdSet {
+  const pos = parts.filter((p) => !p.negated);
+  const neg = parts.filter((p) => p.negated);
+  const included = union(pos.map((p) => p.ids));
+  if (neg.length === 0)
+    return { ids: included, negated: false, grounded: pos.every((p) => p.grounded) };
+  return {
+    ids: without(intersection(neg.map((p) => p.ids)), included),
+    negated: true,
+    grounded: false,
+  };
 }
 
 function attributeFilter(c: AttributeCondition): SubscriberFilter {

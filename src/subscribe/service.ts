@@ -1,6 +1,7 @@
 import { Types } from 'mongoose';
 import type { SubscribeConfig } from '../config/config.js';
 import type { Models } from '../db/models/index.js';
+import { membershipId } from '../db/models/membership.js';
 import { LOCALES } from '../db/models/subscriber.js';
 import { format, messages, pickLocale, renderFragment, type PageLocale } from '../http/pages.js';
 import type { SystemMailRenderer } from '../campaigns/render/system-mail.js';
@@ -11,6 +12,7 @@ import type { DataProtector } from '../shared/crypto.js';
 import { normaliseEmail } from '../shared/email.js';
 import { AppError, isDuplicateKey, notFound } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
+import type { EmailKeys } from '../subscribers/email-keys.js';
 import {
   ALL_LISTS,
   type SuppressionReason,
@@ -74,6 +76,7 @@ export interface SubscribeDeps {
   audit: AuditLog;
   clock: Clock;
   logger: Logger;
+  emailKeys: Pick<EmailKeys, 'lookup' | 'create'>;
   config: {
     subscribe: SubscribeConfig;
     baseUrl: string;
@@ -175,10 +178,9 @@ export class SubscribeService {
 
     for (const list of eligible) {
       const source = `web-form:${list.slug}`;
-      const membership = await this.d.models.Membership.findOne({
-        subscriberId: subscriber._id,
-        listId: list.id,
-      }).lean();
+      const membership = await this.d.models.Membership.findById(
+        membershipId(subscriber._id, list.id),
+      ).lean();
       if (membership?.status === 'subscribed' && subscriber.status === 'subscribed') continue;
       const wasOptedOut =
         subscriber.status === 'unsubscribed' ||
@@ -237,10 +239,9 @@ export class SubscribeService {
     ) {
       return result('blocked');
     }
-    const membership = await this.d.models.Membership.findOne({
-      subscriberId: subscriber._id,
-      listId: list._id,
-    }).lean();
+    const membership = await this.d.models.Membership.findById(
+      membershipId(subscriber._id, list._id),
+    ).lean();
     if (
       membership?.status === 'subscribed' &&
       subscriber.status === 'subscribed' &&
@@ -404,27 +405,22 @@ export class SubscribeService {
     meta: RequestMeta,
     slug: string,
   ) {
-    const existing = await this.d.models.Subscriber.findOne({ email }, { status: 1 }).lean();
+    const existing = await this.d.emailKeys.lookup(email, ['status']);
     if (existing) return existing;
     const locale = (LOCALES as readonly string[]).includes(req.locale ?? '')
       ? req.locale
       : meta.locale;
-    try {
-      // Field by field: nothing from the request reaches the document unless named here.
-      const created = await this.d.models.Subscriber.create({
-        email,
-        name: req.name ?? '',
-        locale,
-        source: `web-form:${slug}`,
-        status: 'unconfirmed',
-      });
-      return { _id: created._id, status: created.status };
-    } catch (err) {
-      if (!isDuplicateKey(err)) throw err;
-      const raced = await this.d.models.Subscriber.findOne({ email }, { status: 1 }).lean();
-      if (!raced) throw err;
-      return raced;
-    }
+    // Field by field: nothing from the request reaches the document unless named here.
+    const doc = {
+      _id: new Types.ObjectId(),
+      email,
+      name: req.name ?? '',
+      locale: locale as (typeof LOCALES)[number],
+      source: `web-form:${slug}`,
+      status: 'unconfirmed' as const,
+    };
+    // A concurrent post of the same address may have created it first: then theirs is used.
+    return (await this.d.emailKeys.create(doc, ['status'])) ?? { _id: doc._id, status: doc.status };
   }
 
   private async addMembership(
@@ -433,11 +429,15 @@ export class SubscribeService {
     status: 'unconfirmed',
     source: string,
   ): Promise<void> {
-    await this.d.models.Membership.create({ subscriberId, listId, status, source }).catch(
-      (err: unknown) => {
-        if (!isDuplicateKey(err)) throw err;
-      },
-    );
+    await this.d.models.Membership.create({
+      _id: membershipId(subscriberId, listId),
+      subscriberId,
+      listId,
+      status,
+      source,
+    }).catch((err: unknown) => {
+      if (!isDuplicateKey(err)) throw err;
+    });
   }
 
   private async markSubscribed(
@@ -448,8 +448,11 @@ export class SubscribeService {
   ): Promise<void> {
     const upsert = () =>
       this.d.models.Membership.updateOne(
-        { subscriberId, listId },
-        { $set: { status: 'subscribed', subscribedAt: now }, $setOnInsert: { source } },
+        { _id: membershipId(subscriberId, listId) },
+        {
+          $set: { status: 'subscribed', subscribedAt: now },
+          $setOnInsert: { subscriberId, listId, source },
+        },
         { upsert: true },
       );
     // Two first posts racing: one insert loses on the unique index, and the retry updates.

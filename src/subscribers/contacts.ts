@@ -2,7 +2,7 @@ import { Types, type FilterQuery } from 'mongoose';
 import type { z } from 'zod';
 import { can } from '../auth/permissions.js';
 import type { Models } from '../db/models/index.js';
-import type { MEMBERSHIP_STATUSES } from '../db/models/membership.js';
+import { membershipId, type MEMBERSHIP_STATUSES } from '../db/models/membership.js';
 import type { SubscriberDoc } from '../db/models/subscriber.js';
 import type { AuditContext, AuditLog } from '../privacy/audit.js';
 import type { Clock } from '../shared/clock.js';
@@ -11,6 +11,7 @@ import { decodeCursor, encodeCursor } from '../shared/cursor.js';
 import { normaliseEmail } from '../shared/email.js';
 import { AppError, badRequest, conflict, isDuplicateKey, notFound } from '../shared/errors.js';
 import { maskHetu, parseHetu } from '../privacy/hetu.js';
+import type { EmailKeys } from './email-keys.js';
 import type { ListService } from './lists.js';
 import {
   ATTRIBUTE_FILTER,
@@ -90,6 +91,7 @@ export class ContactService {
       'isSuppressed' | 'suppressedHashes' | 'hash'
     >,
     private readonly unsubscribe: Pick<UnsubscribeService, 'unsubscribe'>,
+    private readonly keys: EmailKeys,
   ) {}
 
   async create(ctx: AuditContext, input: SubscriberCreate): Promise<SubscriberFull> {
@@ -101,9 +103,10 @@ export class ContactService {
     const requested = input.status ?? 'unconfirmed';
     const suppressedEverywhere = await this.suppressions.isSuppressed(email);
 
-    let created: Lean;
-    try {
-      const doc = await this.models.Subscriber.create({
+    const _id = new Types.ObjectId();
+    const holder = await this.keys.create(
+      {
+        _id,
         email,
         name: input.name ?? '',
         locale: input.locale,
@@ -114,15 +117,12 @@ export class ContactService {
         customerSegment: customerSegment ?? undefined,
         hetuSealed: input.hetu ? this.sealHetu(input.hetu) : undefined,
         status: suppressedEverywhere ? 'unsubscribed' : requested,
-      });
-      created = doc.toObject() as Lean;
-    } catch (err) {
-      if (!isDuplicateKey(err)) throw err;
-      const existing = await this.models.Subscriber.findOne({ email }, { _id: 1 }).lean();
-      throw conflict('a subscriber with this email already exists', {
-        id: existing ? String(existing._id) : undefined,
-      });
-    }
+      },
+      [],
+    );
+    if (holder)
+      throw conflict('a subscriber with this email already exists', { id: String(holder._id) });
+    const created = await this.load(String(_id));
 
     const now = this.clock.now();
     for (const list of lists) {
@@ -130,9 +130,11 @@ export class ContactService {
         suppressedEverywhere || (await this.suppressions.isSuppressed(email, list.id));
       const status: MembershipStatus = suppressed ? 'unsubscribed' : requested;
       await this.models.Membership.updateOne(
-        { subscriberId: created._id, listId: new Types.ObjectId(list.id) },
+        { _id: membershipId(_id, list.id) },
         {
           $setOnInsert: {
+            subscriberId: _id,
+            listId: new Types.ObjectId(list.id),
             status,
             source: input.source ?? 'api',
             ...(status === 'subscribed' ? { subscribedAt: now } : {}),
@@ -209,7 +211,14 @@ export class ContactService {
     put('address', input.address);
     put('customerSegment', input.customerSegment);
     put('hetuSealed', input.hetu ? this.sealHetu(input.hetu) : input.hetu);
-    if ($set.email !== undefined) await this.assertEmailFree(String($set.email), _id);
+    // A new address is claimed (its key) before it is written and the old one released after, so
+    // a crash in between leaves a key that reads as absent, never two subscribers on one address.
+    const before = $set.email !== undefined ? await this.load(id) : undefined;
+    const moving = before && before.email !== $set.email ? String($set.email) : undefined;
+    if (moving) {
+      const holder = await this.keys.claim(moving, _id, []);
+      if (holder) throw conflict('another subscriber has this email', { id: String(holder._id) });
+    }
     let res;
     try {
       // updateOne rather than findOneAndUpdate: FerretDB reports a unique-index refusal of
@@ -223,11 +232,17 @@ export class ContactService {
         { runValidators: true },
       );
     } catch (err) {
-      if (!isDuplicateKey(err)) throw err;
-      await this.assertEmailFree(String($set.email), _id);
-      throw err;
+      if (!isDuplicateKey(err) || !moving) throw err;
+      // Someone holds the address without a key that says so; the key now does.
+      const holder = (await this.keys.adopt([moving], [])).get(moving);
+      if (!holder) throw err;
+      throw conflict('another subscriber has this email', { id: String(holder._id) });
     }
-    if (res.matchedCount === 0) throw notFound('subscriber');
+    if (res.matchedCount === 0) {
+      if (moving) await this.keys.release(moving, _id);
+      throw notFound('subscriber');
+    }
+    if (moving) await this.keys.release(before!.email, _id);
     const updated = await this.load(id);
     // Field names only: the trail must not become a second copy of the personal data.
     await this.audit.record(ctx, 'subscriber.update', id, {
@@ -260,31 +275,26 @@ export class ContactService {
   ): Promise<Map<string, Types.ObjectId>> {
     const unique = [...new Set(emails)];
     const ids = new Map<string, Types.ObjectId>();
-    const known = await this.models.Subscriber.find(
-      { email: { $in: unique } },
-      { email: 1 },
-    ).lean();
-    for (const s of known) ids.set(s.email, s._id);
+    for (const [email, s] of await this.keys.lookupMany(unique, [])) ids.set(email, s._id);
     const missing = unique.filter((e) => !ids.has(e));
+    if (missing.length === 0) return ids;
     const suppressed = await this.suppressions.suppressedHashes(
       missing.map((e) => this.suppressions.hash(e)),
     );
-    for (const email of missing) {
-      try {
-        const doc = await this.models.Subscriber.create({
-          email,
-          source,
-          status: suppressed.has(this.suppressions.hash(email)) ? 'unsubscribed' : 'unconfirmed',
-        });
-        ids.set(email, doc._id);
-        await this.audit.record(ctx, 'subscriber.create', String(doc._id), { source });
-      } catch (err) {
-        // Created concurrently by another request: use theirs.
-        if (!isDuplicateKey(err)) throw err;
-        const existing = await this.models.Subscriber.findOne({ email }, { _id: 1 }).lean();
-        if (!existing) throw err;
-        ids.set(email, existing._id);
-      }
+    const docs = missing.map((email) => ({
+      _id: new Types.ObjectId(),
+      email,
+      source,
+      status: suppressed.has(this.suppressions.hash(email))
+        ? ('unsubscribed' as const)
+        : ('unconfirmed' as const),
+    }));
+    const holders = await this.keys.createMany(docs, []);
+    for (const [i, doc] of docs.entries()) {
+      // Created concurrently by another request: use theirs.
+      const holder = holders[i];
+      ids.set(doc.email, holder ? holder._id : doc._id);
+      if (!holder) await this.audit.record(ctx, 'subscriber.create', String(doc._id), { source });
     }
     return ids;
   }
@@ -296,14 +306,6 @@ export class ContactService {
 
   async exists(id: string): Promise<boolean> {
     return (await this.models.Subscriber.exists({ _id: toObjectId(id, 'subscriber') })) !== null;
-  }
-
-  private async assertEmailFree(email: string, self: Types.ObjectId): Promise<void> {
-    const other = await this.models.Subscriber.findOne(
-      { email, _id: { $ne: self } },
-      { _id: 1 },
-    ).lean();
-    if (other) throw conflict('another subscriber has this email', { id: String(other._id) });
   }
 
   private async load(id: string): Promise<Lean> {

@@ -8,15 +8,19 @@ import {
   type ImportCounter,
   type ImportJobDoc,
 } from '../db/models/import-job.js';
+import { refusedAsDuplicates } from '../db/bulk.js';
 import type { Models } from '../db/models/index.js';
+import { membershipId, type MembershipDoc } from '../db/models/membership.js';
 import { LOCALES } from '../db/models/subscriber.js';
 import type { AuditContext, AuditLog } from '../privacy/audit.js';
 import { ATTRIBUTE_KEY } from '../segments/rules.js';
 import type { Clock } from '../shared/clock.js';
 import type { DataProtector } from '../shared/crypto.js';
 import { normaliseEmail } from '../shared/email.js';
-import { AppError, isDuplicateKey, notFound } from '../shared/errors.js';
+import { mapConcurrent } from '../shared/concurrency.js';
+import { AppError, notFound } from '../shared/errors.js';
 import type { SuppressionService } from '../unsubscribe/suppressions.js';
+import { LOOKUP_CONCURRENCY, type EmailKeys, type Holder } from './email-keys.js';
 
 /** Plain fields an import may set; the identity number is never importable in bulk. */
 export const IMPORT_FIELDS = ['email', 'name', 'phone', 'locale', 'customerSegment'] as const;
@@ -72,6 +76,13 @@ export interface ImportJobView {
   finishedAt: Date | null;
 }
 
+type MembershipFields = Omit<MembershipDoc, 'createdAt' | 'updatedAt'>;
+
+interface Join {
+  subscriberId: Types.ObjectId;
+  status: 'subscribed' | 'unconfirmed';
+}
+
 interface Row {
   line: number;
   email: string;
@@ -95,14 +106,15 @@ interface Job {
 /**
  * Streams a CSV into subscribers and one list. Memory is bounded by one batch of rows plus the
  * set of email hashes already seen (needed to merge duplicates across the whole file). Each batch
- * costs one read of suppressions and one unordered bulk insert; addresses the unique index refuses
- * (already known) cost one more read each of subscribers and memberships, then unordered bulk
- * writes. Nothing here ever makes an unsubscribed, complained, bounced or suppressed address
+ * costs one read of suppressions, unordered bulk inserts of address keys, subscribers and
+ * memberships, and, for addresses already known, a few `_id` reads each (a bounded number at a
+ * time). Nothing here ever makes an unsubscribed, complained, bounced or suppressed address
  * mailable again, nor touches an unsubscribed membership: such rows are counted as skipped.
  */
 export class ImportService {
   constructor(
     private readonly models: Pick<Models, 'ImportJob' | 'Subscriber' | 'Membership' | 'List'>,
+    private readonly keys: EmailKeys,
     private readonly suppressions: Pick<SuppressionService, 'suppressedHashes'>,
     private readonly protector: DataProtector,
     private readonly audit: AuditLog,
@@ -269,12 +281,12 @@ export class ImportService {
   }
 
   /**
-   * Insert first: the unique email index tells which addresses already exist, so a batch of new
-   * addresses costs no lookup by email (on FerretDB's SQLite backend such a lookup scans the whole
-   * collection). Suppressions are checked before anything is written.
+   * Suppressions are checked before anything is written. Then every row is created through its
+   * address key (src/subscribers/email-keys.ts): a batch of new addresses costs two bulk inserts
+   * and no lookup; an address found taken costs `_id` reads of its key, subscriber and membership.
+   * No filter here scans a collection that grows with the register.
    */
   private async writeBatch(job: Job, rows: Row[]): Promise<void> {
-    const { Subscriber, Membership } = this.models;
     const listId = job.listId;
     const suppressed = await this.suppressions.suppressedHashes(
       rows.map((r) => r.hash),
@@ -284,39 +296,30 @@ export class ImportService {
     job.counts.skippedSuppressed += rows.length - candidates.length;
 
     const source = `import:${String(job.id)}`;
-    const joins: Array<{ subscriberId: Types.ObjectId; status: string }> = [];
-    const newIds = candidates.map(() => new Types.ObjectId());
-    // Loosely typed: documents are completed by schema defaults when mongoose casts them.
-    const inserts: AnyBulkWriteOperation<Record<string, unknown>>[] = candidates.map((row, i) => ({
-      insertOne: {
-        document: {
-          _id: newIds[i],
-          email: row.email,
-          ...nest(row.set),
-          source,
-          status: 'subscribed',
-        },
-      },
+    const docs = candidates.map((row) => ({
+      _id: new Types.ObjectId(),
+      email: row.email,
+      ...nest(row.set),
+      source,
+      status: 'subscribed' as const,
     }));
-    const taken = new Set(
-      inserts.length
-        ? await unorderedWrite(() => Subscriber.bulkWrite(inserts, { ordered: false }))
-        : [],
-    );
-    candidates.forEach((_row, i) => {
-      if (taken.has(i)) return;
+    const holders = await this.keys.createMany(docs, ['status']);
+    const joins: Join[] = [];
+    const known: Array<{ row: Row; holder: Holder<'status'> }> = [];
+    candidates.forEach((row, i) => {
+      const holder = holders[i];
+      if (holder) return known.push({ row, holder });
       job.counts.created += 1;
-      if (listId) joins.push({ subscriberId: newIds[i]!, status: 'subscribed' });
+      if (listId) joins.push({ subscriberId: docs[i]!._id, status: 'subscribed' });
     });
-
-    const known = candidates.filter((_row, i) => taken.has(i));
     if (known.length) joins.push(...(await this.mergeExisting(job, known)));
 
     if (listId && joins.length) {
       const now = this.clock.now();
-      const ops: AnyBulkWriteOperation<Record<string, unknown>>[] = joins.map((j) => ({
+      const ops: AnyBulkWriteOperation<MembershipFields>[] = joins.map((j) => ({
         insertOne: {
           document: {
+            _id: membershipId(j.subscriberId, listId),
             subscriberId: j.subscriberId,
             listId,
             status: j.status,
@@ -326,48 +329,34 @@ export class ImportService {
         },
       }));
       // A membership someone else created meanwhile is theirs to keep: refused inserts are fine.
-      const refused = await unorderedWrite(() => Membership.bulkWrite(ops, { ordered: false }));
+      const refused = await refusedAsDuplicates(() =>
+        this.models.Membership.bulkWrite<MembershipFields>(ops, { ordered: false }),
+      );
       job.counts.addedToList += ops.length - refused.length;
     }
   }
 
-  /** Rows whose address is already a subscriber; returns the list joins to make. */
+  /** Rows whose address is already a subscriber's; returns the list joins to make. */
   private async mergeExisting(
     job: Job,
-    rows: Row[],
-  ): Promise<Array<{ subscriberId: Types.ObjectId; status: string }>> {
-    const { Subscriber, Membership } = this.models;
+    known: Array<{ row: Row; holder: Holder<'status'> }>,
+  ): Promise<Join[]> {
     const listId = job.listId;
-    const existing = await Subscriber.find({ email: { $in: rows.map((r) => r.email) } })
-      .select('_id email status')
-      .lean();
-    const byEmail = new Map(existing.map((s) => [s.email, s]));
-    const membershipOf = new Map<string, string>();
-    if (listId && existing.length) {
-      const ms = await Membership.find({
-        listId,
-        subscriberId: { $in: existing.map((s) => s._id) },
-      })
-        .select('subscriberId status')
-        .lean();
-      for (const m of ms) membershipOf.set(String(m.subscriberId), m.status);
-    }
-    const joins: Array<{ subscriberId: Types.ObjectId; status: string }> = [];
+    const memberships = listId
+      ? await mapConcurrent(known, LOOKUP_CONCURRENCY, ({ holder }) =>
+          this.models.Membership.findById(membershipId(holder._id, listId), { status: 1 }).lean(),
+        )
+      : [];
+    const joins: Join[] = [];
     const updates: AnyBulkWriteOperation<Record<string, unknown>>[] = [];
-    for (const row of rows) {
-      const found = byEmail.get(row.email);
-      if (!found) {
-        // Erased by someone else between our insert and this read.
-        this.invalid(job, row.line, 'email: changed by someone else during the import');
-        continue;
-      }
-      const membership = membershipOf.get(String(found._id));
-      if (NOT_MAILABLE.has(found.status) || membership === 'unsubscribed') {
+    known.forEach(({ row, holder }, i) => {
+      const membership = memberships[i]?.status;
+      if (NOT_MAILABLE.has(holder.status) || membership === 'unsubscribed') {
         job.counts.skippedUnsubscribed += 1;
-        continue;
+        return;
       }
       if (job.mode === 'upsert' && Object.keys(row.set).length > 0) {
-        updates.push({ updateOne: { filter: { _id: found._id }, update: { $set: row.set } } });
+        updates.push({ updateOne: { filter: { _id: holder._id }, update: { $set: row.set } } });
         job.counts.updated += 1;
       } else {
         job.counts.unchanged += 1;
@@ -375,11 +364,11 @@ export class ImportService {
       // Importing never confirms a pending double opt-in on the person's behalf.
       if (listId && membership === undefined)
         joins.push({
-          subscriberId: found._id,
-          status: found.status === 'subscribed' ? 'subscribed' : 'unconfirmed',
+          subscriberId: holder._id,
+          status: holder.status === 'subscribed' ? 'subscribed' : 'unconfirmed',
         });
-    }
-    if (updates.length) await Subscriber.bulkWrite(updates, { ordered: false });
+    });
+    if (updates.length) await this.models.Subscriber.bulkWrite(updates, { ordered: false });
     return joins;
   }
 
@@ -421,24 +410,6 @@ function nest(set: Record<string, string>): Record<string, unknown> {
   }
   out.attributes = attributes;
   return out;
-}
-
-/** Runs an unordered bulk write; returns the indexes refused by a unique index, rethrows the rest. */
-async function unorderedWrite(write: () => Promise<unknown>): Promise<number[]> {
-  try {
-    await write();
-    return [];
-  } catch (err) {
-    const writeErrors = (
-      err as { writeErrors?: Array<{ index: number; code?: number; err?: { code?: number } }> }
-    ).writeErrors;
-    if (
-      !writeErrors?.length ||
-      !writeErrors.every((e) => isDuplicateKey(e) || isDuplicateKey(e.err))
-    )
-      throw err;
-    return writeErrors.map((e) => e.index);
-  }
 }
 
 function toView(doc: ImportJobDoc & { _id: unknown }): ImportJobView {

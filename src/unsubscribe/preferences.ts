@@ -1,5 +1,6 @@
 import { Types } from 'mongoose';
 import type { Models } from '../db/models/index.js';
+import { membershipId } from '../db/models/membership.js';
 import type { LOCALES } from '../db/models/subscriber.js';
 import type { AuditContext, AuditLog } from '../privacy/audit.js';
 import type { ConsentLedger } from '../subscribe/consent-ledger.js';
@@ -154,10 +155,9 @@ export class PreferenceService {
     const blocking = await this.suppressions.find(subscriber.email, [ALL_LISTS, listId]);
     if ([...blocking.values()].some((reason) => reason !== 'unsubscribe')) return false;
 
-    const previous = await this.models.Membership.findOne(
-      { subscriberId: subscriber.id, listId },
-      { status: 1 },
-    ).lean();
+    const previous = await this.models.Membership.findById(membershipId(subscriber.id, listId), {
+      status: 1,
+    }).lean();
     await this.consent.record({
       subscriberId: subscriber.id,
       listId,
@@ -166,14 +166,15 @@ export class PreferenceService {
       locale,
     });
     const now = this.clock.now();
-    const filter = {
-      subscriberId: new Types.ObjectId(subscriber.id),
-      listId: new Types.ObjectId(listId),
-    };
+    const filter = { _id: membershipId(subscriber.id, listId) };
     const update = {
       $set: { status: 'subscribed', subscribedAt: now },
       $unset: { unsubscribedAt: 1 },
-      $setOnInsert: { source: 'preferences' },
+      $setOnInsert: {
+        subscriberId: new Types.ObjectId(subscriber.id),
+        listId: new Types.ObjectId(listId),
+        source: 'preferences',
+      },
     };
     await this.models.Membership.updateOne(filter, update, { upsert: true }).catch(
       (err: unknown) => {

@@ -1,6 +1,9 @@
 import { randomBytes } from 'node:crypto';
+import { Types } from 'mongoose';
 import type { Role } from '../../src/auth/permissions.js';
+import type { SubscriberDoc } from '../../src/db/models/subscriber.js';
 import type { Services } from '../../src/services.js';
+import type { NewSubscriber } from '../../src/subscribers/email-keys.js';
 
 let seq = 0;
 
@@ -18,4 +21,19 @@ export async function staffToken(
   const user = await services.auth.createUser({ email: email(role), role, name: `Test ${role}` });
   const { token } = await services.auth.createToken(user.id, 'test');
   return { userId: user.id, token };
+}
+
+/**
+ * A subscriber stored as the services store one, with its address key, for tests that seed the
+ * register directly and then reach it by email (src/subscribers/email-keys.ts). Fails when the
+ * address is taken.
+ */
+export async function createSubscriber(
+  services: Pick<Services, 'emailKeys'>,
+  doc: Omit<NewSubscriber, '_id'> & Pick<SubscriberDoc, 'source' | 'status'>,
+): Promise<Types.ObjectId> {
+  const _id = new Types.ObjectId();
+  const holder = await services.emailKeys.create({ ...doc, _id }, []);
+  if (holder) throw new Error(`${doc.email} is already subscriber ${String(holder._id)}`);
+  return _id;
 }

@@ -3,7 +3,7 @@ import { Types } from 'mongoose';
 import nodemailer from 'nodemailer';
 import type { DNSResolver } from '../../src/inbound/authenticator.js';
 import type { TestApp } from './app.js';
-import { email } from './factories.js';
+import { createSubscriber, email } from './factories.js';
 
 /**
  * Mail authentication in tests: a DKIM key generated per run, and a resolver that publishes its
@@ -59,12 +59,14 @@ export interface CampaignSubscriber {
 export async function campaignSubscriber(t: TestApp): Promise<CampaignSubscriber> {
   const { models } = t.db;
   const address = email('inbound');
-  const sub = await models.Subscriber.create({
-    email: address,
-    source: 'test',
-    status: 'subscribed',
-    locale: 'fi',
-  });
+  const sub = {
+    _id: await createSubscriber(t.services, {
+      email: address,
+      source: 'test',
+      status: 'subscribed',
+      locale: 'fi',
+    }),
+  };
   const list = await models.List.create({ name: 'Uutiskirje', slug: `news-${sub._id}` });
   await models.Membership.create({ subscriberId: sub._id, listId: list._id, status: 'subscribed' });
   const campaignId = new Types.ObjectId();

@@ -4,6 +4,7 @@ import { auditEntryModel } from './audit.js';
 import { claimModel } from './claim.js';
 import { campaignBatchModel, campaignModel, campaignRecipientModel } from './campaign.js';
 import { consentEventModel, consentTextModel } from './consent.js';
+import { emailKeyModel } from './email-key.js';
 import { importJobModel } from './import-job.js';
 import { inboundMessageModel } from './inbound-message.js';
 import { listModel } from './list.js';
@@ -28,6 +29,7 @@ import { unsubscribeEventModel } from './unsubscribe-event.js';
 export function createModels(conn: Connection, clock: Clock) {
   return {
     Subscriber: subscriberModel(conn, clock),
+    EmailKey: emailKeyModel(conn, clock),
     List: listModel(conn, clock),
     Membership: membershipModel(conn, clock),
     Suppression: suppressionModel(conn, clock),

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import type { Types } from 'mongoose';
+import { membershipId } from '../../../src/db/models/membership.js';
 import { bootApp, type TestApp } from '../../helpers/app.js';
 import { staffToken } from '../../helpers/factories.js';
 
@@ -114,6 +115,16 @@ describe('CSV import', () => {
     expect(n1!.source).to.equal(`import:${res.body.id}`);
     expect(n1!.attributes).to.deep.equal({ tier: 'gold' });
     expect(listStatus.get(String(n1!._id))).to.equal('subscribed');
+    // Created rows have their address keys and pair-keyed memberships; known addresses stored
+    // without a key (as in this test's seeding) got theirs when the import met them.
+    const keyOf = async (address: string) =>
+      String((await t.db.models.EmailKey.findById(address).lean())?.subscriberId);
+    expect(await keyOf('n1@example.com')).to.equal(String(n1!._id));
+    expect(await keyOf('u1@example.com')).to.equal(String(ids.u1));
+    expect(await keyOf('e1@example.com')).to.equal(String(ids.e1));
+    expect((await Membership.findById(membershipId(n1!._id, listId)).lean())?.status).to.equal(
+      'subscribed',
+    );
     const n4 = await Subscriber.findOne({ email: 'n4@example.com' }).lean();
     expect(n4).to.include({ name: 'Multi\nline name', locale: 'sv' });
     expect((await Subscriber.findById(ids.e1).lean())!.name).to.equal('Old e1');
