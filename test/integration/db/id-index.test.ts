@@ -16,7 +16,9 @@ describe('lookups by _id on the test database', () => {
   after(async () => db.close());
 
   it('find, update and delete by _id use the _id index, for string and ObjectId keys', async () => {
-    const col = db.connection.db!.collection<{ _id: string | Types.ObjectId; v: number }>('id_index_probe');
+    const col = db.connection.db!.collection<{ _id: string | Types.ObjectId; v: number }>(
+      'id_index_probe',
+    );
     const oid = new Types.ObjectId();
     await col.insertMany([
       { _id: 'key-1', v: 1 },
