@@ -138,9 +138,12 @@ const commands: Record<string, Command> = {
     console.log(`retention ${dryRun ? 'dry run' : 'run'} ${report.id}`);
     for (const r of report.rules) {
       console.log(
-        [r.rule, `matched=${r.matched}`, `removed=${r.removed}`, `before=${r.cutoff.toISOString()}`]
-          .concat(r.provisional ? ['provisional'] : [])
-          .join('\t'),
+        [
+          r.rule,
+          `matched=${r.matched}`,
+          `removed=${r.removed}`,
+          `before=${r.cutoff.toISOString()}`,
+        ].join('\t'),
       );
     }
   },

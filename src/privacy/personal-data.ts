@@ -6,9 +6,7 @@ import type { Types } from 'mongoose';
  * is missing everywhere — add it here first.
  *
  * Collections are reached by name through `connection.collection(name)`, not through models, so
- * entries for collections owned by other capabilities work before and after their code lands.
- * `verified: false` marks entries whose collection and field names are not yet written by code on
- * this branch: they match nothing until the owning code writes documents of that shape.
+ * this list does not depend on the capabilities that own them.
  */
 
 /**
@@ -42,7 +40,6 @@ export interface PersonalDataEntry {
   omit?: string[];
   /** Whole documents older than the configured period go in the retention run. */
   retention?: { rule: string; dateField: string; months: 'inboundMonths' | 'deliveryMonths' };
-  verified: boolean;
 }
 
 const bySubscriber =
@@ -64,9 +61,10 @@ export const COLLECTIONS = {
   orders: 'orders',
   audit: 'audit_log',
   privacyRequests: 'privacy_requests',
-  // Owned by the sending (issue 4) and inbound (issue 6) capabilities, not on main yet.
+  // Owned by the sending and inbound capabilities.
   deliveries: 'campaign_recipients',
   inboundMessages: 'inbound_messages',
+  inboundClaims: 'inbound_claims',
   bounceCounts: 'bounce_counts',
 } as const;
 
@@ -83,7 +81,6 @@ export const PERSONAL_DATA: readonly PersonalDataEntry[] = [
     match: (k) =>
       k.subscriberIds.length ? { subjectId: { $in: k.subscriberIds.map(String) } } : null,
     erase: { kind: 'redact-details' },
-    verified: true,
   },
   {
     key: 'deliveries',
@@ -94,7 +91,6 @@ export const PERSONAL_DATA: readonly PersonalDataEntry[] = [
     // campaign's statistics; the relay's answer can quote the address, so it goes.
     erase: { kind: 'unset', fields: ['smtpResponse'] },
     retention: { rule: 'delivery-logs', dateField: 'sentAt', months: 'deliveryMonths' },
-    verified: false,
   },
   {
     key: 'inboundMessages',
@@ -114,7 +110,19 @@ export const PERSONAL_DATA: readonly PersonalDataEntry[] = [
     }),
     erase: { kind: 'delete' },
     retention: { rule: 'inbound-mail', dateField: 'receivedAt', months: 'inboundMonths' },
-    verified: false,
+  },
+  {
+    key: 'inboundClaims',
+    collection: COLLECTIONS.inboundClaims,
+    title: 'Decisions on received mail (confirmation slots, staff action claims)',
+    // A confirmation slot's key carries the keyed hash of the address it mailed
+    // (src/inbound/claims.ts); action claims name only a message id and go with the retention.
+    match: (k) =>
+      k.emailHashes.length > 0
+        ? { _id: { $regex: `^confirm:(?:${k.emailHashes.map(escapeRegex).join('|')}):` } }
+        : null,
+    erase: { kind: 'delete' },
+    retention: { rule: 'inbound-claims', dateField: 'at', months: 'inboundMonths' },
   },
   {
     key: 'bounceCounts',
@@ -122,7 +130,6 @@ export const PERSONAL_DATA: readonly PersonalDataEntry[] = [
     title: 'Bounce counters',
     match: bySubscriber(),
     erase: { kind: 'delete' },
-    verified: false,
   },
   {
     key: 'consentEvents',
@@ -133,7 +140,6 @@ export const PERSONAL_DATA: readonly PersonalDataEntry[] = [
     // keep what defends a legal claim: the events stay (what, which list, when, which wording),
     // tied only to the erased id. IP address and user agent are not needed for that proof.
     erase: { kind: 'unset', fields: ['ip', 'userAgent'] },
-    verified: true,
   },
   {
     key: 'unsubscribeEvents',
@@ -144,7 +150,6 @@ export const PERSONAL_DATA: readonly PersonalDataEntry[] = [
       kind: 'keep',
       why: 'proof of when mail had to stop; holds only the erased id, lists and campaign',
     },
-    verified: true,
   },
   {
     key: 'orders',
@@ -153,7 +158,6 @@ export const PERSONAL_DATA: readonly PersonalDataEntry[] = [
     match: bySubscriber(),
     // Copies used for segmentation only; the shop's own order register keeps the bookkeeping.
     erase: { kind: 'delete' },
-    verified: true,
   },
   {
     key: 'memberships',
@@ -161,7 +165,6 @@ export const PERSONAL_DATA: readonly PersonalDataEntry[] = [
     title: 'List memberships',
     match: bySubscriber(),
     erase: { kind: 'delete' },
-    verified: true,
   },
   {
     key: 'suppressions',
@@ -172,7 +175,6 @@ export const PERSONAL_DATA: readonly PersonalDataEntry[] = [
       kind: 'keep',
       why: 'Art. 17(3)/21: the keyed hash is what keeps an erased person from being mailed again',
     },
-    verified: true,
   },
   {
     key: 'privacyRequests',
@@ -181,7 +183,6 @@ export const PERSONAL_DATA: readonly PersonalDataEntry[] = [
     match: (k) => ({ subjectEmailHash: { $in: k.emailHashes } }),
     // Art. 5(2): the register shows the request was answered; hash and masked address suffice.
     erase: { kind: 'unset', fields: ['subjectEmail'] },
-    verified: true,
   },
   {
     key: 'subscribers',
@@ -190,7 +191,6 @@ export const PERSONAL_DATA: readonly PersonalDataEntry[] = [
     match: (k) => (k.subscriberIds.length ? { _id: { $in: k.subscriberIds } } : null),
     erase: { kind: 'delete' },
     omit: ['hetuSealed'],
-    verified: true,
   },
   {
     key: 'emailKeys',
@@ -200,6 +200,5 @@ export const PERSONAL_DATA: readonly PersonalDataEntry[] = [
     // (src/subscribers/email-keys.ts); matched by subscriber so a key someone else now holds stays.
     match: bySubscriber(),
     erase: { kind: 'delete' },
-    verified: true,
   },
 ];

@@ -18,8 +18,6 @@ export interface RuleResult {
   cutoff: Date;
   matched: number;
   removed: number;
-  /** The rule works on a collection another capability owns whose shape is not verified yet. */
-  provisional: boolean;
 }
 
 export interface RetentionReportView {
@@ -224,7 +222,6 @@ export class RetentionService {
       cutoff,
       matched,
       removed,
-      provisional: false,
     };
   }
 
@@ -317,7 +314,7 @@ export class RetentionService {
       );
       removed += gone.length;
     }
-    return { rule, description, cutoff, matched, removed, provisional: false };
+    return { rule, description, cutoff, matched, removed };
   }
 
   private async olderThan(
@@ -332,7 +329,7 @@ export class RetentionService {
     const filter = { [dateField]: { $lt: cutoff } };
     const matched = await coll.countDocuments(filter);
     const removed = dryRun ? 0 : (await coll.deleteMany(filter)).deletedCount;
-    return { rule, description, cutoff, matched, removed, provisional: !entry.verified };
+    return { rule, description, cutoff, matched, removed };
   }
 }
 

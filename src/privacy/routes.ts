@@ -118,7 +118,6 @@ const retentionReportView = z.object({
       cutoff: dateTime,
       matched: z.number().int(),
       removed: z.number().int(),
-      provisional: z.boolean(),
     }),
   ),
   error: z.string().nullable(),

@@ -116,7 +116,6 @@ export function retentionReportSchema(clock: Clock) {
           cutoff: Date,
           matched: Number,
           removed: Number,
-          provisional: Boolean,
         },
       ],
       error: { type: String },

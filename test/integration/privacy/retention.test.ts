@@ -71,6 +71,10 @@ async function population(t: TestApp) {
     { from: 'a@example.com', receivedAt: monthsAgo(7) },
     { from: 'b@example.com', receivedAt: monthsAgo(5) },
   ]);
+  await c.collection<{ _id: string; at: Date }>('inbound_claims').insertMany([
+    { _id: 'confirm:old-hash:day', at: monthsAgo(7) },
+    { _id: 'act:recent-message:1', at: monthsAgo(5) },
+  ]);
   await c.collection('campaign_recipients').insertMany([
     {
       campaignId: list._id,
@@ -111,6 +115,7 @@ describe('privacy: retention', () => {
       subscribers: await models.Subscriber.countDocuments(),
       memberships: await models.Membership.countDocuments(),
       inbound: await t.db.connection.collection('inbound_messages').countDocuments(),
+      inboundClaims: await t.db.connection.collection('inbound_claims').countDocuments(),
       deliveries: await t.db.connection.collection('campaign_recipients').countDocuments(),
     });
     const before = await snapshot();
@@ -125,6 +130,7 @@ describe('privacy: retention', () => {
       'unconfirmed-contacts': [1, 0],
       'inactive-contacts': [1, 0],
       'inbound-mail': [1, 0],
+      'inbound-claims': [1, 0],
       'delivery-logs': [1, 0],
     });
     expect(await snapshot()).to.deep.equal(before);
@@ -135,6 +141,7 @@ describe('privacy: retention', () => {
       'unconfirmed-contacts': [1, 1],
       'inactive-contacts': [1, 1],
       'inbound-mail': [1, 1],
+      'inbound-claims': [1, 1],
       'delivery-logs': [1, 1],
     });
     const exists = async (id: Types.ObjectId) =>
