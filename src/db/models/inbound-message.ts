@@ -22,7 +22,8 @@ export type InboundClassification = (typeof INBOUND_CLASSIFICATIONS)[number];
 
 /**
  * Every message that reached us, whatever came of it. `messageId` + `digest` is the identity of a
- * message across re-deliveries (the unique index is what makes a second delivery a no-op).
+ * message across re-deliveries: the `_id` is derived from both (src/inbound/pipeline.ts), so a
+ * second delivery fails its insert and costs one indexed read.
  * `messageId` is '' when the mail had none: FerretDB ignores sparse, so the field is never absent.
  * Retention of these records belongs to the privacy capability (receivedAt is indexed for it).
  */
@@ -57,17 +58,16 @@ export function inboundMessageSchema(clock: Clock) {
         dmarc: String,
       },
       bounce: { kind: String, status: String },
-      // Keyed hash of where a confirmation went: the per-address rate limit counts these.
+      // Keyed hash of where a confirmation went, for staff and erasure; the per-address limit is
+      // kept in numbered claims (src/inbound/claims.ts), not counted from these records.
       confirmationHash: { type: String },
       actedBy: { type: String },
       actedAt: { type: Date },
     },
     { timestamps: { currentTime: () => clock.now() } },
   );
-  schema.index({ messageId: 1, digest: 1 }, { unique: true });
   schema.index({ receivedAt: 1 });
   schema.index({ status: 1, receivedAt: -1 });
-  schema.index({ confirmationHash: 1, receivedAt: -1 });
   schema.index({ subscriberId: 1, receivedAt: -1 });
   return schema;
 }
