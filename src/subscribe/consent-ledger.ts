@@ -1,9 +1,17 @@
 import { createHash } from 'node:crypto';
+import type { Types } from 'mongoose';
 import type { Models } from '../db/models/index.js';
 import type { ConsentKind } from '../db/models/consent.js';
 import { isDuplicateKey } from '../shared/errors.js';
 
 export interface ConsentRecord {
+  /**
+   * A derived `_id` makes the entry idempotent: a second record() of it writes nothing. For steps
+   * that may run twice (the unsubscribe follow-ups after a crash).
+   */
+  id?: Types.ObjectId;
+  /** When it happened, if not now (an opt-out completed after the person asked). */
+  at?: Date;
   subscriberId: string;
   listId?: string;
   kind: ConsentKind;
@@ -41,6 +49,8 @@ export class ConsentLedger {
       });
     }
     await this.models.ConsentEvent.create({
+      ...(r.id ? { _id: r.id } : {}),
+      ...(r.at ? { at: r.at } : {}),
       subscriberId: r.subscriberId,
       listId: r.listId,
       kind: r.kind,
@@ -50,6 +60,8 @@ export class ConsentLedger {
       locale: r.locale,
       ip: r.ip,
       userAgent: r.userAgent,
+    }).catch((err: unknown) => {
+      if (!(r.id && isDuplicateKey(err))) throw err;
     });
   }
 
