@@ -5,13 +5,6 @@ import type { ConsentKind } from '../db/models/consent.js';
 import { isDuplicateKey } from '../shared/errors.js';
 
 export interface ConsentRecord {
-  /**
-   * A derived `_id` makes the entry idempotent: a second record() of it writes nothing. For steps
-   * that may run twice (the unsubscribe follow-ups after a crash).
-   */
-  id?: Types.ObjectId;
-  /** When it happened, if not now (an opt-out completed after the person asked). */
-  at?: Date;
   subscriberId: string;
   listId?: string;
   kind: ConsentKind;
@@ -49,8 +42,6 @@ export class ConsentLedger {
       });
     }
     await this.models.ConsentEvent.create({
-      ...(r.id ? { _id: r.id } : {}),
-      ...(r.at ? { at: r.at } : {}),
       subscriberId: r.subscriberId,
       listId: r.listId,
       kind: r.kind,
@@ -60,8 +51,41 @@ export class ConsentLedger {
       locale: r.locale,
       ip: r.ip,
       userAgent: r.userAgent,
-    }).catch((err: unknown) => {
-      if (!(r.id && isDuplicateKey(err))) throw err;
+    });
+  }
+
+  /**
+   * Entries in one unordered write, for a batch of steps that may run again (the unsubscribe
+   * follow-ups after a crash): each has an `_id` derived from what it records, and those already
+   * there are skipped. `at` is when it happened, if not now. Stored wordings only (no `text`).
+   */
+  async recordAll(
+    records: Array<Omit<ConsentRecord, 'text'> & { id: Types.ObjectId; at?: Date }>,
+  ): Promise<void> {
+    if (records.length === 0) return;
+    await this.models.ConsentEvent.insertMany(
+      records.map((r) => ({
+        _id: r.id,
+        ...(r.at ? { at: r.at } : {}),
+        subscriberId: r.subscriberId,
+        listId: r.listId,
+        kind: r.kind,
+        source: r.source,
+        textHash: r.textRef?.hash,
+        textVersion: r.textRef?.version,
+        locale: r.locale,
+        ip: r.ip,
+        userAgent: r.userAgent,
+      })),
+      { ordered: false },
+    ).catch((err: unknown) => {
+      const errors = (err as { writeErrors?: Array<{ code?: number; err?: { code?: number } }> })
+        .writeErrors;
+      const onlyDuplicates =
+        Array.isArray(errors) &&
+        errors.length > 0 &&
+        errors.every((e) => (e.code ?? e.err?.code) === 11000);
+      if (!onlyDuplicates && !isDuplicateKey(err)) throw err;
     });
   }
 

@@ -244,20 +244,20 @@ export class UnsubscribeService {
         : true,
     );
     const fresh = plans.filter((p, i): p is NonNullable<typeof p> => p !== null && !recorded[i]);
-    for (const { optOut, eventLists, key, idAt } of fresh) {
-      for (const listId of eventLists.length > 0 ? eventLists : [undefined]) {
-        await retryTransient(() =>
-          this.consent.record({
+    await retryTransient(() =>
+      this.consent.recordAll(
+        fresh.flatMap(({ optOut, eventLists, key, idAt }) =>
+          (eventLists.length > 0 ? eventLists : [undefined]).map((listId) => ({
             id: derivedObjectId(idAt, 'consent', optOut.subscriberId, key, listId ?? ''),
             at: optOut.at,
             subscriberId: optOut.subscriberId,
             listId,
-            kind: 'unsubscribe',
+            kind: 'unsubscribe' as const,
             source: optOut.channel,
-          }),
-        );
-      }
-    }
+          })),
+        ),
+      ),
+    );
     // The event last: it is what says "this opt-out is complete".
     const written = await insertEach(
       this.models.UnsubscribeEvent.collection,

@@ -80,6 +80,12 @@ describe('one-click follow-ups', () => {
     expect(await events(p.id)).to.deep.equal(before.events);
     expect(await ledger(p.id)).to.deep.equal(before.ledger);
     expect((await t.db.models.Subscriber.findById(p.id).lean())!.status).to.equal('unsubscribed');
+    // A crash after the ledger entries, before the event: the event comes, the entries stay one each.
+    await t.db.models.UnsubscribeEvent.deleteMany({ subscriberId: p.id });
+    await t.db.models.UnsubscribeFollowUp.create(todo!);
+    await followUps().drain();
+    expect(await events(p.id)).to.deep.equal(before.events);
+    expect(await ledger(p.id)).to.deep.equal(before.ledger);
   });
 
   it('the page shows the opt-out at once: it completes the person’s to-dos before reading', async () => {
