@@ -99,10 +99,12 @@ export class UnsubscribeService {
 
   /**
    * Retried as a whole on a transient database error: every step finds what an earlier attempt
-   * wrote, so the answer "done" is only given once everything is.
+   * wrote (the opt-out is decided once, so its time is the same in every attempt), and the answer
+   * "done" is only given once everything is.
    */
-  unsubscribe(req: UnsubscribeRequest): Promise<UnsubscribeResult> {
-    return retryTransient(() => this.attempt(req));
+  async unsubscribe(req: UnsubscribeRequest): Promise<UnsubscribeResult> {
+    const optOut = this.decide(req);
+    return retryTransient(() => this.attempt(optOut));
   }
 
   /** The opt-out a request asks for, at this moment. */
@@ -133,15 +135,14 @@ export class UnsubscribeService {
     }));
   }
 
-  private async attempt(req: UnsubscribeRequest): Promise<UnsubscribeResult> {
-    const subscriber = await this.models.Subscriber.findById(req.subscriberId, {
+  private async attempt(optOut: OptOut): Promise<UnsubscribeResult> {
+    const subscriber = await this.models.Subscriber.findById(optOut.subscriberId, {
       email: 1,
       locale: 1,
       name: 1,
       status: 1,
     }).lean();
     if (!subscriber) return { changed: false, found: false };
-    const optOut = this.decide(req);
     const suppressions = await this.suppressions.ensureAll(
       this.suppressionsOf(optOut, this.suppressions.hash(subscriber.email)),
     );
