@@ -52,6 +52,8 @@ export async function startService(
   retention.start();
   logger.info({ port, baseUrl: config.baseUrl }, 'Kirje listening');
   if (config.send.worker) services.sendWorker.start();
+  // Completes one-click opt-outs in the background, first whatever a crash left in the outbox.
+  services.unsubscribeFollowUps.start();
 
   const listener =
     config.inboundSmtpPort === null
@@ -85,6 +87,8 @@ export async function startService(
         const grace = setTimeout(() => server.closeAllConnections(), 3000);
         // Phase one stops the worker claiming; its in-flight mails finish and are recorded.
         await Promise.all([closed, services.sendWorker.stop()]);
+        // After HTTP: no new one-click opt-outs; the step in progress finishes, the rest waits.
+        await services.unsubscribeFollowUps.stop();
         clearTimeout(grace);
         await inboundStopped;
         mailer.close();

@@ -31,6 +31,7 @@ import { RateLimiter } from './subscribe/rate-limiter.js';
 import { SubscribeService } from './subscribe/service.js';
 import { campaignListsFrom } from './unsubscribe/campaign-lists.js';
 import { UnsubscribeConfirmation } from './unsubscribe/confirmation.js';
+import { UnsubscribeFollowUps } from './unsubscribe/follow-ups.js';
 import { UnsubscribePortal } from './unsubscribe/portal.js';
 import { PreferenceService } from './unsubscribe/preferences.js';
 import { ContactService } from './subscribers/contacts.js';
@@ -68,9 +69,17 @@ export function buildServices(a: Adapters, overrides: Partial<Ports> = {}) {
   const audit = new AuditLog(models, a.clock);
   const auth = new AuthService(models, a.clock);
   const tokens = new TokenService(a.config.tokenKeys, a.clock);
-  const suppressions = new SuppressionService(models, protector);
+  const suppressions = new SuppressionService(models, protector, a.clock);
   const consent = new ConsentLedger(models);
   const unsubscribe = new UnsubscribeService(models, suppressions, consent, a.clock);
+  // Built here, started only by the composition root (src/server.ts), like the send worker.
+  const unsubscribeFollowUps = new UnsubscribeFollowUps(
+    models,
+    suppressions,
+    unsubscribe,
+    a.logger,
+  );
+  suppressions.settleBeforeLift((emailHash) => unsubscribeFollowUps.settle({ emailHash }));
   const staffAdmin = new StaffAdminService(auth, audit);
   const emailKeys = new EmailKeys(models);
   const lists = new ListService(models, audit, campaignsUsingList(a.db.connection));
@@ -119,6 +128,7 @@ export function buildServices(a: Adapters, overrides: Partial<Ports> = {}) {
     suppressions,
     consent,
     unsubscribe,
+    unsubscribeFollowUps,
     audit,
     a.clock,
   );
@@ -132,6 +142,7 @@ export function buildServices(a: Adapters, overrides: Partial<Ports> = {}) {
     models,
     tokens,
     unsubscribe,
+    unsubscribeFollowUps,
     preferences,
     campaignLists,
     unsubscribeConfirmation,
@@ -234,6 +245,7 @@ export function buildServices(a: Adapters, overrides: Partial<Ports> = {}) {
     emailKeys,
     consent,
     unsubscribe,
+    unsubscribeFollowUps,
     staffAdmin,
     lists,
     contacts,

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { Types } from 'mongoose';
 import type { Models } from '../db/models/index.js';
 import type { ConsentKind } from '../db/models/consent.js';
 import { isDuplicateKey } from '../shared/errors.js';
@@ -50,6 +51,41 @@ export class ConsentLedger {
       locale: r.locale,
       ip: r.ip,
       userAgent: r.userAgent,
+    });
+  }
+
+  /**
+   * Entries in one unordered write, for a batch of steps that may run again (the unsubscribe
+   * follow-ups after a crash): each has an `_id` derived from what it records, and those already
+   * there are skipped. `at` is when it happened, if not now. Stored wordings only (no `text`).
+   */
+  async recordAll(
+    records: Array<Omit<ConsentRecord, 'text'> & { id: Types.ObjectId; at?: Date }>,
+  ): Promise<void> {
+    if (records.length === 0) return;
+    await this.models.ConsentEvent.insertMany(
+      records.map((r) => ({
+        _id: r.id,
+        ...(r.at ? { at: r.at } : {}),
+        subscriberId: r.subscriberId,
+        listId: r.listId,
+        kind: r.kind,
+        source: r.source,
+        textHash: r.textRef?.hash,
+        textVersion: r.textRef?.version,
+        locale: r.locale,
+        ip: r.ip,
+        userAgent: r.userAgent,
+      })),
+      { ordered: false },
+    ).catch((err: unknown) => {
+      const errors = (err as { writeErrors?: Array<{ code?: number; err?: { code?: number } }> })
+        .writeErrors;
+      const onlyDuplicates =
+        Array.isArray(errors) &&
+        errors.length > 0 &&
+        errors.every((e) => (e.code ?? e.err?.code) === 11000);
+      if (!onlyDuplicates && !isDuplicateKey(err)) throw err;
     });
   }
 

@@ -4,6 +4,7 @@ import type { AuditContext } from '../privacy/audit.js';
 import { AppError } from '../shared/errors.js';
 import type { CampaignLists } from './campaign-lists.js';
 import type { UnsubscribeConfirmation } from './confirmation.js';
+import type { UnsubscribeFollowUps } from './follow-ups.js';
 import type {
   Overview,
   PreferenceOutcome,
@@ -50,6 +51,7 @@ export class UnsubscribePortal {
     private readonly models: Pick<Models, 'Membership' | 'List'>,
     private readonly tokens: TokenService,
     private readonly unsubscribe: UnsubscribeService,
+    private readonly followUps: UnsubscribeFollowUps,
     private readonly preferences: PreferenceService,
     private readonly campaignLists: CampaignLists,
     private readonly confirmation: UnsubscribeConfirmation,
@@ -82,13 +84,21 @@ export class UnsubscribePortal {
       throw new AppError('validation_failed', 'scope: this link names no list');
     }
     const all = target.length === 0;
-    const result = await this.unsubscribe.unsubscribe({
+    const request = {
       subscriberId: claims.subscriberId,
-      scope: all ? { all: true } : { all: false, listIds: target },
-      channel: action.action === 'one-click' ? 'one-click' : 'link',
+      scope: all ? { all: true as const } : { all: false as const, listIds: target },
+      channel: action.action === 'one-click' ? ('one-click' as const) : ('link' as const),
       campaignId: claims.campaignId,
-    });
-    const lists = await this.names(target);
+    };
+    // One-click answers once the suppression is durable (RFC 8058 senders come in bulk); the
+    // person's own click on the page gets the whole opt-out done before the answer.
+    // The names are only for the answer page: read beside the writes, not after them.
+    const [result, lists] = await Promise.all([
+      action.action === 'one-click'
+        ? this.followUps.record(request)
+        : this.unsubscribe.unsubscribe(request),
+      this.names(target),
+    ]);
     const { subscriber } = result;
     if (result.changed && subscriber && this.confirmation.enabled) {
       // Not awaited: the opt-out is already durable and the answer must not wait for a relay.
@@ -117,13 +127,11 @@ export class UnsubscribePortal {
   }
 
   private async names(ids: string[]): Promise<NamedList[]> {
-    if (ids.length === 0) return [];
-    const lists = await this.models.List.find(
-      { _id: { $in: ids.map((id) => new Types.ObjectId(id)) } },
-      { name: 1 },
-    ).lean();
-    const byId = new Map(lists.map((l) => [String(l._id), l.name]));
+    // One `_id` read per list (an `$in` filter scans the collection on the embedded FerretDB).
+    const lists = await Promise.all(
+      ids.map((id) => this.models.List.findById(id, { name: 1 }).lean()),
+    );
     // A deleted list keeps its place in the scope; the person sees the lists that still exist.
-    return ids.flatMap((id) => (byId.has(id) ? [{ id, name: byId.get(id)! }] : []));
+    return ids.flatMap((id, i) => (lists[i] ? [{ id, name: lists[i].name }] : []));
   }
 }

@@ -6,6 +6,7 @@ import type { AuditContext, AuditLog } from '../privacy/audit.js';
 import type { ConsentLedger } from '../subscribe/consent-ledger.js';
 import type { Clock } from '../shared/clock.js';
 import { AppError, isDuplicateKey, notFound } from '../shared/errors.js';
+import type { UnsubscribeFollowUps } from './follow-ups.js';
 import type { UnsubscribeService } from './service.js';
 import { ALL_LISTS, type SuppressionService } from './suppressions.js';
 
@@ -49,12 +50,17 @@ export class PreferenceService {
     private readonly suppressions: SuppressionService,
     private readonly consent: ConsentLedger,
     private readonly unsubscribe: UnsubscribeService,
+    private readonly followUps: Pick<UnsubscribeFollowUps, 'settle'>,
     private readonly audit: AuditLog,
     private readonly clock: Clock,
   ) {}
 
-  /** Null when the person no longer exists (erased). Reads only. */
+  /**
+   * Null when the person no longer exists (erased). Changes nothing the person could see as a
+   * change: it only completes their one-click opt-outs still in flight, so the page shows them.
+   */
   async overview(subscriberId: string): Promise<Overview | null> {
+    await this.followUps.settle({ subscriberId });
     const s = await this.models.Subscriber.findById(subscriberId, {
       email: 1,
       name: 1,

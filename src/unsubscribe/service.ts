@@ -6,8 +6,14 @@ import type { SUBSCRIBER_STATUSES } from '../db/models/subscriber.js';
 import type { UnsubscribeChannel } from '../db/models/unsubscribe-event.js';
 import type { ConsentLedger } from '../subscribe/consent-ledger.js';
 import type { Clock } from '../shared/clock.js';
-import { isDuplicateKey } from '../shared/errors.js';
-import { ALL_LISTS, type SuppressionService } from './suppressions.js';
+import { insertEach, mapLimit } from './batch-writes.js';
+import {
+  ALL_LISTS,
+  READ_CONCURRENCY,
+  type SuppressionService,
+  type SuppressionSpec,
+  type SuppressionState,
+} from './suppressions.js';
 
 export type UnsubscribeScope = { all: true } | { all: false; listIds: string[] };
 
@@ -30,6 +36,29 @@ export interface UnsubscribeResult {
   subscriber?: { email: string; locale: string; name: string };
 }
 
+/** One opt-out as decided: what is suppressed, why, when, through which channel. */
+export interface OptOut {
+  subscriberId: string;
+  allLists: boolean;
+  /** Sorted, distinct; empty when allLists. */
+  listIds: string[];
+  reason: NonNullable<UnsubscribeRequest['reason']>;
+  channel: UnsubscribeChannel;
+  campaignId?: string;
+  inboundMessageId?: string;
+  /** When the person asked: the time of the memberships' change, the event and the ledger entry. */
+  at: Date;
+}
+
+/** An opt-out whose suppressions are in place, ready for the rest (see complete()). */
+export interface SuppressedOptOut {
+  optOut: OptOut;
+  /** Null when the person was erased meanwhile: only the suppressions remain to be had. */
+  subscriber: { _id: Types.ObjectId; status: SubscriberStatus } | null;
+  /** In the order of scopesOf(optOut). */
+  suppressions: SuppressionState[];
+}
+
 type SubscriberStatus = (typeof SUBSCRIBER_STATUSES)[number];
 
 // A later opt-out never softens an earlier one: a complaint stays a complaint when the person also
@@ -45,15 +74,20 @@ const STATUS_RANK: Record<SubscriberStatus, number> = {
 /**
  * THE place that unsubscribes. Link, one-click POST, mailto, reply, complaint, bounce and staff all
  * end here. The suppression is written first (it is what stops mail), then memberships and status,
- * then the consent-ledger entries and the event; only then does the caller answer "done".
+ * then the consent-ledger entries and the event. unsubscribe() does all of it before it returns;
+ * RFC 8058 one-click answers once the suppression and a durable to-do are written and leaves the
+ * rest to complete() in the background (src/unsubscribe/follow-ups.ts), the same code.
  *
- * Idempotent and safe to retry: the event is keyed by the suppressions the opt-out established,
- * not by "did this call change something". A process that dies after the suppression but before
- * the event writes the event on the retry (a "changed?" test would see nothing to change and lose
- * it for good), and two concurrent requests of the same person meet on the event's unique index
- * instead of both writing one. A new opt-out after a resubscribe has a new suppression, so a new
- * event. Under exact concurrency of one person the ledger may get the same withdrawal twice: a
- * duplicate withdrawal proves nothing false, a lost one would.
+ * Idempotent and safe to retry: the event is named by the generations of the suppressions the
+ * opt-out rests on, not by "did this call change something". A process that dies after the
+ * suppression but before the event writes the event on the retry (a "changed?" test would see
+ * nothing to change and lose it for good), and two concurrent requests of the same person meet on
+ * the event's `_id` instead of both writing one. A new opt-out after a resubscribe has a new
+ * suppression generation, so a new event. The ledger entries have `_id`s derived the same way, so
+ * a retry or a concurrent twin cannot write a withdrawal twice.
+ *
+ * Every read and write here is by `_id` except one read of the memberships per batch (the
+ * memberships collection has no key by person on the embedded FerretDB).
  */
 export class UnsubscribeService {
   constructor(
@@ -65,102 +99,185 @@ export class UnsubscribeService {
 
   /**
    * Retried as a whole on a transient database error: every step finds what an earlier attempt
-   * wrote, so the answer "done" is only given once everything is.
+   * wrote (the opt-out is decided once, so its time is the same in every attempt), and the answer
+   * "done" is only given once everything is.
    */
-  unsubscribe(req: UnsubscribeRequest): Promise<UnsubscribeResult> {
-    return retryTransient(() => this.attempt(req));
+  async unsubscribe(req: UnsubscribeRequest): Promise<UnsubscribeResult> {
+    const optOut = this.decide(req);
+    return retryTransient(() => this.attempt(optOut));
   }
 
-  private async attempt(req: UnsubscribeRequest): Promise<UnsubscribeResult> {
-    const subscriber = await this.models.Subscriber.findById(req.subscriberId, {
-      email: 1,
-      locale: 1,
-      name: 1,
-    }).lean();
-    if (!subscriber) return { changed: false, found: false };
-    const who = { email: subscriber.email, locale: subscriber.locale, name: subscriber.name ?? '' };
-    const now = this.clock.now();
-    const reason = req.reason ?? (req.channel === 'staff' ? 'staff' : 'unsubscribe');
+  /** The opt-out a request asks for, at this moment. */
+  decide(req: UnsubscribeRequest): OptOut {
     const listIds = req.scope.all ? [] : [...new Set(req.scope.listIds)].sort();
     if (!req.scope.all && listIds.length === 0)
       throw new Error('a list-scoped opt-out needs lists');
-    const scopes = req.scope.all ? [ALL_LISTS] : listIds;
+    return {
+      subscriberId: req.subscriberId,
+      allLists: req.scope.all,
+      listIds,
+      reason: req.reason ?? (req.channel === 'staff' ? 'staff' : 'unsubscribe'),
+      channel: req.channel,
+      ...(req.campaignId ? { campaignId: req.campaignId } : {}),
+      ...(req.inboundMessageId ? { inboundMessageId: req.inboundMessageId } : {}),
+      at: this.clock.now(),
+    };
+  }
 
-    const suppressions = await Promise.all(
-      scopes.map((scope) =>
-        this.suppressions.ensure(subscriber.email, scope, reason, {
-          channel: req.channel,
-          campaignId: req.campaignId,
-        }),
-      ),
+  /** The suppressions an opt-out stands on, for this address hash. */
+  suppressionsOf(optOut: OptOut, emailHash: string): SuppressionSpec[] {
+    return scopesOf(optOut).map((scope) => ({
+      emailHash,
+      scope,
+      reason: optOut.reason,
+      channel: optOut.channel,
+      ...(optOut.campaignId ? { campaignId: optOut.campaignId } : {}),
+    }));
+  }
+
+  private async attempt(optOut: OptOut): Promise<UnsubscribeResult> {
+    const subscriber = await this.models.Subscriber.findById(optOut.subscriberId, {
+      email: 1,
+      locale: 1,
+      name: 1,
+      status: 1,
+    }).lean();
+    if (!subscriber) return { changed: false, found: false };
+    const suppressions = await this.suppressions.ensureAll(
+      this.suppressionsOf(optOut, this.suppressions.hash(subscriber.email)),
     );
-
-    // A list-scoped opt-out names its lists; only "everything" has to find out which they were.
-    const affected = req.scope.all
-      ? await this.models.Membership.find(
-          { subscriberId: subscriber._id, status: { $ne: 'unsubscribed' } },
-          { listId: 1 },
-        ).lean()
-      : [];
-    await this.models.Membership.updateMany(
-      {
-        subscriberId: subscriber._id,
-        status: { $ne: 'unsubscribed' },
-        ...(req.scope.all ? {} : { listId: { $in: listIds.map((id) => new Types.ObjectId(id)) } }),
+    const [changed] = await this.complete([{ optOut, subscriber, suppressions }]);
+    return {
+      changed: changed!,
+      found: true,
+      subscriber: {
+        email: subscriber.email,
+        locale: subscriber.locale,
+        name: subscriber.name ?? '',
       },
-      { $set: { status: 'unsubscribed', unsubscribedAt: now } },
-    );
+    };
+  }
 
-    if (req.scope.all) {
-      const terminal: SubscriberStatus =
-        reason === 'complaint' ? 'complained' : reason === 'bounce' ? 'bounced' : 'unsubscribed';
-      const weaker = (Object.keys(STATUS_RANK) as SubscriberStatus[]).filter(
-        (s) => STATUS_RANK[s] < STATUS_RANK[terminal],
+  /**
+   * Everything after the suppressions, for a batch of opt-outs: memberships, subscriber status,
+   * ledger entries, event. One read of the memberships for the whole batch, every write by `_id`.
+   * Idempotent: run twice (a retry, a second process), it writes nothing new. Per opt-out, true
+   * when this call wrote its event.
+   */
+  async complete(batch: SuppressedOptOut[]): Promise<boolean[]> {
+    const people = batch.filter((b) => b.subscriber);
+    const memberships =
+      people.length === 0
+        ? []
+        : await retryTransient(() =>
+            this.models.Membership.find(
+              { subscriberId: { $in: [...new Set(people.map((b) => String(b.subscriber!._id)))] } },
+              { subscriberId: 1, listId: 1, status: 1, unsubscribedAt: 1 },
+            ).lean(),
+          );
+    const status = new Map(people.map((b) => [String(b.subscriber!._id), b.subscriber!.status]));
+
+    // Decided in order, in memory, so two opt-outs of one person in a batch see each other.
+    const plans = batch.map(({ optOut, subscriber, suppressions }) => {
+      if (!subscriber) return null;
+      const mine = memberships.filter(
+        (m) =>
+          String(m.subscriberId) === optOut.subscriberId &&
+          (optOut.allLists || optOut.listIds.includes(String(m.listId))),
       );
-      await this.models.Subscriber.updateOne(
-        { _id: subscriber._id, status: { $in: weaker } },
-        { $set: { status: terminal } },
+      // Ours too: left at this opt-out's time by an earlier attempt that died before its event.
+      const affected = mine.filter(
+        (m) => m.status !== 'unsubscribed' || m.unsubscribedAt?.getTime() === optOut.at.getTime(),
       );
+      const leaving = mine.filter((m) => m.status !== 'unsubscribed');
+      for (const m of leaving)
+        Object.assign(m, { status: 'unsubscribed', unsubscribedAt: optOut.at });
+      let newStatus: SubscriberStatus | undefined;
+      if (optOut.allLists) {
+        const terminal: SubscriberStatus =
+          optOut.reason === 'complaint'
+            ? 'complained'
+            : optOut.reason === 'bounce'
+              ? 'bounced'
+              : 'unsubscribed';
+        const current = status.get(optOut.subscriberId)!;
+        if (STATUS_RANK[current] < STATUS_RANK[terminal]) {
+          newStatus = terminal;
+          status.set(optOut.subscriberId, terminal);
+        }
+      }
+      return {
+        optOut,
+        leaving,
+        newStatus,
+        eventLists: optOut.allLists ? affected.map((m) => String(m.listId)) : optOut.listIds,
+        ...eventIdentity(optOut, suppressions),
+      };
+    });
+
+    // Writes one at a time: SQLite takes one writer at a time, and concurrent writers on the
+    // embedded FerretDB only collide and retry (measured: several times slower than in turn).
+    for (const p of plans) {
+      for (const m of p?.leaving ?? []) {
+        await retryTransient(() =>
+          this.models.Membership.updateOne(
+            { _id: m._id },
+            { $set: { status: 'unsubscribed', unsubscribedAt: p!.optOut.at } },
+          ),
+        );
+      }
+      if (p?.newStatus) {
+        await retryTransient(() =>
+          this.models.Subscriber.updateOne(
+            { _id: p.optOut.subscriberId },
+            { $set: { status: p.newStatus } },
+          ),
+        );
+      }
     }
 
-    const key = eventKey(
-      scopes,
-      suppressions.map((s) => s.id),
+    // An opt-out whose event exists is a repeat: no second ledger entry, no second event.
+    const recorded = await mapLimit(plans, READ_CONCURRENCY, async (p) =>
+      p
+        ? (await retryTransient(() =>
+            this.models.UnsubscribeEvent.findById(p.eventId, { _id: 1 }).lean(),
+          )) !== null
+        : true,
     );
-    if (await this.models.UnsubscribeEvent.exists({ subscriberId: subscriber._id, key })) {
-      return { changed: false, found: true, subscriber: who };
-    }
-    const eventLists = req.scope.all ? affected.map((m) => String(m.listId)) : listIds;
-    await Promise.all(
-      (eventLists.length > 0 ? eventLists : [undefined]).map((listId) =>
-        this.consent.record({
-          subscriberId: String(subscriber._id),
-          listId,
-          kind: 'unsubscribe',
-          source: req.channel,
-        }),
+    const fresh = plans.filter((p, i): p is NonNullable<typeof p> => p !== null && !recorded[i]);
+    await retryTransient(() =>
+      this.consent.recordAll(
+        fresh.flatMap(({ optOut, eventLists, key, idAt }) =>
+          (eventLists.length > 0 ? eventLists : [undefined]).map((listId) => ({
+            id: derivedObjectId(idAt, 'consent', optOut.subscriberId, key, listId ?? ''),
+            at: optOut.at,
+            subscriberId: optOut.subscriberId,
+            listId,
+            kind: 'unsubscribe' as const,
+            source: optOut.channel,
+          })),
+        ),
       ),
     );
-    try {
-      const res = await this.models.UnsubscribeEvent.updateOne(
-        { subscriberId: subscriber._id, key },
-        {
-          $setOnInsert: {
-            at: now,
-            channel: req.channel,
-            allLists: req.scope.all,
-            listIds: eventLists,
-            campaignId: req.campaignId,
-            inboundMessageId: req.inboundMessageId,
-          },
-        },
-        { upsert: true },
-      );
-      return { changed: res.upsertedCount > 0, found: true, subscriber: who };
-    } catch (err) {
-      if (isDuplicateKey(err)) return { changed: false, found: true, subscriber: who };
-      throw err;
-    }
+    // The event last: it is what says "this opt-out is complete".
+    const written = await insertEach(
+      this.models.UnsubscribeEvent.collection,
+      fresh.map(({ optOut, eventId, key, eventLists }) => ({
+        _id: eventId,
+        at: optOut.at,
+        subscriberId: new Types.ObjectId(optOut.subscriberId),
+        key,
+        channel: optOut.channel,
+        allLists: optOut.allLists,
+        listIds: eventLists.map((id) => new Types.ObjectId(id)),
+        ...(optOut.campaignId ? { campaignId: new Types.ObjectId(optOut.campaignId) } : {}),
+        ...(optOut.inboundMessageId
+          ? { inboundMessageId: new Types.ObjectId(optOut.inboundMessageId) }
+          : {}),
+      })),
+    );
+    const changed = new Map(fresh.map((p, i) => [p, written[i]!]));
+    return plans.map((p) => (p ? (changed.get(p) ?? false) : false));
   }
 
   /** Opt-outs attributed to each campaign (from the campaign id in the link): counts only. */
@@ -177,9 +294,32 @@ export class UnsubscribeService {
   }
 }
 
-/** Names the opt-out by the suppressions it rests on: same suppressions, same event. */
-function eventKey(scopes: string[], suppressionIds: string[]): string {
+/** The suppression scopes of an opt-out: ALL_LISTS, or its lists. */
+export function scopesOf(optOut: Pick<OptOut, 'allLists' | 'listIds'>): string[] {
+  return optOut.allLists ? [ALL_LISTS] : optOut.listIds;
+}
+
+/**
+ * Names the opt-out by the suppressions it rests on: same suppressions, same event. The event's
+ * `_id` follows from the subscriber and that name, its time part from when the newest of those
+ * suppressions came to be, so ids still sort roughly by time.
+ */
+function eventIdentity(optOut: OptOut, suppressions: SuppressionState[]) {
   const h = createHash('sha256');
-  scopes.forEach((scope, i) => h.update(`${scope}=${suppressionIds[i]};`));
-  return h.digest('base64url').slice(0, 22);
+  scopesOf(optOut).forEach((scope, i) =>
+    h.update(`${scope}=${suppressions[i]!.generation.toHexString()};`),
+  );
+  const key = h.digest('base64url').slice(0, 22);
+  const idAt = new Date(
+    Math.max(...suppressions.map((s) => s.generation.getTimestamp().getTime())),
+  );
+  return { key, idAt, eventId: derivedObjectId(idAt, 'event', optOut.subscriberId, key) };
+}
+
+/** An ObjectId with this time part and the rest from a hash of `parts`: the same parts, the same id. */
+function derivedObjectId(at: Date, ...parts: string[]): Types.ObjectId {
+  const bytes = Buffer.alloc(12);
+  bytes.writeUInt32BE(Math.floor(at.getTime() / 1000) >>> 0, 0);
+  createHash('sha256').update(parts.join('\0')).digest().copy(bytes, 4, 0, 8);
+  return new Types.ObjectId(bytes);
 }

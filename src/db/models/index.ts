@@ -23,7 +23,7 @@ import { apiTokenModel, staffUserModel } from './staff.js';
 import { subscriberModel } from './subscriber.js';
 import { suppressionModel } from './suppression.js';
 import { templateModel } from './template.js';
-import { unsubscribeEventModel } from './unsubscribe-event.js';
+import { unsubscribeEventModel, unsubscribeFollowUpModel } from './unsubscribe-event.js';
 
 /** Every collection, compiled on one connection; built only by src/db/connection.ts. */
 export function createModels(conn: Connection, clock: Clock) {
@@ -39,6 +39,7 @@ export function createModels(conn: Connection, clock: Clock) {
     AuditEntry: auditEntryModel(conn, clock),
     Claim: claimModel(conn, clock),
     UnsubscribeEvent: unsubscribeEventModel(conn, clock),
+    UnsubscribeFollowUp: unsubscribeFollowUpModel(conn),
     ConsentText: consentTextModel(conn, clock),
     ConsentEvent: consentEventModel(conn, clock),
     RateLimit: rateLimitModel(conn),

@@ -17,6 +17,8 @@ export type UnsubscribeChannel = (typeof UNSUBSCRIBE_CHANNELS)[number];
  * One opt-out: when, how, from which campaign, which lists. `key` names the suppressions the
  * opt-out established (src/unsubscribe/service.ts), so a repeat or a retry after a crash finds the
  * same event instead of writing a second one, while an opt-out after a resubscribe is a new event.
+ * The `_id` is derived from the subscriber and `key` (src/unsubscribe/derived-id.ts), so "is this
+ * opt-out recorded?" is a lookup by `_id`.
  */
 export function unsubscribeEventSchema(clock: Clock) {
   const schema = new Schema(
@@ -45,4 +47,39 @@ export const unsubscribeEventModel = (conn: Connection, clock: Clock): Unsubscri
     'UnsubscribeEvent',
     unsubscribeEventSchema(clock),
     'unsubscribe_events',
+  );
+
+export const UNSUBSCRIBE_REASONS = ['unsubscribe', 'complaint', 'bounce', 'staff'] as const;
+
+/**
+ * An opt-out whose suppression is being written (or was) but whose memberships, status, consent
+ * ledger entries and event are not yet: the durable to-do of RFC 8058 one-click, written before the
+ * suppression and deleted once the rest is done (src/unsubscribe/follow-ups.ts). The collection
+ * holds only what is in flight, so the background step's scans of it stay short.
+ */
+export function unsubscribeFollowUpSchema() {
+  return new Schema(
+    {
+      subscriberId: { type: Schema.Types.ObjectId, required: true },
+      emailHash: { type: String, required: true },
+      allLists: { type: Boolean, required: true },
+      listIds: { type: [Schema.Types.ObjectId], default: [] },
+      reason: { type: String, enum: UNSUBSCRIBE_REASONS, required: true },
+      channel: { type: String, enum: UNSUBSCRIBE_CHANNELS, required: true },
+      campaignId: { type: Schema.Types.ObjectId },
+      inboundMessageId: { type: Schema.Types.ObjectId },
+      /** When the person asked: the time of the event and of the consent withdrawal. */
+      at: { type: Date, required: true },
+    },
+    { versionKey: false },
+  );
+}
+
+export type UnsubscribeFollowUpDoc = InferSchemaType<ReturnType<typeof unsubscribeFollowUpSchema>>;
+export type UnsubscribeFollowUpModel = Model<UnsubscribeFollowUpDoc>;
+export const unsubscribeFollowUpModel = (conn: Connection): UnsubscribeFollowUpModel =>
+  conn.model<UnsubscribeFollowUpDoc>(
+    'UnsubscribeFollowUp',
+    unsubscribeFollowUpSchema(),
+    'unsubscribe_followups',
   );

@@ -86,4 +86,26 @@ describe('UnsubscribeService', () => {
     expect(res).to.deep.equal({ changed: false, found: false });
     expect(await events(p.id)).to.equal(0);
   });
+
+  it('suppressedHashes answers the same by _id reads and by one scan', async () => {
+    // Enough suppressions that two hashes are looked up by _id, and few enough for a scan of all.
+    const addresses = Array.from({ length: 80 }, (_, i) => `supp${i}.${Date.now()}@example.com`);
+    for (const [i, a] of addresses.entries()) {
+      await t.services.suppressions.suppress(a, i % 2 ? list : 'all', 'unsubscribe');
+    }
+    const hash = (a: string) => t.services.suppressions.hash(a);
+    const unknown = hash('nobody@example.com');
+    const byId = await t.services.suppressions.suppressedHashes(
+      [hash(addresses[0]!), hash(addresses[1]!), unknown],
+      list,
+    );
+    expect([...byId].sort()).to.deep.equal([hash(addresses[0]!), hash(addresses[1]!)].sort());
+    const all = addresses.map(hash);
+    const scanned = await t.services.suppressions.suppressedHashes([...all, unknown], list);
+    expect(scanned.size).to.equal(80);
+    const allListsOnly = await t.services.suppressions.suppressedHashes([...all, unknown]);
+    expect(allListsOnly.size).to.equal(40);
+    const allListsById = await t.services.suppressions.suppressedHashes([all[0]!, all[1]!]);
+    expect([...allListsById]).to.deep.equal([all[0]]);
+  });
 });
