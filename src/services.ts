@@ -219,7 +219,14 @@ export function buildServices(a: Adapters, overrides: Partial<Ports> = {}) {
     audit,
     a.clock,
   );
-  const subjectData = new SubjectDataService(models, a.db.connection, protector, audit, a.clock);
+  const subjectData = new SubjectDataService(
+    models,
+    a.db.connection,
+    protector,
+    audit,
+    a.clock,
+    (emailHash) => unsubscribeFollowUps.settle({ emailHash }),
+  );
   const erasure = new ErasureService(
     models,
     a.db.connection,

@@ -57,6 +57,7 @@ export const COLLECTIONS = {
   consentEvents: 'consent_events',
   consentTexts: 'consent_texts',
   unsubscribeEvents: 'unsubscribe_events',
+  unsubscribeFollowUps: 'unsubscribe_followups',
   suppressions: 'suppressions',
   orders: 'orders',
   audit: 'audit_log',
@@ -140,6 +141,15 @@ export const PERSONAL_DATA: readonly PersonalDataEntry[] = [
     // keep what defends a legal claim: the events stay (what, which list, when, which wording),
     // tied only to the erased id. IP address and user agent are not needed for that proof.
     erase: { kind: 'unset', fields: ['ip', 'userAgent'] },
+  },
+  {
+    key: 'unsubscribeFollowUps',
+    collection: COLLECTIONS.unsubscribeFollowUps,
+    title: 'One-click opt-outs still being completed',
+    match: bySubscriber(),
+    // The suppression was written before the person was answered; erasure writes its own, and
+    // there is nothing left to complete for someone who no longer exists.
+    erase: { kind: 'delete' },
   },
   {
     key: 'unsubscribeEvents',

@@ -36,11 +36,17 @@ export class SubjectDataService {
     private readonly protector: DataProtector,
     private readonly audit: AuditLog,
     private readonly clock: Clock,
+    /**
+     * Completes the person's one-click opt-outs still in the background queue, so an export shows
+     * them and an erasure does not race them (src/unsubscribe/follow-ups.ts).
+     */
+    private readonly settlePending: (emailHash: string) => Promise<void>,
   ) {}
 
   async keys(emailInput: string): Promise<SubjectKeys> {
     const email = normaliseEmail(emailInput);
     if (!email) throw badRequest('email: not a valid email address');
+    await this.settlePending(this.protector.emailHash(email));
     const subs = await this.models.Subscriber.find({ email }, { _id: 1 }).lean();
     return {
       emails: [email],
