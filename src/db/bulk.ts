@@ -1,3 +1,5 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { isTransientDbError } from './retry.js';
 import { isDuplicateKey } from '../shared/errors.js';
 
 /**
@@ -19,4 +21,58 @@ export async function refusedAsDuplicates(write: () => Promise<unknown>): Promis
       throw err;
     return writeErrors.map((e) => e.index);
   }
+}
+
+/** The one driver call used here; a mongoose model's `collection` has it. */
+export interface InsertManyTarget {
+  insertMany(docs: object[], opts: { ordered: boolean }): Promise<unknown>;
+}
+
+interface BulkError {
+  code?: number;
+  writeErrors?: Array<{ index: number; code?: number }> | { index: number; code?: number };
+}
+
+/**
+ * Inserts every document in one unordered insertMany; per document, true when it was inserted and
+ * false when its `_id` (or another unique key) already existed. Transient failures (SQLITE_BUSY on
+ * the embedded FerretDB) are retried for the documents not known to be in. After a failure that
+ * does not say which documents went in, a duplicate on the retry may be this call's own earlier
+ * insert: callers that must know tell them apart by a value only they wrote.
+ */
+export async function insertEach(collection: InsertManyTarget, docs: object[]): Promise<boolean[]> {
+  const inserted = docs.map(() => false);
+  let pending = docs.map((_, i) => i);
+  for (let attempt = 1; pending.length > 0; attempt++) {
+    try {
+      await collection.insertMany(
+        pending.map((i) => docs[i]!),
+        { ordered: false },
+      );
+      for (const i of pending) inserted[i] = true;
+      return inserted;
+    } catch (err) {
+      const e = err as BulkError;
+      const writeErrors = Array.isArray(e.writeErrors)
+        ? e.writeErrors
+        : e.writeErrors
+          ? [e.writeErrors]
+          : null;
+      if (!writeErrors) {
+        if (e.code === 11000 && pending.length === 1) return inserted;
+        if (attempt >= 10 || !isTransientDbError(err)) throw err;
+      } else {
+        const failed = new Map(writeErrors.map((w) => [w.index, w.code]));
+        const retry: number[] = [];
+        pending.forEach((docIndex, k) => {
+          if (!failed.has(k)) inserted[docIndex] = true;
+          else if (failed.get(k) !== 11000) retry.push(docIndex);
+        });
+        if (retry.length > 0 && attempt >= 10) throw err;
+        pending = retry;
+      }
+      if (pending.length > 0) await sleep(Math.random() * Math.min(250, 5 * 2 ** attempt));
+    }
+  }
+  return inserted;
 }

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { simpleParser, type ParsedMail } from 'mailparser';
-import { Types } from 'mongoose';
+import { Types, type mongo } from 'mongoose';
 import type { Models } from '../db/models/index.js';
 import type { InboundClassification, InboundStatus } from '../db/models/inbound-message.js';
 import type { Clock } from '../shared/clock.js';
@@ -11,7 +11,8 @@ import type { SuppressionService } from '../unsubscribe/suppressions.js';
 import type { TokenService } from '../unsubscribe/tokens.js';
 import type { AuthVerdict, Envelope, MailAuthenticator } from './authenticator.js';
 import { autoReplyKind } from './auto-reply.js';
-import { BatchInsert } from './batch-insert.js';
+import { insertEach } from '../db/bulk.js';
+import { GroupCommit } from '../db/group-commit.js';
 import { BOUNCE_COUNTS, Claims, INBOUND_CLAIMS } from './claims.js';
 import type { ConfirmationSender } from './confirmations.js';
 import { addressesIn, headerEnd, messageDigest, messageIds, parseHeaderBlock } from './headers.js';
@@ -133,7 +134,8 @@ export function inboundRecordId(messageId: string, digest: string): Types.Object
  */
 export class InboundPipeline {
   private readonly claims: Claims;
-  private readonly records: BatchInsert;
+  /** Records of messages that arrive together share one insertMany; false: the `_id` was there. */
+  private readonly records: GroupCommit<mongo.Document, boolean>;
 
   constructor(
     private readonly models: Pick<Models, 'InboundMessage'>,
@@ -152,7 +154,8 @@ export class InboundPipeline {
     private readonly cfg: InboundConfig,
   ) {
     this.claims = new Claims(models.InboundMessage.db);
-    this.records = new BatchInsert(models.InboundMessage.collection);
+    const collection = models.InboundMessage.collection;
+    this.records = new GroupCommit((docs) => insertEach(collection, docs), 64);
   }
 
   get maxBytes(): number {
@@ -178,7 +181,7 @@ export class InboundPipeline {
     const { act, ...decision } = 'act' in plan ? plan : { ...plan, act: undefined };
     // Written with the driver, not a mongoose document: every field is set here from typed values
     // (stored() casts the ids), and mongoose's casting cost about as much as the insert itself.
-    const inserted = await this.records.insert({
+    const inserted = await this.records.add({
       _id: id,
       receivedAt,
       via: env.via,

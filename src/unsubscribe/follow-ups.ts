@@ -3,7 +3,9 @@ import type { Models } from '../db/models/index.js';
 import type { UnsubscribeFollowUpDoc } from '../db/models/unsubscribe-event.js';
 import { retryTransient } from '../db/retry.js';
 import type { Logger } from '../shared/logger.js';
-import { GroupCommit, insertEach, mapLimit } from './batch-writes.js';
+import { insertEach } from '../db/bulk.js';
+import { GroupCommit } from '../db/group-commit.js';
+import { mapConcurrent } from '../shared/concurrency.js';
 import type { OptOut, SuppressedOptOut, UnsubscribeRequest, UnsubscribeResult } from './service.js';
 import type { UnsubscribeService } from './service.js';
 import { READ_CONCURRENCY, type SuppressionService, type SuppressionSpec } from './suppressions.js';
@@ -155,7 +157,7 @@ export class UnsubscribeFollowUps {
   }
 
   private async complete(docs: FollowUp[], ids: string[]): Promise<void> {
-    const found = await mapLimit(ids, READ_CONCURRENCY, (id) =>
+    const found = await mapConcurrent(ids, READ_CONCURRENCY, (id) =>
       retryTransient(() => this.models.Subscriber.findById(id, { status: 1 }).lean()),
     );
     const people = new Map(ids.map((id, i) => [id, found[i] ?? null]));

@@ -6,7 +6,8 @@ import type { SUBSCRIBER_STATUSES } from '../db/models/subscriber.js';
 import type { UnsubscribeChannel } from '../db/models/unsubscribe-event.js';
 import type { ConsentLedger } from '../subscribe/consent-ledger.js';
 import type { Clock } from '../shared/clock.js';
-import { insertEach, mapLimit } from './batch-writes.js';
+import { insertEach } from '../db/bulk.js';
+import { mapConcurrent } from '../shared/concurrency.js';
 import {
   ALL_LISTS,
   READ_CONCURRENCY,
@@ -237,7 +238,7 @@ export class UnsubscribeService {
     }
 
     // An opt-out whose event exists is a repeat: no second ledger entry, no second event.
-    const recorded = await mapLimit(plans, READ_CONCURRENCY, async (p) =>
+    const recorded = await mapConcurrent(plans, READ_CONCURRENCY, async (p) =>
       p
         ? (await retryTransient(() =>
             this.models.UnsubscribeEvent.findById(p.eventId, { _id: 1 }).lean(),

@@ -3,7 +3,8 @@ import type { Models } from '../db/models/index.js';
 import { ALL_LISTS, suppressionId, type SUPPRESSION_REASONS } from '../db/models/suppression.js';
 import { systemClock, type Clock } from '../shared/clock.js';
 import type { DataProtector } from '../shared/crypto.js';
-import { insertEach, mapLimit } from './batch-writes.js';
+import { insertEach } from '../db/bulk.js';
+import { mapConcurrent } from '../shared/concurrency.js';
 
 export type SuppressionReason = (typeof SUPPRESSION_REASONS)[number];
 
@@ -85,7 +86,7 @@ export class SuppressionService {
       return new Set(docs.map((d) => d.emailHash));
     }
     const hit = new Set<string>();
-    await mapLimit(lookups, READ_CONCURRENCY, async ({ hash, scope }) => {
+    await mapConcurrent(lookups, READ_CONCURRENCY, async ({ hash, scope }) => {
       if (!hit.has(hash) && (await this.read(hash, scope))) hit.add(hash);
     });
     return hit;
@@ -125,7 +126,7 @@ export class SuppressionService {
   ): Promise<SuppressionState[]> {
     const out: Array<SuppressionState | undefined> = specs.map(() => undefined);
     if (opts.existing) {
-      await mapLimit(
+      await mapConcurrent(
         specs.map((s, i) => ({ s, i })),
         READ_CONCURRENCY,
         async ({ s, i }) => {
@@ -150,7 +151,7 @@ export class SuppressionService {
         updatedAt: now,
       }));
       const inserted = await insertEach(this.models.Suppression.collection, docs);
-      await mapLimit(
+      await mapConcurrent(
         todo.map((t, k) => ({ ...t, k })),
         READ_CONCURRENCY,
         async ({ s, i, k }) => {

@@ -2,7 +2,8 @@ import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Types } from 'mongoose';
-import { BatchInsert } from '../../../src/inbound/batch-insert.js';
+import { insertEach } from '../../../src/db/bulk.js';
+import { GroupCommit } from '../../../src/db/group-commit.js';
 import { BOUNCE_COUNTS, Claims, INBOUND_CLAIMS } from '../../../src/inbound/claims.js';
 import { bootApp, type TestApp } from '../../helpers/app.js';
 import {
@@ -64,11 +65,11 @@ describe('inbound mail under concurrency', () => {
   it('tells each caller of a batched insert whether its own document went in', async () => {
     const collection = t.db.connection.db!.collection('batch_insert_test');
     await collection.insertOne({ _id: 'k0' as never, n: -1 });
-    const batch = new BatchInsert(collection);
+    const batch = new GroupCommit((docs: object[]) => insertEach(collection, docs));
     // k0 exists already; k1..k3 each come twice; the rest once. All arrive at once, so all but
     // the first go to the database together.
     const ids = ['k0', 'k1', 'k1', 'k2', 'k3', 'k2', 'k3', 'k4', 'k5', 'k6'];
-    const results = await Promise.all(ids.map((id, n) => batch.insert({ _id: id, n })));
+    const results = await Promise.all(ids.map((id, n) => batch.add({ _id: id, n })));
     expect(results).to.deep.equal([false, true, false, true, true, false, false, true, true, true]);
     const stored = await collection.find({}).sort({ _id: 1 }).toArray();
     expect(stored.map((d) => [d._id, d.n])).to.deep.equal([
