@@ -8,7 +8,9 @@ import type { Clock } from '../shared/clock.js';
 import { AppError, badRequest, notFound } from '../shared/errors.js';
 import type { AudienceSource } from './audience.js';
 import type { CampaignRenderer, RenderedMail } from './render/types.js';
+import { claimOnce } from '../db/claims.js';
 import { NOBODY, type MailComposer, type MailRecipient } from './send/compose.js';
+import { writeBatch, type BatchEntry } from './send/snapshot.js';
 
 /** Where stored templates come from (`templateId`); the template capability provides it. */
 export interface TemplateSource {
@@ -77,6 +79,8 @@ export class CampaignService {
       | 'Campaign'
       | 'CampaignRecipient'
       | 'CampaignBatch'
+      | 'CampaignBatchEntries'
+      | 'Claim'
       | 'List'
       | 'Subscriber'
       | 'UnsubscribeEvent'
@@ -179,6 +183,7 @@ export class CampaignService {
       );
     }
     await this.models.CampaignBatch.deleteMany({ campaignId: current._id });
+    await this.models.CampaignBatchEntries.deleteMany({ campaignId: current._id });
     await this.models.CampaignRecipient.deleteMany({ campaignId: current._id });
   }
 
@@ -211,7 +216,9 @@ export class CampaignService {
 
   /**
    * The operator's decision to resend mails whose outcome is unknown (a worker died in the SMTP
-   * transaction). Their deterministic Message-ID lets a receiver recognise a duplicate.
+   * transaction): they go into a new batch as their next attempt, and stay `unknown` until that
+   * attempt's outcome is recorded. Their deterministic Message-ID lets a receiver recognise a
+   * duplicate.
    */
   async retryUnknown(id: string): Promise<{ requeued: number; campaign: CampaignView }> {
     const current = await this.load(id);
@@ -220,26 +227,37 @@ export class CampaignService {
     }
     const unknown = await this.models.CampaignRecipient.find(
       { campaignId: current._id, status: 'unknown' },
-      { batchNo: 1 },
+      { subscriberId: 1, listId: 1, attempts: 1 },
     ).lean();
-    if (unknown.length === 0) return { requeued: 0, campaign: await this.view(current) };
-    const now = this.clock.now();
-    // Batches reopen before their entries turn pending, so no pending entry sits in a closed batch.
-    await this.models.CampaignBatch.updateMany(
-      { campaignId: current._id, batchNo: { $in: [...new Set(unknown.map((u) => u.batchNo))] } },
-      { $set: { open: true, availableAt: now } },
-    );
-    const res = await this.models.CampaignRecipient.updateMany(
-      { _id: { $in: unknown.map((u) => u._id) }, status: 'unknown' },
-      { $set: { status: 'pending' }, $unset: { nextAttemptAt: 1 } },
-    );
+    // Each unknown attempt is requeued once, however many operators press the button together.
+    const entries: BatchEntry[] = [];
+    for (const u of unknown) {
+      if (await claimOnce(this.models.Claim, `requeue:${String(u._id)}:${u.attempts}`, 'api')) {
+        entries.push({ r: u._id, s: u.subscriberId, l: u.listId, n: u.attempts + 1 });
+      }
+    }
+    if (entries.length === 0) return { requeued: 0, campaign: await this.view(current) };
+    const last = await this.models.CampaignBatch.findOne(
+      { campaignId: current._id },
+      { batchNo: 1 },
+    )
+      .sort({ batchNo: -1 })
+      .lean();
+    let batchNo = (last?.batchNo ?? -1) + 1;
+    while (
+      !(await writeBatch(this.models, this.clock, current._id, batchNo, entries, {
+        recipients: false,
+      }))
+    ) {
+      batchNo += 1;
+    }
     if (current.status === 'finished') {
       await this.models.Campaign.updateOne(
         { _id: current._id, status: 'finished' },
         { $set: { status: 'running' }, $unset: { finishedAt: 1 } },
       );
     }
-    return { requeued: res.modifiedCount, campaign: await this.get(id) };
+    return { requeued: entries.length, campaign: await this.get(id) };
   }
 
   /** Renders the campaign for one subscriber (audited: it shows their data) or a sample person. */
