@@ -265,11 +265,13 @@ export class SendWorker {
       Math.min(1000, (this.d.config.leaseSeconds * 1000) / 4),
     );
     let next = 0;
+    let cut = false;
     const lane = async () => {
       while (next < due.length && heartbeat.ok) {
         const chunk = due.slice(next, next + CHUNK);
         next += chunk.length;
-        await this.sendChunk(campaign, compiled, chunk, lists, recorder, heartbeat, waiting);
+        const ctx = { recorder, heartbeat, waiting };
+        if (!(await this.sendChunk(campaign, compiled, chunk, lists, ctx))) cut = true;
       }
     };
     // Every lane stops before the batch is let go: a lane still sending after its batch was
@@ -287,8 +289,7 @@ export class SendWorker {
     // On failure the batch stays leased until expiry; its next holder finds the claims of the
     // attempts whose outcome was not recorded and marks them unknown.
     if (failed) throw failed.reason;
-    const unfinished = next < due.length;
-    await this.releaseBatch(batch, unfinished, waiting);
+    await this.releaseBatch(batch, cut || next < due.length, waiting);
   }
 
   /**
@@ -332,7 +333,7 @@ export class SendWorker {
   }
 
   /**
-   * Per mail: its claim (`send:<campaign>:<subscriber>:<attempt>`, a unique insert) is written,
+   * Sends one chunk; false when it stopped early (pause, cancel, shutdown, lost lease). Per mail: its claim (`send:<campaign>:<subscriber>:<attempt>`, a unique insert) is written,
    * together with the lane's previous outcome, before its SMTP transaction starts; whoever loses a
    * claim does not send. So at any crash each lane leaves at most one claimed attempt without a
    * recorded outcome: the one in flight, which the next holder marks unknown.
@@ -342,10 +343,12 @@ export class SendWorker {
     compiled: CompiledCampaign,
     chunk: Due[],
     lists: Map<string, MailList>,
-    recorder: Recorder,
-    heartbeat: BatchHeartbeat,
-    waiting: Date[],
-  ): Promise<void> {
+    {
+      recorder,
+      heartbeat,
+      waiting,
+    }: { recorder: Recorder; heartbeat: BatchHeartbeat; waiting: Date[] },
+  ): Promise<boolean> {
     const people = await this.people(chunk);
     // Suppression is checked again right before the send: an opt-out after the snapshot wins.
     const suppressed = await this.suppressedNow(chunk, people);
@@ -357,7 +360,7 @@ export class SendWorker {
     let previous: Outcome | undefined;
     try {
       for (const entry of chunk) {
-        if (!heartbeat.ok) break;
+        if (!heartbeat.ok) return false;
         const person = people.get(String(entry.s));
         const reason = !person
           ? 'erased'
@@ -394,6 +397,7 @@ export class SendWorker {
       if (previous) recorder.add(previous);
       await recorder.flush();
     }
+    return true;
   }
 
   /** The chunk's people, read by `_id` in parallel. */
