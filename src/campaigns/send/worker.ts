@@ -194,7 +194,7 @@ export class SendWorker {
   }
 
   private async claimBatch(campaignId: Types.ObjectId): Promise<Batch | null> {
-    const { CampaignBatch, Claim } = this.d.models;
+    const { CampaignBatch } = this.d.models;
     const now = this.d.clock.now();
     const free = await CampaignBatch.find({
       campaignId,
@@ -208,12 +208,32 @@ export class SendWorker {
     for (const batch of free) {
       const gen = batch.leaseGen ?? 0;
       // The filtered read above is only a hint; the unique insert decides who holds the batch.
-      if (!(await claimOnce(Claim, `batch:${String(batch._id)}:${gen}`, this.id))) continue;
+      if (!(await this.claimGeneration(batch, gen))) continue;
       const lease = { leaseOwner: this.id, leaseExpiresAt: this.leaseEnd(), leaseGen: gen + 1 };
       await CampaignBatch.updateOne({ _id: batch._id }, { $set: lease });
       return { ...batch, ...lease };
     }
     return null;
+  }
+
+  /**
+   * Wins generation `gen` of a batch. A winner that died before writing its lease would hold the
+   * generation forever, so once its claim is older than a lease and the batch still shows `gen`,
+   * contenders race again under the next key.
+   */
+  private async claimGeneration(batch: Batch, gen: number): Promise<boolean> {
+    const { CampaignBatch, Claim } = this.d.models;
+    const leaseMs = this.d.config.leaseSeconds * 1000;
+    for (let round = 0; ; round++) {
+      const key = `batch:${String(batch._id)}:${gen}${round ? `:${round}` : ''}`;
+      if (await claimOnce(Claim, key, this.id)) return true;
+      const [claim, now] = await Promise.all([
+        Claim.findById(key, { at: 1 }).lean(),
+        CampaignBatch.findById(batch._id, { leaseGen: 1 }).lean(),
+      ]);
+      const stale = claim && claim.at.getTime() + leaseMs < this.d.clock.now().getTime();
+      if (!stale || now?.leaseGen !== gen) return false;
+    }
   }
 
   private async finishIfDone(campaignId: Types.ObjectId): Promise<void> {
@@ -333,10 +353,12 @@ export class SendWorker {
   }
 
   /**
-   * Sends one chunk; false when it stopped early (pause, cancel, shutdown, lost lease). Per mail: its claim (`send:<campaign>:<subscriber>:<attempt>`, a unique insert) is written,
-   * together with the lane's previous outcome, before its SMTP transaction starts; whoever loses a
-   * claim does not send. So at any crash each lane leaves at most one claimed attempt without a
-   * recorded outcome: the one in flight, which the next holder marks unknown.
+   * Sends one chunk; false when it stopped early (pause, cancel, shutdown, lost lease). Per mail:
+   * its claim (`send:<campaign>:<subscriber>:<attempt>`, a unique insert) is written, together with
+   * the lane's previous outcome, before its SMTP transaction starts; whoever loses a claim does not
+   * send. So at any crash each lane leaves at most one answered attempt without a
+   * recorded outcome (see Recorder), which the next holder marks unknown with any attempt claimed
+   * but not yet on the wire; none is resent by itself.
    */
   private async sendChunk(
     campaign: Campaign,
@@ -582,8 +604,8 @@ const lostAttempt = (e: Due): Outcome => ({
 
 /**
  * Group commit for the lanes of one batch: outcomes go out as `_id`-only updates in bulk commands,
- * then the claims waiting for them as one unordered insert; lanes that reach the database together
- * share its round trips. A lane awaits its claim, so its previous outcome is written by then.
+ * claims as one unordered insert; lanes that reach the database together share its round trips.
+ * A lane's previous outcome goes out with its next claim, so at most one per lane is unwritten.
  */
 class Recorder {
   private outcomes: Outcome[] = [];
@@ -635,11 +657,13 @@ class Recorder {
       const claims = this.claims.splice(0);
       const waiters = this.waiters.splice(0);
       try {
-        for (let i = 0; i < outcomes.length; i += MAX_UPDATES) {
-          const ops = outcomes.slice(i, i + MAX_UPDATES).map(recordOp);
-          await withRetry(() => this.models.CampaignRecipient.bulkWrite(ops, { ordered: false }));
-        }
-        const won = await this.insertClaims(claims.map((c) => c.key));
+        // Side by side: a claim never waits for another lane's outcome. A lane's own previous
+        // outcome may then land just after its next claim, so a crash can leave one lane with two
+        // attempts unrecorded: one answered (or not), one not yet on the wire. Both become unknown.
+        const [won] = await Promise.all([
+          this.insertClaims(claims.map((c) => c.key)),
+          this.writeOutcomes(outcomes),
+        ]);
         claims.forEach((c, i) => c.settle(won[i]!));
         waiters.forEach((w) => w());
       } catch (err) {
@@ -651,6 +675,13 @@ class Recorder {
     // Decided in the same turn as the loop condition, so nothing added meanwhile is left waiting.
     this.busy = false;
     this.waiters.splice(0).forEach((w) => w());
+  }
+
+  private async writeOutcomes(outcomes: Outcome[]): Promise<void> {
+    for (let i = 0; i < outcomes.length; i += MAX_UPDATES) {
+      const ops = outcomes.slice(i, i + MAX_UPDATES).map(recordOp);
+      await withRetry(() => this.models.CampaignRecipient.bulkWrite(ops, { ordered: false }));
+    }
   }
 
   private async insertClaims(keys: string[]): Promise<boolean[]> {
