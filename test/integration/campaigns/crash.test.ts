@@ -15,19 +15,26 @@ import { testServerUri } from '../../helpers/db.js';
 import { startServiceProcess, type ServiceProcess } from '../../helpers/service-process.js';
 
 const MAILS = 3000;
-const CONCURRENCY = 4;
+const CONCURRENCY = 16;
 // The next holder of a batch whose worker was killed takes it over once the lease ran out.
 const LEASE_SECONDS = 2;
 
-async function until<T>(what: string, fn: () => Promise<T | undefined | false>, ms = 120_000) {
+/** Polls `fn`: often for the sink's own counters, seldom for the database (stats read it all). */
+async function until<T>(
+  what: string,
+  fn: () => Promise<T | undefined | false>,
+  everyMs = 20,
+  ms = 110_000,
+) {
   const deadline = Date.now() + ms;
   for (;;) {
     const v = await fn();
     if (v) return v;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, everyMs));
   }
 }
+const DB_POLL_MS = 500;
 
 const twice = (addresses: string[]) => {
   const seen = new Set<string>();
@@ -106,10 +113,14 @@ describe('campaign sending across processes', function () {
       stats: Record<string, number>;
     };
   const finished = (p: ServiceProcess, id: string) =>
-    until('the campaign finished', async () => {
-      const c = await campaign(p, id);
-      return c.status === 'finished' && c;
-    });
+    until(
+      'the campaign finished',
+      async () => {
+        const c = await campaign(p, id);
+        return c.status === 'finished' && c;
+      },
+      DB_POLL_MS,
+    );
   const createAndSend = async (p: ServiceProcess, listId: string) => {
     const res = await api(p, 'POST', '/campaigns', {
       name: 'Crash',
@@ -152,6 +163,7 @@ describe('campaign sending across processes', function () {
           campaignId: new Types.ObjectId(id),
           status: 'sent',
         })) === sink.delivered.length,
+      DB_POLL_MS,
     );
     const inFlight = sink.heldRecipients;
     first.child.kill('SIGKILL');
