@@ -10,6 +10,7 @@ import type { AudienceSource } from './audience.js';
 import type { CampaignRenderer, RenderedMail } from './render/types.js';
 import { claimOnce } from '../db/claims.js';
 import { NOBODY, type MailComposer, type MailRecipient } from './send/compose.js';
+import { writeCampaign } from './send/lifecycle.js';
 import { writeBatch, type BatchEntry } from './send/snapshot.js';
 
 /** Where stored templates come from (`templateId`); the template capability provides it. */
@@ -69,8 +70,9 @@ const SAMPLE: Omit<MailRecipient, 'email'> = {
 
 /**
  * Campaigns: content, audience and the lifecycle draft -> scheduled -> running <-> paused ->
- * finished | cancelled. Each transition is one conditional update, so two operators (or an
- * operator and a worker) racing cannot both win; the loser gets 409.
+ * finished | cancelled. Each transition (and edit) claims the campaign's state version
+ * (send/lifecycle.ts), so two operators (or an operator and a worker) racing cannot both win;
+ * the loser gets 409.
  */
 export class CampaignService {
   constructor(
@@ -161,11 +163,13 @@ export class CampaignService {
       subject: (set.subject as string | undefined) ?? current.subject,
       mjml: (set.mjml as string | undefined) ?? current.mjml,
     });
-    const doc = await this.models.Campaign.findOneAndUpdate(
-      { _id: current._id, status: { $in: EDITABLE } },
-      { $set: set, ...(Object.keys(unset).length ? { $unset: unset } : {}) },
-      { new: true },
-    ).lean<Campaign>();
+    const doc = await writeCampaign(
+      this.models,
+      this.clock,
+      current._id,
+      { from: EDITABLE, set, ...(Object.keys(unset).length ? { unset } : {}) },
+      'api',
+    );
     if (!doc) throw new AppError('invalid_state', 'the campaign started sending meanwhile');
     return this.view(doc);
   }
@@ -251,12 +255,13 @@ export class CampaignService {
     ) {
       batchNo += 1;
     }
-    if (current.status === 'finished') {
-      await this.models.Campaign.updateOne(
-        { _id: current._id, status: 'finished' },
-        { $set: { status: 'running' }, $unset: { finishedAt: 1 } },
-      );
-    }
+    await writeCampaign(
+      this.models,
+      this.clock,
+      current._id,
+      { from: ['finished'], set: { status: 'running' }, unset: { finishedAt: 1 } },
+      'api',
+    );
     return { requeued: entries.length, campaign: await this.get(id) };
   }
 
@@ -363,11 +368,7 @@ export class CampaignService {
     set: Partial<Pick<CampaignDoc, 'status' | 'startedAt' | 'finishedAt'>>,
   ): Promise<CampaignView> {
     const current = await this.load(id);
-    const doc = await this.models.Campaign.findOneAndUpdate(
-      { _id: current._id, status: { $in: from } },
-      { $set: set },
-      { new: true },
-    ).lean<Campaign>();
+    const doc = await writeCampaign(this.models, this.clock, current._id, { from, set }, 'api');
     if (!doc) {
       const now = await this.load(id);
       throw new AppError('invalid_state', `cannot go from ${now.status} to ${set.status}`);

@@ -52,8 +52,10 @@ export class RecipientSnapshot {
   async take(campaign: Campaign, batchSize: number, keepAlive: () => Promise<void>): Promise<void> {
     const placed = await this.resume(campaign._id);
     const candidates = await this.candidates(campaign);
+    await keepAlive();
     for (const id of placed.subscribers) candidates.delete(id);
     const people = await this.people([...candidates.keys()]);
+    await keepAlive();
     const suppressed = await this.suppressedIds(people, candidates);
     const skipped: Array<Record<string, unknown>> = [];
     const sendable: BatchEntry[] = [];

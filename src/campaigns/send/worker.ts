@@ -4,11 +4,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { AnyBulkWriteOperation, Types } from 'mongoose';
 import type { Collection, MongoBulkWriteError } from 'mongodb';
 import type { SendConfig } from '../../config/config.js';
-import type {
-  CampaignBatchDoc,
-  CampaignDoc,
-  CampaignRecipientDoc,
-  RecipientStatus,
+import {
+  CAMPAIGN_STATUSES,
+  type CampaignBatchDoc,
+  type CampaignDoc,
+  type CampaignRecipientDoc,
+  type RecipientStatus,
 } from '../../db/models/campaign.js';
 import { claimOnce } from '../../db/claims.js';
 import type { Models } from '../../db/models/index.js';
@@ -18,6 +19,7 @@ import type { Logger } from '../../shared/logger.js';
 import type { SuppressionService } from '../../unsubscribe/suppressions.js';
 import type { CampaignRenderer, CompiledCampaign } from '../render/types.js';
 import type { MailComposer, MailList, MailRecipient } from './compose.js';
+import { writeCampaign, type CampaignWrite } from './lifecycle.js';
 import { RateLimiter } from './rate-limiter.js';
 import { inParallel, type BatchEntry, type RecipientSnapshot } from './snapshot.js';
 
@@ -128,10 +130,17 @@ export class SendWorker {
   /** One pass: start due schedules, then one batch of every running campaign. True if it sent. */
   async tick(): Promise<boolean> {
     const now = this.d.clock.now();
-    await this.d.models.Campaign.updateMany(
+    const due = await this.d.models.Campaign.find(
       { status: 'scheduled', sendAt: { $lte: now } },
-      { $set: { status: 'running', startedAt: now } },
-    );
+      { _id: 1 },
+    ).lean();
+    for (const c of due) {
+      await this.write(c._id, {
+        from: ['scheduled'],
+        when: (doc) => Boolean(doc.sendAt && doc.sendAt <= now),
+        set: { status: 'running', startedAt: now },
+      });
+    }
     const running = await this.d.models.Campaign.find({ status: 'running' }).lean<Campaign[]>();
     let worked = false;
     for (const campaign of running) {
@@ -156,39 +165,44 @@ export class SendWorker {
     return new Date(this.d.clock.now().getTime() + this.d.config.leaseSeconds * 1000);
   }
 
+  /** Every write to a campaign document: one state version each (lifecycle.ts). */
+  private write(id: Types.ObjectId, change: CampaignWrite) {
+    return writeCampaign(this.d.models, this.d.clock, id, change, this.id);
+  }
+
   private async takeSnapshot(campaign: Campaign): Promise<boolean> {
-    const { Campaign } = this.d.models;
     const now = this.d.clock.now();
-    const expired =
-      campaign.snapshotLeaseExpiresAt === undefined ||
-      campaign.snapshotLeaseExpiresAt === null ||
-      campaign.snapshotLeaseExpiresAt < now;
-    // Contenders that saw the same expired lease race for the same key; one insert wins.
-    const key = `snapshot:${String(campaign._id)}:${campaign.snapshotLeaseExpiresAt?.getTime() ?? 'none'}`;
-    if (!expired || !(await claimOnce(this.d.models.Claim, key, this.id))) return false;
-    const mine = await Campaign.findOneAndUpdate(
-      { _id: campaign._id, status: 'running', snapshot: { $ne: 'done' } },
-      {
-        $set: {
-          snapshot: 'taking',
-          snapshotLeaseOwner: this.id,
-          snapshotLeaseExpiresAt: this.leaseEnd(),
-        },
+    const expired = (c: Campaign) =>
+      c.snapshotLeaseExpiresAt === undefined ||
+      c.snapshotLeaseExpiresAt === null ||
+      c.snapshotLeaseExpiresAt < now;
+    if (!expired(campaign)) return false;
+    // Contenders that saw the same expired lease claim the same state version; one write wins.
+    const mine = await this.write(campaign._id, {
+      from: ['running'],
+      when: (c) => c.snapshot !== 'done' && expired(c),
+      set: {
+        snapshot: 'taking',
+        snapshotLeaseOwner: this.id,
+        snapshotLeaseExpiresAt: this.leaseEnd(),
       },
-      { new: true },
-    ).lean<Campaign>();
+    });
     if (!mine) return false;
+    const ours = (c: Campaign) => c.snapshotLeaseOwner === this.id;
     const keepAlive = async () => {
-      await Campaign.updateOne(
-        { _id: campaign._id, snapshotLeaseOwner: this.id },
-        { $set: { snapshotLeaseExpiresAt: this.leaseEnd() } },
-      );
+      await this.write(campaign._id, {
+        from: CAMPAIGN_STATUSES,
+        when: ours,
+        set: { snapshotLeaseExpiresAt: this.leaseEnd() },
+      });
     };
     await this.d.snapshot.take(mine, this.d.config.batchSize, keepAlive);
-    await Campaign.updateOne(
-      { _id: campaign._id, snapshotLeaseOwner: this.id },
-      { $set: { snapshot: 'done' }, $unset: { snapshotLeaseOwner: 1, snapshotLeaseExpiresAt: 1 } },
-    );
+    await this.write(campaign._id, {
+      from: CAMPAIGN_STATUSES,
+      when: ours,
+      set: { snapshot: 'done' },
+      unset: { snapshotLeaseOwner: 1, snapshotLeaseExpiresAt: 1 },
+    });
     this.d.logger.info({ campaignId: String(campaign._id) }, 'campaign audience snapshotted');
     return true;
   }
@@ -238,10 +252,11 @@ export class SendWorker {
 
   private async finishIfDone(campaignId: Types.ObjectId): Promise<void> {
     if (await this.d.models.CampaignBatch.exists({ campaignId, open: true })) return;
-    const done = await this.d.models.Campaign.findOneAndUpdate(
-      { _id: campaignId, status: 'running', snapshot: 'done' },
-      { $set: { status: 'finished', finishedAt: this.d.clock.now() } },
-    );
+    const done = await this.write(campaignId, {
+      from: ['running'],
+      when: (c) => c.snapshot === 'done',
+      set: { status: 'finished', finishedAt: this.d.clock.now() },
+    });
     if (done) this.d.logger.info({ campaignId: String(campaignId) }, 'campaign finished');
   }
 

@@ -34,6 +34,9 @@ export function campaignSchema(clock: Clock) {
       snapshot: { type: String, enum: ['none', 'taking', 'done'], default: 'none' },
       snapshotLeaseOwner: { type: String },
       snapshotLeaseExpiresAt: { type: Date },
+      // Bumped by every write, each of which first claims the version it read
+      // (src/campaigns/send/lifecycle.ts).
+      stateVersion: { type: Number, default: 0 },
       createdBy: { type: String },
     },
     { timestamps: { currentTime: () => clock.now() } },
