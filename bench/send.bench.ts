@@ -138,15 +138,8 @@ export async function run(): Promise<Record<string, number | string>> {
     const plain = await campaignRun(false);
     const signed = await campaignRun(true);
 
-    // The floor: the same transport settings, prebuilt raw messages, nothing else.
-    const transport = nodemailer.createTransport({
-      host: '127.0.0.1',
-      port: sink.port,
-      pool: true,
-      maxConnections: CONCURRENCY,
-      maxMessages: Infinity,
-      tls: { rejectUnauthorized: false },
-    });
+    // The floor: the same pooled transport (src/mail/mailer.ts), prebuilt raw messages, nothing else.
+    const transport = createSmtpMailer({ url: sink.url, maxConnections: CONCURRENCY });
     const raws = Array.from({ length: RECIPIENTS }, (_, i) =>
       Buffer.concat([Buffer.from(`X-Bench: ${i}\r\n`), sampleRaw!]),
     );
@@ -158,7 +151,7 @@ export async function run(): Promise<Record<string, number | string>> {
         Array.from({ length: CONCURRENCY }, async () => {
           while (next < RECIPIENTS) {
             const i = next++;
-            await transport.sendMail({
+            await transport.send({
               envelope: { from: 'bounces@example.com', to: `bench${i}@example.com` },
               raw: raws[i]!,
             });
