@@ -125,7 +125,9 @@ export async function run(): Promise<Record<string, number | string>> {
         const started = performance.now();
         await services.campaigns.send(campaign.id);
         const worker = services.sendWorker;
-        while ((await services.campaigns.get(campaign.id)).status !== 'finished') {
+        // The status alone, by `_id`: the stats of campaigns.get() read every recipient entry.
+        const status = async () => (await db.models.Campaign.findById(campaign.id).lean())?.status;
+        while ((await status()) !== 'finished') {
           if (!(await worker.tick())) await new Promise((r) => setTimeout(r, 5));
         }
         return (performance.now() - started) / 1000;
