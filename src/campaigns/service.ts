@@ -8,7 +8,10 @@ import type { Clock } from '../shared/clock.js';
 import { AppError, badRequest, notFound } from '../shared/errors.js';
 import type { AudienceSource } from './audience.js';
 import type { CampaignRenderer, RenderedMail } from './render/types.js';
+import { claimOnce } from '../db/claims.js';
 import { NOBODY, type MailComposer, type MailRecipient } from './send/compose.js';
+import { writeCampaign } from './send/lifecycle.js';
+import { writeBatch, type BatchEntry } from './send/snapshot.js';
 
 /** Where stored templates come from (`templateId`); the template capability provides it. */
 export interface TemplateSource {
@@ -67,8 +70,9 @@ const SAMPLE: Omit<MailRecipient, 'email'> = {
 
 /**
  * Campaigns: content, audience and the lifecycle draft -> scheduled -> running <-> paused ->
- * finished | cancelled. Each transition is one conditional update, so two operators (or an
- * operator and a worker) racing cannot both win; the loser gets 409.
+ * finished | cancelled. Each transition (and edit) claims the campaign's state version
+ * (send/lifecycle.ts), so two operators (or an operator and a worker) racing cannot both win;
+ * the loser gets 409.
  */
 export class CampaignService {
   constructor(
@@ -77,6 +81,8 @@ export class CampaignService {
       | 'Campaign'
       | 'CampaignRecipient'
       | 'CampaignBatch'
+      | 'CampaignBatchEntries'
+      | 'Claim'
       | 'List'
       | 'Subscriber'
       | 'UnsubscribeEvent'
@@ -157,11 +163,13 @@ export class CampaignService {
       subject: (set.subject as string | undefined) ?? current.subject,
       mjml: (set.mjml as string | undefined) ?? current.mjml,
     });
-    const doc = await this.models.Campaign.findOneAndUpdate(
-      { _id: current._id, status: { $in: EDITABLE } },
-      { $set: set, ...(Object.keys(unset).length ? { $unset: unset } : {}) },
-      { new: true },
-    ).lean<Campaign>();
+    const doc = await writeCampaign(
+      this.models,
+      this.clock,
+      current._id,
+      { from: EDITABLE, set, ...(Object.keys(unset).length ? { unset } : {}) },
+      'api',
+    );
     if (!doc) throw new AppError('invalid_state', 'the campaign started sending meanwhile');
     return this.view(doc);
   }
@@ -179,6 +187,7 @@ export class CampaignService {
       );
     }
     await this.models.CampaignBatch.deleteMany({ campaignId: current._id });
+    await this.models.CampaignBatchEntries.deleteMany({ campaignId: current._id });
     await this.models.CampaignRecipient.deleteMany({ campaignId: current._id });
   }
 
@@ -211,7 +220,9 @@ export class CampaignService {
 
   /**
    * The operator's decision to resend mails whose outcome is unknown (a worker died in the SMTP
-   * transaction). Their deterministic Message-ID lets a receiver recognise a duplicate.
+   * transaction): they go into a new batch as their next attempt, and stay `unknown` until that
+   * attempt's outcome is recorded. Their deterministic Message-ID lets a receiver recognise a
+   * duplicate.
    */
   async retryUnknown(id: string): Promise<{ requeued: number; campaign: CampaignView }> {
     const current = await this.load(id);
@@ -220,26 +231,38 @@ export class CampaignService {
     }
     const unknown = await this.models.CampaignRecipient.find(
       { campaignId: current._id, status: 'unknown' },
-      { batchNo: 1 },
+      { subscriberId: 1, listId: 1, attempts: 1 },
     ).lean();
-    if (unknown.length === 0) return { requeued: 0, campaign: await this.view(current) };
-    const now = this.clock.now();
-    // Batches reopen before their entries turn pending, so no pending entry sits in a closed batch.
-    await this.models.CampaignBatch.updateMany(
-      { campaignId: current._id, batchNo: { $in: [...new Set(unknown.map((u) => u.batchNo))] } },
-      { $set: { open: true, availableAt: now } },
-    );
-    const res = await this.models.CampaignRecipient.updateMany(
-      { _id: { $in: unknown.map((u) => u._id) }, status: 'unknown' },
-      { $set: { status: 'pending' }, $unset: { nextAttemptAt: 1 } },
-    );
-    if (current.status === 'finished') {
-      await this.models.Campaign.updateOne(
-        { _id: current._id, status: 'finished' },
-        { $set: { status: 'running' }, $unset: { finishedAt: 1 } },
-      );
+    // Each unknown attempt is requeued once, however many operators press the button together.
+    const entries: BatchEntry[] = [];
+    for (const u of unknown) {
+      if (await claimOnce(this.models.Claim, `requeue:${String(u._id)}:${u.attempts}`, 'api')) {
+        entries.push({ r: u._id, s: u.subscriberId, l: u.listId, n: u.attempts + 1 });
+      }
     }
-    return { requeued: res.modifiedCount, campaign: await this.get(id) };
+    if (entries.length === 0) return { requeued: 0, campaign: await this.view(current) };
+    const last = await this.models.CampaignBatch.findOne(
+      { campaignId: current._id },
+      { batchNo: 1 },
+    )
+      .sort({ batchNo: -1 })
+      .lean();
+    let batchNo = (last?.batchNo ?? -1) + 1;
+    while (
+      !(await writeBatch(this.models, this.clock, current._id, batchNo, entries, {
+        recipients: false,
+      }))
+    ) {
+      batchNo += 1;
+    }
+    await writeCampaign(
+      this.models,
+      this.clock,
+      current._id,
+      { from: ['finished'], set: { status: 'running' }, unset: { finishedAt: 1 } },
+      'api',
+    );
+    return { requeued: entries.length, campaign: await this.get(id) };
   }
 
   /** Renders the campaign for one subscriber (audited: it shows their data) or a sample person. */
@@ -345,11 +368,7 @@ export class CampaignService {
     set: Partial<Pick<CampaignDoc, 'status' | 'startedAt' | 'finishedAt'>>,
   ): Promise<CampaignView> {
     const current = await this.load(id);
-    const doc = await this.models.Campaign.findOneAndUpdate(
-      { _id: current._id, status: { $in: from } },
-      { $set: set },
-      { new: true },
-    ).lean<Campaign>();
+    const doc = await writeCampaign(this.models, this.clock, current._id, { from, set }, 'api');
     if (!doc) {
       const now = await this.load(id);
       throw new AppError('invalid_state', `cannot go from ${now.status} to ${set.status}`);

@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import nodemailer, { type SendMailOptions, type Transporter } from 'nodemailer';
 import type SMTPPool from 'nodemailer/lib/smtp-pool/index.js';
 import type { DkimConfig } from '../config/config.js';
@@ -49,6 +50,7 @@ export function createSmtpMailer(opts: SmtpMailerOptions): Mailer {
     maxMessages: Infinity,
     // A local relay typically has a self-signed certificate; STARTTLS is still attempted.
     tls: { rejectUnauthorized: false },
+    getSocket: noDelaySocket,
     ...(opts.dkim
       ? {
           dkim: {
@@ -87,4 +89,34 @@ function connectionOptions(
       ? { auth: { user: decodeURIComponent(u.username), pass: decodeURIComponent(u.password) } }
       : {}),
   };
+}
+
+const CONNECT_TIMEOUT_MS = 30_000;
+
+/**
+ * The pool's sockets, with Nagle's algorithm off. With it on, the short last segment of each
+ * message waits for the relay to acknowledge the rest, and a relay that answers only once the
+ * message is complete delays that acknowledgement (40 ms on Linux): measured on loopback, one mail
+ * per connection per ~45 ms (175/s with 8 connections instead of ~4,000/s). nodemailer has no
+ * option for it; its `getSocket` hook takes a connected socket. A failure to connect is reported as
+ * nodemailer reports its own (ECONNECTION): nothing was sent, so trying again is safe.
+ */
+function noDelaySocket(
+  options: { host?: string; port?: number },
+  callback: (err: Error | null, socketOptions?: { connection: ReturnType<typeof connect> }) => void,
+): void {
+  // connectionOptions() always sets the port.
+  const socket = connect({ host: options.host, port: Number(options.port) });
+  socket.setNoDelay(true);
+  const fail = (err: Error) => {
+    socket.destroy();
+    callback(Object.assign(err, { code: 'ECONNECTION' }));
+  };
+  socket.setTimeout(CONNECT_TIMEOUT_MS, () => fail(new Error('Connection timeout')));
+  socket.once('error', fail);
+  socket.once('connect', () => {
+    socket.setTimeout(0);
+    socket.removeListener('error', fail);
+    callback(null, { connection: socket });
+  });
 }

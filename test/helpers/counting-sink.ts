@@ -12,6 +12,9 @@ export class CountingSink {
   delayMs = 0;
   private held = false;
   private waiting: Array<() => void> = [];
+  /** Recipients of the messages whose answer is being held. */
+  private readonly holding = new Map<string, string[]>();
+  private readonly open = new Set<string>();
   private readonly closed = new Set<string>();
   private readonly server: SMTPServer;
   port = 0;
@@ -22,14 +25,26 @@ export class CountingSink {
       disabledCommands: ['STARTTLS'],
       logger: false,
       maxClients: 200,
+      onConnect: (session, cb) => {
+        this.open.add(session.id);
+        cb();
+      },
       onClose: (session) => {
+        this.open.delete(session.id);
         this.closed.add(session.id);
       },
       onData: (stream, session, cb) => {
         stream.on('data', () => {});
         stream.on('end', async () => {
           if (this.delayMs) await new Promise((r) => setTimeout(r, this.delayMs));
-          while (this.held) await new Promise<void>((r) => this.waiting.push(r));
+          if (this.held) {
+            this.holding.set(
+              session.id,
+              session.envelope.rcptTo.map((r) => r.address),
+            );
+            while (this.held) await new Promise<void>((r) => this.waiting.push(r));
+            this.holding.delete(session.id);
+          }
           if (this.closed.has(session.id)) return cb(new Error('connection gone'));
           for (const r of session.envelope.rcptTo) this.delivered.push(r.address);
           cb();
@@ -56,7 +71,19 @@ export class CountingSink {
     return this.waiting.length;
   }
 
+  /** Recipients of the messages whose answer is being held now. */
+  get heldRecipients(): string[] {
+    return [...this.holding.values()].flat();
+  }
+
+  /** Client connections open now. */
+  get connections(): number {
+    return this.open.size;
+  }
+
   async start(): Promise<this> {
+    // A killed client resets its connections; that is the point of the crash tests, not a failure.
+    this.server.on('error', () => {});
     await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
     this.port = (this.server.server.address() as AddressInfo).port;
     return this;

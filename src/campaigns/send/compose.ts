@@ -81,6 +81,9 @@ export class MailComposer {
       subject: mode.test ? `[TEST] ${mail.subject}` : mail.subject,
       html: mail.html,
       text: mail.text,
+      // Campaign text is mostly Latin script, where nodemailer would pick quoted-printable anyway
+      // after counting the characters of every body with two regular expressions per mail.
+      textEncoding: 'quoted-printable',
       ...(mode.test ? {} : { messageId: this.messageId(campaign.id, to.subscriberId) }),
       envelope: { from: `bounces+${bounceToken}@${inboundDomain}`, to: to.email },
       // Prepared: nodemailer would otherwise MIME-encode these structured values (RFC 2369 and

@@ -6,9 +6,16 @@ import { isDuplicateKey } from '../../shared/errors.js';
 import type { SuppressionService } from '../../unsubscribe/suppressions.js';
 import type { AudienceSource } from '../audience.js';
 
-const PAGE = 500;
+const PAGE = 1000;
+// Below this share of the subscribers collection, people are read by `_id` one by one; above it,
+// one pass over the collection is cheaper (docs/database.md: any other filter reads everything).
+const POINT_READS_UP_TO = 0.1;
 
 type Campaign = Pick<CampaignDoc, 'listIds' | 'segmentId'> & { _id: Types.ObjectId };
+type SnapshotModels = Pick<
+  Models,
+  'Membership' | 'Subscriber' | 'CampaignRecipient' | 'CampaignBatch' | 'CampaignBatchEntries'
+>;
 
 interface Candidate {
   /** First audience list on which the person is subscribed; absent for a segment-only audience. */
@@ -17,18 +24,25 @@ interface Candidate {
   excludedAs?: string;
 }
 
+/** One recipient of a batch, as campaign_batch_entries holds it. */
+export interface BatchEntry {
+  r: Types.ObjectId;
+  s: Types.ObjectId;
+  l?: Types.ObjectId | null;
+  n?: number | null;
+}
+
 /**
- * Freezes a campaign's audience into campaign_recipients: one entry per subscriber (the unique
- * index {campaignId, subscriberId} is what guarantees it), excluded people as `skipped` with the
- * reason, the sendable ones numbered into claimable batches as they are written. Every step is
- * idempotent, so a worker that dies half-way leaves a snapshot the next one simply completes.
+ * Freezes a campaign's audience: one campaign_recipients entry per subscriber (the unique index
+ * {campaignId, subscriberId} guarantees it), excluded people as `skipped` with the reason, the
+ * sendable ones in numbered batches whose entry lists the worker reads by `_id`. A batch's entry
+ * list and the batch are written before its recipients, and workers start only once the snapshot
+ * is done; a snapshot that resumes after its predecessor died first completes every batch the
+ * predecessor wrote, then leaves out everyone it already placed.
  */
 export class RecipientSnapshot {
   constructor(
-    private readonly models: Pick<
-      Models,
-      'Membership' | 'Subscriber' | 'CampaignRecipient' | 'CampaignBatch'
-    >,
+    private readonly models: SnapshotModels,
     private readonly suppressions: SuppressionService,
     private readonly audience: AudienceSource,
     private readonly clock: Clock,
@@ -36,20 +50,91 @@ export class RecipientSnapshot {
 
   /** `keepAlive` is called between pages so the caller can renew its lease. */
   async take(campaign: Campaign, batchSize: number, keepAlive: () => Promise<void>): Promise<void> {
+    const placed = await this.resume(campaign._id);
     const candidates = await this.candidates(campaign);
-    const ids = [...candidates.keys()];
-    // A resumed snapshot numbers its batches after its predecessor's; entries that predecessor
-    // already wrote keep theirs (the unique index refuses the second copy).
-    const last = await this.models.CampaignBatch.findOne(
-      { campaignId: campaign._id },
-      { batchNo: 1 },
-    )
-      .sort({ batchNo: -1 })
-      .lean();
-    const numbering = { next: last ? last.batchNo + 1 : 0, filled: 0, batchSize };
-    for (let i = 0; i < ids.length; i += PAGE) {
-      await this.insertPage(campaign._id, ids.slice(i, i + PAGE), candidates, numbering);
+    await keepAlive();
+    for (const id of placed.subscribers) candidates.delete(id);
+    const people = await this.people([...candidates.keys()]);
+    await keepAlive();
+    const suppressed = await this.suppressedIds(people, candidates);
+    const skipped: Array<Record<string, unknown>> = [];
+    const sendable: BatchEntry[] = [];
+    for (const [id, c] of candidates) {
+      const person = people.get(id);
+      const skipReason = !person
+        ? 'erased'
+        : c.excludedAs && !c.listId
+          ? c.excludedAs
+          : person.status !== 'subscribed'
+            ? person.status
+            : suppressed.has(id)
+              ? 'suppressed'
+              : undefined;
+      const subscriberId = new Types.ObjectId(id);
+      if (skipReason) {
+        skipped.push({
+          campaignId: campaign._id,
+          subscriberId,
+          ...(c.listId ? { listId: c.listId } : {}),
+          status: 'skipped',
+          skipReason,
+          batchNo: -1,
+          attempts: 0,
+        });
+      } else {
+        sendable.push({
+          r: new Types.ObjectId(),
+          s: subscriberId,
+          ...(c.listId ? { l: c.listId } : {}),
+        });
+      }
+    }
+    for (let i = 0; i < skipped.length; i += PAGE) {
+      await this.insertRecipients(skipped.slice(i, i + PAGE));
       await keepAlive();
+    }
+    let batchNo = placed.nextBatchNo;
+    for (let i = 0; i < sendable.length; i += batchSize) {
+      await writeBatch(
+        this.models,
+        this.clock,
+        campaign._id,
+        batchNo++,
+        sendable.slice(i, i + batchSize),
+      );
+      await keepAlive();
+    }
+  }
+
+  /**
+   * What a dead predecessor left: its batches get all their recipients (it may have died between
+   * a batch and its recipients), and everyone it already placed or skipped stays where they are.
+   */
+  private async resume(
+    campaignId: Types.ObjectId,
+  ): Promise<{ subscribers: Set<string>; nextBatchNo: number }> {
+    const batches = await this.models.CampaignBatch.find({ campaignId }, { batchNo: 1 }).lean();
+    for (const b of batches) {
+      const list = await this.models.CampaignBatchEntries.findById(b._id).lean();
+      if (list) await this.insertRecipients(recipientDocs(campaignId, b.batchNo, list.entries));
+    }
+    const existing = await this.models.CampaignRecipient.find(
+      { campaignId },
+      { subscriberId: 1 },
+    ).lean();
+    return {
+      subscribers: new Set(existing.map((e) => String(e.subscriberId))),
+      nextBatchNo: batches.reduce((max, b) => Math.max(max, b.batchNo + 1), 0),
+    };
+  }
+
+  private async insertRecipients(docs: Array<Record<string, unknown>>): Promise<void> {
+    if (docs.length === 0) return;
+    try {
+      await this.models.CampaignRecipient.insertMany(docs, { ordered: false, lean: true });
+    } catch (err) {
+      // A resumed snapshot meets the entries its predecessor already wrote.
+      if (!isDuplicateKey(err)) throw err;
     }
   }
 
@@ -89,89 +174,38 @@ export class RecipientSnapshot {
     return out;
   }
 
-  private async insertPage(
-    campaignId: Types.ObjectId,
-    ids: string[],
-    candidates: Map<string, Candidate>,
-    numbering: { next: number; filled: number; batchSize: number },
-  ): Promise<void> {
-    const people = await this.models.Subscriber.find(
-      { _id: { $in: ids.map((id) => new Types.ObjectId(id)) } },
-      { email: 1, status: 1 },
-    ).lean();
-    const byId = new Map(people.map((p) => [String(p._id), p]));
-    const suppressed = await this.suppressedIds(people, candidates);
-    const docs = ids.map((id) => {
-      const c = candidates.get(id)!;
-      const person = byId.get(id);
-      const skipReason = !person
-        ? 'erased'
-        : c.excludedAs && !c.listId
-          ? c.excludedAs
-          : person.status !== 'subscribed'
-            ? person.status
-            : suppressed.has(id)
-              ? 'suppressed'
-              : undefined;
-      let batchNo = -1;
-      if (!skipReason) {
-        if (numbering.filled === numbering.batchSize) {
-          numbering.next += 1;
-          numbering.filled = 0;
-        }
-        numbering.filled += 1;
-        batchNo = numbering.next;
-      }
-      return {
-        campaignId,
-        subscriberId: new Types.ObjectId(id),
-        ...(c.listId ? { listId: c.listId } : {}),
-        status: skipReason ? 'skipped' : 'pending',
-        ...(skipReason ? { skipReason } : {}),
-        batchNo,
-        attempts: 0,
-      };
-    });
-    // Batches exist before entries point at them: a crash in between leaves an empty batch, which
-    // a worker closes, never an entry in a batch nobody can claim.
-    const batchNos = [...new Set(docs.map((d) => d.batchNo).filter((n) => n >= 0))];
-    if (batchNos.length > 0) {
-      await this.models.CampaignBatch.bulkWrite(
-        batchNos.map((batchNo) => ({
-          updateOne: {
-            filter: { campaignId, batchNo },
-            update: {
-              $setOnInsert: {
-                open: true,
-                availableAt: this.clock.now(),
-                leaseOwner: '',
-                leaseExpiresAt: new Date(0),
-              },
-            },
-            upsert: true,
-          },
-        })),
-        { ordered: false },
-      );
+  /** Address and status of each candidate, by the cheaper of point reads or one pass. */
+  private async people(ids: string[]): Promise<Map<string, { email: string; status: string }>> {
+    const { Subscriber } = this.models;
+    const out = new Map<string, { email: string; status: string }>();
+    if (ids.length === 0) return out;
+    const total = await Subscriber.estimatedDocumentCount();
+    if (ids.length <= total * POINT_READS_UP_TO) {
+      await inParallel(ids, 8, async (id) => {
+        const p = await Subscriber.findById(id, { email: 1, status: 1 }).lean();
+        if (p) out.set(id, p);
+      });
+      return out;
     }
-    try {
-      await this.models.CampaignRecipient.insertMany(docs, { ordered: false, lean: true });
-    } catch (err) {
-      // A resumed snapshot meets the entries its predecessor already wrote.
-      if (!isDuplicateKey(err)) throw err;
+    const wanted = new Set(ids);
+    const cursor = Subscriber.find({}, { email: 1, status: 1 }).lean().cursor({ batchSize: 1000 });
+    for await (const p of cursor) {
+      const id = String(p._id);
+      if (wanted.has(id)) out.set(id, p);
     }
+    return out;
   }
 
   private async suppressedIds(
-    people: Array<{ _id: Types.ObjectId; email: string }>,
+    people: Map<string, { email: string }>,
     candidates: Map<string, Candidate>,
   ): Promise<Set<string>> {
     const byList = new Map<string, Array<{ id: string; hash: string }>>();
-    for (const p of people) {
-      const listId = candidates.get(String(p._id))?.listId;
+    for (const [id, p] of people) {
+      const listId = candidates.get(id)?.listId;
       const key = listId ? String(listId) : '';
       const group = byList.get(key) ?? [];
-      group.push({ id: String(p._id), hash: this.suppressions.hash(p.email) });
+      group.push({ id, hash: this.suppressions.hash(p.email) });
       byList.set(key, group);
     }
     const out = new Set<string>();
@@ -184,4 +218,74 @@ export class RecipientSnapshot {
     }
     return out;
   }
+}
+
+/**
+ * Writes one batch: its entry list, then the batch (claimable once the campaign's snapshot is
+ * done), then its recipients as pending. Also used by retry-unknown, whose entries carry `n`.
+ * Returns false when the batch number was taken meanwhile (a concurrent writer).
+ */
+export async function writeBatch(
+  models: Pick<Models, 'CampaignRecipient' | 'CampaignBatch' | 'CampaignBatchEntries'>,
+  clock: Clock,
+  campaignId: Types.ObjectId,
+  batchNo: number,
+  entries: BatchEntry[],
+  opts: { recipients: boolean } = { recipients: true },
+): Promise<boolean> {
+  const _id = new Types.ObjectId();
+  await models.CampaignBatchEntries.create({ _id, campaignId, entries });
+  try {
+    await models.CampaignBatch.create({
+      _id,
+      campaignId,
+      batchNo,
+      open: true,
+      availableAt: clock.now(),
+      leaseOwner: '',
+      leaseExpiresAt: new Date(0),
+      leaseGen: 0,
+    });
+  } catch (err) {
+    if (!isDuplicateKey(err)) throw err;
+    await models.CampaignBatchEntries.deleteOne({ _id });
+    return false;
+  }
+  if (opts.recipients) {
+    try {
+      await models.CampaignRecipient.insertMany(recipientDocs(campaignId, batchNo, entries), {
+        ordered: false,
+        lean: true,
+      });
+    } catch (err) {
+      if (!isDuplicateKey(err)) throw err;
+    }
+  }
+  return true;
+}
+
+function recipientDocs(campaignId: Types.ObjectId, batchNo: number, entries: BatchEntry[]) {
+  return entries.map((e) => ({
+    _id: e.r,
+    campaignId,
+    subscriberId: e.s,
+    ...(e.l ? { listId: e.l } : {}),
+    status: 'pending',
+    batchNo,
+    attempts: 0,
+  }));
+}
+
+/** Runs `fn` over `items`, at most `width` at a time. */
+export async function inParallel<T>(
+  items: readonly T[],
+  width: number,
+  fn: (item: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(width, items.length) }, async () => {
+      while (next < items.length) await fn(items[next++]!);
+    }),
+  );
 }

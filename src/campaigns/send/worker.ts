@@ -2,12 +2,14 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AnyBulkWriteOperation, Types } from 'mongoose';
+import type { Collection, MongoBulkWriteError } from 'mongodb';
 import type { SendConfig } from '../../config/config.js';
-import type {
-  CampaignBatchDoc,
-  CampaignDoc,
-  CampaignRecipientDoc,
-  RecipientStatus,
+import {
+  CAMPAIGN_STATUSES,
+  type CampaignBatchDoc,
+  type CampaignDoc,
+  type CampaignRecipientDoc,
+  type RecipientStatus,
 } from '../../db/models/campaign.js';
 import { claimOnce } from '../../db/claims.js';
 import type { Models } from '../../db/models/index.js';
@@ -17,21 +19,24 @@ import type { Logger } from '../../shared/logger.js';
 import type { SuppressionService } from '../../unsubscribe/suppressions.js';
 import type { CampaignRenderer, CompiledCampaign } from '../render/types.js';
 import type { MailComposer, MailList, MailRecipient } from './compose.js';
+import { writeCampaign, type CampaignWrite } from './lifecycle.js';
 import { RateLimiter } from './rate-limiter.js';
-import type { RecipientSnapshot } from './snapshot.js';
+import { inParallel, type BatchEntry, type RecipientSnapshot } from './snapshot.js';
 
 type WorkerModels = Pick<
   Models,
-  'Campaign' | 'CampaignRecipient' | 'CampaignBatch' | 'Subscriber' | 'List' | 'Claim'
+  | 'Campaign'
+  | 'CampaignRecipient'
+  | 'CampaignBatch'
+  | 'CampaignBatchEntries'
+  | 'Subscriber'
+  | 'List'
+  | 'Claim'
 >;
 type Campaign = CampaignDoc & { _id: Types.ObjectId };
 type Batch = CampaignBatchDoc & { _id: Types.ObjectId };
-interface Entry {
-  _id: Types.ObjectId;
-  subscriberId: Types.ObjectId;
-  listId?: Types.ObjectId | null;
-  attempts: number;
-}
+/** A batch entry with the attempt to make now. */
+type Due = BatchEntry & { n: number };
 interface Person {
   email: string;
   name: string;
@@ -61,15 +66,20 @@ interface Outcome {
   set: Record<string, unknown>;
 }
 
-// Recipients whose suppression is re-checked in one query just before their sends.
+// Recipients read, and re-checked for suppression, together just before their sends.
 const CHUNK = 8;
+// Statements per update command: FerretDB 1.24 holds a connection per statement until the command
+// ends and has 100, so a command of 100 (or several commands adding up to 100) never returns.
+const MAX_UPDATES = 32;
 const SEGMENT_LIST: MailList = { slug: 'campaigns', name: 'Campaigns' };
 
 /**
  * Sends running campaigns. Any number of workers (in one process or many) may run against one
- * database: a batch is claimed by a unique insert (src/db/claims.ts) and then leased, each recipient
- * goes pending -> sending (with the lease, before the SMTP transaction) -> sent | failed | retry,
- * and a `sending` entry whose lease ran out is marked `unknown`, never sent again by itself.
+ * database: a batch is claimed by a unique insert (src/db/claims.ts) and then leased; each attempt
+ * of each recipient is claimed by a unique insert before its SMTP transaction, so no two workers
+ * make the same attempt; an attempt claimed but never recorded (its worker died) is marked
+ * `unknown` by the batch's next holder, never sent again by itself. Per recipient the database sees
+ * only `_id` reads and writes, batched across lanes.
  */
 export class SendWorker {
   readonly id = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
@@ -120,10 +130,17 @@ export class SendWorker {
   /** One pass: start due schedules, then one batch of every running campaign. True if it sent. */
   async tick(): Promise<boolean> {
     const now = this.d.clock.now();
-    await this.d.models.Campaign.updateMany(
+    const due = await this.d.models.Campaign.find(
       { status: 'scheduled', sendAt: { $lte: now } },
-      { $set: { status: 'running', startedAt: now } },
-    );
+      { _id: 1 },
+    ).lean();
+    for (const c of due) {
+      await this.write(c._id, {
+        from: ['scheduled'],
+        when: (doc) => Boolean(doc.sendAt && doc.sendAt <= now),
+        set: { status: 'running', startedAt: now },
+      });
+    }
     const running = await this.d.models.Campaign.find({ status: 'running' }).lean<Campaign[]>();
     let worked = false;
     for (const campaign of running) {
@@ -148,45 +165,50 @@ export class SendWorker {
     return new Date(this.d.clock.now().getTime() + this.d.config.leaseSeconds * 1000);
   }
 
+  /** Every write to a campaign document: one state version each (lifecycle.ts). */
+  private write(id: Types.ObjectId, change: CampaignWrite) {
+    return writeCampaign(this.d.models, this.d.clock, id, change, this.id);
+  }
+
   private async takeSnapshot(campaign: Campaign): Promise<boolean> {
-    const { Campaign } = this.d.models;
     const now = this.d.clock.now();
-    const expired =
-      campaign.snapshotLeaseExpiresAt === undefined ||
-      campaign.snapshotLeaseExpiresAt === null ||
-      campaign.snapshotLeaseExpiresAt < now;
-    // Contenders that saw the same expired lease race for the same key; one insert wins.
-    const key = `snapshot:${String(campaign._id)}:${campaign.snapshotLeaseExpiresAt?.getTime() ?? 'none'}`;
-    if (!expired || !(await claimOnce(this.d.models.Claim, key, this.id))) return false;
-    const mine = await Campaign.findOneAndUpdate(
-      { _id: campaign._id, status: 'running', snapshot: { $ne: 'done' } },
-      {
-        $set: {
-          snapshot: 'taking',
-          snapshotLeaseOwner: this.id,
-          snapshotLeaseExpiresAt: this.leaseEnd(),
-        },
+    const expired = (c: Campaign) =>
+      c.snapshotLeaseExpiresAt === undefined ||
+      c.snapshotLeaseExpiresAt === null ||
+      c.snapshotLeaseExpiresAt < now;
+    if (!expired(campaign)) return false;
+    // Contenders that saw the same expired lease claim the same state version; one write wins.
+    const mine = await this.write(campaign._id, {
+      from: ['running'],
+      when: (c) => c.snapshot !== 'done' && expired(c),
+      set: {
+        snapshot: 'taking',
+        snapshotLeaseOwner: this.id,
+        snapshotLeaseExpiresAt: this.leaseEnd(),
       },
-      { new: true },
-    ).lean<Campaign>();
+    });
     if (!mine) return false;
+    const ours = (c: Campaign) => c.snapshotLeaseOwner === this.id;
     const keepAlive = async () => {
-      await Campaign.updateOne(
-        { _id: campaign._id, snapshotLeaseOwner: this.id },
-        { $set: { snapshotLeaseExpiresAt: this.leaseEnd() } },
-      );
+      await this.write(campaign._id, {
+        from: CAMPAIGN_STATUSES,
+        when: ours,
+        set: { snapshotLeaseExpiresAt: this.leaseEnd() },
+      });
     };
     await this.d.snapshot.take(mine, this.d.config.batchSize, keepAlive);
-    await Campaign.updateOne(
-      { _id: campaign._id, snapshotLeaseOwner: this.id },
-      { $set: { snapshot: 'done' }, $unset: { snapshotLeaseOwner: 1, snapshotLeaseExpiresAt: 1 } },
-    );
+    await this.write(campaign._id, {
+      from: CAMPAIGN_STATUSES,
+      when: ours,
+      set: { snapshot: 'done' },
+      unset: { snapshotLeaseOwner: 1, snapshotLeaseExpiresAt: 1 },
+    });
     this.d.logger.info({ campaignId: String(campaign._id) }, 'campaign audience snapshotted');
     return true;
   }
 
   private async claimBatch(campaignId: Types.ObjectId): Promise<Batch | null> {
-    const { CampaignBatch, Claim } = this.d.models;
+    const { CampaignBatch } = this.d.models;
     const now = this.d.clock.now();
     const free = await CampaignBatch.find({
       campaignId,
@@ -200,7 +222,7 @@ export class SendWorker {
     for (const batch of free) {
       const gen = batch.leaseGen ?? 0;
       // The filtered read above is only a hint; the unique insert decides who holds the batch.
-      if (!(await claimOnce(Claim, `batch:${String(batch._id)}:${gen}`, this.id))) continue;
+      if (!(await this.claimGeneration(batch, gen))) continue;
       const lease = { leaseOwner: this.id, leaseExpiresAt: this.leaseEnd(), leaseGen: gen + 1 };
       await CampaignBatch.updateOne({ _id: batch._id }, { $set: lease });
       return { ...batch, ...lease };
@@ -208,12 +230,33 @@ export class SendWorker {
     return null;
   }
 
+  /**
+   * Wins generation `gen` of a batch. A winner that died before writing its lease would hold the
+   * generation forever, so once its claim is older than a lease and the batch still shows `gen`,
+   * contenders race again under the next key.
+   */
+  private async claimGeneration(batch: Batch, gen: number): Promise<boolean> {
+    const { CampaignBatch, Claim } = this.d.models;
+    const leaseMs = this.d.config.leaseSeconds * 1000;
+    for (let round = 0; ; round++) {
+      const key = `batch:${String(batch._id)}:${gen}${round ? `:${round}` : ''}`;
+      if (await claimOnce(Claim, key, this.id)) return true;
+      const [claim, now] = await Promise.all([
+        Claim.findById(key, { at: 1 }).lean(),
+        CampaignBatch.findById(batch._id, { leaseGen: 1 }).lean(),
+      ]);
+      const stale = claim && claim.at.getTime() + leaseMs < this.d.clock.now().getTime();
+      if (!stale || now?.leaseGen !== gen) return false;
+    }
+  }
+
   private async finishIfDone(campaignId: Types.ObjectId): Promise<void> {
     if (await this.d.models.CampaignBatch.exists({ campaignId, open: true })) return;
-    const done = await this.d.models.Campaign.findOneAndUpdate(
-      { _id: campaignId, status: 'running', snapshot: 'done' },
-      { $set: { status: 'finished', finishedAt: this.d.clock.now() } },
-    );
+    const done = await this.write(campaignId, {
+      from: ['running'],
+      when: (c) => c.snapshot === 'done',
+      set: { status: 'finished', finishedAt: this.d.clock.now() },
+    });
     if (done) this.d.logger.info({ campaignId: String(campaignId) }, 'campaign finished');
   }
 
@@ -239,40 +282,17 @@ export class SendWorker {
   }
 
   private async processBatch(campaign: Campaign, batch: Batch): Promise<void> {
-    const { CampaignRecipient, Subscriber } = this.d.models;
-    const campaignId = campaign._id;
-    const now = this.d.clock.now();
-    // We hold this batch by a claim (no one else writes its recipients now), and a holder that
-    // finished recorded every outcome: whatever is still `sending` was left mid-transaction by a
-    // holder whose lease lapsed, and may or may not have been delivered. Recorded as unknown for
-    // the operator, never resent here.
-    const lost = await CampaignRecipient.updateMany(
-      { campaignId, batchNo: batch.batchNo, status: 'sending' },
-      {
-        $set: { status: 'unknown', smtpResponse: 'worker stopped during the SMTP transaction' },
-        $unset: { leaseOwner: 1, leaseExpiresAt: 1 },
-      },
-    );
-    if (lost.modifiedCount > 0) {
-      this.d.logger.warn(
-        { campaignId: String(campaignId), batchNo: batch.batchNo, unknown: lost.modifiedCount },
-        'recipients left in an SMTP transaction by a lost worker marked unknown',
-      );
-    }
-    const due = await CampaignRecipient.find({
-      campaignId,
-      batchNo: batch.batchNo,
-      $or: [{ status: 'pending' }, { status: 'retry', nextAttemptAt: { $lte: now } }],
-    })
-      .sort({ _id: 1 })
-      .lean();
-    const people = await Subscriber.find(
-      { _id: { $in: due.map((e) => e.subscriberId) } },
-      { email: 1, name: 1, locale: 1, attributes: 1, status: 1 },
-    ).lean();
-    const byId = new Map(people.map((p) => [String(p._id), p]));
+    const { models } = this.d;
+    const list = await models.CampaignBatchEntries.findById(batch._id).lean();
+    const { due, waiting } = await this.dueEntries(batch, list?.entries ?? []);
     const compiled = this.compile(campaign);
     const lists = await this.lists(campaign);
+    const recorder = new Recorder(
+      models,
+      `${this.id}:${String(batch._id)}:${batch.leaseGen}`,
+      String(campaign._id),
+      this.d.clock,
+    );
     const heartbeat = new BatchHeartbeat(
       this,
       campaign,
@@ -280,20 +300,17 @@ export class SendWorker {
       Math.min(1000, (this.d.config.leaseSeconds * 1000) / 4),
     );
     let next = 0;
+    let cut = false;
     const lane = async () => {
-      const carry: Outcome[] = [];
-      try {
-        while (next < due.length && heartbeat.ok) {
-          const chunk = due.slice(next, next + CHUNK);
-          next += chunk.length;
-          await this.sendChunk(campaign, compiled, chunk, byId, lists, carry);
-        }
-      } finally {
-        await this.record(carry);
+      while (next < due.length && heartbeat.ok) {
+        const chunk = due.slice(next, next + CHUNK);
+        next += chunk.length;
+        const ctx = { recorder, heartbeat, waiting };
+        if (!(await this.sendChunk(campaign, compiled, chunk, lists, ctx))) cut = true;
       }
     };
     // Every lane stops before the batch is let go: a lane still sending after its batch was
-    // abandoned would have its mails swept to `unknown` under it.
+    // abandoned could race the next holder.
     const results = await Promise.allSettled(
       Array.from({ length: this.d.config.concurrency }, () =>
         lane().catch((err: unknown) => {
@@ -304,25 +321,72 @@ export class SendWorker {
     );
     await heartbeat.end();
     const failed = results.find((r) => r.status === 'rejected');
-    // On failure the batch stays leased until expiry; what is left `sending` then counts unknown.
+    // On failure the batch stays leased until expiry; its next holder finds the claims of the
+    // attempts whose outcome was not recorded and marks them unknown.
     if (failed) throw failed.reason;
-    await this.releaseBatch(campaignId, batch.batchNo);
+    await this.releaseBatch(batch, cut || next < due.length, waiting);
   }
 
   /**
-   * One lane: per mail, a single round trip records the previous mail's outcome and marks this
-   * one `sending` (with the lease), and only then does its SMTP transaction start. So at any
-   * crash, each lane leaves at most one mail whose outcome was not written: the one in flight.
+   * What is left to send in a batch. A batch nobody held before is all first attempts (or, from
+   * retry-unknown, the attempt its entry names): no read needed. One that was held before (a retry
+   * wait, a pause, a dead holder) is checked against each recipient's recorded outcome, by `_id`.
+   */
+  private async dueEntries(
+    batch: Batch,
+    entries: BatchEntry[],
+  ): Promise<{ due: Due[]; waiting: Date[] }> {
+    const waiting: Date[] = [];
+    if (batch.leaseGen === 1) {
+      return { due: entries.map((e) => ({ ...e, n: e.n ?? 1 })), waiting };
+    }
+    const now = this.d.clock.now();
+    const due: Due[] = [];
+    const { CampaignRecipient } = this.d.models;
+    const recorded = new Map<string, { status: string; attempts: number; nextAttemptAt?: Date }>();
+    await inParallel(entries, 8, async (e) => {
+      const r = await CampaignRecipient.findById(e.r, {
+        status: 1,
+        attempts: 1,
+        nextAttemptAt: 1,
+      }).lean();
+      if (r) recorded.set(String(e.r), { ...r, nextAttemptAt: r.nextAttemptAt ?? undefined });
+    });
+    for (const e of entries) {
+      const r = recorded.get(String(e.r));
+      const n = e.n ?? 1;
+      if (!r) continue; // never written: nothing to send (see snapshot.ts)
+      if (r.status === 'retry' && r.attempts >= n) {
+        if (r.nextAttemptAt && r.nextAttemptAt > now) waiting.push(r.nextAttemptAt);
+        else due.push({ ...e, n: r.attempts + 1 });
+      } else if (r.attempts < n && r.status !== 'skipped') {
+        // Not attempted yet, or claimed by a holder that died: the claim tells which.
+        due.push({ ...e, n });
+      }
+    }
+    return { due, waiting };
+  }
+
+  /**
+   * Sends one chunk; false when it stopped early (pause, cancel, shutdown, lost lease). Per mail:
+   * its claim (`send:<campaign>:<subscriber>:<attempt>`, a unique insert) is written, together with
+   * the lane's previous outcome, before its SMTP transaction starts; whoever loses a claim does not
+   * send. So at any crash each lane leaves at most one answered attempt without a
+   * recorded outcome (see Recorder), which the next holder marks unknown with any attempt claimed
+   * but not yet on the wire; none is resent by itself.
    */
   private async sendChunk(
     campaign: Campaign,
     compiled: CompiledCampaign,
-    chunk: Entry[],
-    people: Map<string, Person>,
+    chunk: Due[],
     lists: Map<string, MailList>,
-    carry: Outcome[],
-  ): Promise<void> {
-    const { CampaignRecipient } = this.d.models;
+    {
+      recorder,
+      heartbeat,
+      waiting,
+    }: { recorder: Recorder; heartbeat: BatchHeartbeat; waiting: Date[] },
+  ): Promise<boolean> {
+    const people = await this.people(chunk);
     // Suppression is checked again right before the send: an opt-out after the snapshot wins.
     const suppressed = await this.suppressedNow(chunk, people);
     const campaignInfo = {
@@ -330,72 +394,76 @@ export class SendWorker {
       subject: campaign.subject,
       fromEmail: campaign.fromEmail,
     };
-    for (const entry of chunk) {
-      const person = people.get(String(entry.subscriberId));
-      const reason = !person
-        ? 'erased'
-        : person.status !== 'subscribed'
-          ? person.status
-          : suppressed.has(String(entry._id))
-            ? 'suppressed'
-            : undefined;
-      if (reason) {
-        carry.push({ id: entry._id, status: 'skipped', set: { skipReason: reason } });
-        continue;
+    let previous: Outcome | undefined;
+    try {
+      for (const entry of chunk) {
+        if (!heartbeat.ok) return false;
+        const person = people.get(String(entry.s));
+        const reason = !person
+          ? 'erased'
+          : person.status !== 'subscribed'
+            ? person.status
+            : suppressed.has(String(entry.r))
+              ? 'suppressed'
+              : undefined;
+        if (reason) {
+          recorder.add({ id: entry.r, status: 'skipped', set: { skipReason: reason } });
+          continue;
+        }
+        const claimed = await recorder.claim(String(entry.s), entry.n, previous);
+        previous = undefined;
+        if (!claimed) {
+          // Claimed before by a holder that recorded no outcome: it died in the transaction.
+          recorder.add(lostAttempt(entry));
+          continue;
+        }
+        const to: MailRecipient = {
+          subscriberId: String(entry.s),
+          email: person!.email,
+          name: person!.name,
+          locale: person!.locale,
+          attributes: (person!.attributes ?? {}) as MailRecipient['attributes'],
+        };
+        const list = (entry.l && lists.get(String(entry.l))) || SEGMENT_LIST;
+        await this.limiter.take();
+        const message = this.d.composer.compose(campaignInfo, compiled, to, list);
+        previous = await this.attempt(entry.r, entry.n, message);
+        if (previous.status === 'retry') waiting.push(previous.set.nextAttemptAt as Date);
       }
-      const ops: AnyBulkWriteOperation<CampaignRecipientDoc>[] = [
-        ...carry.splice(0).map((o) => this.recordOp(o)),
-        {
-          updateOne: {
-            filter: { _id: entry._id, status: { $in: ['pending', 'retry'] } },
-            update: {
-              $set: { status: 'sending', leaseOwner: this.id, leaseExpiresAt: this.leaseEnd() },
-              $inc: { attempts: 1 },
-            },
-          },
-        },
-      ];
-      const res = await withRetry(() => CampaignRecipient.bulkWrite(ops, { ordered: true }));
-      if (
-        res.modifiedCount !== ops.length &&
-        !(await CampaignRecipient.exists({
-          _id: entry._id,
-          status: 'sending',
-          leaseOwner: this.id,
-        }))
-      ) {
-        continue; // another worker took this mail over after our lease lapsed: it is theirs
-      }
-      const to: MailRecipient = {
-        subscriberId: String(entry.subscriberId),
-        email: person!.email,
-        name: person!.name,
-        locale: person!.locale,
-        attributes: (person!.attributes ?? {}) as MailRecipient['attributes'],
-      };
-      const list = (entry.listId && lists.get(String(entry.listId))) || SEGMENT_LIST;
-      await this.limiter.take();
-      const message = this.d.composer.compose(campaignInfo, compiled, to, list);
-      carry.push(await this.attempt(entry._id, entry.attempts + 1, message));
+    } finally {
+      if (previous) recorder.add(previous);
+      await recorder.flush();
     }
+    return true;
   }
 
-  private async suppressedNow(
-    chunk: Array<{
-      _id: Types.ObjectId;
-      subscriberId: Types.ObjectId;
-      listId?: Types.ObjectId | null;
-    }>,
-    people: Map<string, { email: string }>,
-  ): Promise<Set<string>> {
+  /** The chunk's people, read by `_id` in parallel. */
+  private async people(chunk: Due[]): Promise<Map<string, Person>> {
+    const out = new Map<string, Person>();
+    await Promise.all(
+      chunk.map(async (e) => {
+        const p = await this.d.models.Subscriber.findById(e.s, {
+          email: 1,
+          name: 1,
+          locale: 1,
+          attributes: 1,
+          status: 1,
+        }).lean<Person>();
+        if (p) out.set(String(e.s), p);
+      }),
+    );
+    return out;
+  }
+
+  private async suppressedNow(chunk: Due[], people: Map<string, Person>): Promise<Set<string>> {
     const out = new Set<string>();
     const byList = new Map<string, Array<{ entry: string; hash: string }>>();
     for (const e of chunk) {
-      const person = people.get(String(e.subscriberId));
+      const person = people.get(String(e.s));
       if (!person) continue;
-      const key = e.listId ? String(e.listId) : '';
+      const key = e.l ? String(e.l) : '';
       const group = byList.get(key) ?? [];
-      group.push({ entry: String(e._id), hash: this.d.suppressions.hash(person.email) });
+      group.push({ entry: String(e.r), hash: this.d.suppressions.hash(person.email) });
       byList.set(key, group);
     }
     for (const [listId, group] of byList) {
@@ -413,29 +481,36 @@ export class SendWorker {
     attempts: number,
     message: Parameters<Mailer['send']>[0],
   ): Promise<Outcome> {
+    const counted = { attempts };
     try {
       const info = await this.d.mailer.send(message);
       return {
         id,
         status: 'sent',
-        set: { smtpResponse: info.response, messageId: info.messageId, sentAt: this.d.clock.now() },
+        set: {
+          ...counted,
+          smtpResponse: info.response,
+          messageId: info.messageId,
+          sentAt: this.d.clock.now(),
+        },
       };
     } catch (err) {
       const e = err as { responseCode?: number; response?: string; code?: string; message: string };
       const reply = e.response ?? e.message;
       if (e.responseCode && e.responseCode >= 500) {
-        return { id, status: 'failed', set: { smtpResponse: reply } };
+        return { id, status: 'failed', set: { ...counted, smtpResponse: reply } };
       }
       // A temporary answer, or no connection at all: nothing was accepted, so trying again is safe.
       if ((e.responseCode && e.responseCode >= 400) || e.code === 'ECONNECTION') {
         if (attempts > this.d.config.maxRetries) {
-          return { id, status: 'failed', set: { smtpResponse: reply } };
+          return { id, status: 'failed', set: { ...counted, smtpResponse: reply } };
         }
         const delay = this.d.config.retryBaseSeconds * 1000 * 2 ** (attempts - 1);
         return {
           id,
           status: 'retry',
           set: {
+            ...counted,
             smtpResponse: reply,
             nextAttemptAt: new Date(this.d.clock.now().getTime() + delay),
           },
@@ -443,58 +518,27 @@ export class SendWorker {
       }
       // The connection broke with the message possibly on the wire: the outcome is not known.
       this.d.logger.warn({ code: e.code, err: e.message }, 'SMTP transaction outcome unknown');
-      return { id, status: 'unknown', set: { smtpResponse: reply } };
+      return { id, status: 'unknown', set: { ...counted, smtpResponse: reply } };
     }
   }
 
-  private async record(outcomes: Outcome[]): Promise<void> {
-    if (outcomes.length === 0) return;
-    await withRetry(() =>
-      this.d.models.CampaignRecipient.bulkWrite(
-        outcomes.map((o) => this.recordOp(o)),
-        { ordered: false },
-      ),
-    );
-  }
-
-  /** An outcome is written only where our lease still holds. */
-  private recordOp(o: Outcome): AnyBulkWriteOperation<CampaignRecipientDoc> {
-    return {
-      updateOne: {
-        filter:
-          o.status === 'skipped'
-            ? { _id: o.id, status: { $in: ['pending', 'retry'] } }
-            : { _id: o.id, status: 'sending', leaseOwner: this.id },
-        update: {
-          $set: { status: o.status, ...o.set },
-          $unset: { leaseOwner: 1, leaseExpiresAt: 1 },
-        },
-      },
-    };
-  }
-
-  /** Closes the batch when nothing is left, else hands it back, due at the earliest retry. */
-  private async releaseBatch(campaignId: Types.ObjectId, batchNo: number): Promise<void> {
-    const { CampaignRecipient, CampaignBatch } = this.d.models;
-    const left = await CampaignRecipient.find(
-      { campaignId, batchNo, status: { $in: ['pending', 'retry', 'sending'] } },
-      { status: 1, nextAttemptAt: 1 },
-    ).lean();
+  /**
+   * Closes the batch when nothing is left, else hands it back: due at once when lanes stopped early
+   * (pause, shutdown), else at the earliest retry. Only the holder writes it, by `_id`.
+   */
+  private async releaseBatch(batch: Batch, unfinished: boolean, waiting: Date[]): Promise<void> {
+    const { CampaignBatch } = this.d.models;
     const now = this.d.clock.now();
-    const open = left.length > 0;
-    const availableAt = left.every((e) => e.status === 'retry' && e.nextAttemptAt)
-      ? new Date(Math.min(...left.map((e) => e.nextAttemptAt!.getTime())))
-      : now;
+    const open = unfinished || waiting.length > 0;
+    const availableAt =
+      unfinished || waiting.length === 0
+        ? now
+        : new Date(Math.min(...waiting.map((d) => d.getTime())));
+    const current = await CampaignBatch.findById(batch._id, { leaseOwner: 1 }).lean();
+    if (current?.leaseOwner !== this.id) return; // lost to another worker meanwhile
     await CampaignBatch.updateOne(
-      { campaignId, batchNo, leaseOwner: this.id },
-      {
-        $set: {
-          open,
-          availableAt: open ? availableAt : now,
-          leaseOwner: '',
-          leaseExpiresAt: new Date(0),
-        },
-      },
+      { _id: batch._id },
+      { $set: { open, availableAt, leaseOwner: '', leaseExpiresAt: new Date(0) } },
     );
   }
 
@@ -512,7 +556,8 @@ export class SendWorker {
   }
 
   async campaignStillRunning(campaignId: Types.ObjectId): Promise<boolean> {
-    return (await this.d.models.Campaign.exists({ _id: campaignId, status: 'running' })) !== null;
+    const c = await this.d.models.Campaign.findById(campaignId, { status: 1 }).lean();
+    return c?.status === 'running';
   }
 
   get isStopping(): boolean {
@@ -564,6 +609,131 @@ class BatchHeartbeat {
     clearInterval(this.timer);
     await this.beating;
   }
+}
+
+const lostAttempt = (e: Due): Outcome => ({
+  id: e.r,
+  status: 'unknown',
+  set: { attempts: e.n, smtpResponse: 'worker stopped during the SMTP transaction' },
+});
+
+/**
+ * Group commit for the lanes of one batch: outcomes go out as `_id`-only updates in bulk commands,
+ * claims as one unordered insert; lanes that reach the database together share its round trips.
+ * A lane's previous outcome goes out with its next claim, so at most one per lane is unwritten.
+ */
+class Recorder {
+  private outcomes: Outcome[] = [];
+  private claims: Array<{ key: string; settle: (won: boolean | Error) => void }> = [];
+  private waiters: Array<(err?: unknown) => void> = [];
+  private busy = false;
+
+  constructor(
+    private readonly models: Pick<Models, 'CampaignRecipient' | 'Claim'>,
+    /** Unique per worker, batch and lease generation: a claim of ours is one made in this run. */
+    private readonly owner: string,
+    private readonly campaignId: string,
+    private readonly clock: Clock,
+  ) {}
+
+  add(outcome: Outcome): void {
+    this.outcomes.push(outcome);
+  }
+
+  /** Writes `previous`, then claims this attempt; true when the claim is ours. */
+  claim(subscriberId: string, attempt: number, previous?: Outcome): Promise<boolean> {
+    if (previous) this.outcomes.push(previous);
+    const key = `send:${this.campaignId}:${subscriberId}:${attempt}`;
+    const won = new Promise<boolean>((resolve, reject) =>
+      this.claims.push({ key, settle: (r) => (r instanceof Error ? reject(r) : resolve(r)) }),
+    );
+    this.kick();
+    return won;
+  }
+
+  /** Resolves once everything added so far is written. */
+  flush(): Promise<void> {
+    const done = new Promise<void>((resolve, reject) =>
+      this.waiters.push((err) => (err ? reject(err as Error) : resolve())),
+    );
+    this.kick();
+    return done;
+  }
+
+  private kick(): void {
+    if (this.busy) return;
+    this.busy = true;
+    void this.loop();
+  }
+
+  private async loop(): Promise<void> {
+    while (this.outcomes.length > 0 || this.claims.length > 0) {
+      const outcomes = this.outcomes.splice(0);
+      const claims = this.claims.splice(0);
+      const waiters = this.waiters.splice(0);
+      try {
+        // Side by side: a claim never waits for another lane's outcome. A lane's own previous
+        // outcome may then land just after its next claim, so a crash can leave one lane with two
+        // attempts unrecorded: one answered (or not), one not yet on the wire. Both become unknown.
+        const [won] = await Promise.all([
+          this.insertClaims(claims.map((c) => c.key)),
+          this.writeOutcomes(outcomes),
+        ]);
+        claims.forEach((c, i) => c.settle(won[i]!));
+        waiters.forEach((w) => w());
+      } catch (err) {
+        const e = err instanceof Error ? err : new Error(String(err));
+        claims.forEach((c) => c.settle(e));
+        waiters.forEach((w) => w(e));
+      }
+    }
+    // Decided in the same turn as the loop condition, so nothing added meanwhile is left waiting.
+    this.busy = false;
+    this.waiters.splice(0).forEach((w) => w());
+  }
+
+  private async writeOutcomes(outcomes: Outcome[]): Promise<void> {
+    for (let i = 0; i < outcomes.length; i += MAX_UPDATES) {
+      const ops = outcomes.slice(i, i + MAX_UPDATES).map(recordOp);
+      await withRetry(() => this.models.CampaignRecipient.bulkWrite(ops, { ordered: false }));
+    }
+  }
+
+  private async insertClaims(keys: string[]): Promise<boolean[]> {
+    if (keys.length === 0) return [];
+    const at = this.clock.now();
+    const won = keys.map(() => true);
+    const lost: number[] = [];
+    await withRetry(async () => {
+      try {
+        // The driver directly: claims have string keys, and a refused key is an answer, not an error.
+        const claims = this.models.Claim.collection as unknown as Collection<{
+          _id: string;
+          owner: string;
+          at: Date;
+        }>;
+        await claims.insertMany(
+          keys.map((_id) => ({ _id, owner: this.owner, at })),
+          { ordered: false },
+        );
+      } catch (err) {
+        const errors = (err as MongoBulkWriteError).writeErrors;
+        const list = errors === undefined ? [] : Array.isArray(errors) ? errors : [errors];
+        if (list.length === 0 || list.some((w) => w.code !== 11000)) throw err;
+        lost.push(...list.map((w) => w.index));
+      }
+    });
+    // A key already there may be ours from a repeat after SQLITE_BUSY: its owner tells.
+    for (const i of lost) {
+      const claim = await this.models.Claim.findById(keys[i]!, { owner: 1 }).lean();
+      won[i] = claim?.owner === this.owner;
+    }
+    return won;
+  }
+}
+
+function recordOp(o: Outcome): AnyBulkWriteOperation<CampaignRecipientDoc> {
+  return { updateOne: { filter: { _id: o.id }, update: { $set: { status: o.status, ...o.set } } } };
 }
 
 /**

@@ -34,6 +34,9 @@ export function campaignSchema(clock: Clock) {
       snapshot: { type: String, enum: ['none', 'taking', 'done'], default: 'none' },
       snapshotLeaseOwner: { type: String },
       snapshotLeaseExpiresAt: { type: Date },
+      // Bumped by every write, each of which first claims the version it read
+      // (src/campaigns/send/lifecycle.ts).
+      stateVersion: { type: Number, default: 0 },
       createdBy: { type: String },
     },
     { timestamps: { currentTime: () => clock.now() } },
@@ -49,15 +52,15 @@ export const campaignModel = (conn: Connection, clock: Clock): CampaignModel =>
 
 /**
  * Per-recipient state machine:
- *   pending -> sending (written, with a lease, BEFORE the SMTP transaction) -> sent | failed | retry
- *   retry -> sending ...;  sending with an expired lease -> unknown (never resent by itself)
+ *   pending -> sent | failed | retry | skipped;  retry -> sent | failed | retry
+ *   unknown: a worker claimed the attempt (claims `send:<campaign>:<subscriber>:<attempt>`, inserted
+ *   just before the SMTP transaction) and died before recording its outcome; never resent by itself.
  *   skipped: excluded at snapshot or suppressed right before the send.
- * Holds ids only: the address is read from the subscriber at send time, so erasure needs no
- * second copy deleted here.
+ * `attempts` is the number of the last attempt whose outcome is recorded here. Holds ids only: the
+ * address is read from the subscriber at send time, so erasure needs no second copy deleted here.
  */
 export const RECIPIENT_STATUSES = [
   'pending',
-  'sending',
   'sent',
   'failed',
   'retry',
@@ -78,8 +81,6 @@ export function campaignRecipientSchema() {
       batchNo: { type: Number, required: true, default: -1 },
       attempts: { type: Number, default: 0 },
       nextAttemptAt: { type: Date },
-      leaseOwner: { type: String },
-      leaseExpiresAt: { type: Date },
       skipReason: { type: String },
       smtpResponse: { type: String },
       messageId: { type: String },
@@ -106,7 +107,8 @@ export const campaignRecipientModel = (conn: Connection): CampaignRecipientModel
  * The unit a worker claims. A claim is the insert of the key `batch:<id>:<leaseGen>` into the
  * claims collection (src/db/claims.ts): only one worker wins each generation, and the winner bumps
  * `leaseGen`, so several worker processes never hold the same batch. `availableAt` delays batches
- * whose remaining recipients wait for a retry.
+ * whose remaining recipients wait for a retry. Its recipients are in campaign_batch_entries under
+ * the same `_id`.
  */
 export function campaignBatchSchema() {
   const schema = new Schema(
@@ -130,3 +132,43 @@ export type CampaignBatchDoc = InferSchemaType<ReturnType<typeof campaignBatchSc
 export type CampaignBatchModel = Model<CampaignBatchDoc>;
 export const campaignBatchModel = (conn: Connection): CampaignBatchModel =>
   conn.model<CampaignBatchDoc>('CampaignBatch', campaignBatchSchema(), 'campaign_batches');
+
+/**
+ * The recipients of one batch, written once by the snapshot (or by retry-unknown) before the batch
+ * itself, and read by `_id` (the batch's `_id`) when a worker claims the batch, so sending never
+ * searches campaign_recipients. Kept apart from the batch document, which is rewritten on every
+ * lease renewal. `n` is the attempt to make (absent: the first).
+ */
+export function campaignBatchEntriesSchema() {
+  return new Schema(
+    {
+      campaignId: { type: Schema.Types.ObjectId, required: true },
+      entries: {
+        type: [
+          new Schema(
+            {
+              r: { type: Schema.Types.ObjectId, required: true },
+              s: { type: Schema.Types.ObjectId, required: true },
+              l: { type: Schema.Types.ObjectId },
+              n: { type: Number },
+            },
+            { _id: false },
+          ),
+        ],
+        default: [],
+      },
+    },
+    { versionKey: false },
+  );
+}
+
+export type CampaignBatchEntriesDoc = InferSchemaType<
+  ReturnType<typeof campaignBatchEntriesSchema>
+>;
+export type CampaignBatchEntriesModel = Model<CampaignBatchEntriesDoc>;
+export const campaignBatchEntriesModel = (conn: Connection): CampaignBatchEntriesModel =>
+  conn.model<CampaignBatchEntriesDoc>(
+    'CampaignBatchEntries',
+    campaignBatchEntriesSchema(),
+    'campaign_batch_entries',
+  );

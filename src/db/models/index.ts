@@ -2,7 +2,12 @@ import type { Connection } from 'mongoose';
 import type { Clock } from '../../shared/clock.js';
 import { auditEntryModel } from './audit.js';
 import { claimModel } from './claim.js';
-import { campaignBatchModel, campaignModel, campaignRecipientModel } from './campaign.js';
+import {
+  campaignBatchEntriesModel,
+  campaignBatchModel,
+  campaignModel,
+  campaignRecipientModel,
+} from './campaign.js';
 import { consentEventModel, consentTextModel } from './consent.js';
 import { emailKeyModel } from './email-key.js';
 import { importJobModel } from './import-job.js';
@@ -49,6 +54,7 @@ export function createModels(conn: Connection, clock: Clock) {
     Campaign: campaignModel(conn, clock),
     CampaignRecipient: campaignRecipientModel(conn),
     CampaignBatch: campaignBatchModel(conn),
+    CampaignBatchEntries: campaignBatchEntriesModel(conn),
     PrivacyRequest: privacyRequestModel(conn, clock),
     ErasureJob: erasureJobModel(conn, clock),
     RetentionSchedule: retentionScheduleModel(conn, clock),

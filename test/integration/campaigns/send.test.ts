@@ -227,6 +227,37 @@ describe('campaign sending', () => {
     expect((await get(id)).stats).to.include({ recipients: 12, sent: 8 });
   });
 
+  it('concurrent lifecycle requests are applied one at a time; the rest are 409', async () => {
+    const list = await seedList(t.db.models, 3);
+    const id = await createCampaign({ lists: [list.listId] });
+    const race = async (actions: string[]) => {
+      const res = await Promise.all(
+        actions.map((a) => t.http.post(`/api/v1/campaigns/${id}/${a}`).set(auth())),
+      );
+      for (const r of res) expect(r.status).to.be.oneOf([202, 409]);
+      return actions
+        .map((a, i) => ({ action: a, res: res[i]! }))
+        .filter((w) => w.res.status === 202)
+        .map((w) => `${w.action}:${w.res.body.status}`);
+    };
+    // Only the first of six identical requests finds the state it needs.
+    expect(await race(['send', 'send', 'send', 'send', 'send', 'send'])).to.deep.equal([
+      'send:running',
+    ]);
+    expect(await race(['pause', 'pause', 'pause', 'pause', 'pause', 'pause'])).to.deep.equal([
+      'pause:paused',
+    ]);
+    // Resume and cancel at once: a cancel always lands (from paused, or from the running state a
+    // resume made first); never two resumes, never two cancels.
+    const won = await race(['resume', 'cancel', 'resume', 'cancel', 'resume', 'cancel']);
+    expect(won.filter((w) => w === 'cancel:cancelled')).to.have.length(1);
+    expect(won.filter((w) => w.startsWith('resume')).length).to.be.at.most(1);
+    expect(won.filter((w) => w.startsWith('resume'))).to.satisfy((r: string[]) =>
+      r.every((w) => w === 'resume:running'),
+    );
+    expect((await get(id)).status).to.equal('cancelled');
+  });
+
   it('retries 451 then 250 once; 550 fails with the reply', async () => {
     const list = await seedList(t.db.models, 2);
     const [soft, hard] = list.subscribers;

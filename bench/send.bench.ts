@@ -1,0 +1,202 @@
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { Types } from 'mongoose';
+import nodemailer, { type SendMailOptions } from 'nodemailer';
+import { loadConfig } from '../src/config/config.js';
+import type { Database } from '../src/db/connection.js';
+import { createSmtpMailer } from '../src/mail/mailer.js';
+import { buildServices } from '../src/services.js';
+import { systemClock } from '../src/shared/clock.js';
+import { createLogger } from '../src/shared/logger.js';
+import { CountingSink } from '../test/helpers/counting-sink.js';
+import { benchDatabase, mib, withPeakRss } from './support.js';
+
+/**
+ * Campaign sending: RECIPIENTS personalised mails through the real path (audience snapshot, the
+ * send worker's claims and outcome records, per-mail rendering, pooled nodemailer), without and
+ * with DKIM, to a local smtp-server sink; beside it the floor, nodemailer's pooled transport
+ * sending as many prebuilt raw messages of the same size to the same sink in the same run.
+ * Everything shares this process (and the machine's cores) with the sink and the embedded FerretDB.
+ */
+const RECIPIENTS = Number(process.env.BENCH_SEND_RECIPIENTS ?? 10_000);
+const CONCURRENCY = Number(process.env.BENCH_SEND_CONCURRENCY ?? 8);
+const BATCH_SIZE = Number(process.env.BENCH_SEND_BATCH_SIZE ?? 500);
+
+const MJML = `<mj-section><mj-column>
+  <mj-text><h1>Hei {{subscriber.name}}!</h1>
+    <p>Kevään kampanja alkaa nyt{{#if subscriber.attributes.city}} myös myymälässämme ({{subscriber.attributes.city}}){{/if}}.</p>
+    <p>Katso uutuudet ja toimitusajat verkkokaupasta. Tarjous on voimassa kuun loppuun.</p></mj-text>
+  <mj-button href="https://shop.example.com/spring?utm_campaign=spring">Katso tuotteet</mj-button>
+  <mj-text><p>Etkö halua näitä viestejä? <a href="{{unsubscribeUrl}}">Peru tilaus</a>.</p></mj-text>
+</mj-column></mj-section>`;
+
+async function seed(db: Database): Promise<string> {
+  const list = await db.models.List.create({ name: 'Bench', slug: 'bench', doubleOptIn: false });
+  const people = Array.from({ length: RECIPIENTS }, (_, i) => ({
+    _id: new Types.ObjectId(),
+    email: `bench${i}@example.com`,
+    name: `Asiakas ${i}`,
+    locale: i % 3 ? 'fi' : 'en',
+    attributes: { city: `Kaupunki ${i % 50}` },
+    source: 'bench',
+    status: 'subscribed',
+  }));
+  for (let i = 0; i < people.length; i += 1000) {
+    const page = people.slice(i, i + 1000);
+    await db.models.Subscriber.insertMany(page, { lean: true });
+    await db.models.Membership.insertMany(
+      page.map((p) => ({ subscriberId: p._id, listId: list._id, status: 'subscribed' })),
+      { lean: true },
+    );
+  }
+  return String(list._id);
+}
+
+function assertDelivered(sink: CountingSink, what: string): void {
+  const unique = new Set(sink.delivered).size;
+  if (sink.delivered.length !== RECIPIENTS || unique !== RECIPIENTS) {
+    throw new Error(`${what}: ${sink.delivered.length} delivered, ${unique} distinct`);
+  }
+}
+
+export async function run(): Promise<Record<string, number | string>> {
+  const db = await benchDatabase();
+  const sink = await new CountingSink().start();
+  const logger = createLogger('silent');
+  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const dkimKey = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+  const actor = { actor: { type: 'system' as const, name: 'bench' } };
+  try {
+    const listId = await seed(db);
+    let sampleRaw: Buffer | undefined;
+
+    const campaignRun = async (dkim: boolean) => {
+      const loaded = loadConfig({
+        NODE_ENV: 'test',
+        LOG_LEVEL: 'silent',
+        BASE_URL: 'https://news.example.com',
+        SMTP_URL: sink.url,
+        MAIL_FROM: 'Kauppa <news@example.com>',
+        TOKEN_KEYS: `b1:${randomBytes(32).toString('base64url')}`,
+        DATA_KEY: randomBytes(32).toString('base64'),
+        SEND_CONCURRENCY: String(CONCURRENCY),
+        SEND_BATCH_SIZE: String(BATCH_SIZE),
+        SEND_RATE_PER_SECOND: '100000',
+        ...(dkim
+          ? { DKIM_DOMAIN: 'example.com', DKIM_SELECTOR: 'k1', DKIM_PRIVATE_KEY: dkimKey }
+          : {}),
+      });
+      const config = { ...loaded, tokenKeys: loaded.tokenKeys!, dataKey: loaded.dataKey! };
+      const mailer = createSmtpMailer({
+        url: sink.url,
+        dkim: config.dkim,
+        maxConnections: CONCURRENCY,
+      });
+      const services = buildServices({ config, db, clock: systemClock, logger, mailer });
+      const campaign = await services.campaigns.create(
+        {
+          name: 'Bench',
+          subject: '{{subscriber.name}}, kevään uutuudet',
+          mjml: MJML,
+          lists: [listId],
+        },
+        actor,
+      );
+      // One mail exactly as the worker builds it (headers, tokens, personalisation), unsigned.
+      sampleRaw ??= await rawOf(
+        services.composer.compose(
+          { id: campaign.id, subject: campaign.subject, fromEmail: campaign.fromEmail },
+          services.campaignRenderer.compile({ subject: campaign.subject, mjml: MJML }),
+          {
+            subscriberId: new Types.ObjectId().toHexString(),
+            email: 'bench1@example.com',
+            name: 'Asiakas 1',
+            locale: 'fi',
+            attributes: { city: 'Kaupunki 1' },
+          },
+          { id: listId, slug: 'bench', name: 'Bench' },
+        ),
+      );
+      sink.delivered.length = 0;
+      const {
+        result: seconds,
+        peakRss,
+        baseRss,
+      } = await withPeakRss(async () => {
+        const started = performance.now();
+        await services.campaigns.send(campaign.id);
+        const worker = services.sendWorker;
+        // The status alone, by `_id`: the stats of campaigns.get() read every recipient entry.
+        const status = async () => (await db.models.Campaign.findById(campaign.id).lean())?.status;
+        while ((await status()) !== 'finished') {
+          if (!(await worker.tick())) await new Promise((r) => setTimeout(r, 5));
+        }
+        return (performance.now() - started) / 1000;
+      });
+      mailer.close();
+      assertDelivered(sink, dkim ? 'campaign with DKIM' : 'campaign');
+      return { perSecond: RECIPIENTS / seconds, peakRss, baseRss };
+    };
+
+    const plain = await campaignRun(false);
+    const signed = await campaignRun(true);
+
+    // The floor: the same pooled transport (src/mail/mailer.ts), prebuilt raw messages, nothing else.
+    const transport = createSmtpMailer({ url: sink.url, maxConnections: CONCURRENCY });
+    const raws = Array.from({ length: RECIPIENTS }, (_, i) =>
+      Buffer.concat([Buffer.from(`X-Bench: ${i}\r\n`), sampleRaw!]),
+    );
+    sink.delivered.length = 0;
+    const floorRun = await withPeakRss(async () => {
+      const started = performance.now();
+      let next = 0;
+      await Promise.all(
+        Array.from({ length: CONCURRENCY }, async () => {
+          while (next < RECIPIENTS) {
+            const i = next++;
+            await transport.send({
+              envelope: { from: 'bounces@example.com', to: `bench${i}@example.com` },
+              raw: raws[i]!,
+            });
+          }
+        }),
+      );
+      return (performance.now() - started) / 1000;
+    });
+    transport.close();
+    assertDelivered(sink, 'floor');
+    const floor = RECIPIENTS / floorRun.result;
+
+    return {
+      'send.mailsPerSecond': Math.round(plain.perSecond),
+      'send.peakRssMiB': mib(plain.peakRss),
+      'send.dkim.mailsPerSecond': Math.round(signed.perSecond),
+      'send.dkim.peakRssMiB': mib(signed.peakRss),
+      'send.floor.rawMailsPerSecond': Math.round(floor),
+      'send.floor.peakRssMiB': mib(floorRun.peakRss),
+      'send.ratioToFloor': Number((plain.perSecond / floor).toFixed(3)),
+      'send.dkim.ratioToFloor': Number((signed.perSecond / floor).toFixed(3)),
+      'send.target': '>= 600 mails/s without DKIM, >= 250 with DKIM',
+      'send.setup': `${RECIPIENTS} recipients from /send to finished (snapshot included), concurrency ${CONCURRENCY}, batches of ${BATCH_SIZE}, raw message ${sampleRaw!.length} bytes, sink and ${process.env.MONGODB_URI ? 'MONGODB_URI' : 'embedded FerretDB (SQLite)'} on the same machine`,
+    };
+  } finally {
+    await sink.stop();
+    await db.dispose();
+  }
+}
+
+/** A campaign mail as the wire carries it, for the floor's prebuilt messages. */
+async function rawOf(mail: SendMailOptions): Promise<Buffer> {
+  const stream = nodemailer.createTransport({ streamTransport: true, buffer: true });
+  return (await stream.sendMail(mail)).message as Buffer;
+}
+
+// Run alone with `npx tsx bench/send.bench.ts`; bench/run.ts imports run() instead.
+if (import.meta.url === `file://${process.argv[1]}`) {
+  run().then(
+    (r) => console.log(r),
+    (err: unknown) => {
+      console.error(err);
+      process.exitCode = 1;
+    },
+  );
+}
