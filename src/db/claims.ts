@@ -1,7 +1,15 @@
+import type { Connection } from 'mongoose';
 import type { ClaimModel } from './models/claim.js';
 import { isDuplicateKey } from '../shared/errors.js';
 
-/** True when this caller inserted `key` first; every later caller gets false. */
+/**
+ * Exactly-once decisions. FerretDB 1.24 applies a filtered update as read, modify, write back, so
+ * `updateOne({_id, status: 'x'})` lets several racers win (docs/database.md); an insert of a
+ * document whose `_id` names the decision lets exactly one win, and is the only lookup FerretDB
+ * indexes. Every claim, lease and capped counter in Kirje is one of the forms below.
+ */
+
+/** True when this caller inserted `key` first into the `claims` collection; false after that. */
 export async function claimOnce(Claim: ClaimModel, key: string, owner: string): Promise<boolean> {
   try {
     await Claim.create({ _id: key, owner });
@@ -9,5 +17,67 @@ export async function claimOnce(Claim: ClaimModel, key: string, owner: string): 
   } catch (err) {
     if (isDuplicateKey(err)) return false;
     throw err;
+  }
+}
+
+type ClaimDoc = { _id: string } & Record<string, unknown>;
+
+/** Claims kept in one collection; each claim document carries `at`, when it was taken. */
+export class Claims {
+  constructor(
+    private readonly conn: Connection,
+    private readonly collection: string,
+  ) {}
+
+  /** True for the one caller that inserted `id`; false for everyone after it. */
+  async once(id: string, fields: Record<string, unknown>): Promise<boolean> {
+    try {
+      await this.conn.collection<ClaimDoc>(this.collection).insertOne({ _id: id, ...fields });
+      return true;
+    } catch (err) {
+      if (isDuplicateKey(err)) return false;
+      throw err;
+    }
+  }
+
+  /**
+   * A claim whose holder may die before it finishes: the claims are `key`, `key:1`, `key:2`, …, and
+   * one older than `leaseMs` counts as abandoned, so the next caller inserts the next number (the
+   * unique insert again lets exactly one caller take it over), unless `stillWanted` says the step
+   * was done meanwhile. Returns the claim's `_id`, or null while a live claim is held.
+   */
+  async lease(
+    key: string,
+    leaseMs: number,
+    now: Date,
+    fields: Record<string, unknown>,
+    stillWanted: () => Promise<boolean> = async () => true,
+  ): Promise<string | null> {
+    for (let n = 0; ; n++) {
+      const id = n === 0 ? key : `${key}:${n}`;
+      if (await this.once(id, { ...fields, at: now })) return id;
+      const held = await this.conn.collection<ClaimDoc>(this.collection).findOne({ _id: id });
+      if (held?.at instanceof Date && now.getTime() - held.at.getTime() < leaseMs) return null;
+      if (!(await stillWanted())) return null;
+    }
+  }
+
+  /** Gives a lease up at once: the next caller takes the next number. */
+  async expire(id: string): Promise<void> {
+    await this.conn
+      .collection<ClaimDoc>(this.collection)
+      .updateOne({ _id: id }, { $set: { at: new Date(0) } });
+  }
+
+  /**
+   * A counter with a ceiling: takes the lowest free of the slots `key:1` … `key:limit` and returns
+   * its number (how many were taken, this one included), or null when all are taken. Concurrent
+   * callers each get a different slot, so no more than `limit` ever succeed.
+   */
+  async slot(key: string, limit: number, fields: Record<string, unknown>): Promise<number | null> {
+    for (let n = 1; n <= limit; n++) {
+      if (await this.once(`${key}:${n}`, fields)) return n;
+    }
+    return null;
   }
 }

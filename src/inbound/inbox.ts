@@ -9,7 +9,8 @@ import { normaliseEmail } from '../shared/email.js';
 import { AppError, notFound } from '../shared/errors.js';
 import type { UnsubscribeService } from '../unsubscribe/service.js';
 import type { CampaignLists } from '../unsubscribe/campaign-lists.js';
-import { Claims, INBOUND_CLAIMS } from './claims.js';
+import { Claims } from '../db/claims.js';
+import { INBOUND_CLAIMS } from './claims.js';
 import type { SubscriberLookup } from './ports.js';
 import { ownText } from './reply-text.js';
 
@@ -62,7 +63,7 @@ export class InboundInbox {
     private readonly audit: AuditLog,
     private readonly clock: Clock,
   ) {
-    this.claims = new Claims(models.InboundMessage.db);
+    this.claims = new Claims(models.InboundMessage.db, INBOUND_CLAIMS);
   }
 
   async list(q: { status?: InboundStatus; limit: number; before?: Date }) {
@@ -133,7 +134,7 @@ export class InboundInbox {
     }
 
     const now = this.clock.now();
-    const claim = await this.claims.lease(INBOUND_CLAIMS, `act:${id}`, ACTION_LEASE_MS, now, {
+    const claim = await this.claims.lease(`act:${id}`, ACTION_LEASE_MS, now, {
       by: ctx.actor.userId,
       action,
     });
@@ -158,7 +159,7 @@ export class InboundInbox {
     } catch (err) {
       // Nothing was settled: the message stays in the inbox for another try (the unsubscribe
       // service is idempotent, so a retry after a half-done attempt does it once).
-      await this.claims.expire(INBOUND_CLAIMS, claim);
+      await this.claims.expire(claim);
       throw err;
     }
     await this.models.InboundMessage.updateOne(

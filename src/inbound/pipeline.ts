@@ -13,7 +13,8 @@ import type { AuthVerdict, Envelope, MailAuthenticator } from './authenticator.j
 import { autoReplyKind } from './auto-reply.js';
 import { insertEach } from '../db/bulk.js';
 import { GroupCommit } from '../db/group-commit.js';
-import { BOUNCE_COUNTS, Claims, INBOUND_CLAIMS } from './claims.js';
+import { Claims } from '../db/claims.js';
+import { BOUNCE_COUNTS, INBOUND_CLAIMS } from './claims.js';
 import type { ConfirmationSender } from './confirmations.js';
 import { addressesIn, headerEnd, messageDigest, messageIds, parseHeaderBlock } from './headers.js';
 import type { CampaignLists } from '../unsubscribe/campaign-lists.js';
@@ -134,6 +135,7 @@ export function inboundRecordId(messageId: string, digest: string): Types.Object
  */
 export class InboundPipeline {
   private readonly claims: Claims;
+  private readonly bounceSlots: Claims;
   /** Records of messages that arrive together share one insertMany; false: the `_id` was there. */
   private readonly records: GroupCommit<mongo.Document, boolean>;
 
@@ -153,7 +155,8 @@ export class InboundPipeline {
     },
     private readonly cfg: InboundConfig,
   ) {
-    this.claims = new Claims(models.InboundMessage.db);
+    this.claims = new Claims(models.InboundMessage.db, INBOUND_CLAIMS);
+    this.bounceSlots = new Claims(models.InboundMessage.db, BOUNCE_COUNTS);
     const collection = models.InboundMessage.collection;
     this.records = new GroupCommit((docs) => insertEach(collection, docs), 64);
   }
@@ -359,7 +362,7 @@ export class InboundPipeline {
       const hard =
         limit <= 1
           ? 1
-          : ((await this.claims.slot(BOUNCE_COUNTS, `${who.subscriberId}:hard`, limit, {
+          : ((await this.bounceSlots.slot(`${who.subscriberId}:hard`, limit, {
               subscriberId: new Types.ObjectId(who.subscriberId),
               inboundMessageId: ctx.id,
               at: this.deps.clock.now(),
@@ -462,7 +465,6 @@ export class InboundPipeline {
       // no more than the day's slots, so no more mails than that reach the person.
       const now = this.deps.clock.now();
       const slot = await this.claims.slot(
-        INBOUND_CLAIMS,
         `confirm:${hash}:${now.toISOString().slice(0, 10)}`,
         this.cfg.confirmationsPerDay,
         { at: now },

@@ -64,6 +64,7 @@ export const COLLECTIONS = {
   privacyRequests: 'privacy_requests',
   // Owned by the sending and inbound capabilities.
   deliveries: 'campaign_recipients',
+  sendClaims: 'claims',
   inboundMessages: 'inbound_messages',
   inboundClaims: 'inbound_claims',
   bounceCounts: 'bounce_counts',
@@ -92,6 +93,19 @@ export const PERSONAL_DATA: readonly PersonalDataEntry[] = [
     // campaign's statistics; the relay's answer can quote the address, so it goes.
     erase: { kind: 'unset', fields: ['smtpResponse'] },
     retention: { rule: 'delivery-logs', dateField: 'sentAt', months: 'deliveryMonths' },
+  },
+  {
+    key: 'sendClaims',
+    collection: COLLECTIONS.sendClaims,
+    title: 'Claims of sending steps',
+    // One per send attempt, `send:<campaign>:<subscriber>:<attempt>` (src/campaigns/send/worker.ts),
+    // beside the batch and state-version claims; all are only needed while a campaign runs.
+    match: (k) =>
+      k.subscriberIds.length > 0
+        ? { _id: { $regex: `^send:[0-9a-f]{24}:(?:${k.subscriberIds.map(String).join('|')}):` } }
+        : null,
+    erase: { kind: 'delete' },
+    retention: { rule: 'send-claims', dateField: 'at', months: 'deliveryMonths' },
   },
   {
     key: 'inboundMessages',

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Types } from 'mongoose';
-import { claimOnce } from '../../db/claims.js';
+import { Claims } from '../../db/claims.js';
 import type { CampaignDoc, CampaignStatus } from '../../db/models/campaign.js';
 import type { Models } from '../../db/models/index.js';
 import type { Clock } from '../../shared/clock.js';
@@ -65,12 +65,15 @@ async function claimVersion(
   version: number,
   owner: string,
 ): Promise<boolean> {
-  for (let retake = 0; ; retake++) {
-    const key = `campaign:${String(id)}:${version}${retake ? `:${retake}` : ''}`;
-    if (await claimOnce(models.Claim, key, owner)) return true;
-    const claim = await models.Claim.findById(key, { at: 1 }).lean();
-    if (!claim || claim.at.getTime() + STALE_MS > clock.now().getTime()) return false;
-    const now = await models.Campaign.findById(id, { stateVersion: 1 }).lean();
-    if ((now?.stateVersion ?? 0) !== version) return false;
-  }
+  const { Claim } = models;
+  const won = await new Claims(Claim.db, Claim.collection.collectionName).lease(
+    `campaign:${String(id)}:${version}`,
+    STALE_MS,
+    clock.now(),
+    { owner },
+    async () =>
+      ((await models.Campaign.findById(id, { stateVersion: 1 }).lean())?.stateVersion ?? 0) ===
+      version,
+  );
+  return won !== null;
 }

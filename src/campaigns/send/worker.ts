@@ -11,7 +11,7 @@ import {
   type CampaignRecipientDoc,
   type RecipientStatus,
 } from '../../db/models/campaign.js';
-import { claimOnce } from '../../db/claims.js';
+import { Claims } from '../../db/claims.js';
 import type { Models } from '../../db/models/index.js';
 import type { Mailer } from '../../mail/mailer.js';
 import type { Clock } from '../../shared/clock.js';
@@ -237,17 +237,15 @@ export class SendWorker {
    */
   private async claimGeneration(batch: Batch, gen: number): Promise<boolean> {
     const { CampaignBatch, Claim } = this.d.models;
-    const leaseMs = this.d.config.leaseSeconds * 1000;
-    for (let round = 0; ; round++) {
-      const key = `batch:${String(batch._id)}:${gen}${round ? `:${round}` : ''}`;
-      if (await claimOnce(Claim, key, this.id)) return true;
-      const [claim, now] = await Promise.all([
-        Claim.findById(key, { at: 1 }).lean(),
-        CampaignBatch.findById(batch._id, { leaseGen: 1 }).lean(),
-      ]);
-      const stale = claim && claim.at.getTime() + leaseMs < this.d.clock.now().getTime();
-      if (!stale || now?.leaseGen !== gen) return false;
-    }
+    const won = await new Claims(Claim.db, Claim.collection.collectionName).lease(
+      `batch:${String(batch._id)}:${gen}`,
+      this.d.config.leaseSeconds * 1000,
+      this.d.clock.now(),
+      { owner: this.id },
+      async () =>
+        (await CampaignBatch.findById(batch._id, { leaseGen: 1 }).lean())?.leaseGen === gen,
+    );
+    return won !== null;
   }
 
   private async finishIfDone(campaignId: Types.ObjectId): Promise<void> {

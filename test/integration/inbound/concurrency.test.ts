@@ -4,7 +4,8 @@ import path from 'node:path';
 import { Types } from 'mongoose';
 import { insertEach } from '../../../src/db/bulk.js';
 import { GroupCommit } from '../../../src/db/group-commit.js';
-import { BOUNCE_COUNTS, Claims, INBOUND_CLAIMS } from '../../../src/inbound/claims.js';
+import { Claims } from '../../../src/db/claims.js';
+import { BOUNCE_COUNTS, INBOUND_CLAIMS } from '../../../src/inbound/claims.js';
 import { bootApp, type TestApp } from '../../helpers/app.js';
 import {
   campaignSubscriber,
@@ -147,8 +148,8 @@ describe('inbound mail under concurrency', () => {
       via: 'http',
     });
     // What a process that died right after claiming the action leaves behind.
-    const claims = new Claims(t.db.connection);
-    const held = await claims.lease(INBOUND_CLAIMS, `act:${posted.id}`, 60_000, t.clock.now(), {});
+    const claims = new Claims(t.db.connection, INBOUND_CLAIMS);
+    const held = await claims.lease(`act:${posted.id}`, 60_000, t.clock.now(), {});
     expect(held).to.be.a('string');
     const act = () =>
       t.http

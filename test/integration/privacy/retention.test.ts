@@ -71,9 +71,17 @@ async function population(t: TestApp) {
     { from: 'a@example.com', receivedAt: monthsAgo(7) },
     { from: 'b@example.com', receivedAt: monthsAgo(5) },
   ]);
+  await c.collection<{ _id: string; owner: string; at: Date }>('claims').insertMany([
+    {
+      _id: `send:${String(list._id)}:${String(ids.subscribedOld)}:1`,
+      owner: 'w',
+      at: monthsAgo(7),
+    },
+    { _id: `send:${String(list._id)}:${String(ids.customerOld)}:1`, owner: 'w', at: monthsAgo(5) },
+  ]);
   await c.collection<{ _id: string; at: Date }>('inbound_claims').insertMany([
     { _id: 'confirm:old-hash:day', at: monthsAgo(7) },
-    { _id: 'act:recent-message:1', at: monthsAgo(5) },
+    { _id: 'act:recent-message', at: monthsAgo(5) },
   ]);
   await c.collection('campaign_recipients').insertMany([
     {
@@ -131,6 +139,7 @@ describe('privacy: retention', () => {
       'inactive-contacts': [1, 0],
       'inbound-mail': [1, 0],
       'inbound-claims': [1, 0],
+      'send-claims': [1, 0],
       'delivery-logs': [1, 0],
     });
     expect(await snapshot()).to.deep.equal(before);
@@ -142,6 +151,7 @@ describe('privacy: retention', () => {
       'inactive-contacts': [1, 1],
       'inbound-mail': [1, 1],
       'inbound-claims': [1, 1],
+      'send-claims': [1, 1],
       'delivery-logs': [1, 1],
     });
     const exists = async (id: Types.ObjectId) =>
