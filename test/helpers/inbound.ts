@@ -1,4 +1,6 @@
 import { generateKeyPairSync } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { Types } from 'mongoose';
 import nodemailer from 'nodemailer';
 import type { DNSResolver } from '../../src/inbound/authenticator.js';
@@ -112,3 +114,10 @@ export async function deliver(
     transport.close();
   }
 }
+
+/** A message of the .eml corpus, as text with its placeholders still in. */
+export const fixture = (name: string) =>
+  readFileSync(path.resolve('test/fixtures/emails', name), 'utf8');
+
+/** Mail on the wire ends its lines with CRLF, whatever the fixture file uses. */
+export const crlf = (s: string) => Buffer.from(s.replace(/\r?\n/g, '\r\n'));

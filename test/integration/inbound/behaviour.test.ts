@@ -1,6 +1,4 @@
 import { expect } from 'chai';
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { messageDigest } from '../../../src/inbound/headers.js';
 import { InboundSmtpListener } from '../../../src/inbound/smtp-listener.js';
 import { createLogger } from '../../../src/shared/logger.js';
@@ -8,16 +6,16 @@ import { bootApp, type TestApp } from '../../helpers/app.js';
 import { staffToken } from '../../helpers/factories.js';
 import {
   campaignSubscriber,
+  crlf,
   deliver,
   fillPlaceholders,
+  fixture,
   signExampleCom,
   testDns,
   type CampaignSubscriber,
 } from '../../helpers/inbound.js';
 import { SmtpSink } from '../../helpers/smtp-sink.js';
 
-const fixture = (name: string) => readFileSync(path.resolve('test/fixtures/emails', name), 'utf8');
-const crlf = (s: string) => Buffer.from(s.replace(/\r?\n/g, '\r\n'));
 const MAX = 64 * 1024;
 
 describe('inbound mail behaviour', () => {

@@ -1,6 +1,4 @@
 import { expect } from 'chai';
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { Types } from 'mongoose';
 import { insertEach } from '../../../src/db/bulk.js';
 import { GroupCommit } from '../../../src/db/group-commit.js';
@@ -9,14 +7,14 @@ import { BOUNCE_COUNTS, INBOUND_CLAIMS } from '../../../src/inbound/claims.js';
 import { bootApp, type TestApp } from '../../helpers/app.js';
 import {
   campaignSubscriber,
+  crlf,
   fillPlaceholders,
+  fixture,
   testDns,
   type CampaignSubscriber,
 } from '../../helpers/inbound.js';
 import { SmtpSink } from '../../helpers/smtp-sink.js';
 
-const fixture = (name: string) => readFileSync(path.resolve('test/fixtures/emails', name), 'utf8');
-const crlf = (s: string) => Buffer.from(s.replace(/\r?\n/g, '\r\n'));
 const ATTEMPTS = 12;
 
 /**

@@ -1,7 +1,5 @@
 import { expect } from 'chai';
 import { ImapFlow } from 'imapflow';
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ImapConfig } from '../../../src/config/config.js';
 import { ImapPoller } from '../../../src/inbound/imap-poller.js';
@@ -9,15 +7,15 @@ import { createLogger } from '../../../src/shared/logger.js';
 import { bootApp, type TestApp } from '../../helpers/app.js';
 import {
   campaignSubscriber,
+  crlf,
   fillPlaceholders,
+  fixture,
   signExampleCom,
   testDns,
   type CampaignSubscriber,
 } from '../../helpers/inbound.js';
 import { DovecotServer } from './dovecot.js';
 
-const fixture = (name: string) => readFileSync(path.resolve('test/fixtures/emails', name), 'utf8');
-const crlf = (s: string) => Buffer.from(s.replace(/\r?\n/g, '\r\n'));
 const MAX = 64 * 1024;
 
 describe('IMAP poller against a real IMAP server (Dovecot)', () => {
