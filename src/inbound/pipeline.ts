@@ -321,21 +321,28 @@ export class InboundPipeline {
     const who = this.identify(original, 'unsubscribe') ?? this.identify(original, 'bounce');
     if (!who)
       return done('complaint', 'unverified', { detail: 'report about mail that is not ours' });
-    return acting('complaint', who, async () => {
-      const res = await this.deps.unsubscribe.unsubscribe({
-        subscriberId: who.subscriberId,
-        scope: { all: true },
-        channel: 'complaint',
-        reason: 'complaint',
-        campaignId: who.campaignId,
-        inboundMessageId: String(ctx.id),
-      });
-      return done(
-        'complaint',
-        res.found ? (res.changed ? 'complained' : 'already_suppressed') : 'unknown_subscriber',
-        who,
-      );
+    return acting('complaint', who, async () =>
+      done('complaint', await this.optOutEverywhere('complaint', who, ctx), who),
+    );
+  }
+
+  /** A complaint or a final hard bounce stops all mail to the person; the outcome to record. */
+  private async optOutEverywhere(
+    reason: 'complaint' | 'bounce',
+    who: { subscriberId: string; campaignId?: string },
+    ctx: Context,
+  ): Promise<string> {
+    const res = await this.deps.unsubscribe.unsubscribe({
+      subscriberId: who.subscriberId,
+      scope: { all: true },
+      channel: reason,
+      reason,
+      campaignId: who.campaignId,
+      inboundMessageId: String(ctx.id),
     });
+    if (!res.found) return 'unknown_subscriber';
+    if (!res.changed) return 'already_suppressed';
+    return reason === 'complaint' ? 'complained' : 'bounced';
   }
 
   private bounce(
@@ -368,19 +375,7 @@ export class InboundPipeline {
               at: this.deps.clock.now(),
             })) ?? limit);
       if (hard < limit) return done('bounce', 'hard_bounce_counted', { ...who, bounce });
-      const res = await this.deps.unsubscribe.unsubscribe({
-        subscriberId: who.subscriberId,
-        scope: { all: true },
-        channel: 'bounce',
-        reason: 'bounce',
-        campaignId: who.campaignId,
-        inboundMessageId: String(ctx.id),
-      });
-      return done(
-        'bounce',
-        res.found ? (res.changed ? 'bounced' : 'already_suppressed') : 'unknown_subscriber',
-        { ...who, bounce },
-      );
+      return done('bounce', await this.optOutEverywhere('bounce', who, ctx), { ...who, bounce });
     });
   }
 
