@@ -2,6 +2,7 @@ import { Types } from 'mongoose';
 import type { CampaignDoc } from '../../db/models/campaign.js';
 import type { Models } from '../../db/models/index.js';
 import type { Clock } from '../../shared/clock.js';
+import { mapConcurrent } from '../../shared/concurrency.js';
 import { isDuplicateKey } from '../../shared/errors.js';
 import type { SuppressionService } from '../../unsubscribe/suppressions.js';
 import type { AudienceSource } from '../audience.js';
@@ -181,7 +182,7 @@ export class RecipientSnapshot {
     if (ids.length === 0) return out;
     const total = await Subscriber.estimatedDocumentCount();
     if (ids.length <= total * POINT_READS_UP_TO) {
-      await inParallel(ids, 8, async (id) => {
+      await mapConcurrent(ids, 8, async (id) => {
         const p = await Subscriber.findById(id, { email: 1, status: 1 }).lean();
         if (p) out.set(id, p);
       });
@@ -274,18 +275,4 @@ function recipientDocs(campaignId: Types.ObjectId, batchNo: number, entries: Bat
     batchNo,
     attempts: 0,
   }));
-}
-
-/** Runs `fn` over `items`, at most `width` at a time. */
-export async function inParallel<T>(
-  items: readonly T[],
-  width: number,
-  fn: (item: T) => Promise<void>,
-): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(width, items.length) }, async () => {
-      while (next < items.length) await fn(items[next++]!);
-    }),
-  );
 }

@@ -21,7 +21,8 @@ import type { CampaignRenderer, CompiledCampaign } from '../render/types.js';
 import type { MailComposer, MailList, MailRecipient } from './compose.js';
 import { writeCampaign, type CampaignWrite } from './lifecycle.js';
 import { RateLimiter } from './rate-limiter.js';
-import { inParallel, type BatchEntry, type RecipientSnapshot } from './snapshot.js';
+import { mapConcurrent } from '../../shared/concurrency.js';
+import type { BatchEntry, RecipientSnapshot } from './snapshot.js';
 
 type WorkerModels = Pick<
   Models,
@@ -342,7 +343,7 @@ export class SendWorker {
     const due: Due[] = [];
     const { CampaignRecipient } = this.d.models;
     const recorded = new Map<string, { status: string; attempts: number; nextAttemptAt?: Date }>();
-    await inParallel(entries, 8, async (e) => {
+    await mapConcurrent(entries, 8, async (e) => {
       const r = await CampaignRecipient.findById(e.r, {
         status: 1,
         attempts: 1,
