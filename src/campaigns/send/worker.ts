@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AnyBulkWriteOperation, Types } from 'mongoose';
-import type { Collection, MongoBulkWriteError } from 'mongodb';
 import type { SendConfig } from '../../config/config.js';
 import {
   CAMPAIGN_STATUSES,
@@ -11,7 +10,9 @@ import {
   type CampaignRecipientDoc,
   type RecipientStatus,
 } from '../../db/models/campaign.js';
+import { insertEach } from '../../db/bulk.js';
 import { Claims } from '../../db/claims.js';
+import { retryTransient } from '../../db/retry.js';
 import type { Models } from '../../db/models/index.js';
 import type { Mailer } from '../../mail/mailer.js';
 import type { Clock } from '../../shared/clock.js';
@@ -694,37 +695,22 @@ class Recorder {
   private async writeOutcomes(outcomes: Outcome[]): Promise<void> {
     for (let i = 0; i < outcomes.length; i += MAX_UPDATES) {
       const ops = outcomes.slice(i, i + MAX_UPDATES).map(recordOp);
-      await withRetry(() => this.models.CampaignRecipient.bulkWrite(ops, { ordered: false }));
+      await retryTransient(() => this.models.CampaignRecipient.bulkWrite(ops, { ordered: false }));
     }
   }
 
   private async insertClaims(keys: string[]): Promise<boolean[]> {
     if (keys.length === 0) return [];
     const at = this.clock.now();
-    const won = keys.map(() => true);
-    const lost: number[] = [];
-    await withRetry(async () => {
-      try {
-        // The driver directly: claims have string keys, and a refused key is an answer, not an error.
-        const claims = this.models.Claim.collection as unknown as Collection<{
-          _id: string;
-          owner: string;
-          at: Date;
-        }>;
-        await claims.insertMany(
-          keys.map((_id) => ({ _id, owner: this.owner, at })),
-          { ordered: false },
-        );
-      } catch (err) {
-        const errors = (err as MongoBulkWriteError).writeErrors;
-        const list = errors === undefined ? [] : Array.isArray(errors) ? errors : [errors];
-        if (list.length === 0 || list.some((w) => w.code !== 11000)) throw err;
-        lost.push(...list.map((w) => w.index));
-      }
-    });
+    // The driver directly: claims have string keys, and a refused key is an answer, not an error.
+    const won = await insertEach(
+      this.models.Claim.collection,
+      keys.map((_id) => ({ _id, owner: this.owner, at })),
+    );
     // A key already there may be ours from a repeat after SQLITE_BUSY: its owner tells.
-    for (const i of lost) {
-      const claim = await this.models.Claim.findById(keys[i]!, { owner: 1 }).lean();
+    for (const [i, key] of keys.entries()) {
+      if (won[i]) continue;
+      const claim = await this.models.Claim.findById(key, { owner: 1 }).lean();
       won[i] = claim?.owner === this.owner;
     }
     return won;
@@ -733,20 +719,4 @@ class Recorder {
 
 function recordOp(o: Outcome): AnyBulkWriteOperation<CampaignRecipientDoc> {
   return { updateOne: { filter: { _id: o.id }, update: { $set: { status: o.status, ...o.set } } } };
-}
-
-/**
- * Repeats a write the database refused for contention (FerretDB on SQLite answers SQLITE_BUSY
- * under concurrent writers). The writes here are conditional updates, so a repeat is harmless.
- */
-async function withRetry<T>(fn: () => Promise<T>, attempts = 5): Promise<T> {
-  for (let i = 1; ; i++) {
-    try {
-      return await fn();
-    } catch (err) {
-      if (i >= attempts || !/SQLITE_BUSY|database is locked/.test(String((err as Error).message)))
-        throw err;
-      await sleep(50 * 2 ** i);
-    }
-  }
 }
