@@ -131,7 +131,7 @@ export const PERSONAL_DATA: readonly PersonalDataEntry[] = [
     collection: COLLECTIONS.inboundClaims,
     title: 'Decisions on received mail (confirmation slots, staff action claims)',
     // A confirmation slot's key carries the keyed hash of the address it mailed
-    // (src/inbound/claims.ts); action claims name only a message id and go with the retention.
+    // (src/inbound/pipeline.ts); action claims name only a message id and go with the retention.
     match: (k) =>
       k.emailHashes.length > 0
         ? { _id: { $regex: `^confirm:(?:${k.emailHashes.map(escapeRegex).join('|')}):` } }

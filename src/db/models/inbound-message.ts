@@ -59,7 +59,7 @@ export function inboundMessageSchema(clock: Clock) {
       },
       bounce: { kind: String, status: String },
       // Keyed hash of where a confirmation went, for staff and erasure; the per-address limit is
-      // kept in numbered claims (src/inbound/claims.ts), not counted from these records.
+      // kept in numbered claims (src/db/claims.ts), not counted from these records.
       confirmationHash: { type: String },
       actedBy: { type: String },
       actedAt: { type: Date },
