@@ -186,7 +186,7 @@ export function buildServices(a: Adapters, overrides: Partial<Ports> = {}) {
     models,
     {
       tokens,
-      unsubscribe,
+      optOuts: unsubscribeFollowUps,
       suppressions,
       authenticator: new MailAuthenticator({
         mta: a.config.inboundDomain,

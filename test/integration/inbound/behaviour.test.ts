@@ -12,6 +12,7 @@ import {
   fixture,
   signExampleCom,
   testDns,
+  unsubscribeEvents,
   type CampaignSubscriber,
 } from '../../helpers/inbound.js';
 import { SmtpSink } from '../../helpers/smtp-sink.js';
@@ -46,8 +47,7 @@ describe('inbound mail behaviour', () => {
   });
 
   const raw = (name: string, s: CampaignSubscriber) => crlf(fillPlaceholders(t, fixture(name), s));
-  const events = (s: CampaignSubscriber) =>
-    t.db.models.UnsubscribeEvent.countDocuments({ subscriberId: s.subscriberId });
+  const events = (s: CampaignSubscriber) => unsubscribeEvents(t, s);
 
   it('acts once on a message delivered twice over SMTP and once more over HTTP', async () => {
     const s = await campaignSubscriber(t);
@@ -279,6 +279,8 @@ describe('inbound mail behaviour', () => {
         outcomes.push(res.outcome!);
       }
       expect(outcomes).to.deep.equal(['hard_bounce_counted', 'bounced']);
+      expect(await t2.services.suppressions.isSuppressed(s.email)).to.equal(true);
+      await t2.services.unsubscribeFollowUps.drain();
       expect((await t2.db.models.Subscriber.findById(s.subscriberId).lean())!.status).to.equal(
         'bounced',
       );

@@ -11,6 +11,7 @@ import {
   fillPlaceholders,
   fixture,
   testDns,
+  unsubscribeEvents,
   type CampaignSubscriber,
 } from '../../helpers/inbound.js';
 import { SmtpSink } from '../../helpers/smtp-sink.js';
@@ -44,8 +45,7 @@ describe('inbound mail under concurrency', () => {
       messageId ? text.replace(/^Message-ID: <[^>]*>/im, `Message-ID: <${messageId}>`) : text,
     );
   };
-  const events = (s: CampaignSubscriber) =>
-    t.db.models.UnsubscribeEvent.countDocuments({ subscriberId: s.subscriberId });
+  const events = (s: CampaignSubscriber) => unsubscribeEvents(t, s);
 
   it('acts once on the same message delivered many times at once', async () => {
     const s = await campaignSubscriber(t);
@@ -206,6 +206,8 @@ describe('inbound mail under concurrency', () => {
         .collection(BOUNCE_COUNTS)
         .countDocuments({ subscriberId: new Types.ObjectId(s.subscriberId) }),
     ).to.equal(2);
+    expect(await t.services.suppressions.isSuppressed(s.email)).to.equal(true);
+    await t.services.unsubscribeFollowUps.drain();
     expect((await t.db.models.Subscriber.findById(s.subscriberId).lean())!.status).to.equal(
       'bounced',
     );

@@ -89,6 +89,11 @@ describe('inbound fixtures over the real SMTP listener', () => {
       expect(rec!.via).to.equal('smtp');
       expect(rec!.rawSize).to.equal(raw.length);
 
+      // The suppression is in place as soon as the message is processed; memberships, status and
+      // the event follow in the background step, completed here.
+      const optedOut = Boolean(exp.unsubscribedAll || exp.unsubscribedLists);
+      expect(await t.services.suppressions.isSuppressed(s.email, s.listId)).to.equal(optedOut);
+      await t.services.unsubscribeFollowUps.drain();
       const sub = await t.db.models.Subscriber.findById(s.subscriberId).lean();
       const membership = await t.db.models.Membership.findOne({
         subscriberId: s.subscriberId,
@@ -96,7 +101,7 @@ describe('inbound fixtures over the real SMTP listener', () => {
       const events = await t.db.models.UnsubscribeEvent.find({
         subscriberId: s.subscriberId,
       }).lean();
-      if (exp.unsubscribedAll || exp.unsubscribedLists) {
+      if (optedOut) {
         expect(membership!.status).to.equal('unsubscribed');
         expect(events).to.have.length(1);
         expect(String(events[0]!.inboundMessageId)).to.equal(String(rec!._id));

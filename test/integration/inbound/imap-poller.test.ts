@@ -12,6 +12,7 @@ import {
   fixture,
   signExampleCom,
   testDns,
+  unsubscribeEvents,
   type CampaignSubscriber,
 } from '../../helpers/inbound.js';
 import { DovecotServer } from './dovecot.js';
@@ -62,8 +63,7 @@ describe('IMAP poller against a real IMAP server (Dovecot)', () => {
   };
   const record = (messageId: string) =>
     t.db.models.InboundMessage.find({ messageId: messageId.toLowerCase() }).lean();
-  const events = (s: CampaignSubscriber) =>
-    t.db.models.UnsubscribeEvent.countDocuments({ subscriberId: s.subscriberId });
+  const events = (s: CampaignSubscriber) => unsubscribeEvents(t, s);
 
   let unsubscriber: CampaignSubscriber;
   let mailto: Buffer;
