@@ -29,7 +29,8 @@ export interface FollowUpOptions {
 const DEFAULTS: FollowUpOptions = { batchSize: 200, idleMs: 1000, gatherMs: 20 };
 
 /**
- * RFC 8058 one-click at the rate mailbox providers send it. The request writes only what must be
+ * Opt-outs that arrive in bulk: RFC 8058 one-click at the rate mailbox providers send it, and
+ * inbound mail (mailto tokens, replies, complaints, bounces). The request writes only what must be
  * durable before the 200: a to-do (collection unsubscribe_followups) and the suppression, each
  * one `_id`-keyed insert, with concurrent requests' inserts grouped into one insertMany. The rest of
  * the opt-out (memberships, subscriber status, consent ledger, event) is UnsubscribeService.complete
