@@ -8,7 +8,7 @@ import type { Clock } from '../shared/clock.js';
 import { AppError, badRequest, notFound } from '../shared/errors.js';
 import type { AudienceSource } from './audience.js';
 import type { CampaignRenderer, RenderedMail } from './render/types.js';
-import { claimOnce } from '../db/claims.js';
+import { sendingClaims } from '../db/claims.js';
 import { NOBODY, type MailComposer, type MailRecipient } from './send/compose.js';
 import { writeCampaign } from './send/lifecycle.js';
 import { writeBatch, type BatchEntry } from './send/snapshot.js';
@@ -235,8 +235,10 @@ export class CampaignService {
     ).lean();
     // Each unknown attempt is requeued once, however many operators press the button together.
     const entries: BatchEntry[] = [];
+    const claims = sendingClaims(this.models.Claim);
+    const at = this.clock.now();
     for (const u of unknown) {
-      if (await claimOnce(this.models.Claim, `requeue:${String(u._id)}:${u.attempts}`, 'api')) {
+      if (await claims.once(`requeue:${String(u._id)}:${u.attempts}`, { owner: 'api', at })) {
         entries.push({ r: u._id, s: u.subscriberId, l: u.listId, n: u.attempts + 1 });
       }
     }

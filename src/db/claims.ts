@@ -9,15 +9,9 @@ import { isDuplicateKey } from '../shared/errors.js';
  * indexes. Every claim, lease and capped counter in Kirje is one of the forms below.
  */
 
-/** True when this caller inserted `key` first into the `claims` collection; false after that. */
-export async function claimOnce(Claim: ClaimModel, key: string, owner: string): Promise<boolean> {
-  try {
-    await Claim.create({ _id: key, owner });
-    return true;
-  } catch (err) {
-    if (isDuplicateKey(err)) return false;
-    throw err;
-  }
+/** The claims of sending (batches, campaign state versions, requeues), in the Claim model's collection. */
+export function sendingClaims(Claim: ClaimModel): Claims {
+  return new Claims(Claim.db, Claim.collection.collectionName);
 }
 
 type ClaimDoc = { _id: string } & Record<string, unknown>;

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Types } from 'mongoose';
-import { Claims } from '../../db/claims.js';
+import { sendingClaims } from '../../db/claims.js';
 import type { CampaignDoc, CampaignStatus } from '../../db/models/campaign.js';
 import type { Models } from '../../db/models/index.js';
 import type { Clock } from '../../shared/clock.js';
@@ -66,7 +66,7 @@ async function claimVersion(
   owner: string,
 ): Promise<boolean> {
   const { Claim } = models;
-  const won = await new Claims(Claim.db, Claim.collection.collectionName).lease(
+  const won = await sendingClaims(Claim).lease(
     `campaign:${String(id)}:${version}`,
     STALE_MS,
     clock.now(),

@@ -11,7 +11,7 @@ import {
   type RecipientStatus,
 } from '../../db/models/campaign.js';
 import { insertEach } from '../../db/bulk.js';
-import { Claims } from '../../db/claims.js';
+import { sendingClaims } from '../../db/claims.js';
 import { retryTransient } from '../../db/retry.js';
 import type { Models } from '../../db/models/index.js';
 import type { Mailer } from '../../mail/mailer.js';
@@ -239,7 +239,7 @@ export class SendWorker {
    */
   private async claimGeneration(batch: Batch, gen: number): Promise<boolean> {
     const { CampaignBatch, Claim } = this.d.models;
-    const won = await new Claims(Claim.db, Claim.collection.collectionName).lease(
+    const won = await sendingClaims(Claim).lease(
       `batch:${String(batch._id)}:${gen}`,
       this.d.config.leaseSeconds * 1000,
       this.d.clock.now(),
