@@ -46,11 +46,12 @@ export class SubjectDataService {
   async keys(emailInput: string): Promise<SubjectKeys> {
     const email = normaliseEmail(emailInput);
     if (!email) throw badRequest('email: not a valid email address');
-    await this.settlePending(this.protector.emailHash(email));
+    const emailHash = this.protector.emailHash(email);
+    await this.settlePending(emailHash);
     const subs = await this.models.Subscriber.find({ email }, { _id: 1 }).lean();
     return {
       emails: [email],
-      emailHashes: [this.protector.emailHash(email)],
+      emailHashes: [emailHash],
       subscriberIds: subs.map((s) => s._id as Types.ObjectId),
     };
   }
