@@ -1,8 +1,10 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import {
+  closeSync,
   cpSync,
   existsSync,
   mkdirSync,
+  openSync,
   readFileSync,
   renameSync,
   rmSync,
@@ -236,6 +238,10 @@ export async function startEmbedded(dataDir: string, logger: Logger): Promise<Em
   }
 
   const port = await freePort();
+  // FerretDB's log goes to a file, not a pipe to us: a Go program writing to a pipe whose reader
+  // was killed dies of SIGPIPE, so an orphan's fate would depend on whether it happened to log.
+  const logFile = path.join(dbDir, 'ferretdb.log');
+  const logFd = openSync(logFile, 'a');
   const child: ChildProcess = spawn(
     binary,
     [
@@ -247,8 +253,9 @@ export async function startEmbedded(dataDir: string, logger: Logger): Promise<Em
       '--debug-addr=-',
       '--log-level=warn',
     ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
+    { stdio: ['ignore', 'ignore', logFd] },
   );
+  closeSync(logFd);
   let exited: number | null = null;
   const exitedPromise = new Promise<void>((resolve) =>
     child.once('exit', (code) => {
@@ -256,10 +263,6 @@ export async function startEmbedded(dataDir: string, logger: Logger): Promise<Em
       resolve();
     }),
   );
-  let stderr = '';
-  child.stderr!.on('data', (chunk: Buffer) => {
-    stderr = (stderr + chunk.toString()).slice(-4000);
-  });
   writeFileSync(
     stateFile,
     JSON.stringify({ pid: child.pid!, port, ownerPid: process.pid } satisfies RunState),
@@ -268,7 +271,9 @@ export async function startEmbedded(dataDir: string, logger: Logger): Promise<Em
   const deadline = Date.now() + 30_000;
   while (!(await canConnect(port))) {
     if (exited !== null)
-      throw new EmbeddedDatabaseError(`FerretDB exited with code ${exited}: ${stderr.trim()}`);
+      throw new EmbeddedDatabaseError(
+        `FerretDB exited with code ${exited}: ${readFileSync(logFile, 'utf8').slice(-4000).trim()}`,
+      );
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
       throw new EmbeddedDatabaseError('FerretDB did not start listening within 30 s');
