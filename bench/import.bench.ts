@@ -89,7 +89,7 @@ export async function run(): Promise<Record<string, number | string>> {
           chunk = '';
         }
         if (i % (ROWS / 4) === ROWS / 4 - 1) {
-          rssAt.push(mib(process.memoryUsage().rss));
+          rssAt.push(mib(process.memoryUsage.rss()));
           secondsAt.push(Math.round((performance.now() - started) / 100) / 10);
         }
       }

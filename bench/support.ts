@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { openDatabase, type Database } from '../src/db/connection.js';
@@ -25,19 +25,22 @@ export async function benchDatabase(): Promise<Database & { dispose(): Promise<v
   };
 }
 
-/** Peak resident set size while `work` runs, sampled every 20 ms. */
+/**
+ * Peak resident set size while `work` runs, sampled every 20 ms. `memoryUsage.rss()`, not
+ * `memoryUsage()`: the latter also walks the heap's spaces, which showed up in the CPU profiles.
+ */
 export async function withPeakRss<T>(
   work: () => Promise<T>,
 ): Promise<{ result: T; peakRss: number; baseRss: number }> {
   global.gc?.();
-  const baseRss = process.memoryUsage().rss;
+  const baseRss = process.memoryUsage.rss();
   let peakRss = baseRss;
   const timer = setInterval(() => {
-    peakRss = Math.max(peakRss, process.memoryUsage().rss);
+    peakRss = Math.max(peakRss, process.memoryUsage.rss());
   }, 20);
   try {
     const result = await work();
-    peakRss = Math.max(peakRss, process.memoryUsage().rss);
+    peakRss = Math.max(peakRss, process.memoryUsage.rss());
     return { result, peakRss, baseRss };
   } finally {
     clearInterval(timer);
@@ -45,3 +48,36 @@ export async function withPeakRss<T>(
 }
 
 export const mib = (bytes: number) => Math.round((bytes / 2 ** 20) * 10) / 10;
+
+/**
+ * CPU time used since the call, in ms: this process's, and the embedded FerretDB's (a child of
+ * this process; 0 with MONGODB_URI). CPU per item does not depend on what else the machine runs,
+ * where throughput does.
+ */
+export function cpuMeter(): () => { node: number; database: number } {
+  const databaseCpu = () => {
+    let total = 0;
+    for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+      try {
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        // fields[1] is the parent pid; [11] and [12] user and system time in clock ticks.
+        if (Number(fields[1]) === process.pid && stat.includes('(ferretdb')) {
+          total += ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS_PER_SECOND;
+        }
+      } catch {
+        // The process ended while being read.
+      }
+    }
+    return total;
+  };
+  const node0 = process.cpuUsage();
+  const db0 = databaseCpu();
+  return () => {
+    const used = process.cpuUsage(node0);
+    return { node: (used.user + used.system) / 1000, database: databaseCpu() - db0 };
+  };
+}
+
+/** Linux's USER_HZ, which /proc reports times in. */
+const TICKS_PER_SECOND = 100;

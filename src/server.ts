@@ -6,7 +6,7 @@ import { openDatabase } from './db/connection.js';
 import { createApp } from './http/app.js';
 import { ImapPoller } from './inbound/imap-poller.js';
 import { InboundSmtpListener } from './inbound/smtp-listener.js';
-import { createSmtpMailer } from './mail/mailer.js';
+import { createThreadedMailer } from './mail/threaded-mailer.js';
 import { RetentionScheduler } from './privacy/retention.js';
 import { buildServices, type Ports, type Services } from './services.js';
 import { systemClock, type Clock } from './shared/clock.js';
@@ -32,7 +32,7 @@ export async function startService(
   const config = await resolveSecrets(loadConfig(env));
   const logger = createLogger(config.logLevel);
   const db = await openDatabase({ uri: config.mongodbUri, dataDir: config.dataDir, clock, logger });
-  const mailer = createSmtpMailer({
+  const mailer = createThreadedMailer({
     url: config.smtpUrl,
     dkim: config.dkim,
     maxConnections: config.send.concurrency,

@@ -294,8 +294,8 @@ export class CampaignService {
       };
       await this.audit.record(ctx, 'campaign.preview', subscriberId, { campaignId: id });
     }
-    const mail = await this.compose(campaign, to);
-    return { subject: String(mail.subject), html: String(mail.html), text: String(mail.text) };
+    const { info, compiled, list } = await this.mailing(campaign);
+    return this.composer.render(info, compiled, to, list);
   }
 
   /** Sends the campaign with `[TEST]` in the subject to staff addresses only (never to the list). */
@@ -310,12 +310,9 @@ export class CampaignService {
       }
     }
     for (const user of staff) {
-      const message = await this.compose(
-        campaign,
-        { ...SAMPLE, name: user.name, email: user.email },
-        true,
-      );
-      await this.mailer.send(message);
+      const { info, compiled, list } = await this.mailing(campaign);
+      const to = { ...SAMPLE, name: user.name, email: user.email };
+      await this.mailer.send(this.composer.compose(info, compiled, to, list, { test: true }));
     }
     await this.audit.record(ctx, 'campaign.test', null, { campaignId: id, count: staff.length });
     return { sent: staff.map((s) => s.email) };
@@ -348,20 +345,19 @@ export class CampaignService {
     };
   }
 
-  private async compose(campaign: Campaign, to: MailRecipient, test = false) {
+  /** What composing a mail of this campaign takes, outside the send worker. */
+  private async mailing(campaign: Campaign) {
     const compiled = this.renderer.compile({ subject: campaign.subject, mjml: campaign.mjml });
     const list = campaign.listIds[0]
       ? await this.models.List.findById(campaign.listIds[0], { slug: 1, name: 1 }).lean()
       : null;
-    return this.composer.compose(
-      { id: String(campaign._id), subject: campaign.subject, fromEmail: campaign.fromEmail },
+    return {
+      info: { id: String(campaign._id), subject: campaign.subject, fromEmail: campaign.fromEmail },
       compiled,
-      to,
-      list
+      list: list
         ? { id: String(list._id), slug: list.slug, name: list.name }
         : { slug: 'campaigns', name: 'Campaigns' },
-      { test },
-    );
+    };
   }
 
   private async transition(

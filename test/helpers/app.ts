@@ -5,7 +5,8 @@ import type { ResolvedConfig } from '../../src/config/local-secrets.js';
 import type { Database } from '../../src/db/connection.js';
 import { createApp } from '../../src/http/app.js';
 import type { DNSResolver } from '../../src/inbound/authenticator.js';
-import { createSmtpMailer, type Mailer } from '../../src/mail/mailer.js';
+import type { Mailer } from '../../src/mail/mailer.js';
+import { createThreadedMailer } from '../../src/mail/threaded-mailer.js';
 import { buildServices, type Ports, type Services } from '../../src/services.js';
 import { createLogger } from '../../src/shared/logger.js';
 import { FakeClock } from './clock.js';
@@ -61,7 +62,12 @@ export async function bootApp(opts: TestAppOptions = {}): Promise<TestApp> {
   const config = { ...loaded, tokenKeys: loaded.tokenKeys!, dataKey: loaded.dataKey! };
   const db = await testDatabase(clock);
   const logger = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
-  const mailer = createSmtpMailer({ url: config.smtpUrl, dkim: config.dkim, maxConnections: 2 });
+  // The service's own mailer (src/server.ts): SMTP in the mail thread.
+  const mailer = createThreadedMailer({
+    url: config.smtpUrl,
+    dkim: config.dkim,
+    maxConnections: 2,
+  });
   const adapters = { config, db, clock, logger, mailer, dnsResolver: opts.dnsResolver ?? noDns };
   const services = buildServices(adapters, opts.ports);
   const app = createApp({ ...adapters, services });

@@ -1,6 +1,8 @@
 import type { SendMailOptions } from 'nodemailer';
+import type { AttachmentLike } from 'nodemailer/lib/mailer/index.js';
+import { QuotedPrintablePart } from '../../mail/mime-parts.js';
 import type { TokenService } from '../../unsubscribe/tokens.js';
-import type { CompiledCampaign, RenderVars } from '../render/types.js';
+import type { CompiledCampaign, RenderedMail, RenderVars } from '../render/types.js';
 
 export interface ComposerOptions {
   baseUrl: string;
@@ -40,6 +42,12 @@ export const NOBODY = '000000000000000000000000';
  * envelope sender). Tokens carry ids only, so no address appears in any link or token.
  */
 export class MailComposer {
+  /** Per compiled campaign: its parts' encoders, which reuse the lines every mail shares. */
+  private readonly parts = new WeakMap<
+    CompiledCampaign,
+    { html: QuotedPrintablePart; text: QuotedPrintablePart }
+  >();
+
   constructor(
     private readonly tokens: TokenService,
     private readonly opts: ComposerOptions,
@@ -49,6 +57,16 @@ export class MailComposer {
     return `<${campaignId}.${subscriberId}@${this.opts.messageIdDomain}>`;
   }
 
+  /** The personalised subject, HTML and text one recipient gets (the preview shows these). */
+  render(
+    campaign: MailCampaign,
+    compiled: CompiledCampaign,
+    to: MailRecipient,
+    list: MailList,
+  ): RenderedMail {
+    return compiled.render(this.vars(campaign, to, this.unsubscribeUrl(campaign, to, list)));
+  }
+
   compose(
     campaign: MailCampaign,
     compiled: CompiledCampaign,
@@ -56,34 +74,20 @@ export class MailComposer {
     list: MailList,
     mode: { test?: boolean } = {},
   ): SendMailOptions {
-    const { baseUrl, inboundDomain } = this.opts;
-    const urlToken = this.tokens.sign('unsubscribe', {
-      subscriberId: to.subscriberId,
-      campaignId: campaign.id,
-      ...(list.id ? { listId: list.id } : {}),
-    });
-    const unsubscribeUrl = `${baseUrl}/u/${urlToken}`;
+    const { inboundDomain } = this.opts;
+    const unsubscribeUrl = this.unsubscribeUrl(campaign, to, list);
     const mailtoToken = this.tokens.signAddress('unsubscribe', to.subscriberId, campaign.id);
     const bounceToken = this.tokens.signAddress('bounce', to.subscriberId, campaign.id);
-    const vars: RenderVars = {
-      subscriber: { name: to.name, attributes: to.attributes },
-      unsubscribeUrl,
-      // The /u/ page is both the unsubscribe and the preference centre (contract, public HTTP).
-      preferencesUrl: unsubscribeUrl,
-      org: this.opts.org,
-      campaign: { subject: campaign.subject },
-      locale: to.locale === 'en' ? 'en' : 'fi',
-    };
-    const mail = compiled.render(vars);
+    const mail = compiled.render(this.vars(campaign, to, unsubscribeUrl));
+    const parts = this.partsOf(compiled);
     return {
       from: campaign.fromEmail,
       to: to.email,
       subject: mode.test ? `[TEST] ${mail.subject}` : mail.subject,
-      html: mail.html,
-      text: mail.text,
-      // Campaign text is mostly Latin script, where nodemailer would pick quoted-printable anyway
-      // after counting the characters of every body with two regular expressions per mail.
-      textEncoding: 'quoted-printable',
+      // Encoded here, not by nodemailer: see QuotedPrintablePart. Campaign text is mostly Latin
+      // script, where nodemailer would pick quoted-printable too.
+      html: rawPart(parts.html.part(mail.html)),
+      text: rawPart(parts.text.part(mail.text)),
       ...(mode.test ? {} : { messageId: this.messageId(campaign.id, to.subscriberId) }),
       envelope: { from: `bounces+${bounceToken}@${inboundDomain}`, to: to.email },
       // Prepared: nodemailer would otherwise MIME-encode these structured values (RFC 2369 and
@@ -98,7 +102,46 @@ export class MailComposer {
       },
     };
   }
+
+  private unsubscribeUrl(campaign: MailCampaign, to: MailRecipient, list: MailList): string {
+    const token = this.tokens.sign('unsubscribe', {
+      subscriberId: to.subscriberId,
+      campaignId: campaign.id,
+      ...(list.id ? { listId: list.id } : {}),
+    });
+    return `${this.opts.baseUrl}/u/${token}`;
+  }
+
+  private vars(campaign: MailCampaign, to: MailRecipient, unsubscribeUrl: string): RenderVars {
+    return {
+      subscriber: { name: to.name, attributes: to.attributes },
+      unsubscribeUrl,
+      // The /u/ page is both the unsubscribe and the preference centre (contract, public HTTP).
+      preferencesUrl: unsubscribeUrl,
+      org: this.opts.org,
+      campaign: { subject: campaign.subject },
+      locale: to.locale === 'en' ? 'en' : 'fi',
+    };
+  }
+
+  private partsOf(compiled: CompiledCampaign) {
+    let parts = this.parts.get(compiled);
+    if (!parts) {
+      parts = {
+        html: new QuotedPrintablePart('text/html'),
+        text: new QuotedPrintablePart('text/plain'),
+      };
+      this.parts.set(compiled, parts);
+    }
+    return parts;
+  }
 }
+
+/**
+ * A body part nodemailer takes as it is. MailComposer honours `raw` on `html` and `text` as on
+ * attachments, but nodemailer's types declare it only for attachments.
+ */
+const rawPart = (raw: string) => ({ raw }) as AttachmentLike;
 
 const prepared = (value: string) => ({ prepared: true, value });
 
