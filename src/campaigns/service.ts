@@ -250,11 +250,7 @@ export class CampaignService {
       .sort({ batchNo: -1 })
       .lean();
     let batchNo = (last?.batchNo ?? -1) + 1;
-    while (
-      !(await writeBatch(this.models, this.clock, current._id, batchNo, entries, {
-        recipients: false,
-      }))
-    ) {
+    while (!(await writeBatch(this.models, this.clock, current._id, batchNo, entries))) {
       batchNo += 1;
     }
     await writeCampaign(
@@ -318,13 +314,18 @@ export class CampaignService {
     return { sent: staff.map((s) => s.email) };
   }
 
-  async stats(campaignId: Types.ObjectId): Promise<{ stats: CampaignStats; progress: number }> {
+  private async stats(
+    campaign: Pick<Campaign, '_id' | 'recipientCount'>,
+  ): Promise<{ stats: CampaignStats; progress: number }> {
+    const campaignId = campaign._id;
     const rows = await this.models.CampaignRecipient.aggregate<{ _id: string; n: number }>([
       { $match: { campaignId } },
       { $group: { _id: '$status', n: { $sum: 1 } } },
     ]);
     const count = (s: string) => rows.find((r) => r._id === s)?.n ?? 0;
-    const recipients = rows.reduce((sum, r) => sum + r.n, 0);
+    // Queued recipients have no document before their first outcome (src/db/models/campaign.ts):
+    // the snapshot's count includes them; while it is still being taken, what exists so far.
+    const recipients = campaign.recipientCount ?? rows.reduce((sum, r) => sum + r.n, 0);
     const [unsubscribed, bounced] = await Promise.all([
       this.models.UnsubscribeEvent.countDocuments({ campaignId, channel: { $ne: 'bounce' } }),
       this.models.UnsubscribeEvent.countDocuments({ campaignId, channel: 'bounce' }),
@@ -405,7 +406,7 @@ export class CampaignService {
   }
 
   private async view(c: Campaign): Promise<CampaignView> {
-    const { stats, progress } = await this.stats(c._id);
+    const { stats, progress } = await this.stats(c);
     return {
       id: String(c._id),
       name: c.name,

@@ -61,9 +61,9 @@ export interface SendWorkerDeps {
   pollMs?: number;
 }
 
-/** The outcome of one SMTP attempt, as recorded on the recipient entry. */
+/** The outcome of one attempt, as recorded on the recipient's document. */
 interface Outcome {
-  id: Types.ObjectId;
+  entry: Due;
   status: RecipientStatus;
   set: Record<string, unknown>;
 }
@@ -198,11 +198,11 @@ export class SendWorker {
         set: { snapshotLeaseExpiresAt: this.leaseEnd() },
       });
     };
-    await this.d.snapshot.take(mine, this.d.config.batchSize, keepAlive);
+    const recipientCount = await this.d.snapshot.take(mine, this.d.config.batchSize, keepAlive);
     await this.write(campaign._id, {
       from: CAMPAIGN_STATUSES,
       when: ours,
-      set: { snapshot: 'done' },
+      set: { snapshot: 'done', recipientCount },
       unset: { snapshotLeaseOwner: 1, snapshotLeaseExpiresAt: 1 },
     });
     this.d.logger.info({ campaignId: String(campaign._id) }, 'campaign audience snapshotted');
@@ -290,7 +290,8 @@ export class SendWorker {
     const recorder = new Recorder(
       models,
       `${this.id}:${String(batch._id)}:${batch.leaseGen}`,
-      String(campaign._id),
+      campaign._id,
+      batch.batchNo,
       this.d.clock,
     );
     const heartbeat = new BatchHeartbeat(
@@ -330,7 +331,8 @@ export class SendWorker {
   /**
    * What is left to send in a batch. A batch nobody held before is all first attempts (or, from
    * retry-unknown, the attempt its entry names): no read needed. One that was held before (a retry
-   * wait, a pause, a dead holder) is checked against each recipient's recorded outcome, by `_id`.
+   * wait, a pause, a dead holder) is checked against each recipient's recorded outcome, by `_id`;
+   * a recipient with none yet is due (if a dead holder claimed that attempt, its claim says so).
    */
   private async dueEntries(
     batch: Batch,
@@ -355,8 +357,9 @@ export class SendWorker {
     for (const e of entries) {
       const r = recorded.get(String(e.r));
       const n = e.n ?? 1;
-      if (!r) continue; // never written: nothing to send (see snapshot.ts)
-      if (r.status === 'retry' && r.attempts >= n) {
+      if (!r) {
+        due.push({ ...e, n });
+      } else if (r.status === 'retry' && r.attempts >= n) {
         if (r.nextAttemptAt && r.nextAttemptAt > now) waiting.push(r.nextAttemptAt);
         else due.push({ ...e, n: r.attempts + 1 });
       } else if (r.attempts < n && r.status !== 'skipped') {
@@ -407,7 +410,7 @@ export class SendWorker {
               ? 'suppressed'
               : undefined;
         if (reason) {
-          recorder.add({ id: entry.r, status: 'skipped', set: { skipReason: reason } });
+          recorder.add({ entry, status: 'skipped', set: { skipReason: reason } });
           continue;
         }
         const claimed = await recorder.claim(String(entry.s), entry.n, previous);
@@ -427,7 +430,7 @@ export class SendWorker {
         const list = (entry.l && lists.get(String(entry.l))) || SEGMENT_LIST;
         await this.limiter.take();
         const message = this.d.composer.compose(campaignInfo, compiled, to, list);
-        previous = await this.attempt(entry.r, entry.n, message);
+        previous = await this.attempt(entry, message);
         if (previous.status === 'retry') waiting.push(previous.set.nextAttemptAt as Date);
       }
     } finally {
@@ -476,16 +479,13 @@ export class SendWorker {
     return out;
   }
 
-  private async attempt(
-    id: Types.ObjectId,
-    attempts: number,
-    message: Parameters<Mailer['send']>[0],
-  ): Promise<Outcome> {
+  private async attempt(entry: Due, message: Parameters<Mailer['send']>[0]): Promise<Outcome> {
+    const attempts = entry.n;
     const counted = { attempts };
     try {
       const info = await this.d.mailer.send(message);
       return {
-        id,
+        entry,
         status: 'sent',
         set: {
           ...counted,
@@ -498,16 +498,16 @@ export class SendWorker {
       const e = err as { responseCode?: number; response?: string; code?: string; message: string };
       const reply = e.response ?? e.message;
       if (e.responseCode && e.responseCode >= 500) {
-        return { id, status: 'failed', set: { ...counted, smtpResponse: reply } };
+        return { entry, status: 'failed', set: { ...counted, smtpResponse: reply } };
       }
       // A temporary answer, or no connection at all: nothing was accepted, so trying again is safe.
       if ((e.responseCode && e.responseCode >= 400) || e.code === 'ECONNECTION') {
         if (attempts > this.d.config.maxRetries) {
-          return { id, status: 'failed', set: { ...counted, smtpResponse: reply } };
+          return { entry, status: 'failed', set: { ...counted, smtpResponse: reply } };
         }
         const delay = this.d.config.retryBaseSeconds * 1000 * 2 ** (attempts - 1);
         return {
-          id,
+          entry,
           status: 'retry',
           set: {
             ...counted,
@@ -518,7 +518,7 @@ export class SendWorker {
       }
       // The connection broke with the message possibly on the wire: the outcome is not known.
       this.d.logger.warn({ code: e.code, err: e.message }, 'SMTP transaction outcome unknown');
-      return { id, status: 'unknown', set: { ...counted, smtpResponse: reply } };
+      return { entry, status: 'unknown', set: { ...counted, smtpResponse: reply } };
     }
   }
 
@@ -612,15 +612,17 @@ class BatchHeartbeat {
 }
 
 const lostAttempt = (e: Due): Outcome => ({
-  id: e.r,
+  entry: e,
   status: 'unknown',
   set: { attempts: e.n, smtpResponse: 'worker stopped during the SMTP transaction' },
 });
 
 /**
- * Group commit for the lanes of one batch: outcomes go out as `_id`-only updates in bulk commands,
- * claims as one unordered insert; lanes that reach the database together share its round trips.
- * A lane's previous outcome goes out with its next claim, so at most one per lane is unwritten.
+ * Group commit for the lanes of one batch: claims go out as one unordered insert, first outcomes
+ * as another (the recipient's document is created with its first outcome), later ones as
+ * `_id`-only updates in bulk commands; lanes that reach the database together share its round
+ * trips. A lane's previous outcome goes out with its next claim, so at most one per lane is
+ * unwritten.
  */
 class Recorder {
   private outcomes: Outcome[] = [];
@@ -632,7 +634,8 @@ class Recorder {
     private readonly models: Pick<Models, 'CampaignRecipient' | 'Claim'>,
     /** Unique per worker, batch and lease generation: a claim of ours is one made in this run. */
     private readonly owner: string,
-    private readonly campaignId: string,
+    private readonly campaignId: Types.ObjectId,
+    private readonly batchNo: number,
     private readonly clock: Clock,
   ) {}
 
@@ -643,7 +646,7 @@ class Recorder {
   /** Writes `previous`, then claims this attempt; true when the claim is ours. */
   claim(subscriberId: string, attempt: number, previous?: Outcome): Promise<boolean> {
     if (previous) this.outcomes.push(previous);
-    const key = `send:${this.campaignId}:${subscriberId}:${attempt}`;
+    const key = `send:${String(this.campaignId)}:${subscriberId}:${attempt}`;
     const won = new Promise<boolean>((resolve, reject) =>
       this.claims.push({ key, settle: (r) => (r instanceof Error ? reject(r) : resolve(r)) }),
     );
@@ -693,10 +696,33 @@ class Recorder {
   }
 
   private async writeOutcomes(outcomes: Outcome[]): Promise<void> {
-    for (let i = 0; i < outcomes.length; i += MAX_UPDATES) {
-      const ops = outcomes.slice(i, i + MAX_UPDATES).map(recordOp);
+    const first = outcomes.filter((o) => o.entry.n === 1);
+    const inserted = await insertEach(
+      this.models.CampaignRecipient.collection,
+      first.map((o) => this.recipientDoc(o)),
+    );
+    // A first outcome already there was written by our own repeat after a transient error.
+    const updates = [
+      ...first.filter((_, i) => !inserted[i]),
+      ...outcomes.filter((o) => o.entry.n !== 1),
+    ];
+    for (let i = 0; i < updates.length; i += MAX_UPDATES) {
+      const ops = updates.slice(i, i + MAX_UPDATES).map(recordOp);
       await retryTransient(() => this.models.CampaignRecipient.bulkWrite(ops, { ordered: false }));
     }
+  }
+
+  private recipientDoc(o: Outcome): Record<string, unknown> {
+    return {
+      _id: o.entry.r,
+      campaignId: this.campaignId,
+      subscriberId: o.entry.s,
+      ...(o.entry.l ? { listId: o.entry.l } : {}),
+      batchNo: this.batchNo,
+      attempts: 0,
+      status: o.status,
+      ...o.set,
+    };
   }
 
   private async insertClaims(keys: string[]): Promise<boolean[]> {
@@ -718,5 +744,7 @@ class Recorder {
 }
 
 function recordOp(o: Outcome): AnyBulkWriteOperation<CampaignRecipientDoc> {
-  return { updateOne: { filter: { _id: o.id }, update: { $set: { status: o.status, ...o.set } } } };
+  return {
+    updateOne: { filter: { _id: o.entry.r }, update: { $set: { status: o.status, ...o.set } } },
+  };
 }

@@ -34,6 +34,9 @@ export function campaignSchema(clock: Clock) {
       snapshot: { type: String, enum: ['none', 'taking', 'done'], default: 'none' },
       snapshotLeaseOwner: { type: String },
       snapshotLeaseExpiresAt: { type: Date },
+      // Everyone the snapshot took in, excluded ones included; written with `snapshot: 'done'`.
+      // Until their first outcome, the queued ones exist only as entries of their batch.
+      recipientCount: { type: Number },
       // Bumped by every write, each of which first claims the version it read
       // (src/campaigns/send/lifecycle.ts).
       stateVersion: { type: Number, default: 0 },
@@ -52,7 +55,10 @@ export const campaignModel = (conn: Connection, clock: Clock): CampaignModel =>
 
 /**
  * Per-recipient state machine:
- *   pending -> sent | failed | retry | skipped;  retry -> sent | failed | retry
+ *   (queued) -> sent | failed | retry | skipped | unknown;  retry -> sent | failed | retry
+ *   A queued recipient is only an entry of its batch (campaign_batch_entries): its document here is
+ *   inserted with its first outcome, one insert instead of an insert at the snapshot and an update
+ *   per send. `pending` documents are those of campaigns snapshotted before that (counted alike).
  *   unknown: a worker claimed the attempt (claims `send:<campaign>:<subscriber>:<attempt>`, inserted
  *   just before the SMTP transaction) and died before recording its outcome; never resent by itself.
  *   skipped: excluded at snapshot or suppressed right before the send.
