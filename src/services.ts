@@ -16,6 +16,7 @@ import { ConfirmationSender } from './inbound/confirmations.js';
 import { InboundInbox } from './inbound/inbox.js';
 import { InboundPipeline } from './inbound/pipeline.js';
 import { subscriberLookupFrom } from './inbound/ports.js';
+import { recentCampaignLists } from './inbound/recent-campaigns.js';
 import type { Mailer } from './mail/mailer.js';
 import { AuditLog, AuditReader } from './privacy/audit.js';
 import { ErasureService } from './privacy/erasure.js';
@@ -197,7 +198,7 @@ export function buildServices(a: Adapters, overrides: Partial<Ports> = {}) {
         mailFrom: a.config.mailFrom,
         orgName: a.config.org.name,
       }),
-      campaigns: campaignLists,
+      campaigns: recentCampaignLists(campaignLists, a.clock),
       subscribers: subscriberLookup,
       // "Poista tietoni" / "delete my data" opens an erasure request in the register.
       privacy: privacyRequests,

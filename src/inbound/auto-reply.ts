@@ -27,10 +27,11 @@ export interface HeaderView {
 export type AutoReplyKind = 'auto-replied' | 'auto-generated' | null;
 
 /**
- * `auto-generated` only for Auto-Submitted: auto-generated (a machine wrote it, e.g. a mailbox
- * provider's one-click mailto unsubscribe), `auto-replied` for everything that answers mail.
+ * What the header fields alone say: `auto-generated` only for Auto-Submitted: auto-generated (a
+ * machine wrote it, e.g. a mailbox provider's one-click mailto unsubscribe), `auto-replied` for
+ * everything that answers mail; null when only the subject can still tell (autoReplySubject).
  */
-export function autoReplyKind(h: HeaderView, subject: string): AutoReplyKind {
+export function autoReplyMarker(h: HeaderView): AutoReplyKind {
   const submitted = h.get('auto-submitted')?.trim().toLowerCase();
   if (submitted && !submitted.startsWith('no')) {
     return submitted.startsWith('auto-generated') ? 'auto-generated' : 'auto-replied';
@@ -43,7 +44,11 @@ export function autoReplyKind(h: HeaderView, subject: string): AutoReplyKind {
   // Exchange marks its own automatic answers with this and an X-MS-Exchange auto-reply flag.
   if (h.get('x-ms-exchange-inbox-rules-loop') !== undefined && suppress?.includes('all'))
     return 'auto-replied';
-  const cleaned = subject.replace(/^\s*((re|vs|sv|aw|fw|fwd|vl)\s*:\s*)*/i, '').trim();
-  if (AUTO_SUBJECTS.some((re) => re.test(cleaned))) return 'auto-replied';
   return null;
+}
+
+/** A (decoded) subject that automatic replies put in front of the original one. */
+export function autoReplySubject(subject: string): boolean {
+  const cleaned = subject.replace(/^\s*((re|vs|sv|aw|fw|fwd|vl)\s*:\s*)*/i, '').trim();
+  return AUTO_SUBJECTS.some((re) => re.test(cleaned));
 }

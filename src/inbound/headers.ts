@@ -90,3 +90,38 @@ export function addressesIn(value: string | undefined): string[] {
     m[0].replace(/^mailto:/i, '').replace(/\?.*$/, ''),
   );
 }
+
+/** The raw text of every `name` field of a header block, continuation lines included. */
+export function rawFields(headText: string, name: string): string[] {
+  const field = new RegExp(`^${name}[ \\t]*:[^\\r\\n]*(?:\\r?\\n[ \\t][^\\r\\n]*)*`, 'gim');
+  return [...headText.matchAll(field)].map((m) => m[0]);
+}
+
+/**
+ * The value of a field that appears once, on one line, in printable ASCII without an encoded
+ * word: what a MIME parser decodes it to (nothing to decode), read without one. '' when the field
+ * is absent; undefined when only a MIME parser can tell.
+ */
+export function literalField(headText: string, name: string): string | undefined {
+  const fields = rawFields(headText, name);
+  if (fields.length === 0) return '';
+  const field = fields[0]!;
+  if (fields.length > 1 || field.includes('\n')) return undefined;
+  const value = field.slice(field.indexOf(':') + 1).trim();
+  return /^[\x20-\x7e]*$/.test(value) && !value.includes('=?') ? value : undefined;
+}
+
+/**
+ * False when no address a MIME parser finds in the `name` fields can contain `text` (a domain):
+ * the fields do not name it, even with their white space left out, and hold nothing an address
+ * parser could put it together from (comments, quoted pairs, encoded words, non-ASCII IDN text).
+ */
+export function fieldMayName(headText: string, name: string, text: string): boolean {
+  const needle = text.toLowerCase();
+  return rawFields(headText, name).some(
+    (f) =>
+      !/^[\x20-\x7e\r\n\t]*$/.test(f) ||
+      /[(\\]|=\?/.test(f) ||
+      f.toLowerCase().replace(/\s+/g, '').includes(needle),
+  );
+}

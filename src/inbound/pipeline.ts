@@ -14,17 +14,26 @@ import type {
 import type { SuppressionService } from '../unsubscribe/suppressions.js';
 import type { TokenService } from '../unsubscribe/tokens.js';
 import type { AuthVerdict, Envelope, MailAuthenticator } from './authenticator.js';
-import { autoReplyKind } from './auto-reply.js';
+import { autoReplyMarker, autoReplySubject } from './auto-reply.js';
 import { insertEach } from '../db/bulk.js';
 import { GroupCommit } from '../db/group-commit.js';
 import { Claims } from '../db/claims.js';
+import { retryTransient } from '../db/retry.js';
 import { BOUNCE_COUNTS, INBOUND_CLAIMS } from './claims.js';
 import type { ConfirmationSender } from './confirmations.js';
-import { addressesIn, headerEnd, messageDigest, messageIds, parseHeaderBlock } from './headers.js';
+import {
+  addressesIn,
+  fieldMayName,
+  headerEnd,
+  literalField,
+  messageDigest,
+  messageIds,
+  parseHeaderBlock,
+} from './headers.js';
 import type { CampaignLists } from '../unsubscribe/campaign-lists.js';
 import type { PrivacyRequestSink, SubscriberLookup, SubscriberRef } from './ports.js';
 import { detectIntent, ownText } from './reply-text.js';
-import { isReport, parseArf, parseDsn, type OriginalRef } from './reports.js';
+import { isReport, mayBeReport, parseArf, parseDsn, type OriginalRef } from './reports.js';
 
 export interface InboundConfig {
   inboundDomain: string;
@@ -45,6 +54,14 @@ const TOKEN_LOCAL = {
   bounce: /^bounces\+([a-z2-7]{52})$/i,
 };
 const OUR_MESSAGE_ID = /^([0-9a-f]{24})\.([0-9a-f]{24})$/;
+const PARSE_OPTIONS = {
+  keepDeliveryStatus: true,
+  skipImageLinks: true,
+  skipTextToHtml: true,
+  // The HTML is only ever read as text (reply-text.ts): its cid: images need no data: URLs.
+  keepCidLinks: true,
+  maxHtmlLengthToParse: 1024 * 1024,
+};
 
 export interface InboundResult {
   id: string;
@@ -83,9 +100,13 @@ interface Context {
   id: Types.ObjectId;
   raw: Buffer;
   env: Envelope;
+  recipients: string[];
+}
+
+/** A reply is read in full: its text, its threading fields and its sender. */
+interface ReplyContext extends Context {
   parsed: ParsedMail;
   from: string | null;
-  recipients: string[];
 }
 
 interface Identity {
@@ -142,6 +163,8 @@ export class InboundPipeline {
   private readonly bounceSlots: Claims;
   /** Records of messages that arrive together share one insertMany; false: the `_id` was there. */
   private readonly records: GroupCommit<mongo.Document, boolean>;
+  /** Outcomes of messages acted on together share one unordered update command. */
+  private readonly outcomes: GroupCommit<{ id: Types.ObjectId; set: mongo.Document }, undefined>;
 
   constructor(
     private readonly models: Pick<Models, 'InboundMessage'>,
@@ -168,6 +191,15 @@ export class InboundPipeline {
     this.bounceSlots = new Claims(models.InboundMessage.db, BOUNCE_COUNTS);
     const collection = models.InboundMessage.collection;
     this.records = new GroupCommit((docs) => insertEach(collection, docs), 64);
+    // At most 32 statements per update command: FerretDB hangs on 100 (docs/database.md). Each
+    // statement sets fixed values on one `_id`, so the whole command may simply run again.
+    this.outcomes = new GroupCommit(async (items) => {
+      const ops = items.map(({ id, set }) => ({
+        updateOne: { filter: { _id: id }, update: { $set: set } },
+      }));
+      await retryTransient(() => collection.bulkWrite(ops, { ordered: false }));
+      return items.map(() => undefined);
+    }, 32);
   }
 
   get maxBytes(): number {
@@ -176,9 +208,10 @@ export class InboundPipeline {
 
   async process(raw: Buffer, env: Envelope): Promise<InboundResult> {
     const end = headerEnd(raw, HEADER_CAP_BYTES);
-    const head = parseHeaderBlock(
-      raw.subarray(0, end < 0 ? Math.min(raw.length, HEADER_CAP_BYTES) : end).toString('utf8'),
-    );
+    const headText = raw
+      .subarray(0, end < 0 ? Math.min(raw.length, HEADER_CAP_BYTES) : end)
+      .toString('utf8');
+    const head = parseHeaderBlock(headText);
     const messageId = messageIds(head.get('message-id')?.[0])[0] ?? '';
     const digest = messageDigest(raw);
     const id = inboundRecordId(messageId, digest);
@@ -186,7 +219,7 @@ export class InboundPipeline {
 
     let plan: Plan;
     try {
-      plan = await this.decide(id, raw, env, head, end);
+      plan = await this.decide(id, raw, env, { head, text: headText, end });
     } catch (err) {
       plan = this.failed(id, err);
     }
@@ -234,10 +267,10 @@ export class InboundPipeline {
       } catch (err) {
         final = this.failed(id, err);
       }
-      await this.models.InboundMessage.collection.updateOne(
-        { _id: id },
-        { $set: { ...stored(final), updatedAt: this.deps.clock.now() } },
-      );
+      await this.outcomes.add({
+        id,
+        set: { ...stored(final), updatedAt: this.deps.clock.now() },
+      });
     }
     return {
       id: String(id),
@@ -263,47 +296,56 @@ export class InboundPipeline {
     id: Types.ObjectId,
     raw: Buffer,
     env: Envelope,
-    head: Map<string, string[]>,
-    end: number,
+    header: { head: Map<string, string[]>; text: string; end: number },
   ): Promise<Plan> {
+    const { head, end } = header;
     if (end < 0 || head.size === 0)
       return { ...review('malformed', 'no header section'), status: 'error', outcome: 'error' };
-    const boundaries = raw.toString('latin1').match(/boundary\s*=/gi)?.length ?? 0;
+    const text = raw.toString('latin1');
+    const boundaries = text.match(/boundary\s*=/gi)?.length ?? 0;
     if (boundaries > MAX_BOUNDARIES)
       return { ...review('malformed', 'too many MIME parts'), status: 'error', outcome: 'error' };
 
-    const parsed = await simpleParser(raw, {
-      keepDeliveryStatus: true,
-      skipImageLinks: true,
-      skipTextToHtml: true,
-      maxHtmlLengthToParse: 1024 * 1024,
-    });
-    const fromValue = parsed.from?.value ?? [];
-    const from = fromValue.length === 1 ? normaliseEmail(fromValue[0]!.address) : null;
+    // The MIME parse is most of the CPU a message costs, so it runs only once something needs a
+    // part, the text, or a field that only a MIME parser decodes: automatic replies and mail to
+    // the unsubscribe address are mostly decided by their header fields alone.
+    let parsing: Promise<ParsedMail> | undefined;
+    const parsed = () => (parsing ??= simpleParser(raw, PARSE_OPTIONS));
     const headerRcpts = ['delivered-to', 'x-original-to', 'to', 'cc'].flatMap((n) =>
       (head.get(n) ?? []).flatMap(addressesIn),
     );
     const recipients = [...(env.rcptTo ?? []), ...headerRcpts].map((a) => a.toLowerCase());
-    const ctx: Context = { id, raw, env, parsed, from, recipients };
+    const ctx: Context = { id, raw, env, recipients };
     const get = (name: string) => head.get(name)?.[0];
 
     // Reports carry Auto-Submitted too (Postfix DSNs do); they are recognised by structure.
-    const report = isReport(parsed);
-    const auto = report ? null : autoReplyKind({ get }, parsed.subject ?? '');
+    const reportish = mayBeReport(text);
+    const report = reportish && isReport(await parsed());
+    const subject = async () =>
+      literalField(header.text, 'subject') ?? (await parsed()).subject ?? '';
+    const auto = report
+      ? null
+      : (autoReplyMarker({ get }) ?? (autoReplySubject(await subject()) ? 'auto-replied' : null));
     const unsubToken = this.addressToken(recipients, 'unsubscribe');
     if (auto === 'auto-replied' || (auto === 'auto-generated' && !unsubToken))
       return done('auto_reply', 'no_action', { detail: 'automatic reply' });
 
-    const arf = parseArf(parsed);
-    if (arf) return this.complaint(ctx, arf.feedbackType, arf.original);
-    const dsn = parseDsn(parsed);
-    if (dsn) return this.bounce(ctx, dsn.kind, dsn.status, dsn.original);
+    if (reportish) {
+      const arf = parseArf(await parsed());
+      if (arf) return this.complaint(ctx, arf.feedbackType, arf.original);
+      const dsn = parseDsn(await parsed());
+      if (dsn) return this.bounce(ctx, dsn.kind, dsn.status, dsn.original);
+    }
     if (!env.mailFrom && env.via === 'smtp' && this.addressToken(recipients, 'bounce'))
       return done('bounce', 'unparsed', {
         detail: 'null-sender mail to the bounce address that is no DSN',
       });
 
-    if (from && from.endsWith(`@${this.cfg.inboundDomain}`))
+    const domain = this.cfg.inboundDomain;
+    // Mail to the unsubscribe address needs its sender only to rule out a loop.
+    const fromMayBeOurs = fieldMayName(header.text, 'from', domain);
+    const from = fromMayBeOurs || !unsubToken ? fromOf(await parsed()) : null;
+    if (from && from.endsWith(`@${domain}`))
       return done('loop', 'no_action', { detail: 'mail from our own inbound domain' });
 
     if (unsubToken) {
@@ -319,7 +361,7 @@ export class InboundPipeline {
         return done('unsubscribe_address', outcomeOf(res), claims);
       });
     }
-    return this.reply(ctx);
+    return this.reply({ ...ctx, parsed: await parsed(), from });
   }
 
   private complaint(ctx: Context, feedbackType: string, original: OriginalRef): Plan {
@@ -388,7 +430,7 @@ export class InboundPipeline {
     });
   }
 
-  private async reply(ctx: Context): Promise<Plan> {
+  private async reply(ctx: ReplyContext): Promise<Plan> {
     const { parsed } = ctx;
     const own = ownText(parsed.text, typeof parsed.html === 'string' ? parsed.html : undefined);
     // A subject of one's own ("Unsubscribe") is a request; a reply's subject is the campaign's.
@@ -485,7 +527,7 @@ export class InboundPipeline {
   }
 
   /** Subscriber and campaign of the campaign mail this replies to (our Message-ID, or VERP). */
-  private replyContext(ctx: Context): Identity | null {
+  private replyContext(ctx: ReplyContext): Identity | null {
     const h = ctx.parsed.headers;
     const refs = [h.get('in-reply-to'), h.get('references')]
       .flatMap((v) => (Array.isArray(v) ? v : v ? [v] : []))
@@ -540,6 +582,12 @@ function stored(d: Partial<Decision>) {
     ...(subscriberId ? { subscriberId: new Types.ObjectId(subscriberId) } : {}),
     ...(campaignId ? { campaignId: new Types.ObjectId(campaignId) } : {}),
   };
+}
+
+/** The sender, when From names exactly one address. */
+function fromOf(parsed: ParsedMail): string | null {
+  const value = parsed.from?.value ?? [];
+  return value.length === 1 ? normaliseEmail(value[0]!.address) : null;
 }
 
 function outcomeOf(res: { changed: boolean; found: boolean }): string {

@@ -31,6 +31,24 @@ export function isReport(parsed: ParsedMail): boolean {
   return reportType(parsed) !== null;
 }
 
+const REPORT_WORDS = /multipart\/report|feedback-report|delivery-status/i;
+const CONTENT_TYPE_FIELDS = /^content-type[ \t]*:[^\r\n]*(?:\r?\n[ \t][^\r\n]*)*/gim;
+// A comment, quoted pair or encoded word in a Content-Type field can spell a type in pieces that
+// the MIME parser puts together (`multipart/(x)report`, an encoded top-level type).
+const OBSCURED = /[(\\]|=\?/;
+
+/**
+ * False when no MIME parser could find a report in the message (latin1 text of the raw bytes):
+ * isReport, parseArf and parseDsn each need one of REPORT_WORDS as a Content-Type of the message
+ * or of a part, and MIME header fields stand in the raw text as they are. Mail that is no report
+ * and is decided by its header fields then needs no MIME parse.
+ */
+export function mayBeReport(text: string): boolean {
+  if (REPORT_WORDS.test(text)) return true;
+  for (const field of text.matchAll(CONTENT_TYPE_FIELDS)) if (OBSCURED.test(field[0])) return true;
+  return false;
+}
+
 function part(parsed: ParsedMail, types: string[]): string | null {
   const a = parsed.attachments.find((x) => types.includes(x.contentType.toLowerCase()));
   return a ? a.content.subarray(0, 256 * 1024).toString('utf8') : null;
