@@ -246,7 +246,12 @@ export async function startEmbedded(dataDir: string, logger: Logger): Promise<Em
     binary,
     [
       '--handler=sqlite',
-      `--sqlite-url=file:${dbDir}/`,
+      // WAL (FerretDB's default) with synchronous=NORMAL instead of SQLite's FULL: a commit is
+      // written to the WAL before it is acknowledged, so a killed Kirje or FerretDB loses nothing;
+      // only an OS crash or power cut can lose the last commits, the same exposure as MongoDB's
+      // default write concern (journal flushed every 100 ms). FULL also fsyncs every commit, which
+      // cost 35-45% of the CPU and half the latency of each insert (docs/database.md).
+      `--sqlite-url=file:${dbDir}/?_pragma=synchronous(normal)`,
       `--listen-addr=127.0.0.1:${port}`,
       `--state-dir=${stateDir}`,
       '--telemetry=disable',
