@@ -29,7 +29,7 @@ export interface CompletedOptOut {
 }
 
 export interface FollowUpOptions {
-  /** Opt-outs completed per step: one read of the memberships serves them all. */
+  /** Opt-outs completed per step: one scan of the memberships serves all those leaving all lists. */
   batchSize: number;
   /** How often the outbox is looked at with nothing announced (work left by another process). */
   idleMs: number;
@@ -37,7 +37,7 @@ export interface FollowUpOptions {
   gatherMs: number;
 }
 
-const DEFAULTS: FollowUpOptions = { batchSize: 200, idleMs: 1000, gatherMs: 20 };
+const DEFAULTS: FollowUpOptions = { batchSize: 200, idleMs: 1000, gatherMs: 200 };
 
 /**
  * The opt-outs in the outbox at one moment, as the send worker needs them: who must not be mailed
