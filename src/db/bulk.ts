@@ -90,12 +90,12 @@ export interface BulkWriteTarget<T extends object> {
 }
 
 /**
- * Idempotent updates (a `$set` by `_id`, the same from every writer) in ordered commands of at
- * most MAX_UPDATE_STATEMENTS: one round trip per command instead of per statement, and the
- * statements run one after another, as SQLite takes one writer at a time. A transient failure
- * retries the whole command, which is why the updates must be idempotent.
+ * Idempotent writes (a `$set` or a delete by `_id`, the same from every writer) in ordered
+ * commands of at most MAX_UPDATE_STATEMENTS: one round trip per command instead of per statement,
+ * and the statements run one after another, as SQLite takes one writer at a time. A transient
+ * failure retries the whole command, which is why the writes must be idempotent.
  */
-export async function updateInOrder<T extends object>(
+export async function writeInOrder<T extends object>(
   model: BulkWriteTarget<T>,
   ops: Array<AnyBulkWriteOperation<T>>,
 ): Promise<void> {

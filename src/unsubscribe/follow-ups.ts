@@ -3,7 +3,7 @@ import type { Models } from '../db/models/index.js';
 import type { UnsubscribeFollowUpEntry as Entry } from '../db/models/unsubscribe-event.js';
 import { retryTransient } from '../db/retry.js';
 import type { Logger } from '../shared/logger.js';
-import { insertEach } from '../db/bulk.js';
+import { insertEach, writeInOrder } from '../db/bulk.js';
 import { GroupCommit } from '../db/group-commit.js';
 import { mapConcurrent } from '../shared/concurrency.js';
 import type { OptOut, SuppressedOptOut, UnsubscribeRequest, UnsubscribeResult } from './service.js';
@@ -29,15 +29,19 @@ export interface CompletedOptOut {
 }
 
 export interface FollowUpOptions {
-  /** Opt-outs completed per step: one scan of the memberships serves all those leaving all lists. */
-  batchSize: number;
+  /**
+   * Pages completed per step (a page holds the opt-outs of one group commit): reads and writes
+   * of the step are shared by all their opt-outs. At most MAX_UPDATE_STATEMENTS, so their
+   * deletes are one command.
+   */
+  pagesPerStep: number;
   /** How often the outbox is looked at with nothing announced (work left by another process). */
   idleMs: number;
   /** After an opt-out is recorded, how long to wait for more to complete together. */
   gatherMs: number;
 }
 
-const DEFAULTS: FollowUpOptions = { batchSize: 200, idleMs: 1000, gatherMs: 200 };
+const DEFAULTS: FollowUpOptions = { pagesPerStep: 32, idleMs: 1000, gatherMs: 200 };
 
 /**
  * The opt-outs in the outbox at one moment, as the send worker needs them: who must not be mailed
@@ -190,20 +194,14 @@ export class UnsubscribeFollowUps {
     return new PendingOptOuts(pages.flatMap((p) => p.entries));
   }
 
-  /** Completes one batch of pages, oldest first; how many opt-outs they held. */
+  /** Completes up to pagesPerStep pages, oldest first; how many pages there were. */
   async tick(): Promise<number> {
     const pages = await this.models.UnsubscribeFollowUp.find({})
       .sort({ _id: 1 })
-      .limit(this.opts.batchSize)
+      .limit(this.opts.pagesPerStep)
       .lean<Page[]>();
-    // Whole pages, up to batchSize opt-outs (at least one page).
-    let entries = 0;
-    const batch = pages.filter((p, i) => {
-      entries += p.entries.length;
-      return i === 0 || entries <= this.opts.batchSize;
-    });
-    if (batch.length > 0) await this.apply(batch);
-    return batch.reduce((n, p) => n + p.entries.length, 0);
+    if (pages.length > 0) await this.apply(pages);
+    return pages.length;
   }
 
   /** Completes every page there is (tests, benchmarks, shutdown of a one-off tool). */
@@ -282,9 +280,10 @@ export class UnsubscribeFollowUps {
         changed: changed[i]!,
       })),
     );
-    // One statement; its scan is of the outbox, which holds only what is in flight.
-    await retryTransient(() =>
-      this.models.UnsubscribeFollowUp.deleteMany({ _id: { $in: pages.map((p) => p._id) } }),
+    // By `_id` each (a filter `_id: {$in}` is checked against every page of the outbox).
+    await writeInOrder(
+      this.models.UnsubscribeFollowUp,
+      pages.map((p) => ({ deleteOne: { filter: { _id: p._id } } })),
     );
   }
 
@@ -328,7 +327,7 @@ export class UnsubscribeFollowUps {
     this.running = undefined;
     const again = this.again;
     this.again = false;
-    const full = done >= this.opts.batchSize;
+    const full = done >= this.opts.pagesPerStep;
     this.schedule(full ? 0 : again ? this.opts.gatherMs : this.opts.idleMs);
   }
 }

@@ -7,7 +7,7 @@ import type { SUBSCRIBER_STATUSES } from '../db/models/subscriber.js';
 import type { UnsubscribeChannel } from '../db/models/unsubscribe-event.js';
 import type { ConsentLedger } from '../subscribe/consent-ledger.js';
 import type { Clock } from '../shared/clock.js';
-import { insertEach, updateInOrder } from '../db/bulk.js';
+import { insertEach, writeInOrder } from '../db/bulk.js';
 import { mapConcurrent } from '../shared/concurrency.js';
 import {
   ALL_LISTS,
@@ -214,7 +214,7 @@ export class UnsubscribeService {
     // concurrent writers on the embedded FerretDB only collide and retry (measured: several times
     // slower than in turn). Every statement is an idempotent `$set` by `_id`, so a retried command
     // changes nothing twice.
-    await updateInOrder(
+    await writeInOrder(
       this.models.Membership,
       plans.flatMap((p) =>
         (p?.leaving ?? []).map((m) => ({
@@ -225,7 +225,7 @@ export class UnsubscribeService {
         })),
       ),
     );
-    await updateInOrder(
+    await writeInOrder(
       this.models.Subscriber,
       plans.flatMap((p) =>
         p?.newStatus
