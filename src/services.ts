@@ -80,7 +80,8 @@ export function buildServices(a: Adapters, overrides: Partial<Ports> = {}) {
     unsubscribe,
     a.logger,
   );
-  suppressions.settleBeforeLift((emailHash) => unsubscribeFollowUps.settle({ emailHash }));
+  // A pending opt-out names only the subscriber: a decision about an address settles them all.
+  suppressions.settleFirst(() => unsubscribeFollowUps.settle());
   const staffAdmin = new StaffAdminService(auth, audit);
   const emailKeys = new EmailKeys(models);
   const lists = new ListService(models, audit, campaignsUsingList(a.db.connection));
@@ -149,6 +150,11 @@ export function buildServices(a: Adapters, overrides: Partial<Ports> = {}) {
     unsubscribeConfirmation,
     (token) => `${a.config.baseUrl}/u/${token}`,
   );
+  unsubscribeFollowUps.afterComplete((done) => {
+    unsubscribePortal
+      .confirmCompleted(done)
+      .catch((err: unknown) => a.logger.error({ err }, 'unsubscribe confirmation mails failed'));
+  });
   const composer = new MailComposer(tokens, {
     baseUrl: a.config.baseUrl,
     inboundDomain: a.config.inboundDomain,
@@ -176,6 +182,7 @@ export function buildServices(a: Adapters, overrides: Partial<Ports> = {}) {
     renderer: ports.renderer,
     snapshot,
     suppressions,
+    pendingOptOuts: unsubscribeFollowUps,
     clock: a.clock,
     logger: a.logger,
     config: a.config.send,
@@ -226,7 +233,7 @@ export function buildServices(a: Adapters, overrides: Partial<Ports> = {}) {
     protector,
     audit,
     a.clock,
-    (emailHash) => unsubscribeFollowUps.settle({ emailHash }),
+    () => unsubscribeFollowUps.settle(),
   );
   const erasure = new ErasureService(
     models,

@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { isTransientDbError } from './retry.js';
+import type { AnyBulkWriteOperation } from 'mongoose';
+import { isTransientDbError, retryTransient } from './retry.js';
 import { isDuplicateKey } from '../shared/errors.js';
 
 /**
@@ -75,4 +76,31 @@ export async function insertEach(collection: InsertManyTarget, docs: object[]): 
     }
   }
   return inserted;
+}
+
+/**
+ * Statements per update command: FerretDB 1.24 holds a pooled connection per statement until the
+ * command ends and has 100, so a command of 100 (or several adding up to 100) never returns.
+ */
+export const MAX_UPDATE_STATEMENTS = 32;
+
+/** The one driver call used here; a mongoose model has it. */
+export interface BulkWriteTarget<T extends object> {
+  bulkWrite(ops: Array<AnyBulkWriteOperation<T>>, opts: { ordered: boolean }): Promise<unknown>;
+}
+
+/**
+ * Idempotent writes (a `$set` or a delete by `_id`, the same from every writer) in ordered
+ * commands of at most MAX_UPDATE_STATEMENTS: one round trip per command instead of per statement,
+ * and the statements run one after another, as SQLite takes one writer at a time. A transient
+ * failure retries the whole command, which is why the writes must be idempotent.
+ */
+export async function writeInOrder<T extends object>(
+  model: BulkWriteTarget<T>,
+  ops: Array<AnyBulkWriteOperation<T>>,
+): Promise<void> {
+  for (let i = 0; i < ops.length; i += MAX_UPDATE_STATEMENTS) {
+    const chunk = ops.slice(i, i + MAX_UPDATE_STATEMENTS);
+    await retryTransient(() => model.bulkWrite(chunk, { ordered: true }));
+  }
 }

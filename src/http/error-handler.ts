@@ -40,7 +40,7 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (err, req, res: Response, _next) => {
     const appError = err instanceof AppError ? err : fromParserError(err as HttpErrorLike);
     const status = appError?.status ?? 500;
-    if (status >= 500) (req.log ?? logger).error({ err }, 'request failed');
+    if (status >= 500) logger.error({ err, reqId: req.id }, 'request failed');
     const code = appError?.code ?? 'internal';
     const message = appError?.message ?? 'internal error';
     if (res.headersSent) return;

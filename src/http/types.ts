@@ -4,6 +4,8 @@ import type { Request } from 'express';
 
 declare module 'express-serve-static-core' {
   interface Request {
+    /** Set for every request by src/http/access-log.ts. */
+    id: string;
     actor?: StaffActor;
   }
 }

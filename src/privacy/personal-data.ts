@@ -38,6 +38,11 @@ export interface PersonalDataEntry {
   erase: EraseAction;
   /** Fields never copied into an export as stored (sealed values are shown per permission). */
   omit?: string[];
+  /**
+   * A document holds several people's entries in this array: the export shows only the entries
+   * whose `field` is one of the subject's subscriber ids.
+   */
+  shared?: { array: string; field: string };
   /** Whole documents older than the configured period go in the retention run. */
   retention?: { rule: string; dateField: string; months: 'inboundMonths' | 'deliveryMonths' };
 }
@@ -159,11 +164,17 @@ export const PERSONAL_DATA: readonly PersonalDataEntry[] = [
   {
     key: 'unsubscribeFollowUps',
     collection: COLLECTIONS.unsubscribeFollowUps,
-    title: 'One-click opt-outs still being completed',
-    match: bySubscriber(),
-    // The suppression was written before the person was answered; erasure writes its own, and
-    // there is nothing left to complete for someone who no longer exists.
-    erase: { kind: 'delete' },
+    title: 'Opt-outs still being completed',
+    match: bySubscriber('entries.subscriberId'),
+    shared: { array: 'entries', field: 'subscriberId' },
+    // A page of the outbox holds several people's opt-outs for seconds (src/unsubscribe/
+    // follow-ups.ts). An erasure request completes the person's first (SubjectDataService.keys);
+    // an entry of someone erased later (retention) is dropped by the background step, which finds
+    // nobody to complete it for.
+    erase: {
+      kind: 'keep',
+      why: 'shared, seconds-long pages of ids and lists; an erased person’s entries are dropped',
+    },
   },
   {
     key: 'unsubscribeEvents',

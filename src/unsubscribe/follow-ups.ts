@@ -1,55 +1,110 @@
 import { Types } from 'mongoose';
 import type { Models } from '../db/models/index.js';
-import type { UnsubscribeFollowUpDoc } from '../db/models/unsubscribe-event.js';
+import type { UnsubscribeFollowUpEntry as Entry } from '../db/models/unsubscribe-event.js';
 import { retryTransient } from '../db/retry.js';
 import type { Logger } from '../shared/logger.js';
-import { insertEach } from '../db/bulk.js';
+import { insertEach, writeInOrder } from '../db/bulk.js';
 import { GroupCommit } from '../db/group-commit.js';
 import { mapConcurrent } from '../shared/concurrency.js';
 import type { OptOut, SuppressedOptOut, UnsubscribeRequest, UnsubscribeResult } from './service.js';
 import type { UnsubscribeService } from './service.js';
 import { READ_CONCURRENCY, type SuppressionService, type SuppressionSpec } from './suppressions.js';
 
-type FollowUp = UnsubscribeFollowUpDoc & { _id: Types.ObjectId };
+type Page = { _id: Types.ObjectId; entries: Entry[] };
 
 interface Pending {
-  followUp: FollowUp;
+  entry: Entry;
+  /** Written right after the page, before the caller is answered (record()); none for accept(). */
   suppressions: SuppressionSpec[];
 }
 
+/** An opt-out the background step completed, for what follows it (the confirmation mail). */
+export interface CompletedOptOut {
+  optOut: OptOut;
+  /** The list the one-click link named, if any. */
+  linkListId?: string;
+  subscriber: { email: string; locale: string; name: string };
+  /** This completion wrote the opt-out's event: it is new, not a repeat. */
+  changed: boolean;
+}
+
 export interface FollowUpOptions {
-  /** Follow-ups completed per step: one read of the memberships serves them all. */
-  batchSize: number;
+  /**
+   * Pages completed per step (a page holds the opt-outs of one group commit): reads and writes
+   * of the step are shared by all their opt-outs. At most MAX_UPDATE_STATEMENTS, so their
+   * deletes are one command.
+   */
+  pagesPerStep: number;
   /** How often the outbox is looked at with nothing announced (work left by another process). */
   idleMs: number;
   /** After an opt-out is recorded, how long to wait for more to complete together. */
   gatherMs: number;
 }
 
-const DEFAULTS: FollowUpOptions = { batchSize: 200, idleMs: 1000, gatherMs: 20 };
+const DEFAULTS: FollowUpOptions = { pagesPerStep: 32, idleMs: 1000, gatherMs: 200 };
+
+/**
+ * The opt-outs in the outbox at one moment, as the send worker needs them: who must not be mailed
+ * on which lists although no suppression says so yet.
+ */
+export class PendingOptOuts {
+  private readonly bySubscriber = new Map<string, { all: boolean; lists: Set<string> }>();
+
+  constructor(entries: Array<Pick<Entry, 'subscriberId' | 'allLists' | 'listIds'>>) {
+    for (const e of entries) {
+      const id = String(e.subscriberId);
+      const mine = this.bySubscriber.get(id) ?? { all: false, lists: new Set<string>() };
+      mine.all ||= e.allLists;
+      for (const l of e.listIds) mine.lists.add(String(l));
+      this.bySubscriber.set(id, mine);
+    }
+  }
+
+  get size(): number {
+    return this.bySubscriber.size;
+  }
+
+  /**
+   * Whether mail to this person (on this list; without one, mail to a segment) is opted out of.
+   * The same rule as the suppressions it stands in for: an opt-out of all lists covers everything,
+   * one of a list covers that list.
+   */
+  covers(subscriberId: string, listId?: string): boolean {
+    const mine = this.bySubscriber.get(subscriberId);
+    return Boolean(mine && (mine.all || (listId !== undefined && mine.lists.has(listId))));
+  }
+}
 
 /**
  * Opt-outs that arrive in bulk: RFC 8058 one-click at the rate mailbox providers send it, and
- * inbound mail (mailto tokens, replies, complaints, bounces). The request writes only what must be
- * durable before the 200: a to-do (collection unsubscribe_followups) and the suppression, each
- * one `_id`-keyed insert, with concurrent requests' inserts grouped into one insertMany. The rest of
- * the opt-out (memberships, subscriber status, consent ledger, event) is UnsubscribeService.complete
- * run here in the background, in batches, and the to-do is deleted only after it.
+ * inbound mail (mailto tokens, replies, complaints, bounces). Concurrent requests are grouped into
+ * one page of the outbox (collection unsubscribe_followups), one insert for the group:
  *
- * Crash safety: the to-do is written before the suppression, so any crash leaves either nothing
- * (no 200 was given) or a to-do, which the next step (of this process after a restart, or of any
- * other process) completes, suppression included; every step is idempotent, so a to-do completed
- * twice (two processes, or a crash after the work but before the delete) changes nothing more.
+ * - accept() (one-click) answers once its page is durable: no read of the person, no suppression.
+ *   The opt-out is honoured from that moment because every reader that decides on mailing or on a
+ *   resubscribe looks at the outbox too: the send worker before each chunk (pending()), the
+ *   preference centre, a lift of a suppression, the subscribe form, privacy export and erasure
+ *   (settle()).
+ * - record() (inbound) also writes the suppressions before it resolves, because its caller needs
+ *   to know whether the opt-out is new; so it reads the person first.
  *
- * Reads the person sees are consistent: the preference centre and any lift of a suppression first
- * settle() that person's to-dos, so the page shows the opt-out and a resubscribe is never undone
- * by a late membership update. The send worker needs nothing: it reads only suppressions.
+ * The rest is done here in the background, page by page: read the people, write their
+ * suppressions (first: they are what stops mail once the page is gone), then
+ * UnsubscribeService.complete (memberships, status, consent ledger, event), then whatever follows a
+ * completed one-click (the optional confirmation mail), and only then delete the page. An entry
+ * whose person no longer exists (erased) is dropped: nothing is left to mail or to record.
+ *
+ * Crash safety: a crash before the page is written gave no answer; after it, the page is completed
+ * by the next step (of this process after a restart, or of any other process). Every step is
+ * idempotent, so a page completed twice (two processes, or a crash after the work but before the
+ * delete) changes nothing more.
  */
 export class UnsubscribeFollowUps {
   private readonly opts: FollowUpOptions;
   private readonly commit = new GroupCommit<Pending, boolean>((items) => this.write(items));
-  /** Subscriber id -> the step completing their to-dos now, so settle() can wait for it. */
+  /** Page id -> the step completing it now, so settle() and a step never do a page twice at once. */
   private readonly busy = new Map<string, Promise<void>>();
+  private completed: ((done: CompletedOptOut[]) => void) | undefined;
   private started = false;
   private timer: NodeJS.Timeout | undefined;
   private due = Infinity;
@@ -66,9 +121,26 @@ export class UnsubscribeFollowUps {
     this.opts = { ...DEFAULTS, ...opts };
   }
 
+  /** Told of every opt-out the background step completed (not awaited: it must not hold the step). */
+  afterComplete(listener: (done: CompletedOptOut[]) => void): void {
+    this.completed = listener;
+  }
+
   /**
-   * The opt-out, durable: once this resolves the address is suppressed and the rest will follow.
-   * `changed` is whether this request brought a suppression into being (false for a repeat).
+   * RFC 8058 one-click: once this resolves the opt-out is durable in the outbox and honoured by
+   * every sender and reader; suppressions and the rest follow in the background.
+   */
+  async accept(req: UnsubscribeRequest, link: { listId?: string } = {}): Promise<void> {
+    const entry = entryOf(this.unsubscribe.decide(req));
+    if (link.listId) entry.linkListId = new Types.ObjectId(link.listId);
+    await this.commit.add({ entry, suppressions: [] });
+    this.schedule(this.opts.gatherMs);
+  }
+
+  /**
+   * The opt-out, durable with its suppressions: once this resolves the address is suppressed and
+   * the rest will follow. `changed` is whether this request brought a suppression into being
+   * (false for a repeat).
    */
   async record(req: UnsubscribeRequest): Promise<UnsubscribeResult> {
     const subscriber = await retryTransient(() =>
@@ -76,24 +148,12 @@ export class UnsubscribeFollowUps {
     );
     if (!subscriber) return { changed: false, found: false };
     const optOut = this.unsubscribe.decide(req);
-    const emailHash = this.suppressions.hash(subscriber.email);
-    const followUp: FollowUp = {
-      _id: new Types.ObjectId(),
-      subscriberId: subscriber._id,
-      emailHash,
-      allLists: optOut.allLists,
-      listIds: optOut.listIds.map((id) => new Types.ObjectId(id)),
-      reason: optOut.reason,
-      channel: optOut.channel,
-      ...(optOut.campaignId ? { campaignId: new Types.ObjectId(optOut.campaignId) } : {}),
-      ...(optOut.inboundMessageId
-        ? { inboundMessageId: new Types.ObjectId(optOut.inboundMessageId) }
-        : {}),
-      at: optOut.at,
-    };
     const changed = await this.commit.add({
-      followUp,
-      suppressions: this.unsubscribe.suppressionsOf(optOut, emailHash),
+      entry: entryOf(optOut),
+      suppressions: this.unsubscribe.suppressionsOf(
+        optOut,
+        this.suppressions.hash(subscriber.email),
+      ),
     });
     this.schedule(this.opts.gatherMs);
     return {
@@ -107,74 +167,123 @@ export class UnsubscribeFollowUps {
     };
   }
 
-  /** One grouped write: every to-do, then every suppression. Per item: a suppression was new. */
+  /** One grouped write: one page, then the suppressions asked for. Per item: a suppression was new. */
   private async write(items: Pending[]): Promise<boolean[]> {
-    // The to-do first: see the class comment. Its `_id` is fresh, so a duplicate is our own retry.
-    await insertEach(
-      this.models.UnsubscribeFollowUp.collection,
-      items.map((i) => i.followUp),
-    );
-    const states = await this.suppressions.ensureAll(items.flatMap((i) => i.suppressions));
+    // The page first: see the class comment. Its `_id` is fresh, so a duplicate is our own retry.
+    await insertEach(this.models.UnsubscribeFollowUp.collection, [
+      { _id: new Types.ObjectId(), entries: items.map((i) => i.entry) },
+    ]);
+    const specs = items.flatMap((i) => i.suppressions);
+    if (specs.length === 0) return items.map(() => false);
+    const states = await this.suppressions.ensureAll(specs);
     let next = 0;
     return items.map((i) =>
       states.slice(next, (next += i.suppressions.length)).some((s) => s.created),
     );
   }
 
-  /** Completes one batch of to-dos, oldest first; how many there were. */
-  async tick(): Promise<number> {
-    const docs = await this.models.UnsubscribeFollowUp.find({})
-      .sort({ _id: 1 })
-      .limit(this.opts.batchSize)
-      .lean<FollowUp[]>();
-    if (docs.length > 0) await this.apply(docs);
-    return docs.length;
+  /**
+   * The opt-outs in flight, read in one pass over the outbox. A caller that also reads
+   * suppressions must read this first: a page is deleted only after its suppressions exist, so an
+   * opt-out missing here is then found there.
+   */
+  async pending(): Promise<PendingOptOuts> {
+    const pages = await retryTransient(() =>
+      this.models.UnsubscribeFollowUp.find({}, { entries: 1 }).lean<Page[]>(),
+    );
+    return new PendingOptOuts(pages.flatMap((p) => p.entries));
   }
 
-  /** Completes every to-do there is (tests, benchmarks, shutdown of a one-off tool). */
+  /** Completes up to pagesPerStep pages, oldest first; how many pages there were. */
+  async tick(): Promise<number> {
+    const pages = await this.models.UnsubscribeFollowUp.find({})
+      .sort({ _id: 1 })
+      .limit(this.opts.pagesPerStep)
+      .lean<Page[]>();
+    if (pages.length > 0) await this.apply(pages);
+    return pages.length;
+  }
+
+  /** Completes every page there is (tests, benchmarks, shutdown of a one-off tool). */
   async drain(): Promise<void> {
     while ((await this.tick()) > 0);
   }
 
-  /** Completes the to-dos of one person (by id or address hash) before their state is read. */
-  async settle(who: { subscriberId: string } | { emailHash: string }): Promise<void> {
-    const pending = () => this.models.UnsubscribeFollowUp.find(who).lean<FollowUp[]>();
-    let docs = await pending();
-    if (docs.length === 0) return;
-    await Promise.all(docs.map((d) => this.busy.get(String(d.subscriberId))));
-    docs = await pending();
-    if (docs.length > 0) await this.apply(docs);
+  /**
+   * Completes a person's opt-outs in flight before their state is read or changed: the pages that
+   * hold an entry of theirs, or, for someone known only by address (a lift of a suppression, a
+   * subscribe form, a privacy request), every page: an entry names only the subscriber id, and the
+   * outbox holds only what is in flight.
+   */
+  async settle(subscriberId?: string): Promise<void> {
+    const filter = subscriberId ? { 'entries.subscriberId': new Types.ObjectId(subscriberId) } : {};
+    const pages = await retryTransient(() =>
+      this.models.UnsubscribeFollowUp.find(filter).lean<Page[]>(),
+    );
+    if (pages.length > 0) await this.apply(pages);
   }
 
-  private async apply(docs: FollowUp[]): Promise<void> {
-    const ids = [...new Set(docs.map((d) => String(d.subscriberId)))];
-    const run = this.complete(docs, ids);
-    for (const id of ids) this.busy.set(id, run);
-    try {
-      await run;
-    } finally {
-      for (const id of ids) if (this.busy.get(id) === run) this.busy.delete(id);
+  /** Completes these pages; a page a step is already completing is waited for, not done twice. */
+  private async apply(pages: Page[]): Promise<void> {
+    const waits: Array<Promise<void>> = [];
+    const mine = pages.filter((p) => {
+      const running = this.busy.get(String(p._id));
+      if (running) waits.push(running);
+      return !running;
+    });
+    if (mine.length > 0) {
+      const run = this.complete(mine);
+      for (const p of mine) this.busy.set(String(p._id), run);
+      waits.push(
+        run.finally(() => {
+          for (const p of mine)
+            if (this.busy.get(String(p._id)) === run) this.busy.delete(String(p._id));
+        }),
+      );
     }
+    const results = await Promise.allSettled(waits);
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
   }
 
-  private async complete(docs: FollowUp[], ids: string[]): Promise<void> {
+  private async complete(pages: Page[]): Promise<void> {
+    const entries = pages.flatMap((p) => p.entries);
+    const ids = [...new Set(entries.map((e) => String(e.subscriberId)))];
     const found = await mapConcurrent(ids, READ_CONCURRENCY, (id) =>
-      retryTransient(() => this.models.Subscriber.findById(id, { status: 1 }).lean()),
+      retryTransient(() =>
+        this.models.Subscriber.findById(id, { email: 1, locale: 1, name: 1, status: 1 }).lean(),
+      ),
     );
     const people = new Map(ids.map((id, i) => [id, found[i] ?? null]));
-    const optOuts = docs.map(optOutOf);
-    const specs = optOuts.map((o, i) => this.unsubscribe.suppressionsOf(o, docs[i]!.emailHash));
-    const states = await this.suppressions.ensureAll(specs.flat(), { existing: true });
+    // Nobody left to suppress or to record (erased, or a valid link to someone never stored).
+    const known = entries.flatMap((entry) => {
+      const person = people.get(String(entry.subscriberId));
+      return person ? [{ entry, person, optOut: optOutOf(entry) }] : [];
+    });
+    // Suppressions first: once the page is gone they are what stops mail.
+    const specs = known.map(({ optOut, person }) =>
+      this.unsubscribe.suppressionsOf(optOut, this.suppressions.hash(person.email)),
+    );
+    const states = await this.suppressions.ensureAll(specs.flat());
     let next = 0;
-    const batch: SuppressedOptOut[] = optOuts.map((optOut, i) => ({
+    const batch: SuppressedOptOut[] = known.map(({ optOut, person }, i) => ({
       optOut,
-      subscriber: people.get(optOut.subscriberId) ?? null,
+      subscriber: { _id: person._id, status: person.status },
       suppressions: states.slice(next, (next += specs[i]!.length)),
     }));
-    await this.unsubscribe.complete(batch);
-    // One statement; its scan is of the outbox, which holds only what is in flight.
-    await retryTransient(() =>
-      this.models.UnsubscribeFollowUp.deleteMany({ _id: { $in: docs.map((d) => d._id) } }),
+    const changed = batch.length > 0 ? await this.unsubscribe.complete(batch) : [];
+    this.completed?.(
+      known.map(({ entry, person, optOut }, i) => ({
+        optOut,
+        ...(entry.linkListId ? { linkListId: String(entry.linkListId) } : {}),
+        subscriber: { email: person.email, locale: person.locale, name: person.name ?? '' },
+        changed: changed[i]!,
+      })),
+    );
+    // By `_id` each (a filter `_id: {$in}` is checked against every page of the outbox).
+    await writeInOrder(
+      this.models.UnsubscribeFollowUp,
+      pages.map((p) => ({ deleteOne: { filter: { _id: p._id } } })),
     );
   }
 
@@ -218,20 +327,35 @@ export class UnsubscribeFollowUps {
     this.running = undefined;
     const again = this.again;
     this.again = false;
-    const full = done >= this.opts.batchSize;
+    const full = done >= this.opts.pagesPerStep;
     this.schedule(full ? 0 : again ? this.opts.gatherMs : this.opts.idleMs);
   }
 }
 
-function optOutOf(d: FollowUp): OptOut {
+function entryOf(optOut: OptOut): Entry {
   return {
-    subscriberId: String(d.subscriberId),
-    allLists: d.allLists,
-    listIds: d.listIds.map(String),
-    reason: d.reason,
-    channel: d.channel,
-    ...(d.campaignId ? { campaignId: String(d.campaignId) } : {}),
-    ...(d.inboundMessageId ? { inboundMessageId: String(d.inboundMessageId) } : {}),
-    at: d.at,
+    subscriberId: new Types.ObjectId(optOut.subscriberId),
+    allLists: optOut.allLists,
+    listIds: optOut.listIds.map((id) => new Types.ObjectId(id)),
+    reason: optOut.reason,
+    channel: optOut.channel,
+    ...(optOut.campaignId ? { campaignId: new Types.ObjectId(optOut.campaignId) } : {}),
+    ...(optOut.inboundMessageId
+      ? { inboundMessageId: new Types.ObjectId(optOut.inboundMessageId) }
+      : {}),
+    at: optOut.at,
+  };
+}
+
+function optOutOf(e: Entry): OptOut {
+  return {
+    subscriberId: String(e.subscriberId),
+    allLists: e.allLists,
+    listIds: e.listIds.map(String),
+    reason: e.reason,
+    channel: e.channel,
+    ...(e.campaignId ? { campaignId: String(e.campaignId) } : {}),
+    ...(e.inboundMessageId ? { inboundMessageId: String(e.inboundMessageId) } : {}),
+    at: e.at,
   };
 }

@@ -4,7 +4,7 @@ import type { AuditContext } from '../privacy/audit.js';
 import { AppError } from '../shared/errors.js';
 import type { CampaignLists } from './campaign-lists.js';
 import type { UnsubscribeConfirmation } from './confirmation.js';
-import type { UnsubscribeFollowUps } from './follow-ups.js';
+import type { CompletedOptOut, UnsubscribeFollowUps } from './follow-ups.js';
 import type {
   Overview,
   PreferenceOutcome,
@@ -32,6 +32,8 @@ export interface PortalView {
 }
 
 export type PortalOutcome =
+  /** RFC 8058 one-click, durable in the outbox: the sender reads no page, so none is looked up. */
+  | { kind: 'accepted' }
   | { kind: 'unsubscribed'; all: boolean; lists: NamedList[]; locale: string | undefined }
   | { kind: 'preferences'; view: PortalView; outcome: PreferenceOutcome };
 
@@ -90,13 +92,16 @@ export class UnsubscribePortal {
       channel: action.action === 'one-click' ? ('one-click' as const) : ('link' as const),
       campaignId: claims.campaignId,
     };
-    // One-click answers once the suppression is durable (RFC 8058 senders come in bulk); the
-    // person's own click on the page gets the whole opt-out done before the answer.
+    if (action.action === 'one-click') {
+      // RFC 8058 senders come in bulk and ignore the answer: it is given once the opt-out is
+      // durable in the outbox; the person is read, suppressed and mailed in the background.
+      await this.followUps.accept(request, { listId: claims.listId });
+      return { kind: 'accepted' };
+    }
+    // The person's own click on the page gets the whole opt-out done before the answer.
     // The names are only for the answer page: read beside the writes, not after them.
     const [result, lists] = await Promise.all([
-      action.action === 'one-click'
-        ? this.followUps.record(request)
-        : this.unsubscribe.unsubscribe(request),
+      this.unsubscribe.unsubscribe(request),
       this.names(target),
     ]);
     const { subscriber } = result;
@@ -109,6 +114,28 @@ export class UnsubscribePortal {
       );
     }
     return { kind: 'unsubscribed', all, lists, locale: subscriber?.locale };
+  }
+
+  /**
+   * The confirmation mail of one-click opt-outs the background step completed (only new ones, so
+   * a repeat or a second completion mails nothing), linking to the page of the same link.
+   */
+  async confirmCompleted(done: CompletedOptOut[]): Promise<void> {
+    if (!this.confirmation.enabled) return;
+    for (const d of done) {
+      if (!d.changed || d.optOut.channel !== 'one-click') continue;
+      const lists = await this.names(d.optOut.listIds);
+      const token = this.tokens.sign('unsubscribe', {
+        subscriberId: d.optOut.subscriberId,
+        ...(d.optOut.campaignId ? { campaignId: d.optOut.campaignId } : {}),
+        ...(d.linkListId ? { listId: d.linkListId } : {}),
+      });
+      void this.confirmation.send(
+        d.subscriber,
+        lists.map((l) => l.name),
+        this.manageUrl(token),
+      );
+    }
   }
 
   private async target(claims: TokenClaims): Promise<string[]> {

@@ -60,7 +60,7 @@ export class PreferenceService {
    * change: it only completes their one-click opt-outs still in flight, so the page shows them.
    */
   async overview(subscriberId: string): Promise<Overview | null> {
-    await this.followUps.settle({ subscriberId });
+    await this.followUps.settle(subscriberId);
     const s = await this.models.Subscriber.findById(subscriberId, {
       email: 1,
       name: 1,

@@ -54,11 +54,19 @@ export function unsubscribeRouter(portal: UnsubscribePortal): Router {
       sendManagePage(req, res, result.view, result.outcome);
       return;
     }
-    const locale = pickLocale([result.locale, res.locals.locale as string]);
+    // One-click: the language the client asks for and no list names (the sender reads no page,
+    // and looking them up would cost reads of the person and the lists before the answer).
+    const locale =
+      result.kind === 'accepted'
+        ? (res.locals.locale as PageLocale)
+        : pickLocale([result.locale, res.locals.locale as string]);
     const t = messages(locale);
-    const what = result.all
-      ? t['unsubscribe.everything']
-      : result.lists.map((l) => l.name).join(', ') || t['unsubscribe.everything'];
+    const what =
+      result.kind === 'accepted'
+        ? undefined
+        : result.all
+          ? t['unsubscribe.everything']
+          : result.lists.map((l) => l.name).join(', ') || t['unsubscribe.everything'];
     // 200 with a page, never a redirect: RFC 8058 §3.2 asks for a plain success answer.
     res
       .status(200)

@@ -2,11 +2,12 @@ import { createHash } from 'node:crypto';
 import { Types } from 'mongoose';
 import type { Models } from '../db/models/index.js';
 import { retryTransient } from '../db/retry.js';
+import { membershipId } from '../db/models/membership.js';
 import type { SUBSCRIBER_STATUSES } from '../db/models/subscriber.js';
 import type { UnsubscribeChannel } from '../db/models/unsubscribe-event.js';
 import type { ConsentLedger } from '../subscribe/consent-ledger.js';
 import type { Clock } from '../shared/clock.js';
-import { insertEach } from '../db/bulk.js';
+import { insertEach, writeInOrder } from '../db/bulk.js';
 import { mapConcurrent } from '../shared/concurrency.js';
 import {
   ALL_LISTS,
@@ -87,8 +88,9 @@ const STATUS_RANK: Record<SubscriberStatus, number> = {
  * suppression generation, so a new event. The ledger entries have `_id`s derived the same way, so
  * a retry or a concurrent twin cannot write a withdrawal twice.
  *
- * Every read and write here is by `_id` except one read of the memberships per batch (the
- * memberships collection has no key by person on the embedded FerretDB).
+ * Every read and write here is by `_id` except, for opt-outs of all lists, one read of the
+ * memberships per batch (the memberships collection has no key by person on the embedded
+ * FerretDB; a list-scoped opt-out's memberships are keyed by subscriber and list).
  */
 export class UnsubscribeService {
   constructor(
@@ -161,21 +163,13 @@ export class UnsubscribeService {
 
   /**
    * Everything after the suppressions, for a batch of opt-outs: memberships, subscriber status,
-   * ledger entries, event. One read of the memberships for the whole batch, every write by `_id`.
-   * Idempotent: run twice (a retry, a second process), it writes nothing new. Per opt-out, true
-   * when this call wrote its event.
+   * ledger entries, event. Every write by `_id`, and every read too except one of the memberships
+   * of those leaving all lists. Idempotent: run twice (a retry, a second process), it writes
+   * nothing new. Per opt-out, true when this call wrote its event.
    */
   async complete(batch: SuppressedOptOut[]): Promise<boolean[]> {
     const people = batch.filter((b) => b.subscriber);
-    const memberships =
-      people.length === 0
-        ? []
-        : await retryTransient(() =>
-            this.models.Membership.find(
-              { subscriberId: { $in: [...new Set(people.map((b) => String(b.subscriber!._id)))] } },
-              { subscriberId: 1, listId: 1, status: 1, unsubscribedAt: 1 },
-            ).lean(),
-          );
+    const memberships = await this.membershipsOf(people.map((b) => b.optOut));
     const status = new Map(people.map((b) => [String(b.subscriber!._id), b.subscriber!.status]));
 
     // Decided in order, in memory, so two opt-outs of one person in a batch see each other.
@@ -216,31 +210,43 @@ export class UnsubscribeService {
       };
     });
 
-    // Writes one at a time: SQLite takes one writer at a time, and concurrent writers on the
-    // embedded FerretDB only collide and retry (measured: several times slower than in turn).
-    for (const p of plans) {
-      for (const m of p?.leaving ?? []) {
-        await retryTransient(() =>
-          this.models.Membership.updateOne(
-            { _id: m._id },
-            { $set: { status: 'unsubscribed', unsubscribedAt: p!.optOut.at } },
-          ),
-        );
-      }
-      if (p?.newStatus) {
-        await retryTransient(() =>
-          this.models.Subscriber.updateOne(
-            { _id: p.optOut.subscriberId },
-            { $set: { status: p.newStatus } },
-          ),
-        );
-      }
-    }
+    // Ordered commands, one statement at a time: SQLite takes one writer at a time, and
+    // concurrent writers on the embedded FerretDB only collide and retry (measured: several times
+    // slower than in turn). Every statement is an idempotent `$set` by `_id`, so a retried command
+    // changes nothing twice.
+    await writeInOrder(
+      this.models.Membership,
+      plans.flatMap((p) =>
+        (p?.leaving ?? []).map((m) => ({
+          updateOne: {
+            filter: { _id: m._id },
+            update: { $set: { status: 'unsubscribed', unsubscribedAt: p!.optOut.at } },
+          },
+        })),
+      ),
+    );
+    await writeInOrder(
+      this.models.Subscriber,
+      plans.flatMap((p) =>
+        p?.newStatus
+          ? [
+              {
+                updateOne: {
+                  filter: { _id: new Types.ObjectId(p.optOut.subscriberId) },
+                  update: { $set: { status: p.newStatus } },
+                },
+              },
+            ]
+          : [],
+      ),
+    );
 
-    // An opt-out whose event exists is a repeat: no second ledger entry, no second event.
-    const recorded = await mapConcurrent(plans, READ_CONCURRENCY, async (p) =>
+    // An opt-out whose event exists is a repeat: no second ledger entry, no second event. One
+    // resting on a suppression this call created has a new name, so nothing to look up.
+    const recorded = await mapConcurrent(plans, READ_CONCURRENCY, async (p, i) =>
       p
-        ? (await retryTransient(() =>
+        ? !batch[i]!.suppressions.some((s) => s.created) &&
+          (await retryTransient(() =>
             this.models.UnsubscribeEvent.findById(p.eventId, { _id: 1 }).lean(),
           )) !== null
         : true,
@@ -279,6 +285,34 @@ export class UnsubscribeService {
     );
     const changed = new Map(fresh.map((p, i) => [p, written[i]!]));
     return plans.map((p) => (p ? (changed.get(p) ?? false) : false));
+  }
+
+  /**
+   * The memberships these opt-outs concern, each once. Of a list-scoped opt-out they are known by
+   * `_id` (subscriber and list); leaving all lists needs every membership of the person, which on
+   * the embedded FerretDB is a scan of the collection: one for the whole batch, and only then.
+   */
+  private async membershipsOf(optOuts: OptOut[]) {
+    const projection = { subscriberId: 1, listId: 1, status: 1, unsubscribedAt: 1 };
+    const whole = new Set(optOuts.filter((o) => o.allLists).map((o) => o.subscriberId));
+    const pairs = [
+      ...new Set(
+        optOuts
+          .filter((o) => !whole.has(o.subscriberId))
+          .flatMap((o) => o.listIds.map((listId) => membershipId(o.subscriberId, listId))),
+      ),
+    ];
+    const [scanned, read] = await Promise.all([
+      whole.size === 0
+        ? []
+        : retryTransient(() =>
+            this.models.Membership.find({ subscriberId: { $in: [...whole] } }, projection).lean(),
+          ),
+      mapConcurrent(pairs, READ_CONCURRENCY, (id) =>
+        retryTransient(() => this.models.Membership.findById(id, projection).lean()),
+      ),
+    ]);
+    return [...scanned, ...read.flatMap((m) => (m ? [m] : []))];
   }
 
   /** Opt-outs attributed to each campaign (from the campaign id in the link): counts only. */

@@ -38,7 +38,7 @@ const SCAN_BREAK_EVEN = 16;
  * a hundred suppressions as at a million.
  */
 export class SuppressionService {
-  private beforeLift: ((emailHash: string) => Promise<void>) | undefined;
+  private settlePending: ((emailHash: string) => Promise<void>) | undefined;
 
   constructor(
     private readonly models: Pick<Models, 'Suppression'>,
@@ -51,12 +51,13 @@ export class SuppressionService {
   }
 
   /**
-   * Runs before any suppression of an address is lifted. The unsubscribe follow-ups use it to
-   * finish an opt-out of that address still in flight, so its late membership update can never
-   * undo the resubscribe that lifts it.
+   * Runs before find() and lift(), the reads and writes that decide about one address (subscribe
+   * form and confirmation, preference centre). The unsubscribe follow-ups use it to finish the
+   * opt-outs still in flight (a one-click has no suppression until then), so a decision sees them
+   * and their late membership update can never undo the resubscribe that follows.
    */
-  settleBeforeLift(hook: (emailHash: string) => Promise<void>): void {
-    this.beforeLift = hook;
+  settleFirst(hook: (emailHash: string) => Promise<void>): void {
+    this.settlePending = hook;
   }
 
   /** Suppressed for all lists, or (with listId) for that list. */
@@ -173,6 +174,7 @@ export class SuppressionService {
   /** The suppressions of this address in these scopes, with the reason each was written for. */
   async find(normalisedEmail: string, scopes: string[]): Promise<Map<string, SuppressionReason>> {
     const hash = this.hash(normalisedEmail);
+    await this.settlePending?.(hash);
     const docs = await Promise.all(scopes.map((scope) => this.read(hash, scope)));
     return new Map(
       scopes.flatMap((scope, i) => (docs[i] ? [[scope, docs[i].reason] as const] : [])),
@@ -189,7 +191,7 @@ export class SuppressionService {
     reasons?: SuppressionReason[],
   ): Promise<void> {
     const hash = this.hash(normalisedEmail);
-    await this.beforeLift?.(hash);
+    await this.settlePending?.(hash);
     for (const scope of scopes) {
       const doc = await this.read(hash, scope);
       if (doc && (!reasons || reasons.includes(doc.reason))) {

@@ -52,29 +52,40 @@ export const unsubscribeEventModel = (conn: Connection, clock: Clock): Unsubscri
 export const UNSUBSCRIBE_REASONS = ['unsubscribe', 'complaint', 'bounce', 'staff'] as const;
 
 /**
- * An opt-out whose suppression is being written (or was) but whose memberships, status, consent
- * ledger entries and event are not yet: the durable to-do of RFC 8058 one-click, written before the
- * suppression and deleted once the rest is done (src/unsubscribe/follow-ups.ts). The collection
- * holds only what is in flight, so the background step's scans of it stay short.
+ * The outbox of opt-outs in flight (src/unsubscribe/follow-ups.ts): one document per group commit,
+ * holding the opt-outs of every request written together, so N concurrent one-click POSTs cost one
+ * insert. A page is deleted once every entry in it is complete (suppressions, memberships, status,
+ * consent ledger, event). The collection holds only what is in flight, so reading all of it (the
+ * send worker does, before each chunk of sends) stays short.
  */
 export function unsubscribeFollowUpSchema() {
   return new Schema(
+    { entries: { type: [followUpEntrySchema()], required: true } },
+    { versionKey: false },
+  );
+}
+
+/** One opt-out in a page of the outbox. */
+function followUpEntrySchema() {
+  return new Schema(
     {
       subscriberId: { type: Schema.Types.ObjectId, required: true },
-      emailHash: { type: String, required: true },
       allLists: { type: Boolean, required: true },
       listIds: { type: [Schema.Types.ObjectId], default: [] },
       reason: { type: String, enum: UNSUBSCRIBE_REASONS, required: true },
       channel: { type: String, enum: UNSUBSCRIBE_CHANNELS, required: true },
       campaignId: { type: Schema.Types.ObjectId },
       inboundMessageId: { type: Schema.Types.ObjectId },
+      /** The list the one-click link named, if any: the confirmation mail links to the same page. */
+      linkListId: { type: Schema.Types.ObjectId },
       /** When the person asked: the time of the event and of the consent withdrawal. */
       at: { type: Date, required: true },
     },
-    { versionKey: false },
+    { _id: false },
   );
 }
 
+export type UnsubscribeFollowUpEntry = InferSchemaType<ReturnType<typeof followUpEntrySchema>>;
 export type UnsubscribeFollowUpDoc = InferSchemaType<ReturnType<typeof unsubscribeFollowUpSchema>>;
 export type UnsubscribeFollowUpModel = Model<UnsubscribeFollowUpDoc>;
 export const unsubscribeFollowUpModel = (conn: Connection): UnsubscribeFollowUpModel =>
