@@ -15,7 +15,7 @@ import type { SuppressionService } from '../unsubscribe/suppressions.js';
 import type { TokenService } from '../unsubscribe/tokens.js';
 import type { AuthVerdict, Envelope, MailAuthenticator } from './authenticator.js';
 import { autoReplyMarker, autoReplySubject } from './auto-reply.js';
-import { insertEach } from '../db/bulk.js';
+import { insertEach, MAX_UPDATE_STATEMENTS } from '../db/bulk.js';
 import { GroupCommit } from '../db/group-commit.js';
 import { Claims } from '../db/claims.js';
 import { retryTransient } from '../db/retry.js';
@@ -191,15 +191,15 @@ export class InboundPipeline {
     this.bounceSlots = new Claims(models.InboundMessage.db, BOUNCE_COUNTS);
     const collection = models.InboundMessage.collection;
     this.records = new GroupCommit((docs) => insertEach(collection, docs), 64);
-    // At most 32 statements per update command: FerretDB hangs on 100 (docs/database.md). Each
-    // statement sets fixed values on one `_id`, so the whole command may simply run again.
+    // One command of at most MAX_UPDATE_STATEMENTS (docs/database.md). Each statement sets fixed
+    // values on one `_id`, so the whole command may simply run again.
     this.outcomes = new GroupCommit(async (items) => {
       const ops = items.map(({ id, set }) => ({
         updateOne: { filter: { _id: id }, update: { $set: set } },
       }));
       await retryTransient(() => collection.bulkWrite(ops, { ordered: false }));
       return items.map(() => undefined);
-    }, 32);
+    }, MAX_UPDATE_STATEMENTS);
   }
 
   get maxBytes(): number {

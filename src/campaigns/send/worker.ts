@@ -1,18 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { AnyBulkWriteOperation, Types } from 'mongoose';
+import type { Types } from 'mongoose';
 import type { SendConfig } from '../../config/config.js';
 import {
   CAMPAIGN_STATUSES,
   type CampaignBatchDoc,
   type CampaignDoc,
-  type CampaignRecipientDoc,
   type RecipientStatus,
 } from '../../db/models/campaign.js';
-import { insertEach } from '../../db/bulk.js';
+import { insertEach, writeInOrder } from '../../db/bulk.js';
 import { sendingClaims } from '../../db/claims.js';
-import { retryTransient } from '../../db/retry.js';
 import type { Models } from '../../db/models/index.js';
 import type { Mailer } from '../../mail/mailer.js';
 import type { Clock } from '../../shared/clock.js';
@@ -73,9 +71,6 @@ interface Outcome {
 
 // Recipients read, and re-checked for suppression, together just before their sends.
 const CHUNK = 8;
-// Statements per update command: FerretDB 1.24 holds a connection per statement until the command
-// ends and has 100, so a command of 100 (or several commands adding up to 100) never returns.
-const MAX_UPDATES = 32;
 const SEGMENT_LIST: MailList = { slug: 'campaigns', name: 'Campaigns' };
 
 /**
@@ -715,10 +710,12 @@ class Recorder {
       ...first.filter((_, i) => !inserted[i]),
       ...outcomes.filter((o) => o.entry.n !== 1),
     ];
-    for (let i = 0; i < updates.length; i += MAX_UPDATES) {
-      const ops = updates.slice(i, i + MAX_UPDATES).map(recordOp);
-      await retryTransient(() => this.models.CampaignRecipient.bulkWrite(ops, { ordered: false }));
-    }
+    await writeInOrder(
+      this.models.CampaignRecipient,
+      updates.map((o) => ({
+        updateOne: { filter: { _id: o.entry.r }, update: { $set: { status: o.status, ...o.set } } },
+      })),
+    );
   }
 
   private recipientDoc(o: Outcome): Record<string, unknown> {
@@ -750,10 +747,4 @@ class Recorder {
     }
     return won;
   }
-}
-
-function recordOp(o: Outcome): AnyBulkWriteOperation<CampaignRecipientDoc> {
-  return {
-    updateOne: { filter: { _id: o.entry.r }, update: { $set: { status: o.status, ...o.set } } },
-  };
 }
