@@ -30,6 +30,7 @@ export interface SuppressionState {
 export const READ_CONCURRENCY = 16;
 /** Documents scanned in the time of one `_id` read, measured on the embedded FerretDB. */
 const SCAN_BREAK_EVEN = 16;
+const TOTAL_MAX_AGE_MS = 1000;
 
 /**
  * "Never mail this address (on this list)", by keyed hash so it survives erasure. Every read and
@@ -39,6 +40,7 @@ const SCAN_BREAK_EVEN = 16;
  */
 export class SuppressionService {
   private settlePending: ((emailHash: string) => Promise<void>) | undefined;
+  private total: { at: number; n: number } | undefined;
 
   constructor(
     private readonly models: Pick<Models, 'Suppression'>,
@@ -78,8 +80,7 @@ export class SuppressionService {
     const distinct = [...new Set(hashes)];
     const lookups = distinct.flatMap((hash) => scopes.map((scope) => ({ hash, scope })));
     if (lookups.length === 0) return new Set();
-    const total = await this.models.Suppression.estimatedDocumentCount();
-    if (total <= lookups.length * SCAN_BREAK_EVEN) {
+    if ((await this.estimatedTotal()) <= lookups.length * SCAN_BREAK_EVEN) {
       const docs = await this.models.Suppression.find(
         { emailHash: { $in: distinct }, scope: { $in: scopes } },
         { emailHash: 1 },
@@ -91,6 +92,19 @@ export class SuppressionService {
       if (!hit.has(hash) && (await this.read(hash, scope))) hit.add(hash);
     });
     return hit;
+  }
+
+  /**
+   * The collection's size for choosing between a scan and point reads, at most a second old: the
+   * send worker asks before every chunk of mails, and a stale figure only picks the slower way.
+   */
+  private async estimatedTotal(): Promise<number> {
+    // Real time, not the injected clock: this is a cache's age, not a business decision.
+    const now = Date.now();
+    if (!this.total || now - this.total.at > TOTAL_MAX_AGE_MS) {
+      this.total = { at: now, n: await this.models.Suppression.estimatedDocumentCount() };
+    }
+    return this.total.n;
   }
 
   /** Idempotent; true when this call created the suppression. */
