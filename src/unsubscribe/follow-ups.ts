@@ -148,12 +148,14 @@ export class UnsubscribeFollowUps {
     );
     if (!subscriber) return { changed: false, found: false };
     const optOut = this.unsubscribe.decide(req);
+    // Named in advance and kept in the entry: the completion then sees that this opt-out created
+    // them, and skips looking for an event of an earlier opt-out resting on them.
+    const suppressions = this.unsubscribe
+      .suppressionsOf(optOut, this.suppressions.hash(subscriber.email))
+      .map((spec) => ({ ...spec, generation: new Types.ObjectId() }));
     const changed = await this.commit.add({
-      entry: entryOf(optOut),
-      suppressions: this.unsubscribe.suppressionsOf(
-        optOut,
-        this.suppressions.hash(subscriber.email),
-      ),
+      entry: { ...entryOf(optOut), generations: suppressions.map((spec) => spec.generation) },
+      suppressions,
     });
     this.schedule(this.opts.gatherMs);
     return {
@@ -261,8 +263,13 @@ export class UnsubscribeFollowUps {
       return person ? [{ entry, person, optOut: optOutOf(entry) }] : [];
     });
     // Suppressions first: once the page is gone they are what stops mail.
-    const specs = known.map(({ optOut, person }) =>
-      this.unsubscribe.suppressionsOf(optOut, this.suppressions.hash(person.email)),
+    const specs = known.map(({ entry, optOut, person }) =>
+      this.unsubscribe
+        .suppressionsOf(optOut, this.suppressions.hash(person.email))
+        .map((spec, k) => {
+          const generation = entry.generations?.[k];
+          return generation ? { ...spec, generation } : spec;
+        }),
     );
     const states = await this.suppressions.ensureAll(specs.flat());
     let next = 0;

@@ -15,6 +15,11 @@ export interface SuppressionSpec {
   reason: SuppressionReason;
   channel?: string;
   campaignId?: string;
+  /**
+   * The generation to give it if this write creates it (else a new one): an opt-out recorded before
+   * its completion names it in advance, so the completion can tell it created the suppression.
+   */
+  generation?: Types.ObjectId;
 }
 
 export interface SuppressionState {
@@ -159,7 +164,7 @@ export class SuppressionService {
         emailHash: s.emailHash,
         scope: s.scope,
         reason: s.reason,
-        generation: new Types.ObjectId(),
+        generation: s.generation ?? new Types.ObjectId(),
         ...(s.channel ? { channel: s.channel } : {}),
         ...(s.campaignId ? { campaignId: new Types.ObjectId(s.campaignId) } : {}),
         createdAt: now,

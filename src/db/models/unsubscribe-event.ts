@@ -78,6 +78,11 @@ function followUpEntrySchema() {
       inboundMessageId: { type: Schema.Types.ObjectId },
       /** The list the one-click link named, if any: the confirmation mail links to the same page. */
       linkListId: { type: Schema.Types.ObjectId },
+      /**
+       * The generations the suppressions of an opt-out recorded with them (inbound mail) were given,
+       * in the order of its scopes: the completion then knows which of them this opt-out created.
+       */
+      generations: { type: [Schema.Types.ObjectId], default: undefined },
       /** When the person asked: the time of the event and of the consent withdrawal. */
       at: { type: Date, required: true },
     },

@@ -108,6 +108,40 @@ describe('one-click follow-ups', () => {
     expect(await ledger(p.id)).to.deep.equal(before.ledger);
   });
 
+  it('an opt-out recorded with its suppression (inbound mail) completes once, also when completed twice', async () => {
+    const p = await makePerson(t, [news, offers]);
+    const res = await followUps().record({
+      subscriberId: p.id,
+      scope: { all: true },
+      channel: 'email',
+    });
+    expect(res).to.include({ changed: true, found: true });
+    const [page] = await pagesOf(p.id);
+    const [generation] = page!.entries[0]!.generations!;
+    // The entry names the suppression its record created, which the completion recognises.
+    const suppression = await t.db.models.Suppression.findOne({ scope: 'all' })
+      .where('generation')
+      .equals(generation)
+      .lean();
+    expect(suppression).to.not.equal(null);
+    await followUps().drain();
+    const before = { events: await events(p.id), ledger: await ledger(p.id) };
+    expect(before.events).to.have.length(1);
+    expect(before.ledger.map((e) => String(e.listId)).sort()).to.deep.equal([news, offers].sort());
+    expect((await t.db.models.Subscriber.findById(p.id).lean())!.status).to.equal('unsubscribed');
+    // The same page again, as if the process died before deleting it.
+    await t.db.models.UnsubscribeFollowUp.create(page!);
+    await followUps().drain();
+    expect(await events(p.id)).to.deep.equal(before.events);
+    expect(await ledger(p.id)).to.deep.equal(before.ledger);
+    // A repeat of the same opt-out rests on the same suppression: no second event.
+    expect(
+      await followUps().record({ subscriberId: p.id, scope: { all: true }, channel: 'email' }),
+    ).to.include({ changed: false });
+    await followUps().drain();
+    expect(await events(p.id)).to.deep.equal(before.events);
+  });
+
   it('the page shows the opt-out at once: it completes the person’s to-dos before reading', async () => {
     const p = await makePerson(t, [news, offers], { locale: 'en' });
     await oneClick(p.id, news);
