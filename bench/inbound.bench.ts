@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -10,6 +10,7 @@ import { buildServices } from '../src/services.js';
 import { systemClock } from '../src/shared/clock.js';
 import { createLogger } from '../src/shared/logger.js';
 import { signExampleCom, testDns } from '../test/helpers/inbound.js';
+import { cpuMeter } from './support.js';
 
 const MESSAGES = Number(process.env.BENCH_INBOUND_MESSAGES ?? 2000);
 // Not timed: JIT, first use of each module and regular expression, the database's own warm-up.
@@ -35,23 +36,6 @@ const MIX = [
   'reply-peruuta-tilaus-ambiguous.eml',
 ];
 const SIGNED = new Set(['reply-gmail-en-unsubscribe.eml', 'reply-outlook-fi-peru-tilaukseni.eml']);
-
-/**
- * CPU milliseconds used so far by this process's children: the embedded FerretDB (none with
- * MONGODB_URI). Linux only; 10 ms resolution.
- */
-function childrenCpuMs(): number {
-  try {
-    const pids = readdirSync('/proc/self/task').flatMap((t) =>
-      readFileSync(`/proc/self/task/${t}/children`, 'utf8').split(' ').filter(Boolean),
-    );
-    return pids
-      .map((pid) => readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' '))
-      .reduce((sum, f) => sum + (Number(f[11]) + Number(f[12])) * 10, 0);
-  } catch {
-    return NaN;
-  }
-}
 
 const optOuts = (outcomes: Map<string, number>) =>
   ['unsubscribed', 'complained', 'bounced']
@@ -165,15 +149,13 @@ export async function run(): Promise<Record<string, number | string>> {
       await profiler.post('Profiler.enable');
       await profiler.post('Profiler.start');
     }
-    const cpu = process.cpuUsage();
-    const dbCpu = childrenCpuMs();
+    const cpu = cpuMeter();
     const started = process.hrtime.bigint();
     await pump(messages.slice(WARMUP));
     const durableSeconds = Number(process.hrtime.bigint() - started) / 1e9;
     await services.unsubscribeFollowUps.drain();
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-    const used = process.cpuUsage(cpu);
-    const dbUsed = childrenCpuMs() - dbCpu;
+    const used = cpu();
     if (profiler) {
       const { profile } = await profiler.post('Profiler.stop');
       writeFileSync(PROFILE!, JSON.stringify(profile));
@@ -197,9 +179,9 @@ export async function run(): Promise<Record<string, number | string>> {
       // Every message recorded and every opt-out's suppression in place (the rest was pending).
       messagesPerSecondDurable: Math.round(MESSAGES / durableSeconds),
       // This process's CPU (parse, authenticate, classify, driver); the database is elsewhere.
-      nodeCpuMsPerMessage: perMessage((used.user + used.system) / 1000),
+      nodeCpuMsPerMessage: perMessage(used.node),
       // The embedded FerretDB's CPU (a process of its own); both share the machine's cores.
-      dbCpuMsPerMessage: perMessage(dbUsed),
+      dbCpuMsPerMessage: perMessage(used.database),
       dbOpsPerMessage: perMessage([...ops.values()].reduce((a, b) => a + b, 0)),
       dbOps: [...ops]
         .sort((a, b) => b[1] - a[1])

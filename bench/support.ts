@@ -51,32 +51,37 @@ export const mib = (bytes: number) => Math.round((bytes / 2 ** 20) * 10) / 10;
 
 /**
  * CPU time used since the call, in ms: this process's, and the embedded FerretDB's (a child of
- * this process; 0 with MONGODB_URI). CPU per item does not depend on what else the machine runs,
- * where throughput does.
+ * this process; 0 with MONGODB_URI; other children, such as an SMTP sink, are not counted). CPU
+ * per item does not depend on what else the machine runs, where throughput does. Linux only; the
+ * database's figure has 10 ms resolution.
  */
 export function cpuMeter(): () => { node: number; database: number } {
-  const databaseCpu = () => {
-    let total = 0;
-    for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
-      try {
-        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-        // fields[1] is the parent pid; [11] and [12] user and system time in clock ticks.
-        if (Number(fields[1]) === process.pid && stat.includes('(ferretdb')) {
-          total += ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS_PER_SECOND;
-        }
-      } catch {
-        // The process ended while being read.
-      }
-    }
-    return total;
-  };
   const node0 = process.cpuUsage();
-  const db0 = databaseCpu();
+  const db0 = databaseCpuMs();
   return () => {
     const used = process.cpuUsage(node0);
-    return { node: (used.user + used.system) / 1000, database: databaseCpu() - db0 };
+    return { node: (used.user + used.system) / 1000, database: databaseCpuMs() - db0 };
   };
+}
+
+/** CPU ms used so far by this process's FerretDB children. */
+function databaseCpuMs(): number {
+  const children = readdirSync('/proc/self/task').flatMap((t) =>
+    readFileSync(`/proc/self/task/${t}/children`, 'utf8').split(' ').filter(Boolean),
+  );
+  let total = 0;
+  for (const pid of children) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      if (!stat.includes('(ferretdb)')) continue;
+      // After the command name: [11] and [12] are user and system time in clock ticks.
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      total += ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS_PER_SECOND;
+    } catch {
+      // The process ended while being read.
+    }
+  }
+  return total;
 }
 
 /** Linux's USER_HZ, which /proc reports times in. */
