@@ -16,15 +16,17 @@ const MAX_CACHED_LINES = 4096;
  */
 export class QuotedPrintablePart {
   private readonly lines = new Map<string, string>();
+  private readonly head: string;
 
-  constructor(private readonly contentType: 'text/html' | 'text/plain') {}
+  constructor(contentType: 'text/html' | 'text/plain') {
+    this.head =
+      `Content-Type: ${contentType}; charset=utf-8\r\n` +
+      'Content-Transfer-Encoding: quoted-printable\r\n\r\n';
+  }
 
   /** The whole MIME part (headers and body), for nodemailer's `raw` content option. */
   part(content: string): string {
-    const head =
-      `Content-Type: ${this.contentType}; charset=utf-8\r\n` +
-      'Content-Transfer-Encoding: quoted-printable\r\n\r\n';
-    return head + this.encode(content);
+    return this.head + this.encode(content);
   }
 
   encode(content: string): string {

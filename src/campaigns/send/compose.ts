@@ -64,7 +64,7 @@ export class MailComposer {
     to: MailRecipient,
     list: MailList,
   ): RenderedMail {
-    return compiled.render(this.vars(campaign, to, this.unsubscribeUrl(campaign, to, list)));
+    return this.personalise(campaign, compiled, to, list).mail;
   }
 
   compose(
@@ -75,10 +75,9 @@ export class MailComposer {
     mode: { test?: boolean } = {},
   ): SendMailOptions {
     const { inboundDomain } = this.opts;
-    const unsubscribeUrl = this.unsubscribeUrl(campaign, to, list);
+    const { mail, unsubscribeUrl } = this.personalise(campaign, compiled, to, list);
     const mailtoToken = this.tokens.signAddress('unsubscribe', to.subscriberId, campaign.id);
     const bounceToken = this.tokens.signAddress('bounce', to.subscriberId, campaign.id);
-    const mail = compiled.render(this.vars(campaign, to, unsubscribeUrl));
     const parts = this.partsOf(compiled);
     return {
       from: campaign.fromEmail,
@@ -103,17 +102,20 @@ export class MailComposer {
     };
   }
 
-  private unsubscribeUrl(campaign: MailCampaign, to: MailRecipient, list: MailList): string {
+  /** The recipient's unsubscribe URL (also the preference centre's) and the mail rendered with it. */
+  private personalise(
+    campaign: MailCampaign,
+    compiled: CompiledCampaign,
+    to: MailRecipient,
+    list: MailList,
+  ): { mail: RenderedMail; unsubscribeUrl: string } {
     const token = this.tokens.sign('unsubscribe', {
       subscriberId: to.subscriberId,
       campaignId: campaign.id,
       ...(list.id ? { listId: list.id } : {}),
     });
-    return `${this.opts.baseUrl}/u/${token}`;
-  }
-
-  private vars(campaign: MailCampaign, to: MailRecipient, unsubscribeUrl: string): RenderVars {
-    return {
+    const unsubscribeUrl = `${this.opts.baseUrl}/u/${token}`;
+    const vars: RenderVars = {
       subscriber: { name: to.name, attributes: to.attributes },
       unsubscribeUrl,
       // The /u/ page is both the unsubscribe and the preference centre (contract, public HTTP).
@@ -122,6 +124,7 @@ export class MailComposer {
       campaign: { subject: campaign.subject },
       locale: to.locale === 'en' ? 'en' : 'fi',
     };
+    return { mail: compiled.render(vars), unsubscribeUrl };
   }
 
   private partsOf(compiled: CompiledCampaign) {
