@@ -705,7 +705,8 @@ class Recorder {
       this.models.CampaignRecipient.collection,
       first.map((o) => this.recipientDoc(o)),
     );
-    // A first outcome already there was written by our own repeat after a transient error.
+    // A document already there is our own insert repeated after a transient error, or the
+    // `pending` document of a campaign snapshotted before recipients waited for their first outcome.
     const updates = [
       ...first.filter((_, i) => !inserted[i]),
       ...outcomes.filter((o) => o.entry.n !== 1),
