@@ -27,7 +27,7 @@ export class EmbeddedDatabaseError extends Error {
 /**
  * Bumped whenever the patches below change, so that an older build in .tools/ is not reused.
  */
-const BUILD_ID = `${FERRETDB_VERSION}-kirje2`;
+const BUILD_ID = `${FERRETDB_VERSION}-kirje3`;
 
 export function ferretdbBinaryPath(): string {
   return path.join(toolsDir, `ferretdb-${BUILD_ID}`, 'ferretdb');
@@ -46,7 +46,47 @@ export function ferretdbBinaryPath(): string {
  *    profile, which captures a stack trace, and sets a finalizer that panics the server if the
  *    iterator was not closed: a developer's check that cost 17% of FerretDB's CPU per `_id` read
  *    (pprof of FerretDB under 8 concurrent readers, 2026-11-25). Track and Untrack return at once.
+ * 3. Its SQLite backend hands SQLite a `WHERE` only for a filter that is exactly `{_id: value}`.
+ *    Kirje's build also pushes down `{_id: {$in: [values]}}` (up to ID_IN_PUSHDOWN_MAX values) as
+ *    `WHERE id IN (…)`, and an `_id` condition beside other fields: so one command reads, updates
+ *    or deletes a group of documents by `_id` from the index instead of one command per document
+ *    or a scan. This only narrows what SQLite returns: FerretDB's handlers still apply the whole
+ *    filter to every document they get back (find, count, update, delete), as they do for the
+ *    stock `_id` pushdown, so results cannot change, only the rows read.
  */
+/** Values in one pushed-down `$in` (SQLite allows 32,766 parameters; Kirje's groups are far smaller). */
+const ID_IN_PUSHDOWN_MAX = 1000;
+const ID_WHERE_GO = `// kirjeIDWhere is Kirje's patch: see src/db/embedded.ts in Kirje.
+func kirjeIDWhere(filter *types.Document) (string, []any) {
+\tif filter == nil || !filter.Has("_id") {
+\t\treturn "", nil
+\t}
+\tv := must.NotFail(filter.Get("_id"))
+\tswitch v := v.(type) {
+\tcase string, types.ObjectID:
+\t\treturn fmt.Sprintf(\` WHERE %s = ?\`, metadata.IDColumn), []any{string(must.NotFail(sjson.MarshalSingleValue(v)))}
+\tcase *types.Document:
+\t\tif v.Len() != 1 || !v.Has("$in") {
+\t\t\treturn "", nil
+\t\t}
+\t\tin, ok := must.NotFail(v.Get("$in")).(*types.Array)
+\t\tif !ok || in.Len() == 0 || in.Len() > ${ID_IN_PUSHDOWN_MAX} {
+\t\t\treturn "", nil
+\t\t}
+\t\targs := make([]any, 0, in.Len())
+\t\tfor i := 0; i < in.Len(); i++ {
+\t\t\tswitch e := must.NotFail(in.Get(i)).(type) {
+\t\t\tcase string, types.ObjectID:
+\t\t\t\targs = append(args, string(must.NotFail(sjson.MarshalSingleValue(e))))
+\t\t\tdefault:
+\t\t\t\treturn "", nil
+\t\t\t}
+\t\t}
+\t\treturn fmt.Sprintf(\` WHERE %s IN (?%s)\`, metadata.IDColumn, strings.Repeat(", ?", len(args)-1)), args
+\t}
+\treturn "", nil
+}
+`;
 const LEAK_TRACKING_OFF = 'const trackingOff = true // Kirje: see src/db/embedded.ts\n\n';
 const SOURCE_PATCHES: { file: string; from: string; to: string }[] = [
   {
@@ -63,6 +103,30 @@ const SOURCE_PATCHES: { file: string; from: string; to: string }[] = [
     file: 'internal/util/resource/resource.go',
     from: 'func Untrack(obj any, token *Token) {\n',
     to: 'func Untrack(obj any, token *Token) {\n\tif trackingOff {\n\t\treturn\n\t}\n',
+  },
+  {
+    // The pushdown in collection.Query (the first of two such blocks; the other is Explain's).
+    file: 'internal/backends/sqlite/collection.go',
+    from:
+      '\tif params.Filter.Len() == 1 {\n\t\tv, _ := params.Filter.Get("_id")\n\t\tswitch v.(type) {\n' +
+      '\t\tcase string, types.ObjectID:\n\t\t\twhereClause = fmt.Sprintf(` WHERE %s = ?`, metadata.IDColumn)\n' +
+      '\t\t\targs = []any{string(must.NotFail(sjson.MarshalSingleValue(v)))}\n\t\t}\n\t}\n',
+    to: '\twhereClause, args = kirjeIDWhere(params.Filter)\n',
+  },
+  {
+    // The same in Explain, so that `explain` shows the plan a find gets (test/integration/db).
+    file: 'internal/backends/sqlite/collection.go',
+    from:
+      '\tif params.Filter.Len() == 1 {\n\t\tv, _ := params.Filter.Get("_id")\n\t\tswitch v.(type) {\n' +
+      '\t\tcase string, types.ObjectID:\n\t\t\tfilterPushdown = true\n' +
+      '\t\t\twhereClause = fmt.Sprintf(` WHERE %s = ?`, metadata.IDColumn)\n' +
+      '\t\t\targs = []any{string(must.NotFail(sjson.MarshalSingleValue(v)))}\n\t\t}\n\t}\n',
+    to: '\twhereClause, args = kirjeIDWhere(params.Filter)\n\tfilterPushdown = whereClause != ""\n',
+  },
+  {
+    file: 'internal/backends/sqlite/collection.go',
+    from: '// collection implements backends.Collection interface.\n',
+    to: `${ID_WHERE_GO}\n// collection implements backends.Collection interface.\n`,
   },
 ];
 
