@@ -1,4 +1,5 @@
 import { Types } from 'mongoose';
+import { GroupRead } from '../db/group-read.js';
 import type { Models } from '../db/models/index.js';
 import type { EmailKeys } from '../subscribers/email-keys.js';
 
@@ -29,21 +30,20 @@ export function subscriberLookupFrom(
   models: Pick<Models, 'Subscriber'>,
   keys: Pick<EmailKeys, 'lookup'>,
 ): SubscriberLookup {
-  const project = { email: 1, locale: 1, status: 1 };
   const ref = (
     d: { _id: unknown; email: string; locale?: string | null; status: string } | null,
   ) =>
     d ? { id: String(d._id), email: d.email, locale: d.locale ?? 'fi', status: d.status } : null;
+  // Per inbound message: the messages being handled at once share one read.
+  const people = new GroupRead<Parameters<typeof ref>[0]>(models.Subscriber, {
+    email: 1,
+    locale: 1,
+    status: 1,
+  });
   return {
     async byId(id) {
       if (!Types.ObjectId.isValid(id)) return null;
-      // Straight to the driver: per inbound message, and a mongoose query cost 0.6 ms of CPU
-      // against the driver's 0.25 ms for the same findOne (measured 2026-11-25).
-      const doc = await models.Subscriber.collection.findOne(
-        { _id: new Types.ObjectId(id) },
-        { projection: project },
-      );
-      return ref(doc as Parameters<typeof ref>[0]);
+      return ref(await people.byId(new Types.ObjectId(id)));
     },
     async byEmail(email) {
       // By the address's key: a filter on `email` would scan every subscriber per message.

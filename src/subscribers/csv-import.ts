@@ -17,10 +17,10 @@ import { ATTRIBUTE_KEY } from '../segments/rules.js';
 import type { Clock } from '../shared/clock.js';
 import type { DataProtector } from '../shared/crypto.js';
 import { normaliseEmail } from '../shared/email.js';
-import { mapConcurrent } from '../shared/concurrency.js';
+import { findByIds } from '../db/group-read.js';
 import { AppError, notFound } from '../shared/errors.js';
 import type { SuppressionService } from '../unsubscribe/suppressions.js';
-import { LOOKUP_CONCURRENCY, type EmailKeys, type Holder } from './email-keys.js';
+import type { EmailKeys, Holder } from './email-keys.js';
 
 /** Plain fields an import may set; the identity number is never importable in bulk. */
 export const IMPORT_FIELDS = ['email', 'name', 'phone', 'locale', 'customerSegment'] as const;
@@ -343,14 +343,18 @@ export class ImportService {
   ): Promise<Join[]> {
     const listId = job.listId;
     const memberships = listId
-      ? await mapConcurrent(known, LOOKUP_CONCURRENCY, ({ holder }) =>
-          this.models.Membership.findById(membershipId(holder._id, listId), { status: 1 }).lean(),
+      ? await findByIds<{ status: string }>(
+          this.models.Membership,
+          known.map(({ holder }) => membershipId(holder._id, listId)),
+          { status: 1 },
         )
-      : [];
+      : new Map<string, { status: string }>();
     const joins: Join[] = [];
     const updates: AnyBulkWriteOperation<Record<string, unknown>>[] = [];
-    known.forEach(({ row, holder }, i) => {
-      const membership = memberships[i]?.status;
+    known.forEach(({ row, holder }) => {
+      const membership = listId
+        ? memberships.get(membershipId(holder._id, listId))?.status
+        : undefined;
       if (NOT_MAILABLE.has(holder.status) || membership === 'unsubscribed') {
         job.counts.skippedUnsubscribed += 1;
         return;

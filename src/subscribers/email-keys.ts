@@ -1,12 +1,13 @@
 import type { AnyBulkWriteOperation, Types } from 'mongoose';
 import { refusedAsDuplicates } from '../db/bulk.js';
+import { findByIds } from '../db/group-read.js';
 import type { Models } from '../db/models/index.js';
 import type { SubscriberDoc } from '../db/models/subscriber.js';
 import { mapConcurrent } from '../shared/concurrency.js';
 import { isDuplicateKey } from '../shared/errors.js';
 
 /** `_id` reads in flight at once for a batch of addresses. */
-export const LOOKUP_CONCURRENCY = 16;
+const LOOKUP_CONCURRENCY = 16;
 // Rounds of "insert, find it refused, find the holder gone" before giving up; each round needs
 // another writer to remove the address in between, so more than one is already unlikely.
 const CREATE_ROUNDS = 3;
@@ -40,14 +41,23 @@ export class EmailKeys {
     return key ? this.holder(email, key.subscriberId, fields) : null;
   }
 
-  /** `lookup` for many addresses, a bounded number at a time; absent addresses are not in the map. */
+  /** `lookup` for many addresses: one read of their keys, one of the subscribers they name. */
   async lookupMany<F extends Field>(
     emails: readonly string[],
     fields: readonly F[],
   ): Promise<Map<string, Holder<F>>> {
-    const found = await mapConcurrent(emails, LOOKUP_CONCURRENCY, (e) => this.lookup(e, fields));
+    const keys = await findByIds<KeyFields>(this.models.EmailKey, emails, { subscriberId: 1 });
+    const subs = await findByIds<Holder<F>>(
+      this.models.Subscriber,
+      [...keys.values()].map((k) => k.subscriberId),
+      projection(fields),
+    );
     const out = new Map<string, Holder<F>>();
-    found.forEach((h, i) => h && out.set(emails[i]!, h));
+    for (const [email, key] of keys) {
+      const sub = subs.get(String(key.subscriberId));
+      // A key whose subscriber is gone or has another address reads as absent (see above).
+      if (sub?.email === email) out.set(email, sub);
+    }
     return out;
   }
 

@@ -3,14 +3,28 @@ import type { Models } from '../db/models/index.js';
 import type { UnsubscribeFollowUpEntry as Entry } from '../db/models/unsubscribe-event.js';
 import { retryTransient } from '../db/retry.js';
 import type { Logger } from '../shared/logger.js';
-import { insertEach, writeInOrder } from '../db/bulk.js';
+import { insertEach } from '../db/bulk.js';
 import { GroupCommit } from '../db/group-commit.js';
-import { mapConcurrent } from '../shared/concurrency.js';
-import type { OptOut, SuppressedOptOut, UnsubscribeRequest, UnsubscribeResult } from './service.js';
+import { findByIds, GroupRead } from '../db/group-read.js';
+import type {
+  OptOut,
+  SubscriberStatus,
+  SuppressedOptOut,
+  UnsubscribeRequest,
+  UnsubscribeResult,
+} from './service.js';
 import type { UnsubscribeService } from './service.js';
-import { READ_CONCURRENCY, type SuppressionService, type SuppressionSpec } from './suppressions.js';
+import type { SuppressionService, SuppressionSpec } from './suppressions.js';
 
 type Page = { _id: Types.ObjectId; entries: Entry[] };
+type Person = {
+  _id: Types.ObjectId;
+  email: string;
+  locale: string;
+  name?: string | null;
+  status: SubscriberStatus;
+};
+const PERSON = { email: 1, locale: 1, name: 1, status: 1 } as const;
 
 interface Pending {
   entry: Entry;
@@ -104,6 +118,7 @@ export class UnsubscribeFollowUps {
   private readonly commit = new GroupCommit<Pending, boolean>((items) => this.write(items));
   /** Page id -> the step completing it now, so settle() and a step never do a page twice at once. */
   private readonly busy = new Map<string, Promise<void>>();
+  private readonly people: GroupRead<Person>;
   private completed: ((done: CompletedOptOut[]) => void) | undefined;
   private started = false;
   private timer: NodeJS.Timeout | undefined;
@@ -119,6 +134,7 @@ export class UnsubscribeFollowUps {
     opts: Partial<FollowUpOptions> = {},
   ) {
     this.opts = { ...DEFAULTS, ...opts };
+    this.people = new GroupRead(models.Subscriber, PERSON);
   }
 
   /** Told of every opt-out the background step completed (not awaited: it must not hold the step). */
@@ -143,9 +159,7 @@ export class UnsubscribeFollowUps {
    * (false for a repeat).
    */
   async record(req: UnsubscribeRequest): Promise<UnsubscribeResult> {
-    const subscriber = await retryTransient(() =>
-      this.models.Subscriber.findById(req.subscriberId, { email: 1, locale: 1, name: 1 }).lean(),
-    );
+    const subscriber = await this.people.byId(req.subscriberId);
     if (!subscriber) return { changed: false, found: false };
     const optOut = this.unsubscribe.decide(req);
     // Named in advance and kept in the entry: the completion then sees that this opt-out created
@@ -250,13 +264,11 @@ export class UnsubscribeFollowUps {
 
   private async complete(pages: Page[]): Promise<void> {
     const entries = pages.flatMap((p) => p.entries);
-    const ids = [...new Set(entries.map((e) => String(e.subscriberId)))];
-    const found = await mapConcurrent(ids, READ_CONCURRENCY, (id) =>
-      retryTransient(() =>
-        this.models.Subscriber.findById(id, { email: 1, locale: 1, name: 1, status: 1 }).lean(),
-      ),
+    const people = await findByIds<Person>(
+      this.models.Subscriber,
+      entries.map((e) => e.subscriberId),
+      PERSON,
     );
-    const people = new Map(ids.map((id, i) => [id, found[i] ?? null]));
     // Nobody left to suppress or to record (erased, or a valid link to someone never stored).
     const known = entries.flatMap((entry) => {
       const person = people.get(String(entry.subscriberId));
@@ -287,10 +299,8 @@ export class UnsubscribeFollowUps {
         changed: changed[i]!,
       })),
     );
-    // By `_id` each (a filter `_id: {$in}` is checked against every page of the outbox).
-    await writeInOrder(
-      this.models.UnsubscribeFollowUp,
-      pages.map((p) => ({ deleteOne: { filter: { _id: p._id } } })),
+    await retryTransient(() =>
+      this.models.UnsubscribeFollowUp.deleteMany({ _id: { $in: pages.map((p) => p._id) } }),
     );
   }
 

@@ -8,10 +8,9 @@ import type { UnsubscribeChannel } from '../db/models/unsubscribe-event.js';
 import type { ConsentLedger } from '../subscribe/consent-ledger.js';
 import type { Clock } from '../shared/clock.js';
 import { insertEach, writeInOrder } from '../db/bulk.js';
-import { mapConcurrent } from '../shared/concurrency.js';
+import { findByIds } from '../db/group-read.js';
 import {
   ALL_LISTS,
-  READ_CONCURRENCY,
   type SuppressionService,
   type SuppressionSpec,
   type SuppressionState,
@@ -61,7 +60,7 @@ export interface SuppressedOptOut {
   suppressions: SuppressionState[];
 }
 
-type SubscriberStatus = (typeof SUBSCRIBER_STATUSES)[number];
+export type SubscriberStatus = (typeof SUBSCRIBER_STATUSES)[number];
 
 // A later opt-out never softens an earlier one: a complaint stays a complaint when the person also
 // clicks "unsubscribe", and a bounce is not turned back into a plain unsubscribe.
@@ -94,7 +93,10 @@ const STATUS_RANK: Record<SubscriberStatus, number> = {
  */
 export class UnsubscribeService {
   constructor(
-    private readonly models: Pick<Models, 'Subscriber' | 'Membership' | 'UnsubscribeEvent'>,
+    private readonly models: Pick<
+      Models,
+      'Subscriber' | 'List' | 'Membership' | 'UnsubscribeEvent'
+    >,
     private readonly suppressions: SuppressionService,
     private readonly consent: ConsentLedger,
     private readonly clock: Clock,
@@ -243,15 +245,21 @@ export class UnsubscribeService {
 
     // An opt-out whose event exists is a repeat: no second ledger entry, no second event. One
     // resting on a suppression this call created has a new name, so nothing to look up.
-    const recorded = await mapConcurrent(plans, READ_CONCURRENCY, async (p, i) =>
-      p
-        ? !batch[i]!.suppressions.some((s) => s.created) &&
-          (await retryTransient(() =>
-            this.models.UnsubscribeEvent.findById(p.eventId, { _id: 1 }).lean(),
-          )) !== null
-        : true,
+    const repeats = plans.filter(
+      (p, i): p is NonNullable<typeof p> =>
+        p !== null && !batch[i]!.suppressions.some((s) => s.created),
     );
-    const fresh = plans.filter((p, i): p is NonNullable<typeof p> => p !== null && !recorded[i]);
+    const events =
+      repeats.length === 0
+        ? new Map()
+        : await findByIds(
+            this.models.UnsubscribeEvent,
+            repeats.map((p) => p.eventId),
+            { _id: 1 },
+          );
+    const fresh = plans.filter(
+      (p): p is NonNullable<typeof p> => p !== null && !events.has(String(p.eventId)),
+    );
     await retryTransient(() =>
       this.consent.recordAll(
         fresh.flatMap(({ optOut, eventLists, key, idAt }) =>
@@ -288,31 +296,28 @@ export class UnsubscribeService {
   }
 
   /**
-   * The memberships these opt-outs concern, each once. Of a list-scoped opt-out they are known by
-   * `_id` (subscriber and list); leaving all lists needs every membership of the person, which on
-   * the embedded FerretDB is a scan of the collection: one for the whole batch, and only then.
+   * The memberships these opt-outs concern, each once, read by `_id` (subscriber and list, 500 to a
+   * command): of a list-scoped opt-out its lists, of one leaving all lists every list there is.
+   * Lists are few, and a filter on `subscriberId` would read every membership on the embedded
+   * FerretDB. A list's memberships are deleted with it, so none is missed.
    */
   private async membershipsOf(optOuts: OptOut[]) {
-    const projection = { subscriberId: 1, listId: 1, status: 1, unsubscribedAt: 1 };
-    const whole = new Set(optOuts.filter((o) => o.allLists).map((o) => o.subscriberId));
-    const pairs = [
-      ...new Set(
-        optOuts
-          .filter((o) => !whole.has(o.subscriberId))
-          .flatMap((o) => o.listIds.map((listId) => membershipId(o.subscriberId, listId))),
-      ),
-    ];
-    const [scanned, read] = await Promise.all([
-      whole.size === 0
-        ? []
-        : retryTransient(() =>
-            this.models.Membership.find({ subscriberId: { $in: [...whole] } }, projection).lean(),
-          ),
-      mapConcurrent(pairs, READ_CONCURRENCY, (id) =>
-        retryTransient(() => this.models.Membership.findById(id, projection).lean()),
-      ),
-    ]);
-    return [...scanned, ...read.flatMap((m) => (m ? [m] : []))];
+    const lists = optOuts.some((o) => o.allLists)
+      ? (await retryTransient(() => this.models.List.find({}, { _id: 1 }).lean())).map((l) =>
+          String(l._id),
+        )
+      : [];
+    const ids = optOuts.flatMap((o) =>
+      (o.allLists ? lists : o.listIds).map((listId) => membershipId(o.subscriberId, listId)),
+    );
+    const found = await findByIds<{
+      _id: string;
+      subscriberId: Types.ObjectId;
+      listId: Types.ObjectId;
+      status: string;
+      unsubscribedAt?: Date | null;
+    }>(this.models.Membership, ids, { subscriberId: 1, listId: 1, status: 1, unsubscribedAt: 1 });
+    return [...found.values()];
   }
 
   /** Opt-outs attributed to each campaign (from the campaign id in the link): counts only. */

@@ -4,7 +4,7 @@ import { ALL_LISTS, suppressionId, type SUPPRESSION_REASONS } from '../db/models
 import { systemClock, type Clock } from '../shared/clock.js';
 import type { DataProtector } from '../shared/crypto.js';
 import { insertEach } from '../db/bulk.js';
-import { mapConcurrent } from '../shared/concurrency.js';
+import { findByIds, GroupRead } from '../db/group-read.js';
 
 export type SuppressionReason = (typeof SUPPRESSION_REASONS)[number];
 
@@ -31,11 +31,8 @@ export interface SuppressionState {
   created: boolean;
 }
 
-/** Reads kept in flight at once: enough to keep the database busy, not flooded. */
-export const READ_CONCURRENCY = 16;
-/** Documents scanned in the time of one `_id` read, measured on the embedded FerretDB. */
-const SCAN_BREAK_EVEN = 16;
-const TOTAL_MAX_AGE_MS = 1000;
+type Stored = { _id: string; generation: Types.ObjectId; reason: SuppressionReason };
+const STORED = { generation: 1, reason: 1 } as const;
 
 /**
  * "Never mail this address (on this list)", by keyed hash so it survives erasure. Every read and
@@ -45,13 +42,15 @@ const TOTAL_MAX_AGE_MS = 1000;
  */
 export class SuppressionService {
   private settlePending: ((emailHash: string) => Promise<void>) | undefined;
-  private total: { at: number; n: number } | undefined;
+  private readonly reads: GroupRead<Stored>;
 
   constructor(
     private readonly models: Pick<Models, 'Suppression'>,
     private readonly protector: DataProtector,
     private readonly clock: Clock = systemClock,
-  ) {}
+  ) {
+    this.reads = new GroupRead(models.Suppression, STORED);
+  }
 
   hash(normalisedEmail: string): string {
     return this.protector.emailHash(normalisedEmail);
@@ -74,42 +73,16 @@ export class SuppressionService {
     return found.some(Boolean);
   }
 
-  /**
-   * Of these hashes, those suppressed for all lists or for `listId`. A batch of lookups against a
-   * collection not much larger than the batch reads the collection once (about 14 µs a document on
-   * the embedded FerretDB); otherwise each lookup is an `_id` read (about 250 µs), whose cost does
-   * not grow with the collection.
-   */
+  /** Of these hashes, those suppressed for all lists or for `listId`: one `_id` read for them all. */
   async suppressedHashes(hashes: string[], listId?: string): Promise<Set<string>> {
-    const scopes = scopesFor(listId);
-    const distinct = [...new Set(hashes)];
-    const lookups = distinct.flatMap((hash) => scopes.map((scope) => ({ hash, scope })));
-    if (lookups.length === 0) return new Set();
-    if ((await this.estimatedTotal()) <= lookups.length * SCAN_BREAK_EVEN) {
-      const docs = await this.models.Suppression.find(
-        { emailHash: { $in: distinct }, scope: { $in: scopes } },
-        { emailHash: 1 },
-      ).lean();
-      return new Set(docs.map((d) => d.emailHash));
-    }
-    const hit = new Set<string>();
-    await mapConcurrent(lookups, READ_CONCURRENCY, async ({ hash, scope }) => {
-      if (!hit.has(hash) && (await this.read(hash, scope))) hit.add(hash);
+    const ids = [...new Set(hashes)].flatMap((hash) =>
+      scopesFor(listId).map((scope) => suppressionId(hash, scope)),
+    );
+    if (ids.length === 0) return new Set();
+    const found = await findByIds<Stored & { emailHash: string }>(this.models.Suppression, ids, {
+      emailHash: 1,
     });
-    return hit;
-  }
-
-  /**
-   * The collection's size for choosing between a scan and point reads, at most a second old: the
-   * send worker asks before every chunk of mails, and a stale figure only picks the slower way.
-   */
-  private async estimatedTotal(): Promise<number> {
-    // Real time, not the injected clock: this is a cache's age, not a business decision.
-    const now = Date.now();
-    if (!this.total || now - this.total.at > TOTAL_MAX_AGE_MS) {
-      this.total = { at: now, n: await this.models.Suppression.estimatedDocumentCount() };
-    }
-    return this.total.n;
+    return new Set([...found.values()].map((d) => d.emailHash));
   }
 
   /** Idempotent; true when this call created the suppression. */
@@ -145,22 +118,20 @@ export class SuppressionService {
     opts: { existing?: boolean } = {},
   ): Promise<SuppressionState[]> {
     const out: Array<SuppressionState | undefined> = specs.map(() => undefined);
+    const idOf = (s: SuppressionSpec) => suppressionId(s.emailHash, s.scope);
     if (opts.existing) {
-      await mapConcurrent(
-        specs.map((s, i) => ({ s, i })),
-        READ_CONCURRENCY,
-        async ({ s, i }) => {
-          const doc = await this.read(s.emailHash, s.scope);
-          if (doc) out[i] = { generation: doc.generation, reason: doc.reason, created: false };
-        },
-      );
+      const found = await this.readAll(specs.map(idOf));
+      specs.forEach((s, i) => {
+        const doc = found.get(idOf(s));
+        if (doc) out[i] = { generation: doc.generation, reason: doc.reason, created: false };
+      });
     }
     // A suppression lifted between our insert and our read is written again: rare, and bounded.
     for (let round = 0; round < 5 && out.some((s) => !s); round++) {
       const todo = specs.map((s, i) => ({ s, i })).filter(({ i }) => !out[i]);
       const now = this.clock.now();
       const docs = todo.map(({ s }) => ({
-        _id: suppressionId(s.emailHash, s.scope),
+        _id: idOf(s),
         emailHash: s.emailHash,
         scope: s.scope,
         reason: s.reason,
@@ -171,20 +142,22 @@ export class SuppressionService {
         updatedAt: now,
       }));
       const inserted = await insertEach(this.models.Suppression.collection, docs);
-      await mapConcurrent(
-        todo.map((t, k) => ({ ...t, k })),
-        READ_CONCURRENCY,
-        async ({ s, i, k }) => {
-          const ours = docs[k]!;
-          if (inserted[k]) {
-            out[i] = { generation: ours.generation, reason: s.reason, created: true };
-            return;
-          }
-          const doc = await this.read(s.emailHash, s.scope);
-          // Our own insert from an attempt whose answer was lost also reads back as "already there".
-          if (doc) out[i] = { ...doc, created: doc.generation.equals(ours.generation) };
-        },
-      );
+      const existing = await this.readAll(docs.filter((_d, k) => !inserted[k]).map((d) => d._id));
+      todo.forEach(({ s, i }, k) => {
+        const ours = docs[k]!;
+        if (inserted[k]) {
+          out[i] = { generation: ours.generation, reason: s.reason, created: true };
+          return;
+        }
+        const doc = existing.get(ours._id);
+        // Our own insert from an attempt whose answer was lost also reads back as "already there".
+        if (doc)
+          out[i] = {
+            generation: doc.generation,
+            reason: doc.reason,
+            created: doc.generation.equals(ours.generation),
+          };
+      });
     }
     if (out.some((s) => !s)) throw new Error('suppression kept disappearing while being written');
     return out as SuppressionState[];
@@ -219,15 +192,12 @@ export class SuppressionService {
     }
   }
 
-  private async read(
-    emailHash: string,
-    scope: string,
-  ): Promise<{ generation: Types.ObjectId; reason: SuppressionReason } | null> {
-    const doc = await this.models.Suppression.findById(suppressionId(emailHash, scope), {
-      generation: 1,
-      reason: 1,
-    }).lean();
-    return doc ? { generation: doc.generation, reason: doc.reason } : null;
+  private async read(emailHash: string, scope: string): Promise<Stored | null> {
+    return this.reads.byId(suppressionId(emailHash, scope));
+  }
+
+  private async readAll(ids: string[]): Promise<Map<string, Stored>> {
+    return ids.length === 0 ? new Map() : findByIds<Stored>(this.models.Suppression, ids, STORED);
   }
 }
 

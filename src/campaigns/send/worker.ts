@@ -21,7 +21,7 @@ import type { CampaignRenderer, CompiledCampaign } from '../render/types.js';
 import type { MailComposer, MailList, MailRecipient } from './compose.js';
 import { writeCampaign, type CampaignWrite } from './lifecycle.js';
 import { RateLimiter } from './rate-limiter.js';
-import { mapConcurrent } from '../../shared/concurrency.js';
+import { findByIds } from '../../db/group-read.js';
 import type { BatchEntry, RecipientSnapshot } from './snapshot.js';
 
 type WorkerModels = Pick<
@@ -342,16 +342,11 @@ export class SendWorker {
     }
     const now = this.d.clock.now();
     const due: Due[] = [];
-    const { CampaignRecipient } = this.d.models;
-    const recorded = new Map<string, { status: string; attempts: number; nextAttemptAt?: Date }>();
-    await mapConcurrent(entries, 8, async (e) => {
-      const r = await CampaignRecipient.findById(e.r, {
-        status: 1,
-        attempts: 1,
-        nextAttemptAt: 1,
-      }).lean();
-      if (r) recorded.set(String(e.r), { ...r, nextAttemptAt: r.nextAttemptAt ?? undefined });
-    });
+    const recorded = await findByIds<{ status: string; attempts: number; nextAttemptAt?: Date }>(
+      this.d.models.CampaignRecipient,
+      entries.map((e) => e.r),
+      { status: 1, attempts: 1, nextAttemptAt: 1 },
+    );
     for (const e of entries) {
       const r = recorded.get(String(e.r));
       const n = e.n ?? 1;
@@ -438,22 +433,13 @@ export class SendWorker {
     return true;
   }
 
-  /** The chunk's people, read by `_id` in parallel. */
-  private async people(chunk: Due[]): Promise<Map<string, Person>> {
-    const out = new Map<string, Person>();
-    await Promise.all(
-      chunk.map(async (e) => {
-        const p = await this.d.models.Subscriber.findById(e.s, {
-          email: 1,
-          name: 1,
-          locale: 1,
-          attributes: 1,
-          status: 1,
-        }).lean<Person>();
-        if (p) out.set(String(e.s), p);
-      }),
+  /** The chunk's people, in one read by `_id`. */
+  private people(chunk: Due[]): Promise<Map<string, Person>> {
+    return findByIds<Person>(
+      this.d.models.Subscriber,
+      chunk.map((e) => e.s),
+      { email: 1, name: 1, locale: 1, attributes: 1, status: 1 },
     );
-    return out;
   }
 
   private async suppressedNow(chunk: Due[], people: Map<string, Person>): Promise<Set<string>> {
