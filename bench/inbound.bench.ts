@@ -18,7 +18,7 @@ const WARMUP = Number(process.env.BENCH_INBOUND_WARMUP ?? 240);
 // A .cpuprofile of the timed phase only (setup and warm-up left out), for `--cpu-prof` without
 // the noise of seeding.
 const PROFILE = process.env.BENCH_INBOUND_PROFILE;
-const CONCURRENCY = 8;
+const CONCURRENCY = Number(process.env.BENCH_INBOUND_CONCURRENCY ?? 8);
 // The everyday mix: mostly replies, auto-replies and reports, some unsubscribes by mailto and
 // by (DKIM-signed) reply, which go through mailauth and the unsubscribe service.
 const MIX = [

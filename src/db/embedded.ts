@@ -27,7 +27,7 @@ export class EmbeddedDatabaseError extends Error {
 /**
  * Bumped whenever the patches below change, so that an older build in .tools/ is not reused.
  */
-const BUILD_ID = `${FERRETDB_VERSION}-kirje3`;
+const BUILD_ID = `${FERRETDB_VERSION}-kirje4`;
 
 export function ferretdbBinaryPath(): string {
   return path.join(toolsDir, `ferretdb-${BUILD_ID}`, 'ferretdb');
@@ -53,6 +53,13 @@ export function ferretdbBinaryPath(): string {
  *    or a scan. This only narrows what SQLite returns: FerretDB's handlers still apply the whole
  *    filter to every document they get back (find, count, update, delete), as they do for the
  *    stock `_id` pushdown, so results cannot change, only the rows read.
+ * 4. SQLite admits one writer at a time. FerretDB lets concurrent inserts and updates race for
+ *    that lock inside SQLite, whose busy handler polls with sleeps of 1, 2, 5, 10… ms, and a
+ *    transaction that read before another committed fails outright (SQLITE_BUSY) and is retried by
+ *    Kirje. Kirje's build queues write transactions (every insert and update) on a mutex per
+ *    database file before they begin, so the next writer starts the moment the previous commits.
+ *    Measured under Kirje's concurrent writers (2026-11-26): 27,000 lock calls (fcntl) and
+ *    15,000 sleeps in 5 s of grouped updates before.
  */
 /** Values in one pushed-down `$in` (SQLite allows 32,766 parameters; Kirje's groups are far smaller). */
 const ID_IN_PUSHDOWN_MAX = 1000;
@@ -122,6 +129,21 @@ const SOURCE_PATCHES: { file: string; from: string; to: string }[] = [
       '\t\t\twhereClause = fmt.Sprintf(` WHERE %s = ?`, metadata.IDColumn)\n' +
       '\t\t\targs = []any{string(must.NotFail(sjson.MarshalSingleValue(v)))}\n\t\t}\n\t}\n',
     to: '\twhereClause, args = kirjeIDWhere(params.Filter)\n\tfilterPushdown = whereClause != ""\n',
+  },
+  {
+    file: 'internal/util/fsql/db.go',
+    from: '\t"log/slog"\n',
+    to: '\t"log/slog"\n\t"sync"\n',
+  },
+  {
+    file: 'internal/util/fsql/db.go',
+    from: '\tBatchSize int\n}\n',
+    to: '\tBatchSize int\n\n\twriteMu sync.Mutex // Kirje: see src/db/embedded.ts in Kirje\n}\n',
+  },
+  {
+    file: 'internal/util/fsql/db.go',
+    from: 'func (db *DB) InTransaction(ctx context.Context, f func(*Tx) error) (err error) {\n',
+    to: 'func (db *DB) InTransaction(ctx context.Context, f func(*Tx) error) (err error) {\n\tdb.writeMu.Lock()\n\tdefer db.writeMu.Unlock()\n\n',
   },
   {
     file: 'internal/backends/sqlite/collection.go',

@@ -210,10 +210,14 @@ export class UnsubscribeFollowUps {
     return new PendingOptOuts(pages.flatMap((p) => p.entries));
   }
 
-  /** Completes up to pagesPerStep pages, oldest first; how many pages there were. */
+  /**
+   * Completes up to pagesPerStep pages; how many pages there were. In stored order (oldest first
+   * on both databases), not sorted: on the embedded FerretDB a sort reads and orders the whole
+   * outbox, which grows while opt-outs arrive faster than they are completed, where a plain limit
+   * reads only the pages it returns.
+   */
   async tick(): Promise<number> {
     const pages = await this.models.UnsubscribeFollowUp.find({})
-      .sort({ _id: 1 })
       .limit(this.opts.pagesPerStep)
       .lean<Page[]>();
     if (pages.length > 0) await this.apply(pages);
