@@ -18,7 +18,11 @@ const WARMUP = Number(process.env.BENCH_INBOUND_WARMUP ?? 240);
 // A .cpuprofile of the timed phase only (setup and warm-up left out), for `--cpu-prof` without
 // the noise of seeding.
 const PROFILE = process.env.BENCH_INBOUND_PROFILE;
-const CONCURRENCY = Number(process.env.BENCH_INBOUND_CONCURRENCY ?? 8);
+// Messages in flight at once, as concurrent SMTP sessions: Postfix delivers to one destination
+// over up to 20 connections by default (default_destination_concurrency_limit), and the listener
+// takes 50 (src/inbound/smtp-listener.ts). Until 2026-11-26 the bench ran 8, which left the
+// machine partly idle waiting on database round trips; BENCHMARKS.md gives both.
+const CONCURRENCY = Number(process.env.BENCH_INBOUND_CONCURRENCY ?? 16);
 // The everyday mix: mostly replies, auto-replies and reports, some unsubscribes by mailto and
 // by (DKIM-signed) reply, which go through mailauth and the unsubscribe service.
 const MIX = [
