@@ -121,6 +121,16 @@ describe('models on the test database', () => {
     expect(text).to.not.include('308T');
     expect(protector.decrypt(String(raw?.hetuSealed))).to.equal(hetu);
   });
+
+  it('has every unique index on any server, and the others only on MongoDB (FerretDB never reads them)', async () => {
+    const info = await db.connection.db!.admin().command({ buildInfo: 1 });
+    const names = (await db.models.Membership.collection.indexes()).map((i) => i.name).sort();
+    const unique = ['_id_', 'subscriberId_1_listId_1'];
+    const others = ['listId_1_status_1', 'listId_1_subscriberId_1'];
+    expect(names).to.deep.equal(
+      (typeof info.ferretdbVersion === 'string' ? unique : [...unique, ...others]).sort(),
+    );
+  });
 });
 
 async function expectDuplicate(p: Promise<unknown>): Promise<void> {
