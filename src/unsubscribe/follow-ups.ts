@@ -28,7 +28,7 @@ const PERSON = { email: 1, locale: 1, name: 1, status: 1 } as const;
 
 interface Pending {
   entry: Entry;
-  /** Written right after the page, before the caller is answered (record()); none for accept(). */
+  /** Written right after the page, before the caller is answered. */
   suppressions: SuppressionSpec[];
 }
 
@@ -94,13 +94,14 @@ export class PendingOptOuts {
  * inbound mail (mailto tokens, replies, complaints, bounces). Concurrent requests are grouped into
  * one page of the outbox (collection unsubscribe_followups), one insert for the group:
  *
- * - accept() (one-click) answers once its page is durable: no read of the person, no suppression.
- *   The opt-out is honoured from that moment because every reader that decides on mailing or on a
- *   resubscribe looks at the outbox too: the send worker before each chunk (pending()), the
- *   preference centre, a lift of a suppression, the subscribe form, privacy export and erasure
- *   (settle()).
- * - record() (inbound) also writes the suppressions before it resolves, because its caller needs
- *   to know whether the opt-out is new; so it reads the person first.
+ * - record() writes the page, then the opt-out's suppressions, and resolves only then: the
+ *   suppression is durable before the answer (issue #5: "The suppression is durable before the
+ *   response"), and the caller learns whether the opt-out is new. So it reads the person first
+ *   (for the address the suppression is keyed by), in one read with the requests beside it.
+ * - Until the page is completed, the readers that decide on mailing or on a resubscribe also look
+ *   at the outbox: the send worker before each chunk (pending()), the preference centre, a lift of
+ *   a suppression, the subscribe form, privacy export and erasure (settle()), so a late
+ *   membership update can never undo a resubscribe that follows the opt-out.
  *
  * The rest is done here in the background, page by page: read the people, write their
  * suppressions (first: they are what stops mail once the page is gone), then
@@ -143,22 +144,14 @@ export class UnsubscribeFollowUps {
   }
 
   /**
-   * RFC 8058 one-click: once this resolves the opt-out is durable in the outbox and honoured by
-   * every sender and reader; suppressions and the rest follow in the background.
-   */
-  async accept(req: UnsubscribeRequest, link: { listId?: string } = {}): Promise<void> {
-    const entry = entryOf(this.unsubscribe.decide(req));
-    if (link.listId) entry.linkListId = new Types.ObjectId(link.listId);
-    await this.commit.add({ entry, suppressions: [] });
-    this.schedule(this.opts.gatherMs);
-  }
-
-  /**
    * The opt-out, durable with its suppressions: once this resolves the address is suppressed and
    * the rest will follow. `changed` is whether this request brought a suppression into being
    * (false for a repeat).
    */
-  async record(req: UnsubscribeRequest): Promise<UnsubscribeResult> {
+  async record(
+    req: UnsubscribeRequest,
+    link: { listId?: string } = {},
+  ): Promise<UnsubscribeResult> {
     const subscriber = await this.people.byId(req.subscriberId);
     if (!subscriber) return { changed: false, found: false };
     const optOut = this.unsubscribe.decide(req);
@@ -167,10 +160,12 @@ export class UnsubscribeFollowUps {
     const suppressions = this.unsubscribe
       .suppressionsOf(optOut, this.suppressions.hash(subscriber.email))
       .map((spec) => ({ ...spec, generation: new Types.ObjectId() }));
-    const changed = await this.commit.add({
-      entry: { ...entryOf(optOut), generations: suppressions.map((spec) => spec.generation) },
-      suppressions,
-    });
+    const entry: Entry = {
+      ...entryOf(optOut),
+      generations: suppressions.map((spec) => spec.generation),
+    };
+    if (link.listId) entry.linkListId = new Types.ObjectId(link.listId);
+    const changed = await this.commit.add({ entry, suppressions });
     this.schedule(this.opts.gatherMs);
     return {
       changed,

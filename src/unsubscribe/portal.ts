@@ -32,7 +32,7 @@ export interface PortalView {
 }
 
 export type PortalOutcome =
-  /** RFC 8058 one-click, durable in the outbox: the sender reads no page, so none is looked up. */
+  /** RFC 8058 one-click, its suppression durable: the sender reads no page, so no list is looked up. */
   | { kind: 'accepted' }
   | { kind: 'unsubscribed'; all: boolean; lists: NamedList[]; locale: string | undefined }
   | { kind: 'preferences'; view: PortalView; outcome: PreferenceOutcome };
@@ -93,9 +93,9 @@ export class UnsubscribePortal {
       campaignId: claims.campaignId,
     };
     if (action.action === 'one-click') {
-      // RFC 8058 senders come in bulk and ignore the answer: it is given once the opt-out is
-      // durable in the outbox; the person is read, suppressed and mailed in the background.
-      await this.followUps.accept(request, { listId: claims.listId });
+      // RFC 8058 senders come in bulk and ignore the answer: it is given once the suppression is
+      // durable; memberships, ledger, event and the optional mail follow in the background.
+      await this.followUps.record(request, { listId: claims.listId });
       return { kind: 'accepted' };
     }
     // The person's own click on the page gets the whole opt-out done before the answer.

@@ -38,8 +38,8 @@ describe('/u/:token: unsubscribe page and RFC 8058 one-click', () => {
   const membership = async (subscriberId: string, listId: string) =>
     (await t.db.models.Membership.findOne({ subscriberId, listId }).lean())?.status;
   /**
-   * A one-click POST answers once the opt-out is durable in the outbox; suppressions, memberships,
-   * status, ledger and event follow in the background step (started by src/server.ts, run here by
+   * A one-click POST answers once its suppression is durable; memberships, status, ledger and
+   * event follow in the background step (started by src/server.ts, run here by
    * hand).
    */
   const followUps = () => t.services.unsubscribeFollowUps.drain();
@@ -136,13 +136,14 @@ describe('/u/:token: unsubscribe page and RFC 8058 one-click', () => {
         .expect(200);
       expect(res.headers.location).to.equal(undefined);
       expectPageHeaders(res);
-      // A short page: RFC 8058 senders read none, so no list or person is looked up for it.
+      // A short page: RFC 8058 senders read none, so no list is looked up for it.
       expect(res.text).to.include('Tilaus on peruttu').and.not.include('Uutiskirje');
       expect(await stopped(p, news)).to.equal(true);
       expect(await stopped(p, offers)).to.equal(false);
       expect(await stopped(p, events)).to.equal(false);
-      // What the person asked for is durable in the outbox; the rest waits for the background.
-      expect(await t.services.suppressions.isSuppressed(p.email, news)).to.equal(false);
+      // The suppression is durable before the answer; the rest waits for the background.
+      expect(await t.services.suppressions.isSuppressed(p.email, news)).to.equal(true);
+      expect(await t.services.suppressions.isSuppressed(p.email, offers)).to.equal(false);
       expect(await membership(p.id, news)).to.equal('subscribed');
       expect(await eventsOf(p.id)).to.have.length(0);
       await followUps();
@@ -255,12 +256,10 @@ describe('/u/:token: unsubscribe page and RFC 8058 one-click', () => {
       } finally {
         await new Promise((resolve) => server.close(resolve));
       }
-      // Every one durable before its 200: in the outbox, which the send worker reads.
-      const pending = await t.services.unsubscribeFollowUps.pending();
-      expect(people.filter((p) => pending.covers(p.id, news))).to.have.length(200);
-      await followUps();
+      // Every suppression durable before its 200, none lost.
       const hashes = people.map((p) => t.services.suppressions.hash(p.email));
       expect((await t.services.suppressions.suppressedHashes(hashes, news)).size).to.equal(200);
+      await followUps();
       expect(
         await t.db.models.UnsubscribeEvent.countDocuments({
           subscriberId: { $in: people.map((p) => p.id) },
