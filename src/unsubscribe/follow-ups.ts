@@ -282,7 +282,8 @@ export class UnsubscribeFollowUps {
           return generation ? { ...spec, generation } : spec;
         }),
     );
-    const states = await this.suppressions.ensureAll(specs.flat());
+    // Usually there already: record() wrote them before its answer.
+    const states = await this.suppressions.ensureAll(specs.flat(), { existing: true });
     let next = 0;
     const batch: SuppressedOptOut[] = known.map(({ optOut, person }, i) => ({
       optOut,

@@ -111,7 +111,9 @@ export class SuppressionService {
   /**
    * Idempotent, for many at once: one unordered insert of them all, then a read of each that
    * already existed. With `{ existing: true }` (the caller expects them to be there, as the
-   * follow-ups do) the reads come first and only the missing ones are inserted.
+   * follow-ups do) the reads come first and only the missing ones are inserted: on the embedded
+   * FerretDB an insert refused as a duplicate costs far more than a read. A suppression whose
+   * generation the spec names was created by this opt-out, whichever write brought it.
    */
   async ensureAll(
     specs: SuppressionSpec[],
@@ -123,7 +125,9 @@ export class SuppressionService {
       const found = await this.readAll(specs.map(idOf));
       specs.forEach((s, i) => {
         const doc = found.get(idOf(s));
-        if (doc) out[i] = { generation: doc.generation, reason: doc.reason, created: false };
+        // Written by the caller itself earlier when it named the generation in advance.
+        const created = Boolean(s.generation && doc?.generation.equals(s.generation));
+        if (doc) out[i] = { generation: doc.generation, reason: doc.reason, created };
       });
     }
     // A suppression lifted between our insert and our read is written again: rare, and bounded.
