@@ -110,8 +110,11 @@ export class ListService {
     const id = String(list._id);
     if (await this.isListInUse(id))
       throw new AppError('invalid_state', 'a scheduled, running or paused campaign uses this list');
-    await this.models.List.deleteOne({ _id: list._id });
+    // Memberships first: an opt-out of all lists finds a person's memberships through the lists
+    // that exist (src/unsubscribe/service.ts), so none may outlive its list. A crash in between
+    // leaves the list, and removing it again finishes the job.
     const removed = await this.models.Membership.deleteMany({ listId: list._id });
+    await this.models.List.deleteOne({ _id: list._id });
     await this.audit.record(ctx, 'list.delete', null, {
       listId: id,
       slug: list.slug,

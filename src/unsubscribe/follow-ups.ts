@@ -184,9 +184,7 @@ export class UnsubscribeFollowUps {
     await insertEach(this.models.UnsubscribeFollowUp.collection, [
       { _id: new Types.ObjectId(), entries: items.map((i) => i.entry) },
     ]);
-    const specs = items.flatMap((i) => i.suppressions);
-    if (specs.length === 0) return items.map(() => false);
-    const states = await this.suppressions.ensureAll(specs);
+    const states = await this.suppressions.ensureAll(items.flatMap((i) => i.suppressions));
     let next = 0;
     return items.map((i) =>
       states.slice(next, (next += i.suppressions.length)).some((s) => s.created),
@@ -206,10 +204,11 @@ export class UnsubscribeFollowUps {
   }
 
   /**
-   * Completes up to pagesPerStep pages; how many pages there were. In stored order (oldest first
-   * on both databases), not sorted: on the embedded FerretDB a sort reads and orders the whole
-   * outbox, which grows while opt-outs arrive faster than they are completed, where a plain limit
-   * reads only the pages it returns.
+   * Completes up to pagesPerStep pages; how many pages there were. In the database's natural
+   * order (insertion order on the embedded FerretDB; MongoDB promises none, and nothing here
+   * depends on it), not sorted: on the embedded FerretDB a sort reads and orders the whole outbox,
+   * which grows while opt-outs arrive faster than they are completed, where a plain limit reads
+   * only the pages it returns.
    */
   async tick(): Promise<number> {
     const pages = await this.models.UnsubscribeFollowUp.find({})

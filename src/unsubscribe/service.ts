@@ -87,9 +87,8 @@ const STATUS_RANK: Record<SubscriberStatus, number> = {
  * suppression generation, so a new event. The ledger entries have `_id`s derived the same way, so
  * a retry or a concurrent twin cannot write a withdrawal twice.
  *
- * Every read and write here is by `_id` except, for opt-outs of all lists, one read of the
- * memberships per batch (the memberships collection has no key by person on the embedded
- * FerretDB; a list-scoped opt-out's memberships are keyed by subscriber and list).
+ * Every read and write here is by `_id`: memberships are keyed by subscriber and list, and an
+ * opt-out of all lists reads the lists there are (a few) to name its memberships.
  */
 export class UnsubscribeService {
   constructor(
@@ -165,9 +164,9 @@ export class UnsubscribeService {
 
   /**
    * Everything after the suppressions, for a batch of opt-outs: memberships, subscriber status,
-   * ledger entries, event. Every write by `_id`, and every read too except one of the memberships
-   * of those leaving all lists. Idempotent: run twice (a retry, a second process), it writes
-   * nothing new. Per opt-out, true when this call wrote its event.
+   * ledger entries, event. Every read and write by `_id` (and one read of the lists when someone
+   * leaves all of them). Idempotent: run twice (a retry, a second process), it writes nothing
+   * new. Per opt-out, true when this call wrote its event.
    */
   async complete(batch: SuppressedOptOut[]): Promise<boolean[]> {
     const people = batch.filter((b) => b.subscriber);
@@ -243,23 +242,25 @@ export class UnsubscribeService {
       ),
     );
 
-    // An opt-out whose event exists is a repeat: no second ledger entry, no second event. One
-    // resting on a suppression this call created has a new name, so nothing to look up.
-    const repeats = plans.filter(
-      (p, i): p is NonNullable<typeof p> =>
-        p !== null && !batch[i]!.suppressions.some((s) => s.created),
-    );
+    // An opt-out whose event exists is a repeat: no second ledger entry, no second event; nor is
+    // the second of two in this batch that rest on the same suppressions. Looked up for every
+    // opt-out, even one whose suppression it named itself: another opt-out resting on that
+    // suppression may have completed in between (the person's own click on the page).
+    const plansOf = plans.filter((p): p is NonNullable<typeof p> => p !== null);
     const events =
-      repeats.length === 0
+      plansOf.length === 0
         ? new Map()
         : await findByIds(
             this.models.UnsubscribeEvent,
-            repeats.map((p) => p.eventId),
+            plansOf.map((p) => p.eventId),
             { _id: 1 },
           );
-    const fresh = plans.filter(
-      (p): p is NonNullable<typeof p> => p !== null && !events.has(String(p.eventId)),
-    );
+    const fresh = plansOf.filter((p) => {
+      const id = String(p.eventId);
+      if (events.has(id)) return false;
+      events.set(id, p);
+      return true;
+    });
     await retryTransient(() =>
       this.consent.recordAll(
         fresh.flatMap(({ optOut, eventLists, key, idAt }) =>
@@ -299,7 +300,8 @@ export class UnsubscribeService {
    * The memberships these opt-outs concern, each once, read by `_id` (subscriber and list, 500 to a
    * command): of a list-scoped opt-out its lists, of one leaving all lists every list there is.
    * Lists are few, and a filter on `subscriberId` would read every membership on the embedded
-   * FerretDB. A list's memberships are deleted with it, so none is missed.
+   * FerretDB. A list's memberships are deleted before the list (src/subscribers/lists.ts), so none
+   * of an existing list is missed.
    */
   private async membershipsOf(optOuts: OptOut[]) {
     const lists = optOuts.some((o) => o.allLists)

@@ -59,8 +59,8 @@ export class SuppressionService {
   /**
    * Runs before find() and lift(), the reads and writes that decide about one address (subscribe
    * form and confirmation, preference centre). The unsubscribe follow-ups use it to finish the
-   * opt-outs still in flight (a one-click has no suppression until then), so a decision sees them
-   * and their late membership update can never undo the resubscribe that follows.
+   * opt-outs still in flight, so a decision sees their memberships and ledger entries, and their
+   * late membership update can never undo the resubscribe that follows.
    */
   settleFirst(hook: (emailHash: string) => Promise<void>): void {
     this.settlePending = hook;

@@ -123,13 +123,12 @@ describe('models on the test database', () => {
   });
 
   it('has every unique index on any server, and the others only on MongoDB (FerretDB never reads them)', async () => {
-    const info = await db.connection.db!.admin().command({ buildInfo: 1 });
+    // Told by the test harness, not by the detection under test: it started the embedded FerretDB.
+    const ferretdb = Boolean(process.env.KIRJE_TEST_FERRETDB_PID);
     const names = (await db.models.Membership.collection.indexes()).map((i) => i.name).sort();
     const unique = ['_id_', 'subscriberId_1_listId_1'];
     const others = ['listId_1_status_1', 'listId_1_subscriberId_1'];
-    expect(names).to.deep.equal(
-      (typeof info.ferretdbVersion === 'string' ? unique : [...unique, ...others]).sort(),
-    );
+    expect(names).to.deep.equal((ferretdb ? unique : [...unique, ...others]).sort());
   });
 });
 

@@ -199,6 +199,65 @@ describe('one-click follow-ups', () => {
     expect(doc!.generation).to.be.instanceOf(Types.ObjectId);
   });
 
+  it('one event and one withdrawal per list when the person also leaves on the page before the step runs', async () => {
+    const p = await makePerson(t, [news, offers]);
+    t.clock.advance(1000);
+    await t.http
+      .post(`/u/${t.services.tokens.sign('unsubscribe', { subscriberId: p.id })}`)
+      .type('form')
+      .send(ONE_CLICK)
+      .expect(200);
+    t.clock.advance(1000);
+    // The page's own button: the whole opt-out at once, resting on the one-click's suppression.
+    await t.services.unsubscribe.unsubscribe({
+      subscriberId: p.id,
+      scope: { all: true },
+      channel: 'link',
+    });
+    await followUps().drain();
+    expect(await events(p.id)).to.have.length(1);
+    expect((await ledger(p.id)).map((l) => String(l.listId)).sort()).to.deep.equal(
+      [news, offers].sort(),
+    );
+  });
+
+  it('two opt-outs resting on one suppression, completed in one step, write one event', async () => {
+    const p = await makePerson(t, [news, offers]);
+    const entry = (at: Date) => ({
+      subscriberId: p.id,
+      allLists: true,
+      listIds: [],
+      reason: 'unsubscribe',
+      channel: 'one-click',
+      at,
+    });
+    // Two pages, one each (the later one a retry by the sender); no suppression written yet.
+    await t.db.models.UnsubscribeFollowUp.create({ entries: [entry(t.clock.now())] });
+    t.clock.advance(1000);
+    await t.db.models.UnsubscribeFollowUp.create({ entries: [entry(t.clock.now())] });
+    await followUps().drain();
+    expect(await events(p.id)).to.have.length(1);
+    expect(await ledger(p.id)).to.have.length(2);
+  });
+
+  it('an opt-out of all lists leaves every list, and a removed list leaves no membership behind', async () => {
+    const gone = await makeList(t, 'Poistuva');
+    const p = await makePerson(t, [news, gone]);
+    await t.http
+      .delete(`/api/v1/lists/${gone}`)
+      .set({ Authorization: `Bearer ${t.adminToken}` })
+      .expect(204);
+    expect(await t.db.models.Membership.countDocuments({ listId: gone })).to.equal(0);
+    await t.services.unsubscribe.unsubscribe({
+      subscriberId: p.id,
+      scope: { all: true },
+      channel: 'link',
+    });
+    expect(await membership(p.id, news)).to.equal('unsubscribed');
+    const [ev] = await events(p.id);
+    expect(ev!.listIds.map(String)).to.deep.equal([news]);
+  });
+
   it('a valid link of someone unknown (erased) answers 200 and writes nothing', async () => {
     const ghost = String(new Types.ObjectId());
     const before = {
