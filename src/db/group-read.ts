@@ -1,3 +1,4 @@
+import { Types } from 'mongoose';
 import { GroupCommit } from './group-commit.js';
 import { retryTransient } from './retry.js';
 
@@ -9,9 +10,15 @@ export const MAX_IDS_PER_READ = 500;
 
 type Projection = Record<string, 0 | 1>;
 
-/** What is used of a mongoose model here. */
+/** What is used of a mongoose model here: its driver collection, and the type of its `_id`. */
 export interface IdReadable {
-  find(filter: object, projection: Projection): { lean(): PromiseLike<unknown> };
+  collection: {
+    find(
+      filter: { _id: { $in: unknown[] } },
+      options: { projection: Projection },
+    ): { toArray(): Promise<unknown[]> };
+  };
+  schema: { path(name: '_id'): { instance: string } | undefined };
 }
 
 /**
@@ -25,12 +32,17 @@ export async function findByIds<T>(
   ids: readonly unknown[],
   projection: Projection,
 ): Promise<Map<string, T>> {
-  const distinct = [...new Map(ids.map((id) => [String(id), id])).values()];
+  // Cast here as mongoose would (a string id of an ObjectId key), so the driver is called
+  // directly: a mongoose query costs more CPU than the read it sends (src/inbound/ports.ts).
+  const objectIds = model.schema.path('_id')?.instance === 'ObjectId';
+  const cast = (id: unknown) =>
+    objectIds && typeof id === 'string' && /^[0-9a-f]{24}$/i.test(id) ? new Types.ObjectId(id) : id;
+  const distinct = [...new Map(ids.map((id) => [String(id), cast(id)])).values()];
   const out = new Map<string, T>();
   for (let i = 0; i < distinct.length; i += MAX_IDS_PER_READ) {
     const part = distinct.slice(i, i + MAX_IDS_PER_READ);
-    const docs = (await retryTransient(async () =>
-      model.find({ _id: { $in: part } }, projection).lean(),
+    const docs = (await retryTransient(() =>
+      model.collection.find({ _id: { $in: part } }, { projection }).toArray(),
     )) as Array<T & { _id: unknown }>;
     for (const d of docs) out.set(String(d._id), d);
   }

@@ -9,14 +9,17 @@ import {
 } from '../../../src/db/group-read.js';
 import { testDatabase } from '../../helpers/db.js';
 
-/** The real model, with the `find` commands it was given written down. */
+/** The real model, with the `find` commands sent to its collection written down. */
 function counted(model: IdReadable): IdReadable & { filters: Array<{ _id: { $in: unknown[] } }> } {
   const filters: Array<{ _id: { $in: unknown[] } }> = [];
   return {
     filters,
-    find(filter, projection) {
-      filters.push(filter as { _id: { $in: unknown[] } });
-      return model.find(filter, projection);
+    schema: model.schema,
+    collection: {
+      find(filter, options) {
+        filters.push(filter);
+        return model.collection.find(filter, options);
+      },
     },
   };
 }
