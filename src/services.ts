@@ -1,3 +1,4 @@
+import { Types } from 'mongoose';
 import { segmentAudience, type AudienceSource } from './campaigns/audience.js';
 import type { CampaignRenderer } from './campaigns/render/types.js';
 import { MailComposer } from './campaigns/send/compose.js';
@@ -82,6 +83,9 @@ export function buildServices(a: Adapters, overrides: Partial<Ports> = {}) {
   );
   // A pending opt-out names only the subscriber: a decision about an address settles them all.
   suppressions.settleFirst(() => unsubscribeFollowUps.settle());
+  unsubscribe.settleFirst(async (subscriberId) => {
+    if (Types.ObjectId.isValid(subscriberId)) await unsubscribeFollowUps.settle(subscriberId);
+  });
   const staffAdmin = new StaffAdminService(auth, audit);
   const emailKeys = new EmailKeys(models);
   const lists = new ListService(models, audit, campaignsUsingList(a.db.connection));

@@ -110,15 +110,17 @@ export class ListService {
     const id = String(list._id);
     if (await this.isListInUse(id))
       throw new AppError('invalid_state', 'a scheduled, running or paused campaign uses this list');
-    // Memberships first: an opt-out of all lists finds a person's memberships through the lists
-    // that exist (src/unsubscribe/service.ts), so none may outlive its list. A crash in between
-    // leaves the list, and removing it again finishes the job.
-    const removed = await this.models.Membership.deleteMany({ listId: list._id });
+    // An opt-out of all lists finds a person's memberships through the lists that exist
+    // (src/unsubscribe/service.ts), so none may outlive its list: memberships, then the list, then
+    // the memberships written meanwhile by someone who had found the list (a join on the page, a
+    // form). A crash before the list goes leaves it, and removing it again finishes the job.
+    const first = await this.models.Membership.deleteMany({ listId: list._id });
     await this.models.List.deleteOne({ _id: list._id });
+    const late = await this.models.Membership.deleteMany({ listId: list._id });
     await this.audit.record(ctx, 'list.delete', null, {
       listId: id,
       slug: list.slug,
-      memberships: removed.deletedCount,
+      memberships: first.deletedCount + late.deletedCount,
     });
   }
 

@@ -91,6 +91,8 @@ const STATUS_RANK: Record<SubscriberStatus, number> = {
  * opt-out of all lists reads the lists there are (a few) to name its memberships.
  */
 export class UnsubscribeService {
+  private settlePending: ((subscriberId: string) => Promise<void>) | undefined;
+
   constructor(
     private readonly models: Pick<
       Models,
@@ -107,8 +109,16 @@ export class UnsubscribeService {
    * "done" is only given once everything is.
    */
   async unsubscribe(req: UnsubscribeRequest): Promise<UnsubscribeResult> {
+    // The person's opt-outs still in the outbox (a one-click from the same mail) are completed
+    // first, so that two completions never run at once and split one event's lists between them.
+    await this.settlePending?.(req.subscriberId);
     const optOut = this.decide(req);
     return retryTransient(() => this.attempt(optOut));
+  }
+
+  /** Set by the unsubscribe follow-ups (src/services.ts): completes a person's opt-outs in flight. */
+  settleFirst(hook: (subscriberId: string) => Promise<void>): void {
+    this.settlePending = hook;
   }
 
   /** The opt-out a request asks for, at this moment. */
