@@ -332,6 +332,15 @@ export class ImportService {
       const refused = await refusedAsDuplicates(() =>
         this.models.Membership.bulkWrite<MembershipFields>(ops, { ordered: false }),
       );
+      // The list may have been removed since the job started. Its removal deletes memberships, the
+      // list, then memberships again (src/subscribers/lists.ts): what this batch wrote after that
+      // is taken back here, so no membership outlives its list, and the job stops.
+      if (!(await this.models.List.exists({ _id: listId }))) {
+        await this.models.Membership.deleteMany({
+          _id: { $in: joins.map((j) => membershipId(j.subscriberId, listId)) },
+        });
+        throw new AppError('invalid_state', 'the list was removed during the import');
+      }
       job.counts.addedToList += ops.length - refused.length;
     }
   }

@@ -1,6 +1,8 @@
+import { Readable } from 'node:stream';
 import { expect } from 'chai';
 import type { Types } from 'mongoose';
 import { membershipId } from '../../../src/db/models/membership.js';
+import type { AuditContext } from '../../../src/privacy/audit.js';
 import { bootApp, type TestApp } from '../../helpers/app.js';
 import { staffToken } from '../../helpers/factories.js';
 
@@ -183,6 +185,25 @@ describe('CSV import', () => {
     expect(await Subscriber.findById(ids.u1).lean()).to.include({
       name: 'Old u1',
       status: 'unsubscribed',
+    });
+  });
+
+  it('a list removed after the import started: the job fails and leaves no membership on it', async () => {
+    const gone = await t.db.models.List.create({ name: 'Gone', slug: 'gone-during-import' });
+    const ctx: AuditContext = { actor: { type: 'system', name: 'test' } };
+    const job = await t.services.imports.start(ctx, { mode: 'add', list: String(gone._id) });
+    await t.http
+      .delete(`/api/v1/lists/${String(gone._id)}`)
+      .set(auth())
+      .expect(204);
+    const csv = Readable.from(['email\n', 'late1@example.com\n', 'late2@example.com\n']);
+    const err = await t.services.imports.run(ctx, job, csv).catch((e: Error) => e);
+    expect((err as Error).message).to.equal('the list was removed during the import');
+    expect(await t.db.models.Membership.countDocuments({ listId: gone._id })).to.equal(0);
+    const view = await t.services.imports.get(String(job.id));
+    expect(view).to.include({
+      status: 'failed',
+      failure: 'the list was removed during the import',
     });
   });
 
