@@ -5,7 +5,7 @@ import { retryTransient } from '../db/retry.js';
 import type { Logger } from '../shared/logger.js';
 import { insertEach } from '../db/bulk.js';
 import { GroupCommit } from '../db/group-commit.js';
-import { findByIds, GroupRead } from '../db/group-read.js';
+import { findByIds } from '../db/group-read.js';
 import type {
   OptOut,
   SubscriberStatus,
@@ -13,8 +13,8 @@ import type {
   UnsubscribeRequest,
   UnsubscribeResult,
 } from './service.js';
-import type { UnsubscribeService } from './service.js';
-import type { SuppressionService, SuppressionSpec } from './suppressions.js';
+import { scopesOf, type UnsubscribeService } from './service.js';
+import type { SuppressionService } from './suppressions.js';
 
 type Page = { _id: Types.ObjectId; entries: Entry[] };
 type Person = {
@@ -28,8 +28,13 @@ const PERSON = { email: 1, locale: 1, name: 1, status: 1 } as const;
 
 interface Pending {
   entry: Entry;
-  /** Written right after the page, before the caller is answered. */
-  suppressions: SuppressionSpec[];
+  optOut: OptOut;
+}
+
+/** What record() learns in its grouped write: the person (null if unknown) and whether new. */
+interface Recorded {
+  person: Person | null;
+  changed: boolean;
 }
 
 /** An opt-out the background step completed, for what follows it (the confirmation mail). */
@@ -116,10 +121,9 @@ export class PendingOptOuts {
  */
 export class UnsubscribeFollowUps {
   private readonly opts: FollowUpOptions;
-  private readonly commit = new GroupCommit<Pending, boolean>((items) => this.write(items));
+  private readonly commit = new GroupCommit<Pending, Recorded>((items) => this.write(items));
   /** Page id -> the step completing it now, so settle() and a step never do a page twice at once. */
   private readonly busy = new Map<string, Promise<void>>();
-  private readonly people: GroupRead<Person>;
   private completed: ((done: CompletedOptOut[]) => void) | undefined;
   private started = false;
   private timer: NodeJS.Timeout | undefined;
@@ -135,7 +139,6 @@ export class UnsubscribeFollowUps {
     opts: Partial<FollowUpOptions> = {},
   ) {
     this.opts = { ...DEFAULTS, ...opts };
-    this.people = new GroupRead(models.Subscriber, PERSON);
   }
 
   /** Told of every opt-out the background step completed (not awaited: it must not hold the step). */
@@ -152,43 +155,54 @@ export class UnsubscribeFollowUps {
     req: UnsubscribeRequest,
     link: { listId?: string } = {},
   ): Promise<UnsubscribeResult> {
-    const subscriber = await this.people.byId(req.subscriberId);
-    if (!subscriber) return { changed: false, found: false };
     const optOut = this.unsubscribe.decide(req);
-    // Named in advance and kept in the entry: the completion then sees that this opt-out created
-    // them, and skips looking for an event of an earlier opt-out resting on them.
-    const suppressions = this.unsubscribe
-      .suppressionsOf(optOut, this.suppressions.hash(subscriber.email))
-      .map((spec) => ({ ...spec, generation: new Types.ObjectId() }));
-    const entry: Entry = {
-      ...entryOf(optOut),
-      generations: suppressions.map((spec) => spec.generation),
-    };
+    // Named in advance and kept in the entry: whichever write creates a suppression (this one, or
+    // the completion after a crash), it has this generation, so the event is named the same.
+    const generations = scopesOf(optOut).map(() => new Types.ObjectId());
+    const entry: Entry = { ...entryOf(optOut), generations };
     if (link.listId) entry.linkListId = new Types.ObjectId(link.listId);
-    const changed = await this.commit.add({ entry, suppressions });
+    const { person, changed } = await this.commit.add({ entry, optOut });
     this.schedule(this.opts.gatherMs);
+    // Someone unknown (erased, or never stored): the step drops the entry, nothing to suppress.
+    if (!person) return { changed: false, found: false };
     return {
       changed,
       found: true,
-      subscriber: {
-        email: subscriber.email,
-        locale: subscriber.locale,
-        name: subscriber.name ?? '',
-      },
+      subscriber: { email: person.email, locale: person.locale, name: person.name ?? '' },
     };
   }
 
-  /** One grouped write: one page, then the suppressions asked for. Per item: a suppression was new. */
-  private async write(items: Pending[]): Promise<boolean[]> {
-    // The page first: see the class comment. Its `_id` is fresh, so a duplicate is our own retry.
-    await insertEach(this.models.UnsubscribeFollowUp.collection, [
-      { _id: new Types.ObjectId(), entries: items.map((i) => i.entry) },
+  /**
+   * One grouped write for the opt-outs that arrived together: their page and the read of their
+   * people at once (the page needs no address), then their suppressions, which are keyed by the
+   * address and come after the page (see the class comment). Two round trips for the group.
+   */
+  private async write(items: Pending[]): Promise<Recorded[]> {
+    // The page's `_id` is fresh, so a duplicate is our own retry.
+    const [, people] = await Promise.all([
+      insertEach(this.models.UnsubscribeFollowUp.collection, [
+        { _id: new Types.ObjectId(), entries: items.map((i) => i.entry) },
+      ]),
+      findByIds<Person>(
+        this.models.Subscriber,
+        items.map((i) => i.entry.subscriberId),
+        PERSON,
+      ),
     ]);
-    const states = await this.suppressions.ensureAll(items.flatMap((i) => i.suppressions));
+    const specs = items.map(({ entry, optOut }) => {
+      const person = people.get(String(entry.subscriberId));
+      return person
+        ? this.unsubscribe
+            .suppressionsOf(optOut, this.suppressions.hash(person.email))
+            .map((spec, k) => ({ ...spec, generation: entry.generations![k]! }))
+        : [];
+    });
+    const states = await this.suppressions.ensureAll(specs.flat());
     let next = 0;
-    return items.map((i) =>
-      states.slice(next, (next += i.suppressions.length)).some((s) => s.created),
-    );
+    return items.map(({ entry }, i) => ({
+      person: people.get(String(entry.subscriberId)) ?? null,
+      changed: states.slice(next, (next += specs[i]!.length)).some((s) => s.created),
+    }));
   }
 
   /**
