@@ -101,8 +101,8 @@ export class PendingOptOuts {
  *
  * - record() writes the page, then the opt-out's suppressions, and resolves only then: the
  *   suppression is durable before the answer (issue #5: "The suppression is durable before the
- *   response"), and the caller learns whether the opt-out is new. So it reads the person first
- *   (for the address the suppression is keyed by), in one read with the requests beside it.
+ *   response"), and the caller learns whether the opt-out is new. The suppression is keyed by the
+ *   address, so the group's people are read while its page is written.
  * - Until the page is completed, the readers that decide on mailing or on a resubscribe also look
  *   at the outbox: the send worker before each chunk (pending()), the preference centre, a lift of
  *   a suppression, the subscribe form, privacy export and erasure (settle()), so a late
