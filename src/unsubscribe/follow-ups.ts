@@ -6,14 +6,15 @@ import type { Logger } from '../shared/logger.js';
 import { insertEach } from '../db/bulk.js';
 import { GroupCommit } from '../db/group-commit.js';
 import { findByIds } from '../db/group-read.js';
-import type {
-  OptOut,
-  SubscriberStatus,
-  SuppressedOptOut,
-  UnsubscribeRequest,
-  UnsubscribeResult,
+import {
+  scopesOf,
+  type OptOut,
+  type SubscriberStatus,
+  type SuppressedOptOut,
+  type UnsubscribeRequest,
+  type UnsubscribeResult,
+  type UnsubscribeService,
 } from './service.js';
-import { scopesOf, type UnsubscribeService } from './service.js';
 import type { SuppressionService } from './suppressions.js';
 
 type Page = { _id: Types.ObjectId; entries: Entry[] };
