@@ -256,19 +256,17 @@ export class UnsubscribeService {
     // the second of two in this batch that rest on the same suppressions. Looked up for every
     // opt-out, even one whose suppression it named itself: another opt-out resting on that
     // suppression may have completed in between (the person's own click on the page).
-    const plansOf = plans.filter((p): p is NonNullable<typeof p> => p !== null);
-    const events =
-      plansOf.length === 0
-        ? new Map()
-        : await findByIds(
-            this.models.UnsubscribeEvent,
-            plansOf.map((p) => p.eventId),
-            { _id: 1 },
-          );
-    const fresh = plansOf.filter((p) => {
+    const live = plans.filter((p): p is NonNullable<typeof p> => p !== null);
+    const stored = await findByIds(
+      this.models.UnsubscribeEvent,
+      live.map((p) => p.eventId),
+      { _id: 1 },
+    );
+    const seen = new Set(stored.keys());
+    const fresh = live.filter((p) => {
       const id = String(p.eventId);
-      if (events.has(id)) return false;
-      events.set(id, p);
+      if (seen.has(id)) return false;
+      seen.add(id);
       return true;
     });
     await retryTransient(() =>

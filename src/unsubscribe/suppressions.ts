@@ -201,7 +201,7 @@ export class SuppressionService {
   }
 
   private async readAll(ids: string[]): Promise<Map<string, Stored>> {
-    return ids.length === 0 ? new Map() : findByIds<Stored>(this.models.Suppression, ids, STORED);
+    return findByIds<Stored>(this.models.Suppression, ids, STORED);
   }
 }
 
