@@ -1,0 +1,238 @@
+import { classesOf, type WordClass } from './lexicon.js';
+import { sentences, type Token } from './text.js';
+
+export type ReplyIntent = 'unsubscribe' | 'privacy' | 'ambiguous' | 'other';
+
+export interface ReplyVerdict {
+  intent: ReplyIntent;
+  /** For `privacy`: erasure ("delete my data") or access ("what do you hold about me"). */
+  privacy?: 'erasure' | 'access';
+  /** Why, in words staff can check against the text: the words that decided and their role. */
+  reason: string;
+}
+
+interface Word extends Token {
+  cls: Set<WordClass>;
+}
+
+/** What one clause says about stopping the mail. */
+interface ClauseReading {
+  wish?: string;
+  doubt?: string;
+  /** A stop verb with nothing to stop ("I want to stop"): a doubt unless the sentence asks. */
+  stopWithoutObject?: string;
+}
+
+const MAX_CHARS = 4000;
+const NEGATION_REACH = 3;
+const PERSONAL_REACH = 6;
+// Swedish puts the negation after the finite verb ("skicka inte", "vill ej ha").
+const AFTER_VERB_NEGATIONS = new Set(['inte', 'ej', 'inga', 'aldrig']);
+
+const quote = (...ws: (Word | undefined)[]) =>
+  `"${ws
+    .filter((w): w is Word => w !== undefined)
+    .sort((a, b) => a.at - b.at)
+    .map((w) => w.raw)
+    .join(' … ')}"`;
+
+const has = (w: Word | undefined, c: WordClass) => w?.cls.has(c) ?? false;
+
+/** "Opt out", "opt me out" and "säg upp" are one verb written as two words. */
+function isStop(clause: Word[], i: number): boolean {
+  const w = clause[i]!;
+  if (w.cls.has('stop') || w.cls.has('optOut') || w.cls.has('away')) return true;
+  if (w.folded === 'opt') return clause.slice(i + 1, i + 3).some((x) => x.folded === 'out');
+  if (w.folded === 'upp') return clause.slice(Math.max(0, i - 2), i).some((x) => /^sag/.test(x.folded));
+  return false;
+}
+
+function isOptOut(clause: Word[], i: number): boolean {
+  const w = clause[i]!;
+  return w.cls.has('optOut') || (w.folded === 'opt' && isStop(clause, i));
+}
+
+/** Past forms report what happened ("I deleted the newsletter", "lopetin", "slutade"). */
+function isPast(clause: Word[], i: number): boolean {
+  const w = clause[i]!.folded;
+  if (/ed$|(ade|at)$|[^s]in$|[^s]imme$|(nut|nyt|neet|ttu|tty|ttiin)$/.test(w)) return true;
+  return clause.slice(Math.max(0, i - NEGATION_REACH), i).some((x) => x.cls.has('pastAux'));
+}
+
+/** "No thanks", "ei kiitos", "nej tack": a refusal, not a negation of the verb after it. */
+function isRefusal(clause: Word[], j: number): boolean {
+  return has(clause[j], 'neg') && has(clause[j + 1], 'thanks');
+}
+
+/**
+ * Negation reaches a verb a few words after it (English, Finnish: "don't send", "älkää
+ * lähettäkö", "en halua enää"), or right after it (Swedish: "skicka inte", "vill inte").
+ */
+function negator(clause: Word[], i: number): Word | undefined {
+  for (let j = Math.max(0, i - NEGATION_REACH); j <= i + 1 && j < clause.length; j++) {
+    if (j === i || !has(clause[j], 'neg') || isRefusal(clause, j)) continue;
+    if (j === i + 1 && !AFTER_VERB_NEGATIONS.has(clause[j]!.folded)) continue;
+    return clause[j];
+  }
+  return undefined;
+}
+
+/** A negated "send" is a request only as an imperative, not as a statement about someone. */
+function isNegatedRequest(clause: Word[], neg: Word, verb: Word): boolean {
+  if (['never', 'aldrig', 'en', 'ei', 'et', 'ette', 'emme', 'eivat'].includes(neg.folded))
+    return false;
+  if (/ar$/.test(verb.folded) && neg.at > verb.at) return false; // "ni skickar inte"
+  const before = clause.filter((x) => x.at < neg.at && x.at >= neg.at - 2);
+  return !before.some((x) => ['you', 'they', 'it', 'he', 'she', 'ni', 'de'].includes(x.folded));
+}
+
+function readClause(clause: Word[], mailBefore: boolean): ClauseReading {
+  const mail = clause.find((w) => w.cls.has('mail') && !w.cls.has('stop'));
+  const order = clause.find((w) => w.cls.has('order') || /^\d{3,}$/.test(w.folded));
+  const tilaus = clause.find((w) => w.cls.has('tilaus'));
+  const receives = clause.some((w) => w.cls.has('receive'));
+  let reading: ClauseReading = {};
+
+  // A negated stop anywhere in the clause decides it: "en halua perua uutiskirjettä" is about the
+  // mail but asks to keep it.
+  for (let i = 0; i < clause.length; i++) {
+    const neg = negator(clause, i);
+    if (neg && isStop(clause, i) && !isPast(clause, i))
+      return { doubt: `negated: ${quote(neg, clause[i])}` };
+  }
+
+  for (let i = 0; i < clause.length; i++) {
+    const w = clause[i]!;
+    const neg = negator(clause, i);
+
+    if (isStop(clause, i) && !isPast(clause, i)) {
+      if (isOptOut(clause, i)) return { wish: `asks to opt out: ${quote(w)}` };
+      const near = clause.slice(Math.max(0, i - 3), i + 4);
+      const self = near.find((x) => x !== w && x.cls.has('self'));
+      const sending = clause.find((x) => x !== w && x.cls.has('send'));
+      const pointer = mailBefore ? clause.find((x) => x.cls.has('pronoun')) : undefined;
+      const these = clause.find((x) => x.cls.has('these'));
+      const object = mail ?? self ?? sending ?? these ?? pointer;
+      if (object) {
+        if (!mail && tilaus && (order || /^peruut/.test(w.folded)))
+          return { doubt: `"tilaus" may be an order: ${quote(w, tilaus, order)}` };
+        if (!mail && !self && order) continue; // an order's cancellation names the order
+        return { wish: `asks to stop: ${quote(w, object)}` };
+      }
+      if (tilaus)
+        return /^peruut/.test(w.folded) || order
+          ? { doubt: `"tilaus" may be an order: ${quote(w, tilaus, order)}` }
+          : { wish: `cancels the subscription: ${quote(w, tilaus)}` };
+      const rest = clause.filter((x) => x !== w);
+      if (rest.every((x) => x.cls.has('filler')))
+        return { wish: `asks to stop, in one word: ${quote(w)}` };
+      if (rest.every((x) => x.cls.has('filler') || x.cls.has('subject') || x.cls.has('want')))
+        reading = { stopWithoutObject: `a wish to stop without saying what: ${quote(...clause)}` };
+      continue;
+    }
+
+    if (w.cls.has('send') && neg && neg.at < w.at + 2 && isNegatedRequest(clause, neg, w))
+      return { wish: `asks not to be sent mail: ${quote(neg, w)}` };
+
+    if (w.cls.has('want') && neg) {
+      const what = mail ?? clause.find((x) => x.cls.has('these'));
+      if (what) return { wish: `does not want the mail: ${quote(neg, w, what)}` };
+    }
+
+    const next = clause[i + 1];
+    if (w.cls.has('neg') && mail && !receives && (has(next, 'more') || isRefusal(clause, i)))
+      return { wish: `wants no more mail: ${quote(w, next, mail)}` };
+  }
+  return reading;
+}
+
+/** The mail and a negated "want" in one sentence, however far apart. */
+function unwanted(words: Word[]): boolean {
+  return (
+    words.some((w) => w.cls.has('mail')) &&
+    words.some((w) => w.cls.has('want')) &&
+    words.some((w) => w.cls.has('neg'))
+  );
+}
+
+/** Erasure or access asked for in one sentence, with the words that show it. */
+function privacyIn(words: Word[]): Pick<ReplyVerdict, 'privacy' | 'reason'> | null {
+  const forget = words.find((w) => w.cls.has('forget'));
+  if (forget)
+    return {
+      privacy: /tarkast|utdrag/.test(forget.folded) ? 'access' : 'erasure',
+      reason: `a privacy request: ${quote(forget)}`,
+    };
+  for (const data of words.filter((w) => w.cls.has('data'))) {
+    const own = data.cls.has('personal')
+      ? data
+      : words.find((w) => w.cls.has('personal') && Math.abs(w.at - data.at) <= PERSONAL_REACH);
+    if (!own) continue;
+    const erase = words.find(
+      (w, i) => (w.cls.has('stop') || w.cls.has('away')) && !isPast(words, i),
+    );
+    if (erase) return { privacy: 'erasure', reason: `asks to erase personal data: ${quote(erase, data)}` };
+    const access = words.find((w) => w.cls.has('access'));
+    if (access) return { privacy: 'access', reason: `asks about personal data: ${quote(access, data)}` };
+  }
+  return null;
+}
+
+/**
+ * The intent of a reply's own words. A reply is `unsubscribe` only when some sentence asks to
+ * stop the mail (a stop verb with the mail or the writer as its object, a negated "send" or
+ * "want" with the mail, "no more mail") and nothing in the reply casts doubt on it: negation of
+ * the stop itself, conditions, doubt, another person, part of the mail, or a Finnish "tilaus"
+ * that may be an order. Doubts make it `ambiguous`, for a person to decide. Deterministic: the
+ * same text gives the same verdict and reason.
+ */
+export function classifyReply(text: string): ReplyVerdict {
+  const parsed = sentences(text.slice(0, MAX_CHARS)).map((s) => ({
+    ...s,
+    words: s.tokens.map((t) => ({ ...t, cls: classesOf(t) })),
+  }));
+  for (const s of parsed) {
+    const found = privacyIn(s.words);
+    if (found) return { intent: 'privacy', ...found };
+  }
+
+  const wishes: string[] = [];
+  const doubts: string[] = [];
+  let mailBefore = false;
+  for (const s of parsed) {
+    const byAt = new Map(s.words.map((w) => [w.at, w]));
+    const clauses = s.clauses.map((c) => c.map((t) => byAt.get(t.at)!));
+    const readings: ClauseReading[] = [];
+    for (const clause of clauses) {
+      readings.push(readClause(clause, mailBefore));
+      mailBefore ||= clause.some((w) => w.cls.has('mail'));
+    }
+    const wish = readings.find((r) => r.wish)?.wish;
+    const doubt = readings.find((r) => r.doubt)?.doubt;
+    const bare = readings.find((r) => r.stopWithoutObject)?.stopWithoutObject;
+    const first = s.words[0];
+    const hedge =
+      s.words.find((w) => w.cls.has('hedge')) ?? (first?.folded === 'om' ? first : undefined);
+    const asks = s.words.some((w) => w.cls.has('modal'));
+    const why = s.words.find((w) => w.cls.has('why'));
+    const person = s.words.find((w) => w.cls.has('person'));
+    const partial = s.words.find((w) => w.cls.has('partial'));
+    const stopMention = clauses.some((c) => c.some((_, i) => isStop(c, i)));
+
+    if (doubt) doubts.push(doubt);
+    if (wish) {
+      if (why || (s.question && !asks)) continue; // a question about the mail, not a request
+      if (hedge) doubts.push(`hedged by ${quote(hedge)}: ${wish}`);
+      else if (person) doubts.push(`may be about someone else (${quote(person)}): ${wish}`);
+      else if (partial) doubts.push(`only part of the mail (${quote(partial)}): ${wish}`);
+      else wishes.push(wish);
+    } else if (hedge && !why && (stopMention || unwanted(s.words))) {
+      doubts.push(`a stop mentioned with ${quote(hedge)}: "${s.text}"`.slice(0, 200));
+    } else if (bare && !s.question) {
+      doubts.push(bare);
+    }
+  }
+  if (doubts.length > 0) return { intent: 'ambiguous', reason: doubts[0]! };
+  if (wishes.length > 0) return { intent: 'unsubscribe', reason: wishes[0]! };
+  return { intent: 'other', reason: 'no request to stop the mail' };
+}

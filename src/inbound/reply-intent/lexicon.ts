@@ -1,0 +1,212 @@
+import { LANGS, fold, stem, type Lang, type Token } from './text.js';
+
+/**
+ * Word classes the rules in classify.ts reason with, in Finnish, Swedish and English. An entry
+ * names a word, not a phrase: `word` matches every inflection the language's Snowball stemmer
+ * reduces to the same stem; `^root` a word that begins with root (Finnish verbs, whose endings
+ * the noun-minded stemmer leaves); `*root` a word that contains root (compounds:
+ * "markkinointilistaltanne", "utskickslistan"); `=word` that exact word; `!word` that word with
+ * its diacritics (where folding would make two words one). Words are folded before matching.
+ */
+const LEXICON = {
+  /** Verbs and nouns of stopping, cancelling, removing. */
+  stop: {
+    fi: ['^lope', '^poist', '^peru', '^irtisan', '^lakkaut', '=stop'],
+    sv: ['^avslut', 'sluta', '^stopp', '=stop', '^radera', '^stryk', '^avbryt'],
+    en: ['stop', 'remove', 'cancel', 'quit', 'delete', 'erase'],
+  },
+  /** Particles that make a verb one of removal: "ottakaa pois", "take off", "ta bort". */
+  away: { fi: ['=pois'], sv: ['=bort'], en: ['=off'] },
+  /** Words that are a whole opt-out by themselves: the object is the mail they arrived with. */
+  optOut: {
+    fi: ['^unsub'],
+    sv: ['^avregistr', '^avprenumer', '^avanmal', '^unsub'],
+    en: ['^unsub', '^unscub', '^unsusb', '^opt-out', '^optout'],
+  },
+  send: {
+    fi: ['^lahet', '^laitta', '^laita', '^spam', '^pommit'],
+    sv: ['^skick', '^mejla', '^maila', '^spam', '^kontakt'],
+    en: ['send', 'email', 'e-mail', 'mail', 'contact', 'spam', 'message'],
+  },
+  want: {
+    fi: ['^halu', '^tahdo', '^tahto', '^tarvi', '^kiinnost'],
+    sv: ['=vill', '^onsk', '^behov', '^intresser'],
+    en: ['want', 'wish', 'like', 'need', 'interested'],
+  },
+  receive: {
+    fi: ['^saa', '^saanut', '^tule', '^tullut', '^saapu', '^vastaanot'],
+    sv: ['=far', '=fatt', '=fa', '^komm', '=emot'],
+    en: ['get', 'receive', 'come', 'arrive', 'got'],
+  },
+  neg: {
+    fi: ['=en', '=et', '=ei', '=emme', '=ette', '=eivat', '=enka', '=eika', '=ala', '=alkaa'],
+    sv: ['=inte', '=ej', '=aldrig', '=inga', '=ingen', '=inget', '=icke', '=nej'],
+    en: ['=not', '=no', '=never', '=nothing'],
+  },
+  more: {
+    fi: ['=enaa', '=enempaa'],
+    sv: ['=langre', '=mer', '=fler', '=mera'],
+    en: ['=more', '=longer', '=anymore'],
+  },
+  /** The marketing mail itself, or where it comes from. */
+  mail: {
+    fi: [
+      '*uutiskirj',
+      '*sahkopost',
+      '^posti',
+      '*mainospost',
+      '*roskapost',
+      '*viest',
+      '*mainos',
+      '*mainok',
+      '*mainon',
+      '*markkinoin',
+      '*list',
+      '*jakelu',
+      '*tiedott',
+      '^tiedote',
+      '*tarjou',
+      '*kampanj',
+      '^spam',
+      '^email',
+      '^maili',
+      '^meili',
+    ],
+    sv: [
+      '*nyhetsbrev',
+      '*mejl',
+      '*mail',
+      '*post',
+      '*utskick',
+      '*reklam',
+      '*list',
+      '^prenumer',
+      '*erbjud',
+      '*meddeland',
+      '^spam',
+    ],
+    en: [
+      '*newslett',
+      '*email',
+      '*e-mail',
+      'mail',
+      '^mailing',
+      'message',
+      'list',
+      'subscription',
+      'spam',
+      'ad',
+      'ads',
+      '^advert',
+      '^market',
+      '^promo',
+      'offer',
+      'campaign',
+    ],
+  },
+  /** The writer or their address as the thing to remove. */
+  self: {
+    fi: ['=minut', '=mut', '=minua', '=mua', '*osoit', '=minun', '=sahkopostini', '=itseni'],
+    sv: ['=mig', '=mej', '*adress'],
+    en: ['=me', '=myself', '=address'],
+  },
+  /** "I don't want these": in a reply, the mail replied to. */
+  these: { fi: ['=naita', '=noita', '=niita'], sv: ['=dessa'], en: ['=these', '=them'] },
+  /** Pronouns that point back to something named earlier ("cancel it"). */
+  pronoun: { fi: ['=sen', '=sita', '=se'], sv: ['=det', '=den'], en: ['=it'] },
+  /** Finnish "tilaus" is both a subscription and an order. */
+  tilaus: { fi: ['^tilau', '^tilaam'], sv: [], en: [] },
+  order: {
+    fi: ['^tilausnum', '^toimit', '^paket', '^lasku', '^palaut', '^tuote', '=koko', '=rahat', '^hyvit'],
+    sv: ['=order', '^bestall', '^leverans', '^paket', '^faktur', '^retur', '^storlek', '^pengar'],
+    en: ['order', 'delivery', 'refund', 'invoice', 'item', 'size', 'package', 'return', 'money'],
+  },
+  /** Someone else than the writer. */
+  person: {
+    fi: ['^vaimo', '^mieheni', '^tyokaver', '^kollega', '=hanet', '=han', '^puoliso', '^aiti', '^poikani', '^tyttareni'],
+    sv: ['=fru', '=make', '^kollega', '=henne', '=honom', '=son', '=dotter', '^sambo'],
+    en: ['wife', 'husband', 'colleague', '=her', '=him', 'son', 'daughter', 'partner', 'mother', 'father'],
+  },
+  /** Only part of the mail. */
+  partial: { fi: ['=vain', '=pelkat', '=ainoastaan'], sv: ['=bara', '=endast'], en: ['=only'] },
+  /** Conditions, doubt and deliberation: the stop is not asked for yet. */
+  hedge: {
+    fi: ['=jos', '=ellei', '=muuten', '^harkit', '=taidan', '=ehka', '=varma', '=kenties', '^mieti'],
+    sv: ['!säker', '=kanske', '^funder', '=annars', '^overvag'],
+    en: ['=if', '=unless', '=otherwise', '=maybe', '=perhaps', '=sure', '=might', 'consider', 'think'],
+  },
+  why: { fi: ['=miksi', '=miksei'], sv: ['=varfor'], en: ['=why'] },
+  /** Words that make a question a request ("could you", "how do I"). */
+  modal: {
+    fi: ['^voisit', '^voitte', '^voisi', '=voiko', '=miten', '=kuinka', '^saisin', '^voinko', '^voisin'],
+    sv: ['=kan', '=kunde', '=skulle', '=hur'],
+    en: ['=could', '=can', '=would', '=will', '=how', '=please', '=pls', '=kindly'],
+  },
+  /** Past forms' helpers: "did you stop", "tog bort". */
+  pastAux: { fi: [], sv: ['=tog', '=tagit'], en: ['=did'] },
+  /** Personal data, and the words that make it the writer's own. */
+  data: {
+    fi: ['^tietoni', '^tietoj', '^tiedoist', '*henkilotie', '=tiedot', '=tietoja', '=tiedoista'],
+    sv: ['*uppgift'],
+    en: ['data', 'information', 'info', 'details'],
+  },
+  personal: {
+    fi: ['^tietoni', '^tietojeni', '^tiedoistani', '^tietojani', '*henkilo', '=minusta', '=minua', '=mun', '=minun'],
+    sv: ['=mina', '=min', '=mig', '^person'],
+    en: ['=my', '=me', '^personal'],
+  },
+  access: {
+    fi: ['=mita', '=mitka', '^kopio', '^nah', '^tieta', '^tarkast', '=gdpr'],
+    sv: ['=vilka', '=vad', '^kopia', '=se', '^registerutdrag', '=gdpr'],
+    en: ['=what', '=which', 'copy', '=see', '=know', 'access', '=gdpr', 'hold'],
+  },
+  forget: {
+    fi: ['^unohd', '^tarkastusoik'],
+    sv: ['=glomd', '=glomas', '^registerutdrag'],
+    en: ['=forgotten', '=erasure'],
+  },
+  /** Words that carry no content in a short request: greetings, thanks, "please". */
+  filler: {
+    fi: ['=kiitos', '=kiitti', '=hei', '=moi', '=heti', '=nyt', '=jo', '=kiitoksia'],
+    sv: ['=tack', '=hej', '=nu', '=genast', '=snalla', '=tacksam'],
+    en: ['=please', '=pls', '=thanks', '=thank', '=you', '=now', '=hi', '=hello', '=kindly', '=asap'],
+  },
+  /** Who wants, in a clause with nothing else: "I want to stop". */
+  subject: {
+    fi: ['=mina', '=ma', '=haluan', '=haluaisin'],
+    sv: ['=jag', '=att'],
+    en: ['=i', '=to', '=just'],
+  },
+  /** "No thanks" is a refusal, not a negation of what follows. */
+  thanks: { fi: ['=kiitos'], sv: ['=tack'], en: ['=thanks', '=thank'] },
+} satisfies Record<string, Record<Lang, string[]>>;
+
+export type WordClass = keyof typeof LEXICON;
+
+type Matcher = (t: Token) => boolean;
+
+function matcher(lang: Lang, entry: string): Matcher {
+  const head = entry[0];
+  const rest = entry.slice(1);
+  if (head === '^') return (t) => t.folded.startsWith(rest);
+  if (head === '*') return (t) => t.folded.includes(rest);
+  if (head === '=') return (t) => t.folded === rest;
+  if (head === '!') return (t) => t.raw === rest;
+  const wanted = stem(lang, fold(entry));
+  return (t) => stem(lang, t.folded) === wanted;
+}
+
+const MATCHERS = Object.fromEntries(
+  Object.entries(LEXICON).map(([cls, byLang]) => [
+    cls,
+    LANGS.flatMap((lang) => (byLang as Record<Lang, string[]>)[lang].map((e) => matcher(lang, e))),
+  ]),
+) as Record<WordClass, Matcher[]>;
+
+/** The word classes of one token. */
+export function classesOf(t: Token): Set<WordClass> {
+  const out = new Set<WordClass>();
+  for (const cls of Object.keys(MATCHERS) as WordClass[])
+    if (MATCHERS[cls].some((m) => m(t))) out.add(cls);
+  return out;
+}
