@@ -71,7 +71,9 @@ export function formatEvaluation(name: string, e: Evaluation): string {
     `${name}: ${e.items} replies; unsubscribe precision ${e.precision.toFixed(3)}, ` +
       `recall ${e.recall.toFixed(3)}; ambiguous acted on: ${e.ambiguousActedOn}`,
     `${'gold \\ predicted'.padEnd(width)}${INTENTS.map(cell).join('')}`,
-    ...INTENTS.map((g) => `${g.padEnd(width)}${INTENTS.map((p) => cell(e.confusion[g][p])).join('')}`),
+    ...INTENTS.map(
+      (g) => `${g.padEnd(width)}${INTENTS.map((p) => cell(e.confusion[g][p])).join('')}`,
+    ),
   ];
   return lines.join('\n');
 }
@@ -86,6 +88,8 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
   if (train.mistakes.length > 0) {
     console.log('\nmistakes on train:');
     for (const m of train.mistakes)
-      console.log(`- ${m.item.id} ${m.item.label} → ${m.predicted} (${m.reason}): ${JSON.stringify(m.item.text)}`);
+      console.log(
+        `- ${m.item.id} ${m.item.label} → ${m.predicted} (${m.reason}): ${JSON.stringify(m.item.text)}`,
+      );
   }
 }

@@ -21,13 +21,17 @@ interface ClauseReading {
   doubt?: string;
   /** A stop verb with nothing to stop ("I want to stop"): a doubt unless the sentence asks. */
   stopWithoutObject?: string;
+  /** "Stop!" alone: a request when the reply says nothing else. */
+  bareStop?: string;
 }
 
 const MAX_CHARS = 4000;
+const CANCEL = /^(peru|lope|irtisan|lakkaut)/;
 const NEGATION_REACH = 3;
 const PERSONAL_REACH = 6;
-// Swedish puts the negation after the finite verb ("skicka inte", "vill ej ha").
+// Swedish puts the negation after the finite verb ("skicka inte", "vill absolut inte ha").
 const AFTER_VERB_NEGATIONS = new Set(['inte', 'ej', 'inga', 'aldrig']);
+const IMPERATIVE_NEGATIONS = new Set(['not', 'ala', 'alkaa', 'inte', 'ej', 'inga', 'icke']);
 
 const quote = (...ws: (Word | undefined)[]) =>
   `"${ws
@@ -43,7 +47,8 @@ function isStop(clause: Word[], i: number): boolean {
   const w = clause[i]!;
   if (w.cls.has('stop') || w.cls.has('optOut') || w.cls.has('away')) return true;
   if (w.folded === 'opt') return clause.slice(i + 1, i + 3).some((x) => x.folded === 'out');
-  if (w.folded === 'upp') return clause.slice(Math.max(0, i - 2), i).some((x) => /^sag/.test(x.folded));
+  if (w.folded === 'upp')
+    return clause.slice(Math.max(0, i - 2), i).some((x) => /^sag/.test(x.folded));
   return false;
 }
 
@@ -55,6 +60,8 @@ function isOptOut(clause: Word[], i: number): boolean {
 /** Past forms report what happened ("I deleted the newsletter", "lopetin", "slutade"). */
 function isPast(clause: Word[], i: number): boolean {
   const w = clause[i]!.folded;
+  // "to be removed" is a passive wish, not a past.
+  if (/^(be|being|get)$/.test(clause[i - 1]?.folded ?? '')) return false;
   if (/ed$|(ade|at)$|[^s]in$|[^s]imme$|(nut|nyt|neet|ttu|tty|ttiin)$/.test(w)) return true;
   return clause.slice(Math.max(0, i - NEGATION_REACH), i).some((x) => x.cls.has('pastAux'));
 }
@@ -69,24 +76,33 @@ function isRefusal(clause: Word[], j: number): boolean {
  * lähettäkö", "en halua enää"), or right after it (Swedish: "skicka inte", "vill inte").
  */
 function negator(clause: Word[], i: number): Word | undefined {
-  for (let j = Math.max(0, i - NEGATION_REACH); j <= i + 1 && j < clause.length; j++) {
+  for (let j = Math.max(0, i - NEGATION_REACH); j <= i + 2 && j < clause.length; j++) {
     if (j === i || !has(clause[j], 'neg') || isRefusal(clause, j)) continue;
-    if (j === i + 1 && !AFTER_VERB_NEGATIONS.has(clause[j]!.folded)) continue;
+    if (j > i && !AFTER_VERB_NEGATIONS.has(clause[j]!.folded)) continue;
     return clause[j];
   }
   return undefined;
 }
 
-/** A negated "send" is a request only as an imperative, not as a statement about someone. */
+/**
+ * A negated "send" is a request only as an imperative ("don't send", "älkää lähettäkö",
+ * "skicka inte"), not as a statement ("you never send", "no access to email").
+ */
 function isNegatedRequest(clause: Word[], neg: Word, verb: Word): boolean {
-  if (['never', 'aldrig', 'en', 'ei', 'et', 'ette', 'emme', 'eivat'].includes(neg.folded))
-    return false;
+  if (!IMPERATIVE_NEGATIONS.has(neg.folded)) return false;
   if (/ar$/.test(verb.folded) && neg.at > verb.at) return false; // "ni skickar inte"
   const before = clause.filter((x) => x.at < neg.at && x.at >= neg.at - 2);
   return !before.some((x) => ['you', 'they', 'it', 'he', 'she', 'ni', 'de'].includes(x.folded));
 }
 
-function readClause(clause: Word[], mailBefore: boolean): ClauseReading {
+/** Nothing in the sentence but these words and greetings, thanks or "I want". */
+function alone(sentence: Word[], words: Word[]): boolean {
+  return sentence.every(
+    (x) => words.includes(x) || x.cls.has('filler') || x.cls.has('subject') || x.cls.has('want'),
+  );
+}
+
+function readClause(clause: Word[], sentence: Word[], mailBefore: boolean): ClauseReading {
   const mail = clause.find((w) => w.cls.has('mail') && !w.cls.has('stop'));
   const order = clause.find((w) => w.cls.has('order') || /^\d{3,}$/.test(w.folded));
   const tilaus = clause.find((w) => w.cls.has('tilaus'));
@@ -110,7 +126,12 @@ function readClause(clause: Word[], mailBefore: boolean): ClauseReading {
       const near = clause.slice(Math.max(0, i - 3), i + 4);
       const self = near.find((x) => x !== w && x.cls.has('self'));
       const sending = clause.find((x) => x !== w && x.cls.has('send'));
-      const pointer = mailBefore ? clause.find((x) => x.cls.has('pronoun')) : undefined;
+      // "Cancel it" points back at the mail named earlier; "stop that music" does not.
+      const pointer = mailBefore
+        ? clause.find(
+            (x, j) => x.cls.has('pronoun') && clause.slice(j + 1).every((y) => y.cls.has('filler')),
+          )
+        : undefined;
       const these = clause.find((x) => x.cls.has('these'));
       const object = mail ?? self ?? sending ?? these ?? pointer;
       if (object) {
@@ -119,29 +140,46 @@ function readClause(clause: Word[], mailBefore: boolean): ClauseReading {
         if (!mail && !self && order) continue; // an order's cancellation names the order
         return { wish: `asks to stop: ${quote(w, object)}` };
       }
-      if (tilaus)
-        return /^peruut/.test(w.folded) || order
+      // Cancelling a "tilaus" is a subscription's end or an order's; removing from one edits an
+      // order. Only the newsletter footer's own words, said alone ("peru tilaus, kiitos"), are
+      // taken as the subscription.
+      if (tilaus && CANCEL.test(w.folded))
+        return /^peruut/.test(w.folded) || order || !alone(sentence, [w, tilaus])
           ? { doubt: `"tilaus" may be an order: ${quote(w, tilaus, order)}` }
           : { wish: `cancels the subscription: ${quote(w, tilaus)}` };
       const rest = clause.filter((x) => x !== w);
       if (rest.every((x) => x.cls.has('filler')))
-        return { wish: `asks to stop, in one word: ${quote(w)}` };
+        return { bareStop: `asks to stop, in one word: ${quote(w)}` };
       if (rest.every((x) => x.cls.has('filler') || x.cls.has('subject') || x.cls.has('want')))
         reading = { stopWithoutObject: `a wish to stop without saying what: ${quote(...clause)}` };
       continue;
     }
 
-    if (w.cls.has('send') && neg && neg.at < w.at + 2 && isNegatedRequest(clause, neg, w))
+    if (
+      w.cls.has('send') &&
+      neg &&
+      neg.at < w.at + 2 &&
+      isNegatedRequest(clause, neg, w) &&
+      // "Don't send the package (the invoice) before Friday" is about an order.
+      !clause.some((x) => x.cls.has('order') && x.at > w.at && x.at <= w.at + 3) &&
+      (mail || !order)
+    )
       return { wish: `asks not to be sent mail: ${quote(neg, w)}` };
 
+    const content = clause.find((x) => x.cls.has('content'));
     if (w.cls.has('want') && neg) {
       const what = mail ?? clause.find((x) => x.cls.has('these'));
       if (what) return { wish: `does not want the mail: ${quote(neg, w, what)}` };
+      if (content)
+        reading = { doubt: `declines ${quote(content)}, not the mail: ${quote(neg, w)}` };
     }
 
     const next = clause[i + 1];
-    if (w.cls.has('neg') && mail && !receives && (has(next, 'more') || isRefusal(clause, i)))
-      return { wish: `wants no more mail: ${quote(w, next, mail)}` };
+    if (w.cls.has('neg') && !receives && (has(next, 'more') || isRefusal(clause, i))) {
+      if (mail) return { wish: `wants no more mail: ${quote(w, next, mail)}` };
+      if (content)
+        reading = { doubt: `declines ${quote(content)}, not the mail: ${quote(w, next)}` };
+    }
   }
   return reading;
 }
@@ -171,9 +209,11 @@ function privacyIn(words: Word[]): Pick<ReplyVerdict, 'privacy' | 'reason'> | nu
     const erase = words.find(
       (w, i) => (w.cls.has('stop') || w.cls.has('away')) && !isPast(words, i),
     );
-    if (erase) return { privacy: 'erasure', reason: `asks to erase personal data: ${quote(erase, data)}` };
+    if (erase)
+      return { privacy: 'erasure', reason: `asks to erase personal data: ${quote(erase, data)}` };
     const access = words.find((w) => w.cls.has('access'));
-    if (access) return { privacy: 'access', reason: `asks about personal data: ${quote(access, data)}` };
+    if (access)
+      return { privacy: 'access', reason: `asks about personal data: ${quote(access, data)}` };
   }
   return null;
 }
@@ -198,18 +238,21 @@ export function classifyReply(text: string): ReplyVerdict {
 
   const wishes: string[] = [];
   const doubts: string[] = [];
+  const bareStops: string[] = [];
+  let saysMore = false;
   let mailBefore = false;
   for (const s of parsed) {
     const byAt = new Map(s.words.map((w) => [w.at, w]));
     const clauses = s.clauses.map((c) => c.map((t) => byAt.get(t.at)!));
     const readings: ClauseReading[] = [];
     for (const clause of clauses) {
-      readings.push(readClause(clause, mailBefore));
+      readings.push(readClause(clause, s.words, mailBefore));
       mailBefore ||= clause.some((w) => w.cls.has('mail'));
     }
     const wish = readings.find((r) => r.wish)?.wish;
     const doubt = readings.find((r) => r.doubt)?.doubt;
     const bare = readings.find((r) => r.stopWithoutObject)?.stopWithoutObject;
+    const bareStop = readings.find((r) => r.bareStop)?.bareStop;
     const first = s.words[0];
     const hedge =
       s.words.find((w) => w.cls.has('hedge')) ?? (first?.folded === 'om' ? first : undefined);
@@ -217,6 +260,8 @@ export function classifyReply(text: string): ReplyVerdict {
     const why = s.words.find((w) => w.cls.has('why'));
     const person = s.words.find((w) => w.cls.has('person'));
     const partial = s.words.find((w) => w.cls.has('partial'));
+    const replacing = s.words.find((w) => w.cls.has('replace'));
+    const channel = s.words.find((w) => w.cls.has('channel'));
     const stopMention = clauses.some((c) => c.some((_, i) => isStop(c, i)));
 
     if (doubt) doubts.push(doubt);
@@ -225,14 +270,25 @@ export function classifyReply(text: string): ReplyVerdict {
       if (hedge) doubts.push(`hedged by ${quote(hedge)}: ${wish}`);
       else if (person) doubts.push(`may be about someone else (${quote(person)}): ${wish}`);
       else if (partial) doubts.push(`only part of the mail (${quote(partial)}): ${wish}`);
+      else if (replacing) doubts.push(`may be a change of address (${quote(replacing)}): ${wish}`);
+      else if (channel) doubts.push(`may be about other mail (${quote(channel)}): ${wish}`);
       else wishes.push(wish);
+    } else if (bareStop) {
+      bareStops.push(bareStop);
     } else if (hedge && !why && (stopMention || unwanted(s.words))) {
       doubts.push(`a stop mentioned with ${quote(hedge)}: "${s.text}"`.slice(0, 200));
     } else if (bare && !s.question) {
       doubts.push(bare);
+    } else if (!s.words.every((w) => w.cls.has('filler'))) {
+      saysMore = true;
     }
   }
   if (doubts.length > 0) return { intent: 'ambiguous', reason: doubts[0]! };
   if (wishes.length > 0) return { intent: 'unsubscribe', reason: wishes[0]! };
+  // "Stop!" asks to stop the mail it answers, unless the rest of the reply is about something else.
+  if (bareStops.length > 0)
+    return saysMore
+      ? { intent: 'ambiguous', reason: `${bareStops[0]!}, among other words` }
+      : { intent: 'unsubscribe', reason: bareStops[0]! };
   return { intent: 'other', reason: 'no request to stop the mail' };
 }

@@ -65,8 +65,6 @@ const LEXICON = {
       '*jakelu',
       '*tiedott',
       '^tiedote',
-      '*tarjou',
-      '*kampanj',
       '^spam',
       '^email',
       '^maili',
@@ -81,7 +79,6 @@ const LEXICON = {
       '*reklam',
       '*list',
       '^prenumer',
-      '*erbjud',
       '*meddeland',
       '^spam',
     ],
@@ -99,10 +96,16 @@ const LEXICON = {
       'ads',
       '^advert',
       '^market',
-      '^promo',
-      'offer',
-      'campaign',
     ],
+  },
+  /**
+   * What the mail carries rather than the mail: "not interested in this offer" declines the
+   * offer, so these make a request only together with a word of the mail itself.
+   */
+  content: {
+    fi: ['*tarjou', '*kampanj', '^alennu', '=ale'],
+    sv: ['*erbjud', '*kampanj', '=rea', '^rabatt'],
+    en: ['^promo', 'offer', 'campaign', 'deal', 'discount', 'sale'],
   },
   /** The writer or their address as the thing to remove. */
   self: {
@@ -117,28 +120,116 @@ const LEXICON = {
   /** Finnish "tilaus" is both a subscription and an order. */
   tilaus: { fi: ['^tilau', '^tilaam'], sv: [], en: [] },
   order: {
-    fi: ['^tilausnum', '^toimit', '^paket', '^lasku', '^palaut', '^tuote', '=koko', '=rahat', '^hyvit'],
+    fi: [
+      '^tilausnum',
+      '^toimit',
+      '^paket',
+      '^lasku',
+      '^palaut',
+      '^tuote',
+      '=koko',
+      '=rahat',
+      '^hyvit',
+    ],
     sv: ['=order', '^bestall', '^leverans', '^paket', '^faktur', '^retur', '^storlek', '^pengar'],
     en: ['order', 'delivery', 'refund', 'invoice', 'item', 'size', 'package', 'return', 'money'],
   },
   /** Someone else than the writer. */
   person: {
-    fi: ['^vaimo', '^mieheni', '^tyokaver', '^kollega', '=hanet', '=han', '^puoliso', '^aiti', '^poikani', '^tyttareni'],
+    fi: [
+      '^vaimo',
+      '^mieheni',
+      '^tyokaver',
+      '^kollega',
+      '=hanet',
+      '=han',
+      '^puoliso',
+      '^aiti',
+      '^poikani',
+      '^tyttareni',
+    ],
     sv: ['=fru', '=make', '^kollega', '=henne', '=honom', '=son', '=dotter', '^sambo'],
-    en: ['wife', 'husband', 'colleague', '=her', '=him', 'son', 'daughter', 'partner', 'mother', 'father'],
+    en: [
+      'wife',
+      'husband',
+      'colleague',
+      '=her',
+      '=him',
+      'son',
+      'daughter',
+      'partner',
+      'mother',
+      'father',
+    ],
   },
   /** Only part of the mail. */
-  partial: { fi: ['=vain', '=pelkat', '=ainoastaan'], sv: ['=bara', '=endast'], en: ['=only'] },
+  /** Only part of the mail, or only some of the time: a preference, not an opt-out. */
+  partial: {
+    fi: [
+      '=vain',
+      '=pelkat',
+      '=ainoastaan',
+      '^viikonlop',
+      '=usein',
+      '=joka',
+      '^paivittain',
+      '=niin',
+    ],
+    sv: ['=bara', '=endast', '^helg', '=ofta', '^dagligen'],
+    en: ['=only', 'weekend', '=often', '=frequently', '=daily'],
+  },
   /** Conditions, doubt and deliberation: the stop is not asked for yet. */
   hedge: {
-    fi: ['=jos', '=ellei', '=muuten', '^harkit', '=taidan', '=ehka', '=varma', '=kenties', '^mieti'],
+    fi: [
+      '=jos',
+      '=ellei',
+      '=muuten',
+      '^harkit',
+      '=taidan',
+      '=ehka',
+      '=varma',
+      '=kenties',
+      '^mieti',
+    ],
     sv: ['!säker', '=kanske', '^funder', '=annars', '^overvag'],
-    en: ['=if', '=unless', '=otherwise', '=maybe', '=perhaps', '=sure', '=might', 'consider', 'think'],
+    en: [
+      '=if',
+      '=unless',
+      '=otherwise',
+      '=maybe',
+      '=perhaps',
+      '=sure',
+      '=might',
+      'consider',
+      'think',
+    ],
+  },
+  /** A replacement: "remove my old address and use this new one" is a change, not an opt-out. */
+  replace: {
+    fi: ['=uusi', '=uutta', '=uuteen', '=uudella', '=uuden', '^paivit', '^vaihd', '^vaihto'],
+    sv: ['=ny', '=nya', '=nytt', '^uppdater', '^byt'],
+    en: ['=new', '=instead', 'update', 'change', 'replace'],
+  },
+  /** Mail that is not the email replied to: "stop the paper catalogue". */
+  channel: {
+    fi: ['^paperi', '^luettelo', '^katalog', '^sms', '^tekstivies', '^puhel', '^soit'],
+    sv: ['^papper', '^katalog', '^sms', '^telefon', '^ring'],
+    en: ['paper', 'catalogue', 'catalog', 'sms', 'text', 'phone', 'call'],
   },
   why: { fi: ['=miksi', '=miksei'], sv: ['=varfor'], en: ['=why'] },
   /** Words that make a question a request ("could you", "how do I"). */
   modal: {
-    fi: ['^voisit', '^voitte', '^voisi', '=voiko', '=miten', '=kuinka', '^saisin', '^voinko', '^voisin'],
+    fi: [
+      '^voisit',
+      '^voitte',
+      '^voisi',
+      '=voiko',
+      '=miten',
+      '=kuinka',
+      '^saisin',
+      '^voinko',
+      '^voisin',
+    ],
     sv: ['=kan', '=kunde', '=skulle', '=hur'],
     en: ['=could', '=can', '=would', '=will', '=how', '=please', '=pls', '=kindly'],
   },
@@ -151,7 +242,17 @@ const LEXICON = {
     en: ['data', 'information', 'info', 'details'],
   },
   personal: {
-    fi: ['^tietoni', '^tietojeni', '^tiedoistani', '^tietojani', '*henkilo', '=minusta', '=minua', '=mun', '=minun'],
+    fi: [
+      '^tietoni',
+      '^tietojeni',
+      '^tiedoistani',
+      '^tietojani',
+      '*henkilo',
+      '=minusta',
+      '=minua',
+      '=mun',
+      '=minun',
+    ],
     sv: ['=mina', '=min', '=mig', '^person'],
     en: ['=my', '=me', '^personal'],
   },
@@ -169,7 +270,18 @@ const LEXICON = {
   filler: {
     fi: ['=kiitos', '=kiitti', '=hei', '=moi', '=heti', '=nyt', '=jo', '=kiitoksia'],
     sv: ['=tack', '=hej', '=nu', '=genast', '=snalla', '=tacksam'],
-    en: ['=please', '=pls', '=thanks', '=thank', '=you', '=now', '=hi', '=hello', '=kindly', '=asap'],
+    en: [
+      '=please',
+      '=pls',
+      '=thanks',
+      '=thank',
+      '=you',
+      '=now',
+      '=hi',
+      '=hello',
+      '=kindly',
+      '=asap',
+    ],
   },
   /** Who wants, in a clause with nothing else: "I want to stop". */
   subject: {

@@ -26,11 +26,7 @@ export function stem(lang: Lang, folded: string): string {
 
 /** Lower case without diacritics: people write "enaa" for "enää", and both must read the same. */
 export function fold(word: string): string {
-  return word
-    .toLowerCase()
-    .normalize('NFD')
-    .replace(/\p{M}/gu, '')
-    .replace(/ß/g, 'ss');
+  return word.toLowerCase().normalize('NFD').replace(/\p{M}/gu, '').replace(/ß/g, 'ss');
 }
 
 export interface Token {
@@ -59,9 +55,7 @@ const CONTRACTIONS: [RegExp, string][] = [
 ];
 
 function words(text: string): string[] {
-  return (text.match(/[\p{L}\p{N}][\p{L}\p{N}'’-]*/gu) ?? []).map((w) =>
-    w.replace(/['’-]+$/, ''),
-  );
+  return (text.match(/[\p{L}\p{N}][\p{L}\p{N}'’-]*/gu) ?? []).map((w) => w.replace(/['’-]+$/, ''));
 }
 
 /**
@@ -89,7 +83,8 @@ export function sentences(text: string): Sentence[] {
       }
       if (clause.length > 0) clauses.push(clause);
     }
-    if (tokens.length > 0) out.push({ text: part.trim(), question: part.includes('?'), tokens, clauses });
+    if (tokens.length > 0)
+      out.push({ text: part.trim(), question: part.includes('?'), tokens, clauses });
   }
   return out;
 }
