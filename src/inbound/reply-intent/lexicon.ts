@@ -162,19 +162,9 @@ const LEXICON = {
       'father',
     ],
   },
-  /** Only part of the mail. */
   /** Only part of the mail, or only some of the time: a preference, not an opt-out. */
   partial: {
-    fi: [
-      '=vain',
-      '=pelkat',
-      '=ainoastaan',
-      '^viikonlop',
-      '=usein',
-      '=joka',
-      '^paivittain',
-      '=niin',
-    ],
+    fi: ['=vain', '=pelkat', '=ainoastaan', '^viikonlop', '=usein', '^paivittain'],
     sv: ['=bara', '=endast', '^helg', '=ofta', '^dagligen'],
     en: ['=only', 'weekend', '=often', '=frequently', '=daily'],
   },
