@@ -12,7 +12,7 @@ import type { CampaignLists } from '../unsubscribe/campaign-lists.js';
 import { Claims } from '../db/claims.js';
 import { INBOUND_CLAIMS } from './claims.js';
 import type { SubscriberLookup } from './ports.js';
-import { ownText } from './reply-text.js';
+import { OWN_TEXT_PARSE_OPTIONS, ownText } from './reply-text.js';
 
 export type StaffAction = 'unsubscribe' | 'unsubscribe_all' | 'ignore';
 
@@ -85,6 +85,7 @@ export class InboundInbox {
     let text = '';
     if (raw) {
       const parsed = await simpleParser(Buffer.from(raw.buffer), {
+        ...OWN_TEXT_PARSE_OPTIONS,
         skipTextToHtml: true,
         skipImageLinks: true,
       });
