@@ -2,7 +2,7 @@ import { simpleParser } from 'mailparser';
 import { Types } from 'mongoose';
 import type { StaffActor } from '../auth/service.js';
 import type { Models } from '../db/models/index.js';
-import type { InboundStatus } from '../db/models/inbound-message.js';
+import type { InboundClassification, InboundStatus } from '../db/models/inbound-message.js';
 import type { AuditContext, AuditLog } from '../privacy/audit.js';
 import type { Clock } from '../shared/clock.js';
 import { normaliseEmail } from '../shared/email.js';
@@ -66,9 +66,15 @@ export class InboundInbox {
     this.claims = new Claims(models.InboundMessage.db, INBOUND_CLAIMS);
   }
 
-  async list(q: { status?: InboundStatus; limit: number; before?: Date }) {
+  async list(q: {
+    status?: InboundStatus;
+    classification?: InboundClassification;
+    limit: number;
+    before?: Date;
+  }) {
     const filter: Record<string, unknown> = {};
     if (q.status) filter.status = q.status;
+    if (q.classification) filter.classification = q.classification;
     if (q.before) filter.receivedAt = { $lt: q.before };
     const docs = await this.models.InboundMessage.find(filter, summary)
       .sort({ receivedAt: -1, _id: -1 })
