@@ -76,7 +76,10 @@ const cases: [Expected, string][] = [
   ['unsubscribe', 'en missään nimessä halua teidän uutiskirjettänne'],
   ['unsubscribe', 'Poistakaa minut heti postituslistaltanne tai teen valituksen.'],
   ['unsubscribe', 'tätä roskapostia en halua'],
-  ['review', 'Kiitos, mutta en ole kiinnostunut tästä tarjouksesta. Onko teillä Genelecin kaiuttimia?'],
+  [
+    'review',
+    'Kiitos, mutta en ole kiinnostunut tästä tarjouksesta. Onko teillä Genelecin kaiuttimia?',
+  ],
   ['review', 'Ei kiitos, tarjous ei kiinnosta.'],
   ['review', 'No thanks, not interested in the offer.'],
   ['review', 'Nej tack, jag är inte intresserad av erbjudandet.'],
