@@ -107,6 +107,7 @@ function readClause(clause: Word[], sentence: Word[], mailBefore: boolean): Clau
   const order = clause.find((w) => w.cls.has('order') || /^\d{3,}$/.test(w.folded));
   const tilaus = clause.find((w) => w.cls.has('tilaus'));
   const receives = clause.some((w) => w.cls.has('receive'));
+  const content = clause.find((w) => w.cls.has('content'));
   let reading: ClauseReading = {};
 
   // A negated stop anywhere in the clause decides it: "en halua perua uutiskirjettä" is about the
@@ -166,7 +167,6 @@ function readClause(clause: Word[], sentence: Word[], mailBefore: boolean): Clau
     )
       return { wish: `asks not to be sent mail: ${quote(neg, w)}` };
 
-    const content = clause.find((x) => x.cls.has('content'));
     if (w.cls.has('want') && neg) {
       const what = mail ?? clause.find((x) => x.cls.has('these'));
       if (what) return { wish: `does not want the mail: ${quote(neg, w, what)}` };

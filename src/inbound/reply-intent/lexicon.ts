@@ -285,30 +285,63 @@ const LEXICON = {
 
 export type WordClass = keyof typeof LEXICON;
 
-type Matcher = (t: Token) => boolean;
-
-function matcher(lang: Lang, entry: string): Matcher {
-  const head = entry[0];
-  const rest = entry.slice(1);
-  if (head === '^') return (t) => t.folded.startsWith(rest);
-  if (head === '*') return (t) => t.folded.includes(rest);
-  if (head === '=') return (t) => t.folded === rest;
-  if (head === '!') return (t) => t.raw === rest;
-  const wanted = stem(lang, fold(entry));
-  return (t) => stem(lang, t.folded) === wanted;
+interface CompiledClass {
+  /** Folded words, and each language's stems, that belong to the class. */
+  words: Set<string>;
+  stems: Record<Lang, Set<string>>;
+  raw: Set<string>;
+  /** Roots as one expression: prefixes anchored, contained roots anywhere. */
+  roots: RegExp | null;
 }
 
-const MATCHERS = Object.fromEntries(
-  Object.entries(LEXICON).map(([cls, byLang]) => [
-    cls,
-    LANGS.flatMap((lang) => (byLang as Record<Lang, string[]>)[lang].map((e) => matcher(lang, e))),
-  ]),
-) as Record<WordClass, Matcher[]>;
+const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+function compile(byLang: Record<Lang, string[]>): CompiledClass {
+  const compiled: CompiledClass = {
+    words: new Set(),
+    stems: { fi: new Set(), sv: new Set(), en: new Set() },
+    raw: new Set(),
+    roots: null,
+  };
+  const roots: string[] = [];
+  for (const lang of LANGS)
+    for (const entry of byLang[lang]) {
+      const rest = entry.slice(1);
+      if (entry[0] === '^') roots.push(`^${escape(rest)}`);
+      else if (entry[0] === '*') roots.push(escape(rest));
+      else if (entry[0] === '=') compiled.words.add(rest);
+      else if (entry[0] === '!') compiled.raw.add(rest);
+      else compiled.stems[lang].add(stem(lang, fold(entry)));
+    }
+  if (roots.length > 0) compiled.roots = new RegExp(roots.join('|'));
+  return compiled;
+}
+
+const CLASSES = Object.entries(LEXICON).map(
+  ([cls, byLang]) => [cls as WordClass, compile(byLang)] as const,
+);
+
+// A reply's words are mostly the same few hundred; like the stems, the cache is dropped whole
+// when full.
+const CLASS_CACHE_MAX = 20_000;
+const classCache = new Map<string, Set<WordClass>>();
 
 /** The word classes of one token. */
 export function classesOf(t: Token): Set<WordClass> {
+  const key = `${t.raw}\u0000${t.folded}`;
+  const cached = classCache.get(key);
+  if (cached) return cached;
+  const stems = { fi: stem('fi', t.folded), sv: stem('sv', t.folded), en: stem('en', t.folded) };
   const out = new Set<WordClass>();
-  for (const cls of Object.keys(MATCHERS) as WordClass[])
-    if (MATCHERS[cls].some((m) => m(t))) out.add(cls);
+  for (const [cls, c] of CLASSES)
+    if (
+      c.words.has(t.folded) ||
+      c.raw.has(t.raw) ||
+      LANGS.some((lang) => c.stems[lang].has(stems[lang])) ||
+      (c.roots !== null && c.roots.test(t.folded))
+    )
+      out.add(cls);
+  if (classCache.size >= CLASS_CACHE_MAX) classCache.clear();
+  classCache.set(key, out);
   return out;
 }

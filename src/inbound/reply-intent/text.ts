@@ -12,6 +12,7 @@ const STEMMERS = {
 // keeps the cost of a stem a map lookup without letting odd input grow memory.
 const STEM_CACHE_MAX = 20_000;
 const stemCache = new Map<string, string>();
+const foldCache = new Map<string, string>();
 
 export function stem(lang: Lang, folded: string): string {
   const key = `${lang}:${folded}`;
@@ -26,7 +27,14 @@ export function stem(lang: Lang, folded: string): string {
 
 /** Lower case without diacritics: people write "enaa" for "enää", and both must read the same. */
 export function fold(word: string): string {
-  return word.toLowerCase().normalize('NFD').replace(/\p{M}/gu, '').replace(/ß/g, 'ss');
+  if (/^[a-z0-9'-]*$/.test(word)) return word;
+  let folded = foldCache.get(word);
+  if (folded === undefined) {
+    folded = word.toLowerCase().normalize('NFD').replace(/\p{M}/gu, '').replace(/ß/g, 'ss');
+    if (foldCache.size >= STEM_CACHE_MAX) foldCache.clear();
+    foldCache.set(word, folded);
+  }
+  return folded;
 }
 
 export interface Token {
