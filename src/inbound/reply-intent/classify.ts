@@ -90,6 +90,9 @@ function negator(clause: Word[], i: number): Word | undefined {
  */
 function isNegatedRequest(clause: Word[], neg: Word, verb: Word): boolean {
   if (!IMPERATIVE_NEGATIONS.has(neg.folded)) return false;
+  // English asks with "do not" ("don't send"); "will not read email" tells.
+  if (neg.folded === 'not' && clause.find((x) => x.at === neg.at - 1)?.folded !== 'do')
+    return false;
   if (/ar$/.test(verb.folded) && neg.at > verb.at) return false; // "ni skickar inte"
   const before = clause.filter((x) => x.at < neg.at && x.at >= neg.at - 2);
   return !before.some((x) => ['you', 'they', 'it', 'he', 'she', 'ni', 'de'].includes(x.folded));
