@@ -7,6 +7,7 @@ import { LANGS, fold, stem, type Lang, type Token } from './text.js';
  * the noun-minded stemmer leaves); `*root` a word that contains root (compounds:
  * "markkinointilistaltanne", "utskickslistan"); `=word` that exact word; `!word` that word with
  * its diacritics (where folding would make two words one). Words are folded before matching.
+ * Short words are exact: English Snowball stems "added" to "ad".
  */
 const LEXICON = {
   /** Verbs and nouns of stopping, cancelling, removing. */
@@ -92,8 +93,8 @@ const LEXICON = {
       'list',
       'subscription',
       'spam',
-      'ad',
-      'ads',
+      '=ad',
+      '=ads',
       '^advert',
       '^market',
     ],

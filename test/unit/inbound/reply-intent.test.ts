@@ -109,6 +109,7 @@ const cases: [Expected, string][] = [
   ['other', 'Varför fick jag inget nyhetsbrev den här månaden?'],
   ['other', 'Ettekö enää myy Genelecin kaiuttimia?'],
   ['other', 'Lähettäkää uutiskirje jatkossa työosoitteeseeni, vanha poistuu käytöstä.'],
+  ['other', 'Please remove the cable I added yesterday, the basket is wrong.'],
   ['unsubscribe', 'Please do not ever email me again.'],
   ['ambiguous', 'Älkää lopettako uutiskirjettä!'],
   ['ambiguous', 'If the prices go up again I will unsubscribe.'],
