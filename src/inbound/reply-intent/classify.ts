@@ -7,7 +7,10 @@ export interface ReplyVerdict {
   intent: ReplyIntent;
   /** For `privacy`: erasure ("delete my data") or access ("what do you hold about me"). */
   privacy?: 'erasure' | 'access';
-  /** Why, in words staff can check against the text: the words that decided and their role. */
+  /**
+   * Why, in words staff can check against the text: the role and the few words that decided it,
+   * never whole sentences (staff lists show it without the audit that reading a message takes).
+   */
   reason: string;
 }
 
@@ -265,7 +268,7 @@ export function classifyReply(text: string): ReplyVerdict {
     const partial = s.words.find((w) => w.cls.has('partial'));
     const replacing = s.words.find((w) => w.cls.has('replace'));
     const channel = s.words.find((w) => w.cls.has('channel'));
-    const stopMention = clauses.some((c) => c.some((_, i) => isStop(c, i)));
+    const stopWord = clauses.flatMap((c) => c.filter((_, i) => isStop(c, i)))[0];
 
     if (doubt) doubts.push(doubt);
     if (wish) {
@@ -278,8 +281,9 @@ export function classifyReply(text: string): ReplyVerdict {
       else wishes.push(wish);
     } else if (bareStop) {
       bareStops.push(bareStop);
-    } else if (hedge && !why && (stopMention || unwanted(s.words))) {
-      doubts.push(`a stop mentioned with ${quote(hedge)}: "${s.text}"`.slice(0, 200));
+    } else if (hedge && !why && (stopWord || unwanted(s.words))) {
+      const what = stopWord ?? s.words.find((w) => w.cls.has('want'));
+      doubts.push(`hedged by ${quote(hedge)}: ${quote(what)}`);
     } else if (bare && !s.question) {
       doubts.push(bare);
     } else if (!s.words.every((w) => w.cls.has('filler'))) {

@@ -46,7 +46,6 @@ export interface Token {
 }
 
 export interface Sentence {
-  text: string;
   question: boolean;
   tokens: Token[];
   /** Token runs within which a negation reaches its verb: split at commas and at "but". */
@@ -91,8 +90,7 @@ export function sentences(text: string): Sentence[] {
       }
       if (clause.length > 0) clauses.push(clause);
     }
-    if (tokens.length > 0)
-      out.push({ text: part.trim(), question: part.includes('?'), tokens, clauses });
+    if (tokens.length > 0) out.push({ question: part.includes('?'), tokens, clauses });
   }
   return out;
 }
