@@ -1,4 +1,6 @@
 import { expect } from 'chai';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { loadCorpus } from '../../../scripts/eval-replies.js';
 import { bootApp, type TestApp } from '../../helpers/app.js';
 import {
@@ -54,6 +56,23 @@ describe('review queue of replies', () => {
       expect(res.classification, item.id).to.be.oneOf(['ambiguous', 'other']);
       const rec = await t.db.models.InboundMessage.findById(res.id).lean();
       expect(rec!.detail, item.id).to.be.a('string').and.not.equal('');
+    }
+    expect(await t.services.suppressions.isSuppressed(s.email, s.listId)).to.equal(false);
+    expect(await unsubscribeEvents(t, s)).to.equal(0);
+  });
+
+  it('never acts on requests in quotes, forwarded originals or signatures (.eml layouts)', async () => {
+    const dir = path.resolve('test/fixtures/replies/eml');
+    const s = await campaignSubscriber(t);
+    const mid = `${s.campaignId}.${s.subscriberId}@${t.config.inboundDomain}`;
+    for (const file of readdirSync(dir).filter((f) => f.endsWith('.eml'))) {
+      const text = readFileSync(path.join(dir, file), 'utf8')
+        .replaceAll('maija@example.com', s.email)
+        .replace(/^In-Reply-To: <[^>]+>/m, `In-Reply-To: <${mid}>`);
+      const res = await t.services.inbound.process(await signExampleCom(crlf(text)), {
+        via: 'http',
+      });
+      expect(res, file).to.include({ status: 'needs_review', classification: 'other' });
     }
     expect(await t.services.suppressions.isSuppressed(s.email, s.listId)).to.equal(false);
     expect(await unsubscribeEvents(t, s)).to.equal(0);
