@@ -136,6 +136,15 @@ describe('reply intent classifier', () => {
       expect(heldOut.filter((i) => train.has(i.text.toLowerCase()))).to.deep.equal([]);
     });
 
+    it('keeps the split rule: every third reply of a language and label is held out', () => {
+      const seen = new Map<string, number>();
+      for (const item of corpus) {
+        const k = seen.get(`${item.lang}:${item.label}`) ?? 0;
+        seen.set(`${item.lang}:${item.label}`, k + 1);
+        expect(item.split, item.id).to.equal(k % 3 === 2 ? 'test' : 'train');
+      }
+    });
+
     it('unsubscribes with precision ≥ 0.99 and recall ≥ 0.95 on the held-out part', () => {
       const e = evaluate(heldOut);
       expect(e.precision, 'precision').to.be.at.least(0.99);
