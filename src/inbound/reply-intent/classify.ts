@@ -34,6 +34,7 @@ const NEGATION_REACH = 3;
 const PERSONAL_REACH = 6;
 // Swedish puts the negation after the finite verb ("skicka inte", "vill absolut inte ha").
 const AFTER_VERB_NEGATIONS = new Set(['inte', 'ej', 'inga', 'aldrig']);
+const ASKED = new Set(['you', 'i', 'we', 'ni', 'du', 'jag', 'vi']);
 const IMPERATIVE_NEGATIONS = new Set(['not', 'ala', 'alkaa', 'inte', 'ej', 'inga', 'icke']);
 
 const quote = (...ws: (Word | undefined)[]) =>
@@ -48,6 +49,7 @@ const has = (w: Word | undefined, c: WordClass) => w?.cls.has(c) ?? false;
 /** "Opt out", "opt me out" and "säg upp" are one verb written as two words. */
 function isStop(clause: Word[], i: number): boolean {
   const w = clause[i]!;
+  if (w.cls.has('lookalike')) return false;
   if (w.cls.has('stop') || w.cls.has('optOut') || w.cls.has('away')) return true;
   if (w.folded === 'opt') return clause.slice(i + 1, i + 3).some((x) => x.folded === 'out');
   if (w.folded === 'upp')
@@ -262,7 +264,11 @@ export function classifyReply(text: string): ReplyVerdict {
     const first = s.words[0];
     const hedge =
       s.words.find((w) => w.cls.has('hedge')) ?? (first?.folded === 'om' ? first : undefined);
-    const asks = s.words.some((w) => w.cls.has('modal'));
+    const asks = s.words.some(
+      (w, i) =>
+        w.cls.has('modal') || (w.cls.has('canAsk') && ASKED.has(s.words[i + 1]?.folded ?? '')),
+    );
+    const reported = s.words.find((w) => w.cls.has('reported'));
     const why = s.words.find((w) => w.cls.has('why'));
     const person = s.words.find((w) => w.cls.has('person'));
     const partial = s.words.find((w) => w.cls.has('partial'));
@@ -274,6 +280,7 @@ export function classifyReply(text: string): ReplyVerdict {
     if (wish) {
       if (why || (s.question && !asks)) continue; // a question about the mail, not a request
       if (hedge) doubts.push(`hedged by ${quote(hedge)}: ${wish}`);
+      else if (reported) doubts.push(`reported, not asked (${quote(reported)}): ${wish}`);
       else if (person) doubts.push(`may be about someone else (${quote(person)}): ${wish}`);
       else if (partial) doubts.push(`only part of the mail (${quote(partial)}): ${wish}`);
       else if (replacing) doubts.push(`may be a change of address (${quote(replacing)}): ${wish}`);

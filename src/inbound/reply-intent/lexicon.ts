@@ -16,6 +16,12 @@ const LEXICON = {
     sv: ['^avslut', 'sluta', '^stopp', '=stop', '^radera', '^stryk', '^avbryt'],
     en: ['stop', 'remove', 'cancel', 'quit', 'delete', 'erase'],
   },
+  /** Words that begin like a stop verb and are not one ("perusteella", "avslutningsvis"). */
+  lookalike: {
+    fi: ['^perus', '^peruna', '^perunk'],
+    sv: ['^avslutning', '^slutet', '^slutlig', '^slutsats'],
+    en: [],
+  },
   /** Particles that make a verb one of removal: "ottakaa pois", "take off", "ta bort". */
   away: { fi: ['=pois'], sv: ['=bort'], en: ['=off'] },
   /** Words that are a whole opt-out by themselves: the object is the mail they arrived with. */
@@ -131,9 +137,32 @@ const LEXICON = {
       '=koko',
       '=rahat',
       '^hyvit',
+      '^ostos',
     ],
-    sv: ['=order', '^bestall', '^leverans', '^paket', '^faktur', '^retur', '^storlek', '^pengar'],
-    en: ['order', 'delivery', 'refund', 'invoice', 'item', 'size', 'package', 'return', 'money'],
+    sv: [
+      '=order',
+      '^bestall',
+      '^leverans',
+      '^paket',
+      '^faktur',
+      '^retur',
+      '^storlek',
+      '^pengar',
+      '=kop',
+      '=kopet',
+    ],
+    en: [
+      'order',
+      'delivery',
+      'refund',
+      'invoice',
+      'item',
+      'size',
+      'package',
+      'return',
+      'money',
+      'purchase',
+    ],
   },
   /** Someone else than the writer. */
   person: {
@@ -221,8 +250,25 @@ const LEXICON = {
       '^voinko',
       '^voisin',
     ],
-    sv: ['=kan', '=kunde', '=skulle', '=hur'],
-    en: ['=could', '=can', '=would', '=will', '=how', '=please', '=pls', '=kindly'],
+    sv: ['=kunde', '=skulle', '=hur'],
+    en: ['=how', '=please', '=pls', '=kindly'],
+  },
+  /** Modal verbs that ask only when "you" or "I" follows: "can you", not "one can cancel". */
+  canAsk: { fi: [], sv: ['=kan'], en: ['=could', '=can', '=would', '=will'] },
+  /** Reported words: "the newsletter says you can unsubscribe" tells, it does not ask. */
+  reported: {
+    fi: [
+      '=sanoo',
+      '=sanottiin',
+      '=sanotaan',
+      '=luki',
+      '=lukee',
+      '=mukaan',
+      '=mainitaan',
+      '=kerrotaan',
+    ],
+    sv: ['!står', '=sags', '=enligt', '!nämns'],
+    en: ['=says', '=said', '=according', '=states', '=mentions', '=mentioned'],
   },
   /** Past forms' helpers: "did you stop", "tog bort". */
   pastAux: { fi: [], sv: ['=tog', '=tagit'], en: ['=did'] },
