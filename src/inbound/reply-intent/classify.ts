@@ -46,6 +46,13 @@ const quote = (...ws: (Word | undefined)[]) =>
 
 const has = (w: Word | undefined, c: WordClass) => w?.cls.has(c) ?? false;
 
+/** The first word of each class among `words`: one pass instead of a search per class. */
+function firstOfEach(words: Word[]): Map<WordClass, Word> {
+  const first = new Map<WordClass, Word>();
+  for (const w of words) for (const c of w.cls) if (!first.has(c)) first.set(c, w);
+  return first;
+}
+
 /** "Opt out", "opt me out" and "säg upp" are one verb written as two words. */
 function isStop(clause: Word[], i: number): boolean {
   const w = clause[i]!;
@@ -112,10 +119,11 @@ function alone(sentence: Word[], words: Word[]): boolean {
 
 function readClause(clause: Word[], sentence: Word[], mailBefore: boolean): ClauseReading {
   const mail = clause.find((w) => w.cls.has('mail') && !w.cls.has('stop'));
-  const order = clause.find((w) => w.cls.has('order') || /^\d{3,}$/.test(w.folded));
-  const tilaus = clause.find((w) => w.cls.has('tilaus'));
-  const receives = clause.some((w) => w.cls.has('receive'));
-  const content = clause.find((w) => w.cls.has('content'));
+  const first = firstOfEach(clause);
+  const order = first.get('order') ?? clause.find((w) => /^\d{3,}$/.test(w.folded));
+  const tilaus = first.get('tilaus');
+  const receives = first.has('receive');
+  const content = first.get('content');
   let reading: ClauseReading = {};
 
   // A negated stop anywhere in the clause decides it: "en halua perua uutiskirjettä" is about the
@@ -261,19 +269,19 @@ export function classifyReply(text: string): ReplyVerdict {
     const doubt = readings.find((r) => r.doubt)?.doubt;
     const bare = readings.find((r) => r.stopWithoutObject)?.stopWithoutObject;
     const bareStop = readings.find((r) => r.bareStop)?.bareStop;
-    const first = s.words[0];
-    const hedge =
-      s.words.find((w) => w.cls.has('hedge')) ?? (first?.folded === 'om' ? first : undefined);
-    const asks = s.words.some(
-      (w, i) =>
-        w.cls.has('modal') || (w.cls.has('canAsk') && ASKED.has(s.words[i + 1]?.folded ?? '')),
-    );
-    const reported = s.words.find((w) => w.cls.has('reported'));
-    const why = s.words.find((w) => w.cls.has('why'));
-    const person = s.words.find((w) => w.cls.has('person'));
-    const partial = s.words.find((w) => w.cls.has('partial'));
-    const replacing = s.words.find((w) => w.cls.has('replace'));
-    const channel = s.words.find((w) => w.cls.has('channel'));
+    const first = firstOfEach(s.words);
+    const opening = s.words[0];
+    // Swedish "om" is "if" only where it opens the sentence; elsewhere it is "about".
+    const hedge = first.get('hedge') ?? (opening?.folded === 'om' ? opening : undefined);
+    const asks =
+      first.has('modal') ||
+      s.words.some((w, i) => w.cls.has('canAsk') && ASKED.has(s.words[i + 1]?.folded ?? ''));
+    const reported = first.get('reported');
+    const why = first.get('why');
+    const person = first.get('person');
+    const partial = first.get('partial');
+    const replacing = first.get('replace');
+    const channel = first.get('channel');
     const stopWord = clauses.flatMap((c) => c.filter((_, i) => isStop(c, i)))[0];
 
     if (doubt) doubts.push(doubt);
