@@ -142,7 +142,11 @@ export async function run(): Promise<Record<string, number | string>> {
   let service: RunningService | undefined;
   try {
     const pop: Population = { subscribers: SUBSCRIBERS, orders: ORDERS, now: Date.now() };
-    const seeded = await seed(db.models, pop, (line) => console.log(line));
+    const {
+      result: seeded,
+      peakRss: seedPeakRss,
+      baseRss: seedBaseRss,
+    } = await withPeakRss(() => seed(db.models, pop, (line) => console.log(line)));
     console.log(`seeded in ${seeded.seconds.toFixed(1)} s`);
     const expected = expectedCounts(pop);
 
@@ -178,6 +182,7 @@ export async function run(): Promise<Record<string, number | string>> {
       orders: ORDERS,
       memberships: seeded.memberships,
       'seeding (s)': round(seeded.seconds),
+      '  … node RSS growth while seeding (MiB; flat in the size)': mib(seedPeakRss - seedBaseRss),
       repetitions: REPS,
     };
     const record = (key: string, runs: number[]) => (result[key] = round(median(runs)));
