@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { Agent, request } from 'node:http';
 import { connect } from '../src/db/connection.js';
 import { startEmbedded, type EmbeddedDatabase } from '../src/db/embedded.js';
 import { startService, type RunningService } from '../src/server.js';
@@ -63,12 +64,50 @@ interface Answer {
   ms: number;
 }
 
-/** The service over real HTTP (fetch, keep-alive); any other status than `expect` throws with the body. */
+/**
+ * The service over real HTTP (node:http, keep-alive); any status other than `expect` throws with
+ * the body. Not fetch: its five-minute header timeout would end a slow answer at a million people
+ * before the bench could report how slow it is.
+ */
 class Client {
+  private readonly agent = new Agent({ keepAlive: true, maxSockets: 4 });
+
   constructor(
     private readonly base: string,
     private readonly token: string,
   ) {}
+
+  /** The response, once its headers arrived; the body is left to `onData`. */
+  private send(
+    method: string,
+    url: string,
+    opts: { body?: unknown; auth?: boolean },
+    onData: (chunk: Buffer) => void,
+  ): Promise<number> {
+    const payload = opts.body !== undefined ? JSON.stringify(opts.body) : undefined;
+    return new Promise((resolve, reject) => {
+      const req = request(
+        new URL(url, this.base),
+        {
+          method,
+          agent: this.agent,
+          headers: {
+            ...(opts.auth === false ? {} : { authorization: `Bearer ${this.token}` }),
+            ...(payload !== undefined
+              ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }
+              : {}),
+          },
+        },
+        (res) => {
+          res.on('data', onData);
+          res.on('end', () => resolve(res.statusCode ?? 0));
+          res.on('error', reject);
+        },
+      );
+      req.on('error', reject);
+      req.end(payload);
+    });
+  }
 
   async call(
     method: string,
@@ -76,22 +115,14 @@ class Client {
     opts: { body?: unknown; expect?: number; auth?: boolean } = {},
   ): Promise<Answer> {
     const started = performance.now();
-    const res = await fetch(this.base + url, {
-      method,
-      headers: {
-        ...(opts.auth === false ? {} : { authorization: `Bearer ${this.token}` }),
-        ...(opts.body !== undefined ? { 'content-type': 'application/json' } : {}),
-      },
-      body: opts.body !== undefined ? JSON.stringify(opts.body) : null,
-    });
-    const text = await res.text();
+    const chunks: Buffer[] = [];
+    const status = await this.send(method, url, opts, (c) => chunks.push(c));
     const ms = performance.now() - started;
+    const text = Buffer.concat(chunks).toString('utf8');
     const expect = opts.expect ?? 200;
-    if (res.status !== expect)
-      throw new Error(
-        `${method} ${url}: ${res.status} (expected ${expect}): ${text.slice(0, 2000)}`,
-      );
-    return { status: res.status, text, ms };
+    if (status !== expect)
+      throw new Error(`${method} ${url}: ${status} (expected ${expect}): ${text.slice(0, 2000)}`);
+    return { status, text, ms };
   }
 
   async json<T>(method: string, url: string, opts: Parameters<Client['call']>[2] = {}) {
@@ -99,22 +130,22 @@ class Client {
     return { ...answer, body: JSON.parse(answer.text) as T };
   }
 
-  /** Streams a GET, counting lines and bytes without keeping the body. */
+  /** A GET whose body is counted (lines, bytes) as it streams, never kept. */
   async stream(url: string): Promise<{ lines: number; bytes: number }> {
-    const res = await fetch(this.base + url, {
-      headers: { authorization: `Bearer ${this.token}` },
-    });
-    if (res.status !== 200 || !res.body)
-      throw new Error(
-        `GET ${url}: ${res.status} (expected 200): ${(await res.text()).slice(0, 2000)}`,
-      );
     let lines = 0;
     let bytes = 0;
-    for await (const chunk of res.body as AsyncIterable<Uint8Array>) {
+    let head = '';
+    const status = await this.send('GET', url, {}, (chunk) => {
       bytes += chunk.length;
+      if (head.length < 2000) head += chunk.toString('utf8', 0, 2000);
       for (let k = chunk.indexOf(10); k !== -1; k = chunk.indexOf(10, k + 1)) lines += 1;
-    }
+    });
+    if (status !== 200) throw new Error(`GET ${url}: ${status} (expected 200): ${head}`);
     return { lines, bytes };
+  }
+
+  close(): void {
+    this.agent.destroy();
   }
 }
 
@@ -140,6 +171,7 @@ export async function run(): Promise<Record<string, number | string>> {
   const db = await connect(uri, dbName, { clock: systemClock, logger });
   let sink: SinkProcess | undefined;
   let service: RunningService | undefined;
+  let closeClient = () => {};
   try {
     const pop: Population = { subscribers: SUBSCRIBERS, orders: ORDERS, now: Date.now() };
     const {
@@ -171,6 +203,7 @@ export async function run(): Promise<Record<string, number | string>> {
     });
     const { token } = await staffToken(service.services, 'admin');
     const api = new Client(service.url, token);
+    closeClient = () => api.close();
     const pick = (rep: number, salt: number, wanted?: (i: number) => boolean) => {
       for (let k = 0; ; k++) {
         const i = Math.floor(unit(rep * 1000 + k, salt) * SUBSCRIBERS);
@@ -337,6 +370,7 @@ export async function run(): Promise<Record<string, number | string>> {
     Object.assign(result, await exportList(api, seeded.newsletter.slug));
     return result;
   } finally {
+    closeClient();
     await service?.stop();
     await sink?.stop();
     await db.connection.dropDatabase();
