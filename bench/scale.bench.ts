@@ -28,11 +28,16 @@ import { mib, withPeakRss } from './support.js';
  * Issue 22's figures at the size of a real shop: SUBSCRIBERS people (two lists, varied locale,
  * status, tier and join date over two years) with ORDERS order facts, seeded straight through the
  * models (bench/scale-seed.ts), then every operation a person waits for, through HTTP on the real
- * service (src/server.ts: the composition root, its send worker and an SMTP sink in a process of
- * its own) with a staff API token. Each figure is the median of REPS runs, in ms unless named
- * otherwise; every answer's status is checked and every count is compared with the count made
- * here from how the register was generated. Nothing here holds the population in memory, so
- * BENCH_SCALE_SUBSCRIBERS=1000000 runs unchanged.
+ * service (src/server.ts: the composition root, with its send worker, and an SMTP sink in a
+ * process of its own) with a staff API token. Each figure is the median of REPS runs, in ms unless
+ * named otherwise; every answer's status is checked and every count is compared with the count
+ * made here from how the register was generated. Nothing here holds the population in memory, so
+ * a million people run unchanged. The service runs in this process, so "node RSS" is the
+ * service's (the bench's own reading of the export streams and keeps nothing).
+ *
+ *   BENCH_SCALE_SUBSCRIBERS=100000 BENCH_SCALE_ORDERS=20000 BENCH_SCALE_REPS=5 npm run bench -- scale
+ *
+ * MONGODB_URI runs it against that server (in a database of its own, dropped at the end).
  */
 const SUBSCRIBERS = Number(process.env.BENCH_SCALE_SUBSCRIBERS ?? 100_000);
 const ORDERS = Number(process.env.BENCH_SCALE_ORDERS ?? 20_000);
