@@ -6,11 +6,7 @@ import type { InboundClassification, InboundStatus } from '../db/models/inbound-
 import type { Clock } from '../shared/clock.js';
 import { normaliseEmail } from '../shared/email.js';
 import type { Logger } from '../shared/logger.js';
-import type {
-  UnsubscribeRequest,
-  UnsubscribeResult,
-  UnsubscribeScope,
-} from '../unsubscribe/service.js';
+import type { UnsubscribeScope, UnsubscribeService } from '../unsubscribe/service.js';
 import type { SuppressionService } from '../unsubscribe/suppressions.js';
 import type { TokenService } from '../unsubscribe/tokens.js';
 import type { AuthVerdict, Envelope, MailAuthenticator } from './authenticator.js';
@@ -170,12 +166,7 @@ export class InboundPipeline {
     private readonly models: Pick<Models, 'InboundMessage'>,
     private readonly deps: {
       tokens: TokenService;
-      /**
-       * Records an opt-out durably (the suppression is in place when it resolves) and completes
-       * the rest in the background: src/unsubscribe/follow-ups.ts, as for one-click. Nobody waits
-       * on a reply for inbound mail, and the synchronous path cost twice the database work.
-       */
-      optOuts: { record(req: UnsubscribeRequest): Promise<UnsubscribeResult> };
+      unsubscribe: Pick<UnsubscribeService, 'unsubscribe'>;
       suppressions: SuppressionService;
       authenticator: MailAuthenticator;
       confirmations: ConfirmationSender;
@@ -351,7 +342,7 @@ export class InboundPipeline {
     if (unsubToken) {
       const claims = unsubToken.claims;
       return acting('unsubscribe_address', claims, async () => {
-        const res = await this.deps.optOuts.record({
+        const res = await this.deps.unsubscribe.unsubscribe({
           subscriberId: claims.subscriberId,
           scope: await this.scopeOf(claims.campaignId),
           channel: 'email',
@@ -383,7 +374,7 @@ export class InboundPipeline {
     who: { subscriberId: string; campaignId?: string },
     ctx: Context,
   ): Promise<string> {
-    const res = await this.deps.optOuts.record({
+    const res = await this.deps.unsubscribe.unsubscribe({
       subscriberId: who.subscriberId,
       scope: { all: true },
       channel: reason,
@@ -476,7 +467,7 @@ export class InboundPipeline {
       if (auth.fromAuthenticated) {
         const extra = { ...ids, auth: authOf(auth) };
         return acting('reply_unsubscribe', extra, async () => {
-          const res = await this.deps.optOuts.record({
+          const res = await this.deps.unsubscribe.unsubscribe({
             subscriberId: subscriber.id,
             scope: await this.scopeOf(campaignId),
             channel: context ? 'reply' : 'email',

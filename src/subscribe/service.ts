@@ -232,6 +232,7 @@ export class SubscribeService {
       listName: list.name,
       outcome,
     });
+    const decidedAt = this.d.clock.now();
     const suppressed = await this.d.suppressions.find(subscriber.email, [ALL_LISTS, listId]);
     if (
       BLOCKED_STATUSES.has(subscriber.status) ||
@@ -273,7 +274,9 @@ export class SubscribeService {
       { $set: { status: 'subscribed' } },
     );
     if (suppressed.size > 0) {
-      await this.d.suppressions.lift(subscriber.email, [...suppressed.keys()], [...SELF_LIFTABLE]);
+      await this.d.suppressions.lift(subscriber.email, [...suppressed.keys()], decidedAt, [
+        ...SELF_LIFTABLE,
+      ]);
     }
     return result('confirmed');
   }

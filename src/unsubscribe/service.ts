@@ -8,7 +8,9 @@ import type { UnsubscribeChannel } from '../db/models/unsubscribe-event.js';
 import type { ConsentLedger } from '../subscribe/consent-ledger.js';
 import type { Clock } from '../shared/clock.js';
 import { insertEach, writeInOrder } from '../db/bulk.js';
+import { GroupCommit } from '../db/group-commit.js';
 import { findByIds } from '../db/group-read.js';
+import { AppError } from '../shared/errors.js';
 import {
   ALL_LISTS,
   type SuppressionService,
@@ -38,7 +40,7 @@ export interface UnsubscribeResult {
 }
 
 /** One opt-out as decided: what is suppressed, why, when, through which channel. */
-export interface OptOut {
+interface OptOut {
   subscriberId: string;
   allLists: boolean;
   /** Sorted, distinct; empty when allLists. */
@@ -52,7 +54,7 @@ export interface OptOut {
 }
 
 /** An opt-out whose suppressions are in place, ready for the rest (see complete()). */
-export interface SuppressedOptOut {
+interface SuppressedOptOut {
   optOut: OptOut;
   /** Null when the person was erased meanwhile: only the suppressions remain to be had. */
   subscriber: { _id: Types.ObjectId; status: SubscriberStatus } | null;
@@ -72,12 +74,24 @@ const STATUS_RANK: Record<SubscriberStatus, number> = {
   complained: 3,
 };
 
+type Person = {
+  _id: Types.ObjectId;
+  email: string;
+  locale: string;
+  name?: string | null;
+  status: SubscriberStatus;
+};
+const PERSON = { email: 1, locale: 1, name: 1, status: 1 } as const;
+
 /**
- * THE place that unsubscribes. Link, one-click POST, mailto, reply, complaint, bounce and staff all
- * end here. The suppression is written first (it is what stops mail), then memberships and status,
- * then the consent-ledger entries and the event. unsubscribe() does all of it before it returns;
- * RFC 8058 one-click answers once the suppression and a durable to-do are written and leaves the
- * rest to complete() in the background (src/unsubscribe/follow-ups.ts), the same code.
+ * THE place that unsubscribes. Link, one-click POST, mailto, reply, complaint, bounce, preference
+ * centre and staff all end here, and unsubscribe() answers only once the whole opt-out is durable:
+ * the suppression first (it is what stops mail), then memberships and status, then the
+ * consent-ledger entries and the event.
+ *
+ * Requests that arrive while a group is being written are written together by the next group (one
+ * read of the people, one insert of the suppressions, and so on, for all of them), and groups run
+ * one after another, so two opt-outs of one person are never completed at once.
  *
  * Idempotent and safe to retry: the event is named by the generations of the suppressions the
  * opt-out rests on, not by "did this call change something". A process that dies after the
@@ -91,7 +105,11 @@ const STATUS_RANK: Record<SubscriberStatus, number> = {
  * opt-out of all lists reads the lists there are (a few) to name its memberships.
  */
 export class UnsubscribeService {
-  private settlePending: ((subscriberId: string) => Promise<void>) | undefined;
+  private readonly groups = new GroupCommit<OptOut, UnsubscribeResult>((optOuts) =>
+    // Retried as a whole on a transient error: every step finds what an earlier attempt wrote,
+    // and each opt-out was decided once, so its time is the same in every attempt.
+    retryTransient(() => this.write(optOuts)),
+  );
 
   constructor(
     private readonly models: Pick<
@@ -103,29 +121,18 @@ export class UnsubscribeService {
     private readonly clock: Clock,
   ) {}
 
-  /**
-   * Retried as a whole on a transient database error: every step finds what an earlier attempt
-   * wrote (the opt-out is decided once, so its time is the same in every attempt), and the answer
-   * "done" is only given once everything is.
-   */
   async unsubscribe(req: UnsubscribeRequest): Promise<UnsubscribeResult> {
-    // The person's opt-outs still in the outbox (a one-click from the same mail) are completed
-    // first, so that two completions never run at once and split one event's lists between them.
-    await this.settlePending?.(req.subscriberId);
-    const optOut = this.decide(req);
-    return retryTransient(() => this.attempt(optOut));
-  }
-
-  /** Set by the unsubscribe follow-ups (src/services.ts): completes a person's opt-outs in flight. */
-  settleFirst(hook: (subscriberId: string) => Promise<void>): void {
-    this.settlePending = hook;
+    return this.groups.add(this.decide(req));
   }
 
   /** The opt-out a request asks for, at this moment. */
-  decide(req: UnsubscribeRequest): OptOut {
+  private decide(req: UnsubscribeRequest): OptOut {
     const listIds = req.scope.all ? [] : [...new Set(req.scope.listIds)].sort();
     if (!req.scope.all && listIds.length === 0)
-      throw new Error('a list-scoped opt-out needs lists');
+      throw new AppError('validation_failed', 'a list-scoped opt-out needs lists');
+    const ids = [req.subscriberId, ...listIds, req.campaignId, req.inboundMessageId];
+    if (ids.some((id) => id !== undefined && !Types.ObjectId.isValid(id)))
+      throw new AppError('validation_failed', 'an opt-out names an id that is not one');
     return {
       subscriberId: req.subscriberId,
       allLists: req.scope.all,
@@ -138,38 +145,38 @@ export class UnsubscribeService {
     };
   }
 
-  /** The suppressions an opt-out stands on, for this address hash. */
-  suppressionsOf(optOut: OptOut, emailHash: string): SuppressionSpec[] {
-    return scopesOf(optOut).map((scope) => ({
-      emailHash,
-      scope,
-      reason: optOut.reason,
-      channel: optOut.channel,
-      ...(optOut.campaignId ? { campaignId: optOut.campaignId } : {}),
-    }));
-  }
-
-  private async attempt(optOut: OptOut): Promise<UnsubscribeResult> {
-    const subscriber = await this.models.Subscriber.findById(optOut.subscriberId, {
-      email: 1,
-      locale: 1,
-      name: 1,
-      status: 1,
-    }).lean();
-    if (!subscriber) return { changed: false, found: false };
-    const suppressions = await this.suppressions.ensureAll(
-      this.suppressionsOf(optOut, this.suppressions.hash(subscriber.email)),
+  /** A group of opt-outs, whole: people, suppressions, then the rest (complete()). */
+  private async write(optOuts: OptOut[]): Promise<UnsubscribeResult[]> {
+    const people = await findByIds<Person>(
+      this.models.Subscriber,
+      optOuts.map((o) => o.subscriberId),
+      PERSON,
     );
-    const [changed] = await this.complete([{ optOut, subscriber, suppressions }]);
-    return {
-      changed: changed!,
-      found: true,
-      subscriber: {
-        email: subscriber.email,
-        locale: subscriber.locale,
-        name: subscriber.name ?? '',
-      },
-    };
+    const specs = optOuts.map((optOut) => {
+      const person = people.get(optOut.subscriberId);
+      return person ? suppressionsOf(optOut, this.suppressions.hash(person.email)) : [];
+    });
+    const states = await this.suppressions.ensureAll(specs.flat());
+    let next = 0;
+    const batch: SuppressedOptOut[] = optOuts.map((optOut, i) => {
+      const person = people.get(optOut.subscriberId);
+      return {
+        optOut,
+        subscriber: person ? { _id: person._id, status: person.status } : null,
+        suppressions: states.slice(next, (next += specs[i]!.length)),
+      };
+    });
+    const changed = await this.complete(batch);
+    return optOuts.map((optOut, i) => {
+      const person = people.get(optOut.subscriberId);
+      // Unknown (erased, or a valid link to someone never stored): nothing to suppress or record.
+      if (!person) return { changed: false, found: false };
+      return {
+        changed: changed[i]!,
+        found: true,
+        subscriber: { email: person.email, locale: person.locale, name: person.name ?? '' },
+      };
+    });
   }
 
   /**
@@ -178,7 +185,7 @@ export class UnsubscribeService {
    * leaves all of them). Idempotent: run twice (a retry, a second process), it writes nothing
    * new. Per opt-out, true when this call wrote its event.
    */
-  async complete(batch: SuppressedOptOut[]): Promise<boolean[]> {
+  private async complete(batch: SuppressedOptOut[]): Promise<boolean[]> {
     const people = batch.filter((b) => b.subscriber);
     const memberships = await this.membershipsOf(people.map((b) => b.optOut));
     const status = new Map(people.map((b) => [String(b.subscriber!._id), b.subscriber!.status]));
@@ -344,8 +351,20 @@ export class UnsubscribeService {
   }
 }
 
+/** The suppressions an opt-out stands on, for this address hash. */
+function suppressionsOf(optOut: OptOut, emailHash: string): SuppressionSpec[] {
+  return scopesOf(optOut).map((scope) => ({
+    emailHash,
+    scope,
+    reason: optOut.reason,
+    channel: optOut.channel,
+    optedOutAt: optOut.at,
+    ...(optOut.campaignId ? { campaignId: optOut.campaignId } : {}),
+  }));
+}
+
 /** The suppression scopes of an opt-out: ALL_LISTS, or its lists. */
-export function scopesOf(optOut: Pick<OptOut, 'allLists' | 'listIds'>): string[] {
+function scopesOf(optOut: Pick<OptOut, 'allLists' | 'listIds'>): string[] {
   return optOut.allLists ? [ALL_LISTS] : optOut.listIds;
 }
 

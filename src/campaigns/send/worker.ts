@@ -15,7 +15,6 @@ import type { Models } from '../../db/models/index.js';
 import type { Mailer } from '../../mail/mailer.js';
 import type { Clock } from '../../shared/clock.js';
 import type { Logger } from '../../shared/logger.js';
-import type { UnsubscribeFollowUps } from '../../unsubscribe/follow-ups.js';
 import type { SuppressionService } from '../../unsubscribe/suppressions.js';
 import type { CampaignRenderer, CompiledCampaign } from '../render/types.js';
 import type { MailComposer, MailList, MailRecipient } from './compose.js';
@@ -53,8 +52,6 @@ export interface SendWorkerDeps {
   renderer: CampaignRenderer;
   snapshot: RecipientSnapshot;
   suppressions: SuppressionService;
-  /** Opt-outs accepted but not yet suppressed (RFC 8058 one-click): honoured like suppressions. */
-  pendingOptOuts: Pick<UnsubscribeFollowUps, 'pending'>;
   clock: Clock;
   logger: Logger;
   config: SendConfig;
@@ -444,16 +441,10 @@ export class SendWorker {
 
   private async suppressedNow(chunk: Due[], people: Map<string, Person>): Promise<Set<string>> {
     const out = new Set<string>();
-    // The outbox before the suppressions: an opt-out leaves it only once its suppression exists.
-    const pending = await this.d.pendingOptOuts.pending();
     const byList = new Map<string, Array<{ entry: string; hash: string }>>();
     for (const e of chunk) {
       const person = people.get(String(e.s));
       if (!person) continue;
-      if (pending.covers(String(e.s), e.l ? String(e.l) : undefined)) {
-        out.add(String(e.r));
-        continue;
-      }
       const key = e.l ? String(e.l) : '';
       const group = byList.get(key) ?? [];
       group.push({ entry: String(e.r), hash: this.d.suppressions.hash(person.email) });
