@@ -55,8 +55,8 @@ export class ConsentLedger {
   }
 
   /**
-   * Entries in one unordered write, for a batch of steps that may run again (the unsubscribe
-   * follow-ups after a crash): each has an `_id` derived from what it records, and those already
+   * Entries in one unordered write, for a batch of steps that may run again (an opt-out retried
+   * after a crash): each has an `_id` derived from what it records, and those already
    * there are skipped. `at` is when it happened, if not now. Stored wordings only (no `text`).
    */
   async recordAll(

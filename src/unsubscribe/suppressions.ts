@@ -4,7 +4,6 @@ import { ALL_LISTS, suppressionId, type SUPPRESSION_REASONS } from '../db/models
 import { retryTransient } from '../db/retry.js';
 import { systemClock, type Clock } from '../shared/clock.js';
 import type { DataProtector } from '../shared/crypto.js';
-import { isDuplicateKey } from '../shared/errors.js';
 import { insertEach, writeInOrder } from '../db/bulk.js';
 import { findByIds, GroupRead } from '../db/group-read.js';
 
@@ -150,8 +149,8 @@ export class SuppressionService {
   }
 
   /**
-   * Records the latest opt-out time per suppression. `$max`, so a stamp never moves back; two
-   * first stamps of one suppression may both try to insert it, and the loser simply writes again.
+   * Records the latest opt-out time per suppression: an insert for a first stamp (the usual case,
+   * and far cheaper than an update), `$max` on those already there, so a stamp never moves back.
    */
   private async stamp(stamps: Array<{ id: string; at: Date; reason: SuppressionReason }>) {
     const latest = new Map<string, (typeof stamps)[number]>();
@@ -159,21 +158,22 @@ export class SuppressionService {
       const seen = latest.get(s.id);
       if (!seen || seen.at < s.at) latest.set(s.id, s);
     }
-    const ops = [...latest.values()].map((s) => ({
-      updateOne: {
-        filter: { _id: s.id },
-        update: { $max: { at: s.at }, $set: { reason: s.reason } },
-        upsert: true,
-      },
-    }));
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await writeInOrder(this.models.SuppressionStamp, ops);
-        return;
-      } catch (err) {
-        if (attempt >= 5 || !isDuplicateKey(err)) throw err;
-      }
-    }
+    const all = [...latest.values()];
+    const inserted = await insertEach(
+      this.models.SuppressionStamp.collection,
+      all.map((s) => ({ _id: s.id, at: s.at, reason: s.reason })),
+    );
+    await writeInOrder(
+      this.models.SuppressionStamp,
+      all
+        .filter((_s, i) => !inserted[i])
+        .map((s) => ({
+          updateOne: {
+            filter: { _id: s.id },
+            update: { $max: { at: s.at }, $set: { reason: s.reason } },
+          },
+        })),
+    );
   }
 
   /** The suppressions of this address in these scopes, with the reason each was written for. */
