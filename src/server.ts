@@ -19,7 +19,7 @@ export interface RunningService {
   config: ResolvedConfig;
   services: Services;
   logger: Logger;
-  /** Stops taking work, drains, closes the database (and the embedded FerretDB). */
+  /** Stops taking work, drains, closes the database (and stops the embedded one). */
   stop(): Promise<void>;
 }
 

@@ -136,8 +136,8 @@ const acting = (
 
 /**
  * The record's `_id` is derived from the message's identity (Message-ID + digest), so that
- * deduplication is an insert that fails on `_id` and the earlier record is found by `_id`: the
- * only lookup FerretDB indexes (docs/database.md).
+ * deduplication is an insert that fails on `_id` and the earlier record is found by `_id`, the
+ * lookup that is indexed on every database we run on (docs/database.md).
  */
 export function inboundRecordId(messageId: string, digest: string): Types.ObjectId {
   return new Types.ObjectId(
@@ -406,7 +406,7 @@ export class InboundPipeline {
       });
     const limit = this.cfg.bounceHardLimit;
     return acting('bounce', { ...who, bounce }, async () => {
-      // Hard bounces are counted in numbered slots (FerretDB loses concurrent $inc updates, and
+      // Hard bounces are counted in numbered slots (concurrent $inc may be lost, docs/database.md;
       // counting the records would scan them all); with a limit of 1 the first one is enough.
       const hard =
         limit <= 1

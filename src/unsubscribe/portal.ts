@@ -122,7 +122,7 @@ export class UnsubscribePortal {
   }
 
   private async names(ids: string[]): Promise<NamedList[]> {
-    // One `_id` read per list (an `$in` filter scans the collection on the embedded FerretDB).
+    // One `_id` read per list: only `_id` lookups are indexed everywhere (docs/database.md).
     const lists = await Promise.all(
       ids.map((id) => this.models.List.findById(id, { name: 1 }).lean()),
     );

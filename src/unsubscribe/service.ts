@@ -228,10 +228,8 @@ export class UnsubscribeService {
       };
     });
 
-    // Ordered commands, one statement at a time: SQLite takes one writer at a time, and
-    // concurrent writers on the embedded FerretDB only collide and retry (measured: several times
-    // slower than in turn). Every statement is an idempotent `$set` by `_id`, so a retried command
-    // changes nothing twice.
+    // Ordered commands: the statements run in turn, and each is an idempotent `$set` by `_id`,
+    // so a retried command changes nothing twice.
     await writeInOrder(
       this.models.Membership,
       plans.flatMap((p) =>
@@ -314,8 +312,8 @@ export class UnsubscribeService {
   /**
    * The memberships these opt-outs concern, each once, read by `_id` (subscriber and list, 500 to a
    * command): of a list-scoped opt-out its lists, of one leaving all lists every list there is.
-   * Lists are few, and a filter on `subscriberId` would read every membership on the embedded
-   * FerretDB. A list's memberships are deleted before the list (src/subscribers/lists.ts), so none
+   * Lists are few, and a filter on `subscriberId` may read every membership (docs/database.md).
+   * A list's memberships are deleted before the list (src/subscribers/lists.ts), so none
    * of an existing list is missed.
    */
   private async membershipsOf(optOuts: OptOut[]) {

@@ -525,7 +525,7 @@ export class SendWorker {
 
   /**
    * Renews the batch lease; false when the batch was lost. Only the batch document is written:
-   * FerretDB rewrites whole documents from what it read, so a renewal touching recipients could
+   * an update may write back the whole document it read, so a renewal touching recipients could
    * undo an outcome a lane recorded at the same moment (docs/database.md).
    */
   async renew(batch: Batch): Promise<boolean> {
