@@ -149,12 +149,11 @@ describe('campaign sending across processes', function () {
 
   it('killed inside SMTP transactions: deliveries + unknown = all exactly, nobody twice; retry-unknown sends exactly those', async () => {
     const list = await seedList(db.models, MAILS);
+    // After a third, every lane ends up waiting for the answer to its DATA; meanwhile what was
+    // answered gets recorded. Then the kill lands inside SMTP transactions and nowhere else.
+    sink.holdAfter(MAILS / 3);
     const first = await start();
     const id = await createAndSend(first, list.listId);
-    await until('a third delivered', async () => sink.delivered.length >= MAILS / 3);
-    // Every lane ends up waiting for the answer to its DATA; meanwhile what was answered gets
-    // recorded. Then the kill lands inside SMTP transactions and nowhere else.
-    sink.hold();
     await until('every lane in a held transaction', async () => sink.heldCount === CONCURRENCY);
     await until(
       'every answered mail recorded as sent',
