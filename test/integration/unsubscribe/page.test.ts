@@ -364,7 +364,7 @@ describe('/u/:token: unsubscribe page and RFC 8058 one-click', () => {
         .expect(200);
       expect(await stopped(p, news)).to.equal(true);
       t.clock.advance(1000);
-      // No follow-up run by hand: the preference centre completes the opt-out before it reads.
+      // The one-click was complete at its 200; the preference centre rejoins on top of it.
       await prefs(sign(p.id), { name: 'Reader', locale: 'fi', lists: [news, offers] }).expect(200);
       expect(await t.services.suppressions.isSuppressed(p.email, news)).to.equal(false);
       expect(await membership(p.id, news)).to.equal('subscribed');
