@@ -82,6 +82,13 @@ type Person = {
   status: SubscriberStatus;
 };
 const PERSON = { email: 1, locale: 1, name: 1, status: 1 } as const;
+type StoredMembership = {
+  _id: string;
+  subscriberId: Types.ObjectId;
+  listId: Types.ObjectId;
+  status: string;
+  unsubscribedAt?: Date | null;
+};
 
 /**
  * THE place that unsubscribes. Link, one-click POST, mailto, reply, complaint, bounce, preference
@@ -147,11 +154,15 @@ export class UnsubscribeService {
 
   /** A group of opt-outs, whole: people, suppressions, then the rest (complete()). */
   private async write(optOuts: OptOut[]): Promise<UnsubscribeResult[]> {
-    const people = await findByIds<Person>(
-      this.models.Subscriber,
-      optOuts.map((o) => o.subscriberId),
-      PERSON,
-    );
+    // Reads that depend on nothing written here go together.
+    const [people, memberships] = await Promise.all([
+      findByIds<Person>(
+        this.models.Subscriber,
+        optOuts.map((o) => o.subscriberId),
+        PERSON,
+      ),
+      this.membershipsOf(optOuts),
+    ]);
     const specs = optOuts.map((optOut) => {
       const person = people.get(optOut.subscriberId);
       return person ? suppressionsOf(optOut, this.suppressions.hash(person.email)) : [];
@@ -166,7 +177,7 @@ export class UnsubscribeService {
         suppressions: states.slice(next, (next += specs[i]!.length)),
       };
     });
-    const changed = await this.complete(batch);
+    const changed = await this.complete(batch, memberships);
     return optOuts.map((optOut, i) => {
       const person = people.get(optOut.subscriberId);
       // Unknown (erased, or a valid link to someone never stored): nothing to suppress or record.
@@ -185,9 +196,11 @@ export class UnsubscribeService {
    * leaves all of them). Idempotent: run twice (a retry, a second process), it writes nothing
    * new. Per opt-out, true when this call wrote its event.
    */
-  private async complete(batch: SuppressedOptOut[]): Promise<boolean[]> {
+  private async complete(
+    batch: SuppressedOptOut[],
+    memberships: StoredMembership[],
+  ): Promise<boolean[]> {
     const people = batch.filter((b) => b.subscriber);
-    const memberships = await this.membershipsOf(people.map((b) => b.optOut));
     const status = new Map(people.map((b) => [String(b.subscriber!._id), b.subscriber!.status]));
 
     // Decided in order, in memory, so two opt-outs of one person in a batch see each other.
@@ -228,9 +241,14 @@ export class UnsubscribeService {
       };
     });
 
+    // An opt-out whose event exists is a repeat: no second ledger entry, no second event; nor is
+    // the second of two in this batch that rest on the same suppressions. Looked up for every
+    // opt-out, even one whose suppression it named itself: another opt-out resting on that
+    // suppression may have completed in between (the person's own click on the page).
+    const live = plans.filter((p): p is NonNullable<typeof p> => p !== null);
     // Ordered commands: the statements run in turn, and each is an idempotent `$set` by `_id`,
     // so a retried command changes nothing twice.
-    await writeInOrder(
+    const membershipsWritten = writeInOrder(
       this.models.Membership,
       plans.flatMap((p) =>
         (p?.leaving ?? []).map((m) => ({
@@ -241,7 +259,7 @@ export class UnsubscribeService {
         })),
       ),
     );
-    await writeInOrder(
+    const statusWritten = writeInOrder(
       this.models.Subscriber,
       plans.flatMap((p) =>
         p?.newStatus
@@ -256,17 +274,15 @@ export class UnsubscribeService {
           : [],
       ),
     );
-
-    // An opt-out whose event exists is a repeat: no second ledger entry, no second event; nor is
-    // the second of two in this batch that rest on the same suppressions. Looked up for every
-    // opt-out, even one whose suppression it named itself: another opt-out resting on that
-    // suppression may have completed in between (the person's own click on the page).
-    const live = plans.filter((p): p is NonNullable<typeof p> => p !== null);
-    const stored = await findByIds(
-      this.models.UnsubscribeEvent,
-      live.map((p) => p.eventId),
-      { _id: 1 },
-    );
+    const [stored] = await Promise.all([
+      findByIds(
+        this.models.UnsubscribeEvent,
+        live.map((p) => p.eventId),
+        { _id: 1 },
+      ),
+      membershipsWritten,
+      statusWritten,
+    ]);
     const seen = new Set(stored.keys());
     const fresh = live.filter((p) => {
       const id = String(p.eventId);
@@ -274,18 +290,16 @@ export class UnsubscribeService {
       seen.add(id);
       return true;
     });
-    await retryTransient(() =>
-      this.consent.recordAll(
-        fresh.flatMap(({ optOut, eventLists, key, idAt }) =>
-          (eventLists.length > 0 ? eventLists : [undefined]).map((listId) => ({
-            id: derivedObjectId(idAt, 'consent', optOut.subscriberId, key, listId ?? ''),
-            at: optOut.at,
-            subscriberId: optOut.subscriberId,
-            listId,
-            kind: 'unsubscribe' as const,
-            source: optOut.channel,
-          })),
-        ),
+    await this.consent.recordAll(
+      fresh.flatMap(({ optOut, eventLists, key, idAt }) =>
+        (eventLists.length > 0 ? eventLists : [undefined]).map((listId) => ({
+          id: derivedObjectId(idAt, 'consent', optOut.subscriberId, key, listId ?? ''),
+          at: optOut.at,
+          subscriberId: optOut.subscriberId,
+          listId,
+          kind: 'unsubscribe' as const,
+          source: optOut.channel,
+        })),
       ),
     );
     // The event last: it is what says "this opt-out is complete".
@@ -316,7 +330,7 @@ export class UnsubscribeService {
    * A list's memberships are deleted before the list (src/subscribers/lists.ts), so none
    * of an existing list is missed.
    */
-  private async membershipsOf(optOuts: OptOut[]) {
+  private async membershipsOf(optOuts: OptOut[]): Promise<StoredMembership[]> {
     const lists = optOuts.some((o) => o.allLists)
       ? (await retryTransient(() => this.models.List.find({}, { _id: 1 }).lean())).map((l) =>
           String(l._id),
@@ -325,13 +339,12 @@ export class UnsubscribeService {
     const ids = optOuts.flatMap((o) =>
       (o.allLists ? lists : o.listIds).map((listId) => membershipId(o.subscriberId, listId)),
     );
-    const found = await findByIds<{
-      _id: string;
-      subscriberId: Types.ObjectId;
-      listId: Types.ObjectId;
-      status: string;
-      unsubscribedAt?: Date | null;
-    }>(this.models.Membership, ids, { subscriberId: 1, listId: 1, status: 1, unsubscribedAt: 1 });
+    const found = await findByIds<StoredMembership>(this.models.Membership, ids, {
+      subscriberId: 1,
+      listId: 1,
+      status: 1,
+      unsubscribedAt: 1,
+    });
     return [...found.values()];
   }
 

@@ -11,6 +11,8 @@ export interface ServiceProcess {
   logs: Array<Record<string, unknown>>;
   /** Resolves with the exit code. */
   exited: Promise<number | null>;
+  /** What it wrote to stderr so far (a crash's stack, a failed shutdown). */
+  stderr(): string;
 }
 
 /**
@@ -62,7 +64,7 @@ export async function startServiceProcess(
       reject(new Error(`service exited with ${code} before listening: ${stderr}`));
     });
   });
-  return { child, port, url: `http://127.0.0.1:${port}`, logs, exited };
+  return { child, port, url: `http://127.0.0.1:${port}`, logs, exited, stderr: () => stderr };
 }
 
 /** Runs the service to its exit (a start that fails); its exit code and what it wrote. */

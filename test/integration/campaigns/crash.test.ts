@@ -144,7 +144,15 @@ describe('campaign sending across processes', function () {
   };
   const stop = async (...ps: ServiceProcess[]) => {
     for (const p of ps) p.child.kill('SIGTERM');
-    expect(await Promise.all(ps.map((p) => p.exited))).to.deep.equal(ps.map(() => 0));
+    const codes = await Promise.all(ps.map((p) => p.exited));
+    const why = ps
+      .map((p) => [
+        ...p.logs.filter((l) => Number(l.level) >= 50).map((l) => JSON.stringify(l)),
+        p.stderr(),
+      ])
+      .flat()
+      .join('\n');
+    expect(codes, why).to.deep.equal(ps.map(() => 0));
   };
 
   it('killed inside SMTP transactions: deliveries + unknown = all exactly, nobody twice; retry-unknown sends exactly those', async () => {
