@@ -62,7 +62,7 @@ interface SuppressedOptOut {
   suppressions: SuppressionState[];
 }
 
-export type SubscriberStatus = (typeof SUBSCRIBER_STATUSES)[number];
+type SubscriberStatus = (typeof SUBSCRIBER_STATUSES)[number];
 
 // A later opt-out never softens an earlier one: a complaint stays a complaint when the person also
 // clicks "unsubscribe", and a bounce is not turned back into a plain unsubscribe.
@@ -138,7 +138,8 @@ export class UnsubscribeService {
     if (!req.scope.all && listIds.length === 0)
       throw new AppError('validation_failed', 'a list-scoped opt-out needs lists');
     const ids = [req.subscriberId, ...listIds, req.campaignId, req.inboundMessageId];
-    if (ids.some((id) => id !== undefined && !Types.ObjectId.isValid(id)))
+    // Checked here, not by the database: one bad request must not fail the group it is written in.
+    if (ids.some((id) => id !== undefined && !/^[0-9a-f]{24}$/i.test(id)))
       throw new AppError('validation_failed', 'an opt-out names an id that is not one');
     return {
       subscriberId: req.subscriberId,
