@@ -24,10 +24,13 @@ interface Candidate {
 
 /** One recipient of a batch, as campaign_batch_entries holds it. */
 export interface BatchEntry {
-  r: Types.ObjectId;
-  s: Types.ObjectId;
-  l?: Types.ObjectId | null;
-  n?: number | null;
+  /** The `_id` its campaign_recipients document gets with its first outcome. */
+  recipientId: Types.ObjectId;
+  subscriberId: Types.ObjectId;
+  /** The audience list it is sent for; absent for a segment-only audience. */
+  listId?: Types.ObjectId | null;
+  /** The attempt to make; absent: the first. */
+  attempt?: number | null;
 }
 
 /**
@@ -87,9 +90,9 @@ export class RecipientSnapshot {
         });
       } else {
         sendable.push({
-          r: new Types.ObjectId(),
-          s: subscriberId,
-          ...(c.listId ? { l: c.listId } : {}),
+          recipientId: new Types.ObjectId(),
+          subscriberId,
+          ...(c.listId ? { listId: c.listId } : {}),
         });
       }
     }
@@ -122,7 +125,7 @@ export class RecipientSnapshot {
     const subscribers = new Set<string>();
     for (const b of batches) {
       const list = await this.models.CampaignBatchEntries.findById(b._id).lean();
-      for (const e of list?.entries ?? []) subscribers.add(String(e.s));
+      for (const e of list?.entries ?? []) subscribers.add(String(e.subscriberId));
     }
     const skipped = await this.models.CampaignRecipient.find(
       { campaignId },
