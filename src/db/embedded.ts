@@ -257,7 +257,10 @@ export async function startEmbedded(
       '--telemetry=disable',
       '--debug-addr=-',
       '--log-level=warn',
-      ...(options.withoutPushdown ? ['--test-disable-pushdown'] : []),
+      // Dotted paths reach the backend, which pushes down what it can (src/db/ferretdb/README.md).
+      ...(options.withoutPushdown
+        ? ['--test-disable-pushdown']
+        : ['--test-enable-nested-pushdown']),
     ],
     { stdio: ['ignore', 'ignore', logFd] },
   );

@@ -65,6 +65,20 @@ describe('indexed queries on the embedded database answer as a full read does', 
           i % 5 === 0 ? [lists[0], lists[1]] : i % 4 === 0 ? String(lists[i % 3]) : lists[i % 3],
         flag: i % 2 === 0,
         n: i,
+        attributes:
+          i % 9 === 0
+            ? [{ tier: 'gold' }, { tier: 'base' }]
+            : i % 4 === 1
+              ? { tier: ['gold', 'silver'] }
+              : { tier: i % 3 === 0 ? 'gold' : 'base', since: new Date(at.getTime() + i * 1000) },
+        seen:
+          i % 8 === 0
+            ? [new Date(at.getTime() - 1000), new Date(at.getTime() + i * 60_000)]
+            : i % 7 === 0
+              ? at.getTime() + i * 60_000
+              : i % 5 === 0
+                ? 'not a date'
+                : new Date(at.getTime() + (i - 20) * 60_000),
       };
       if (i % 6 === 0) delete doc.email;
       docs.push(doc);
@@ -143,6 +157,13 @@ describe('indexed queries on the embedded database answer as a full read does', 
     { $and: [{ status: 'subscribed' }, { _id: { $gt: ids[12] } }] },
     { $and: [{ listId: lists[0] }, { flag: false }] },
     { _id: { $gt: ids[2] }, 'nested.x': { $exists: false } },
+    { 'attributes.tier': 'gold' },
+    { 'attributes.tier': 'silver', flag: true },
+    { 'attributes.since': at },
+    { seen: { $gte: at } },
+    { seen: { $lt: new Date(at.getTime() + 5 * 60_000) } },
+    { seen: { $gt: new Date(at.getTime() - 60_000), $lte: new Date(at.getTime() + 600_000) } },
+    { $and: [{ 'attributes.tier': 'gold' }, { _id: { $gte: ids[0] } }] },
   ];
 
   const sorted = (docs: Document[]) =>
