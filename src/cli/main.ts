@@ -18,6 +18,7 @@ type Command = (args: string[], s: Services) => Promise<void>;
 
 const USAGE = `Usage: npm run cli -- <command> [options]
   users:create --email EMAIL --role ${ROLES.join('|')} [--name NAME] [--password-stdin] [--token]
+  users:password --email EMAIL --password-stdin   (ends every browser session of the user)
   users:list
   users:disable --email EMAIL [--enable]
   tokens:create --email EMAIL [--name NAME]
@@ -72,6 +73,20 @@ const commands: Record<string, Command> = {
     });
     console.log(`created ${user.role} user ${user.email} (${user.id})`);
     if (o.token) console.log((await s.auth.createToken(user.id, 'cli')).token);
+  },
+  async 'users:password'(args, s) {
+    const o = opts(args, { email: { type: 'string' }, 'password-stdin': { type: 'boolean' } });
+    // On the command line a password would land in the shell history and the process list.
+    if (!o['password-stdin'])
+      throw new AppError('bad_request', '--password-stdin is required (pipe the password in)');
+    const user = await s.auth.findUserByEmail(required(o.email, 'email'));
+    await s.auth.setPassword(user.id, await readStdin());
+    const ended = await s.sessions.signOutEverywhere(user.id);
+    await s.audit.record({ actor: { type: 'system', name: 'cli' } }, 'user.password', null, {
+      userId: user.id,
+      sessionsEnded: ended,
+    });
+    console.log(`password set for ${user.email}; ${ended} session(s) ended`);
   },
   async 'users:list'(args, s) {
     opts(args, {});

@@ -1,6 +1,7 @@
 import type { RequestHandler } from 'express';
 import { z } from 'zod';
 import type { RouteDef } from './routes.js';
+import { SESSION_COOKIE } from './cookies.js';
 import { errorBody } from './schemas.js';
 
 type JsonSchema = Record<string, unknown> & {
@@ -81,7 +82,8 @@ function operation(route: RouteDef, shared: SharedSchemas) {
     operationId: `${route.method}${route.path.replace(/[/:](\w)/g, (_m, c: string) => c.toUpperCase()).replace(/\W/g, '')}`,
     description: route.query?.description,
     'x-permission': route.permission,
-    security: [{ bearerToken: [] }],
+    // Either credential; writes made with the cookie also need the X-CSRF-Token header.
+    security: route.permission === 'public' ? [] : [{ bearerToken: [] }, { sessionCookie: [] }],
     parameters: parameters(route, shared),
     ...(route.body
       ? { requestBody: { required: true, content: json(shared.convert(route.body, 'input')) } }
@@ -120,7 +122,10 @@ export function openApiDocument(routes: RouteDef[]) {
     jsonSchemaDialect: 'https://json-schema.org/draft/2020-12/schema',
     paths,
     components: {
-      securitySchemes: { bearerToken: { type: 'http', scheme: 'bearer' } },
+      securitySchemes: {
+        bearerToken: { type: 'http', scheme: 'bearer' },
+        sessionCookie: { type: 'apiKey', in: 'cookie', name: SESSION_COOKIE },
+      },
       schemas: { Error: shared.convert(errorBody, 'output'), ...shared.schemas },
     },
   };
