@@ -95,7 +95,7 @@ export function sessionRoutes(s: Deps): RouteDef[] {
         res.cookie(
           SESSION_COOKIE,
           signedIn.cookieValue,
-          sessionCookieOptions(s.sessions.secureCookie, signedIn.expiresAt),
+          sessionCookieOptions(s.sessions.secureCookie),
         );
         req.actor = signedIn.actor;
         res.json({ ...(await me(req)), csrfToken: signedIn.csrfToken });

@@ -5,6 +5,7 @@ import { AppError } from '../shared/errors.js';
 import { subscribeRouter } from '../subscribe/routes.js';
 import { unsubscribeRouter } from '../unsubscribe/routes.js';
 import { accessLog } from './access-log.js';
+import { adminAppRouter } from './admin-app.js';
 import { adminRoutes } from './admin-routes.js';
 import { errorHandler } from './error-handler.js';
 import { openApiHandler } from './openapi.js';
@@ -52,6 +53,8 @@ export function createApp(deps: AppDeps): Express {
   mountAdminRoutes(api, routes, services, jsonBody());
   app.use('/api/v1', api);
   app.use(subscribeRouter(services, deps.config));
+  app.get('/', (_req, res) => res.redirect(302, '/admin/'));
+  app.use('/admin', adminAppRouter({ secure: deps.config.baseUrl.startsWith('https:') }));
 
   app.use(() => {
     throw new AppError('not_found', 'no such route');

@@ -14,13 +14,11 @@ export function readCookie(req: Request, name: string): string | undefined {
   return undefined;
 }
 
-/** HttpOnly (no script reads it), SameSite=Strict (no other site sends it), Secure on https. */
-export function sessionCookieOptions(secure: boolean, expires?: Date): CookieOptions {
-  return {
-    httpOnly: true,
-    sameSite: 'strict',
-    secure,
-    path: '/',
-    ...(expires ? { expires } : {}),
-  };
+/**
+ * HttpOnly (no script reads it), SameSite=Strict (no other site sends it), Secure on https. No
+ * Expires: the server ends sessions itself (idle and absolute), and the browser drops the cookie
+ * when it closes; an expiry date would also depend on the browser's clock agreeing with ours.
+ */
+export function sessionCookieOptions(secure: boolean): CookieOptions {
+  return { httpOnly: true, sameSite: 'strict', secure, path: '/' };
 }
