@@ -136,6 +136,15 @@ const en = {
   notAllowed: 'Your role cannot do this.',
   saved: 'Saved',
   error: 'Error',
+  orders: 'Orders',
+  campaignStatus: {
+    draft: 'draft',
+    scheduled: 'scheduled',
+    running: 'sending',
+    paused: 'paused',
+    finished: 'finished',
+    cancelled: 'cancelled',
+  },
 };
 
 export type Strings = typeof en;
@@ -277,6 +286,15 @@ const fi: Strings = {
   notAllowed: 'Roolisi ei salli tätä.',
   saved: 'Tallennettu',
   error: 'Virhe',
+  orders: 'Tilaukset',
+  campaignStatus: {
+    draft: 'luonnos',
+    scheduled: 'ajastettu',
+    running: 'lähettää',
+    paused: 'keskeytetty',
+    finished: 'valmis',
+    cancelled: 'peruttu',
+  },
 };
 
 export const STRINGS: Record<Locale, Strings> = { fi, en };

@@ -154,7 +154,7 @@ function CampaignList() {
                   <td>
                     <Link to={`campaigns/${c.id}`}>{c.name}</Link>
                   </td>
-                  <td>{c.status}</td>
+                  <td>{t.campaignStatus[c.status]}</td>
                   <td>
                     {c.stats.sent} / {c.stats.recipients}
                   </td>
@@ -279,7 +279,10 @@ function CampaignScreen({ id }: { id: string }) {
       </p>
       <h1>{campaign.name}</h1>
       <p>
-        {t.status}: <strong data-testid="campaign-status">{campaign.status}</strong>
+        {t.status}:{' '}
+        <strong data-testid="campaign-status" data-status={campaign.status}>
+          {t.campaignStatus[campaign.status]}
+        </strong>
       </p>
       {editable ? (
         <div className="split">

@@ -56,8 +56,8 @@ export function Overview() {
             <ul className="plain">
               {campaigns.map((c) => (
                 <li key={c.id}>
-                  <Link to={`campaigns/${c.id}`}>{c.name}</Link> — {c.status}, {c.stats.sent}/
-                  {c.stats.recipients}
+                  <Link to={`campaigns/${c.id}`}>{c.name}</Link> — {t.campaignStatus[c.status]},{' '}
+                  {c.stats.sent}/{c.stats.recipients}
                 </li>
               ))}
             </ul>

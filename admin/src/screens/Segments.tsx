@@ -204,7 +204,7 @@ export function SegmentsScreen() {
                         ? t.list
                         : kind === 'locale'
                           ? t.language
-                          : 'orders'}
+                          : t.orders}
                   </button>
                 ))}
               </div>
@@ -338,7 +338,7 @@ function ConditionEditor(props: {
     case 'orders':
       return (
         <span className="row">
-          orders
+          {t.orders}
           <select
             aria-label="operator"
             value={c.op}
