@@ -40,7 +40,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(helmet());
 
   app.get('/healthz', async (_req, res) => {
-    const ok = await db.ping();
+    const ok = await db.answersQuery();
     res.status(ok ? 200 : 503).json({ status: ok ? 'ok' : 'unavailable', db: ok ? 'ok' : 'down' });
   });
 
