@@ -1,6 +1,6 @@
 import { lazy, Suspense, useCallback, useEffect, useMemo, useState, type ReactNode } from 'react';
 import { api, setCsrfToken, whenSignedOut } from './api/client';
-import { I18n, STRINGS, useT, type Strings } from './i18n';
+import { I18n, STRINGS, useT, type TextKey } from './i18n';
 import { navigate, useRoute } from './router';
 import { AuditScreen } from './screens/Audit';
 import { ImportScreen } from './screens/Import';
@@ -18,7 +18,7 @@ const CampaignsScreen = lazy(() => import('./screens/Campaigns'));
 
 interface NavItem {
   path: string;
-  label: keyof Strings;
+  label: TextKey;
   permission?: Permission;
 }
 const NAV: NavItem[] = [

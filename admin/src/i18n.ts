@@ -148,6 +148,10 @@ const en = {
 };
 
 export type Strings = typeof en;
+/** Keys of plain strings (not of nested tables such as campaignStatus). */
+export type TextKey = {
+  [K in keyof Strings]: Strings[K] extends string ? K : never;
+}[keyof Strings];
 export type Locale = 'fi' | 'en';
 
 const fi: Strings = {

@@ -1,7 +1,7 @@
 import { useEffect, useState, type FormEvent } from 'react';
 import { api, messageOf } from '../api/client';
 import type { Answer, QueryOf } from '../api/types';
-import { useT } from '../i18n';
+import { useT, type Strings } from '../i18n';
 import { atCursor, ErrorText, Field, Link, Pager } from '../ui';
 
 type Query = QueryOf<'/api/v1/subscribers'>;
@@ -129,9 +129,7 @@ export function SubscribersScreen() {
                   <td>{s.name}</td>
                   <td>{t[s.status]}</td>
                   <td>
-                    {s.lists
-                      .map((l) => `${l.slug} (${t[l.status as keyof typeof t] ?? l.status})`)
-                      .join(', ')}
+                    {s.lists.map((l) => `${l.slug} (${membershipStatus(t, l.status)})`).join(', ')}
                   </td>
                 </tr>
               ))}
@@ -201,7 +199,7 @@ export function SubscriberScreen({ id }: { id: string }) {
       <ul>
         {person.lists.map((l) => (
           <li key={l.id}>
-            {l.slug}: {t[l.status as keyof typeof t] ?? l.status}
+            {l.slug}: {membershipStatus(t, l.status)}
           </li>
         ))}
       </ul>
@@ -218,4 +216,16 @@ export function SubscriberScreen({ id }: { id: string }) {
       <pre className="code">{consents ? JSON.stringify(consents, null, 2) : t.loading}</pre>
     </>
   );
+}
+
+/** Membership states share their words with subscriber states where they exist. */
+function membershipStatus(t: Strings, status: string): string {
+  const known: readonly string[] = [
+    'subscribed',
+    'unconfirmed',
+    'unsubscribed',
+    'bounced',
+    'complained',
+  ];
+  return known.includes(status) ? t[status as (typeof STATUSES)[number]] : status;
 }
