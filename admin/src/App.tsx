@@ -6,6 +6,7 @@ import { AuditScreen } from './screens/Audit';
 import { ImportScreen } from './screens/Import';
 import { ListsScreen } from './screens/Lists';
 import { Overview } from './screens/Overview';
+import { PrivacyScreen } from './screens/Privacy';
 import { SegmentsScreen } from './screens/Segments';
 import { SignIn } from './screens/SignIn';
 import { SubscriberScreen, SubscribersScreen } from './screens/Subscribers';
@@ -28,6 +29,7 @@ const NAV: NavItem[] = [
   { path: 'import', label: 'import', permission: 'subscribers.import' },
   { path: 'segments', label: 'segments', permission: 'segments.read' },
   { path: 'campaigns', label: 'campaigns', permission: 'campaigns.read' },
+  { path: 'privacy', label: 'privacy', permission: 'privacy.read' },
   { path: 'audit', label: 'audit', permission: 'audit.read' },
   { path: 'users', label: 'users', permission: 'users.manage' },
   { path: 'account', label: 'account' },
@@ -163,6 +165,8 @@ function Screen({ route }: { route: string[] }) {
       return <SegmentsScreen />;
     case 'campaigns':
       return <CampaignsScreen id={second} />;
+    case 'privacy':
+      return <PrivacyScreen />;
     case 'audit':
       return <AuditScreen />;
     case 'users':

@@ -26,7 +26,6 @@ export interface SignedInSession {
   cookieValue: string;
   csrfToken: string;
   actor: StaffActor;
-  expiresAt: Date;
 }
 
 export interface SessionActor {
@@ -115,7 +114,7 @@ export class SessionService {
       userAgent: input.userAgent?.slice(0, 300),
     });
     await this.audit.record({ actor, requestId: input.requestId }, 'session.create', null, {});
-    return { cookieValue, csrfToken, actor, expiresAt };
+    return { cookieValue, csrfToken, actor };
   }
 
   /** The signed-in staff member of a cookie, or a 401 when it is unknown, expired or disabled. */

@@ -175,7 +175,9 @@ describe('staff sessions (cookie sign-in)', () => {
     expect(disabled.body).to.deep.equal(wrong.body);
   });
 
-  it('throttles attempts per account, known or not, even with the right password', async () => {
+  // Each refused attempt costs an argon2 verification on purpose; on a loaded machine that adds up.
+  it('throttles attempts per account, known or not, even with the right password', async function () {
+    this.timeout(180_000);
     const address = await user('marketing');
     for (let i = 0; i < ATTEMPTS_PER_ACCOUNT; i++)
       await t.http.post('/api/v1/session').send({ email: address, password: 'guess' }).expect(401);
@@ -192,7 +194,8 @@ describe('staff sessions (cookie sign-in)', () => {
     await signIn(address);
   });
 
-  it('throttles attempts per IP across accounts', async () => {
+  it('throttles attempts per IP across accounts', async function () {
+    this.timeout(300_000);
     t.clock.advance(16 * 60_000);
     const statuses: number[] = [];
     for (let i = 0; i <= ATTEMPTS_PER_IP; i++)
@@ -290,7 +293,7 @@ describe('staff sessions (cookie sign-in)', () => {
   });
 
   it('lets the CLI create a user with a password from stdin and change it, ending sessions', async function () {
-    this.timeout(60_000);
+    this.timeout(240_000);
     const uri = new URL(testServerUri());
     uri.pathname = `/${t.db.connection.name}`;
     const env = {
