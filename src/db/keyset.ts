@@ -1,7 +1,8 @@
 import { Types, type FilterQuery } from 'mongoose';
 
-/** The smallest ObjectId: the bound of a keyset walk's first page. */
+/** The smallest and largest ObjectIds: the bounds of a keyset walk's first page. */
 const FIRST_OBJECT_ID = new Types.ObjectId('000000000000000000000000');
+const LAST_OBJECT_ID = new Types.ObjectId('ffffffffffffffffffffffff');
 
 /**
  * The `_id` condition of a keyset page sorted by `_id`: after the previous page's last id, or from
@@ -13,6 +14,13 @@ export function idsAfter(
   after?: Types.ObjectId,
 ): { $gt: Types.ObjectId } | { $gte: Types.ObjectId } {
   return after ? { $gt: after } : { $gte: FIRST_OBJECT_ID };
+}
+
+/** The same for a walk newest first (sorted by `_id` descending). */
+export function idsBefore(
+  before?: Types.ObjectId,
+): { $lt: Types.ObjectId } | { $lte: Types.ObjectId } {
+  return before ? { $lt: before } : { $lte: LAST_OBJECT_ID };
 }
 
 /** `filter` restricted to one keyset page's ids, whatever `filter` says of `_id` itself. */

@@ -6,11 +6,7 @@ import type { InboundClassification, InboundStatus } from '../db/models/inbound-
 import type { Clock } from '../shared/clock.js';
 import { normaliseEmail } from '../shared/email.js';
 import type { Logger } from '../shared/logger.js';
-import type {
-  UnsubscribeRequest,
-  UnsubscribeResult,
-  UnsubscribeScope,
-} from '../unsubscribe/service.js';
+import type { UnsubscribeScope, UnsubscribeService } from '../unsubscribe/service.js';
 import type { SuppressionService } from '../unsubscribe/suppressions.js';
 import type { TokenService } from '../unsubscribe/tokens.js';
 import type { AuthVerdict, Envelope, MailAuthenticator } from './authenticator.js';
@@ -32,7 +28,8 @@ import {
 } from './headers.js';
 import type { CampaignLists } from '../unsubscribe/campaign-lists.js';
 import type { PrivacyRequestSink, SubscriberLookup, SubscriberRef } from './ports.js';
-import { detectIntent, ownText } from './reply-text.js';
+import { classifyReply } from './reply-intent/classify.js';
+import { OWN_TEXT_PARSE_OPTIONS, ownText } from './reply-text.js';
 import { isReport, mayBeReport, parseArf, parseDsn, type OriginalRef } from './reports.js';
 
 export interface InboundConfig {
@@ -55,6 +52,7 @@ const TOKEN_LOCAL = {
 };
 const OUR_MESSAGE_ID = /^([0-9a-f]{24})\.([0-9a-f]{24})$/;
 const PARSE_OPTIONS = {
+  ...OWN_TEXT_PARSE_OPTIONS,
   keepDeliveryStatus: true,
   skipImageLinks: true,
   skipTextToHtml: true,
@@ -140,8 +138,8 @@ const acting = (
 
 /**
  * The record's `_id` is derived from the message's identity (Message-ID + digest), so that
- * deduplication is an insert that fails on `_id` and the earlier record is found by `_id`: the
- * only lookup FerretDB indexes (docs/database.md).
+ * deduplication is an insert that fails on `_id` and the earlier record is found by `_id`, the
+ * lookup that is indexed on every database we run on (docs/database.md).
  */
 export function inboundRecordId(messageId: string, digest: string): Types.ObjectId {
   return new Types.ObjectId(
@@ -170,12 +168,7 @@ export class InboundPipeline {
     private readonly models: Pick<Models, 'InboundMessage'>,
     private readonly deps: {
       tokens: TokenService;
-      /**
-       * Records an opt-out durably (the suppression is in place when it resolves) and completes
-       * the rest in the background: src/unsubscribe/follow-ups.ts, as for one-click. Nobody waits
-       * on a reply for inbound mail, and the synchronous path cost twice the database work.
-       */
-      optOuts: { record(req: UnsubscribeRequest): Promise<UnsubscribeResult> };
+      unsubscribe: Pick<UnsubscribeService, 'unsubscribe'>;
       suppressions: SuppressionService;
       authenticator: MailAuthenticator;
       confirmations: ConfirmationSender;
@@ -351,7 +344,7 @@ export class InboundPipeline {
     if (unsubToken) {
       const claims = unsubToken.claims;
       return acting('unsubscribe_address', claims, async () => {
-        const res = await this.deps.optOuts.record({
+        const res = await this.deps.unsubscribe.unsubscribe({
           subscriberId: claims.subscriberId,
           scope: await this.scopeOf(claims.campaignId),
           channel: 'email',
@@ -383,7 +376,7 @@ export class InboundPipeline {
     who: { subscriberId: string; campaignId?: string },
     ctx: Context,
   ): Promise<string> {
-    const res = await this.deps.optOuts.record({
+    const res = await this.deps.unsubscribe.unsubscribe({
       subscriberId: who.subscriberId,
       scope: { all: true },
       channel: reason,
@@ -415,7 +408,7 @@ export class InboundPipeline {
       });
     const limit = this.cfg.bounceHardLimit;
     return acting('bounce', { ...who, bounce }, async () => {
-      // Hard bounces are counted in numbered slots (FerretDB loses concurrent $inc updates, and
+      // Hard bounces are counted in numbered slots (concurrent $inc may be lost, docs/database.md;
       // counting the records would scan them all); with a limit of 1 the first one is enough.
       const hard =
         limit <= 1
@@ -436,16 +429,15 @@ export class InboundPipeline {
     // A subject of one's own ("Unsubscribe") is a request; a reply's subject is the campaign's.
     const subject = parsed.subject ?? '';
     const ownSubject = /^\s*(re|vs|sv|aw|fw|fwd|vl|vb)\s*:/i.test(subject) ? '' : subject;
-    const intent = detectIntent(`${ownSubject}\n${own}`);
+    const verdict = classifyReply(`${ownSubject}\n${own}`);
     const context = this.replyContext(ctx);
-    if (intent === null) return review('other', 'no request recognised', context ?? {});
-    if (intent === 'ambiguous')
-      return review(
-        'ambiguous',
-        'the request may mean something else (e.g. cancel an order)',
-        context ?? {},
-      );
-    if (intent === 'privacy') {
+    // Staff read the reason beside the message: it names the words that decided.
+    if (verdict.intent === 'other') return review('other', verdict.reason, context ?? {});
+    if (verdict.intent === 'ambiguous') return review('ambiguous', verdict.reason, context ?? {});
+    if (verdict.intent === 'privacy') {
+      // Only erasure is opened on its own; an access request is answered by staff.
+      if (verdict.privacy === 'access')
+        return review('privacy_request', `access request: ${verdict.reason}`, context ?? {});
       const from = ctx.from;
       if (!from) return review('privacy_request', 'privacy request without a usable sender');
       const privacy = this.deps.privacy;
@@ -474,9 +466,9 @@ export class InboundPipeline {
     if (ctx.from === subscriber.email) {
       auth = await this.deps.authenticator.verify(ctx.raw, ctx.env, ctx.from);
       if (auth.fromAuthenticated) {
-        const extra = { ...ids, auth: authOf(auth) };
+        const extra = { ...ids, auth: authOf(auth), detail: verdict.reason };
         return acting('reply_unsubscribe', extra, async () => {
-          const res = await this.deps.optOuts.record({
+          const res = await this.deps.unsubscribe.unsubscribe({
             subscriberId: subscriber.id,
             scope: await this.scopeOf(campaignId),
             channel: context ? 'reply' : 'email',

@@ -270,8 +270,6 @@ describe('admin app in a real browser', function () {
       body: 'List-Unsubscribe=One-Click',
     });
     expect(res.status).to.equal(200);
-    // What the service's background follow-up does a moment later (src/server.ts starts it).
-    await t.services.unsubscribeFollowUps.settle();
     await page.reload();
     const stats = page.getByTestId('campaign-stats');
     await stats.waitFor();
