@@ -1,35 +1,19 @@
 /**
- * Builds the admin app (admin/) into admin/dist, where the service serves it at /admin.
+ * Builds the admin app (admin/) into admin/dist, where the service serves it at /admin. Run through
+ * scripts/build-admin-if-stale.mjs, which skips it when nothing it is built from changed.
  *
  * 1. The API types: the OpenAPI document the server serves, built from the same route table,
  *    becomes admin/src/api/schema.d.ts (openapi-typescript), so the app cannot drift from the API.
- * 2. Vite builds the app. A hash of every input (admin/'s files and the server sources the
- *    document is built from) is kept beside the output; when it is unchanged nothing is loaded or
- *    built, so a second `npm start` stays fast.
+ * 2. Vite builds the app.
  *
  * `--types-only` writes the types and stops (for `npm run typecheck`).
  */
-import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { projectRoot } from '../src/shared/paths.js';
 
 const adminDir = path.join(projectRoot, 'admin');
-const outDir = path.join(adminDir, 'dist');
 const typesFile = path.join(adminDir, 'src', 'api', 'schema.d.ts');
-const hashFile = path.join(outDir, '.inputs-hash');
-const SKIPPED = new Set(['node_modules', 'dist']);
-
-function inputFiles(dir: string): string[] {
-  return readdirSync(dir)
-    .filter((name) => !SKIPPED.has(name))
-    .flatMap((name) => {
-      const full = path.join(dir, name);
-      if (statSync(full).isDirectory()) return inputFiles(full);
-      return full === typesFile ? [] : [full];
-    })
-    .sort();
-}
 
 /** The API types from the document the server would serve (loads the whole route table). */
 async function writeTypes(): Promise<void> {
@@ -47,22 +31,14 @@ async function writeTypes(): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  if (process.argv.includes('--types-only')) return writeTypes();
-
-  const hash = createHash('sha256');
-  for (const file of [...inputFiles(adminDir), ...inputFiles(path.join(projectRoot, 'src'))])
-    hash.update(path.relative(projectRoot, file)).update(readFileSync(file));
-  const digest = hash.digest('hex');
-  if (existsSync(hashFile) && readFileSync(hashFile, 'utf8') === digest) return;
-
   await writeTypes();
+  if (process.argv.includes('--types-only')) return;
   const { build } = await import('vite');
   await build({
     root: adminDir,
     configFile: path.join(adminDir, 'vite.config.ts'),
     logLevel: 'warn',
   });
-  writeFileSync(hashFile, digest);
   console.error('admin app built into admin/dist');
 }
 

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { projectRoot } from '../shared/paths.js';
 import { AppError } from '../shared/errors.js';
 
-/** Where scripts/build-admin.ts puts the built app (never committed). */
+/** Where scripts/build-admin-if-stale.mjs puts the built app (never committed). */
 export const ADMIN_DIST = path.join(projectRoot, 'admin', 'dist');
 
 /**

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -50,7 +50,7 @@ describe('admin app in a real browser', function () {
       this.skip();
     }
     // The same build `npm start` makes; skipped when nothing changed since the last one.
-    const build = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/build-admin.ts'], {
+    const build = spawnSync(process.execPath, ['scripts/build-admin-if-stale.mjs'], {
       cwd: projectRoot,
       encoding: 'utf8',
     });
@@ -143,6 +143,18 @@ describe('admin app in a real browser', function () {
   async function open(name: RegExp): Promise<void> {
     await page.getByRole('navigation', { name: 'main' }).getByRole('link', { name }).click();
   }
+
+  it('is not built again when nothing it is built from changed', () => {
+    const index = path.join(projectRoot, 'admin', 'dist', 'index.html');
+    const before = statSync(index).mtimeMs;
+    const again = spawnSync(process.execPath, ['scripts/build-admin-if-stale.mjs'], {
+      cwd: projectRoot,
+      encoding: 'utf8',
+    });
+    expect(again.status, again.stderr).to.equal(0);
+    expect(again.stderr).to.not.include('built');
+    expect(statSync(index).mtimeMs).to.equal(before);
+  });
 
   it('serves the app at /admin and sends / there', async () => {
     const root = await fetch(`${base}/`, { redirect: 'manual' });
