@@ -5,7 +5,9 @@ import { RecipientSnapshot } from './campaigns/send/snapshot.js';
 import { SendWorker } from './campaigns/send/worker.js';
 import { CampaignService, type TemplateSource } from './campaigns/service.js';
 import { StaffAdminService } from './auth/admin.js';
+import { SecondFactor } from './auth/second-factor.js';
 import { AuthService } from './auth/service.js';
+import { SessionService } from './auth/sessions.js';
 import { MjmlCampaignRenderer } from './campaigns/render/mjml-renderer.js';
 import { SystemMailRenderer } from './campaigns/render/system-mail.js';
 import { TemplateService } from './campaigns/templates/service.js';
@@ -100,6 +102,11 @@ export function buildServices(a: Adapters, overrides: Partial<Ports> = {}) {
     ...overrides,
   };
   const limiter = new RateLimiter(models, a.clock);
+  const secondFactor = new SecondFactor(models, protector, a.clock);
+  const sessions = new SessionService(models, auth, secondFactor, limiter, audit, a.clock, {
+    ...a.config.admin,
+    secureCookie: a.config.baseUrl.startsWith('https:'),
+  });
   const subscribe = new SubscribeService({
     models,
     suppressions,
@@ -246,6 +253,8 @@ export function buildServices(a: Adapters, overrides: Partial<Ports> = {}) {
     imports,
     exports,
     limiter,
+    secondFactor,
+    sessions,
     subscribe,
     preferences,
     unsubscribePortal,

@@ -6,12 +6,14 @@ import { auditContext } from '../http/types.js';
 import { parseInput } from '../http/validate.js';
 import type { StaffAdminService } from './admin.js';
 
-const userView = z.object({
+export const userView = z.object({
   id: objectId,
   email: z.string(),
   name: z.string(),
   role: z.enum(ROLES),
   disabled: z.boolean(),
+  locale: z.enum(['fi', 'en']),
+  totpEnabled: z.boolean(),
   createdAt: dateTime,
 });
 const userCreateBody = z.strictObject({

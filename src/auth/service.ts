@@ -20,10 +20,18 @@ export interface StaffUserView {
   name: string;
   role: Role;
   disabled: boolean;
+  locale: StaffLocale;
+  totpEnabled: boolean;
   createdAt: Date;
 }
 
+export type StaffLocale = 'fi' | 'en';
+
 const TOKEN_PREFIX = 'kirje_';
+const MIN_PASSWORD = 12;
+let dummy: Promise<string> | undefined;
+const dummyHash = () =>
+  (dummy ??= argon2.hash(randomBytes(16).toString('hex'), { type: argon2.argon2id }));
 const isObjectId = (id: string) => /^[0-9a-f]{24}$/.test(id);
 const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
 // Last-used times are informative; writing them on every request would double the write load.
@@ -43,8 +51,8 @@ export class AuthService {
   }): Promise<StaffUserView> {
     const email = normaliseEmail(input.email);
     if (!email) throw badRequest('email: not a valid email address');
-    if (input.password !== undefined && input.password.length < 12) {
-      throw badRequest('password: must be at least 12 characters');
+    if (input.password !== undefined && input.password.length < MIN_PASSWORD) {
+      throw badRequest(`password: must be at least ${MIN_PASSWORD} characters`);
     }
     const passwordHash = input.password
       ? await argon2.hash(input.password, { type: argon2.argon2id })
@@ -87,7 +95,7 @@ export class AuthService {
 
   async updateUser(
     userId: string,
-    patch: { role?: Role; disabled?: boolean; name?: string },
+    patch: { role?: Role; disabled?: boolean; name?: string; locale?: StaffLocale },
   ): Promise<StaffUserView> {
     const user = isObjectId(userId)
       ? await this.models.StaffUser.findByIdAndUpdate(userId, { $set: patch }, { new: true })
@@ -108,9 +116,21 @@ export class AuthService {
   async verifyPassword(emailInput: string, password: string): Promise<StaffActor | null> {
     const email = normaliseEmail(emailInput);
     const user = email ? await this.models.StaffUser.findOne({ email }) : null;
-    if (!user?.passwordHash || user.disabled) return null;
-    if (!(await argon2.verify(user.passwordHash, password))) return null;
+    // An unknown address costs one argon2 verification too, so timing does not tell it apart.
+    const passwordHash = user?.passwordHash ?? (await dummyHash());
+    const matches = await argon2.verify(passwordHash, password);
+    if (!user?.passwordHash || user.disabled || !matches) return null;
     return { type: 'staff', userId: String(user._id), email: user.email, role: user.role as Role };
+  }
+
+  async setPassword(userId: string, password: string): Promise<void> {
+    if (password.length < MIN_PASSWORD)
+      throw badRequest(`password: must be at least ${MIN_PASSWORD} characters`);
+    const passwordHash = await argon2.hash(password, { type: argon2.argon2id });
+    const res = isObjectId(userId)
+      ? await this.models.StaffUser.updateOne({ _id: userId }, { $set: { passwordHash } })
+      : null;
+    if (!res?.matchedCount) throw notFound('staff user');
   }
 
   /** Returns the token itself, which is never stored and cannot be shown again. */
@@ -173,6 +193,8 @@ function toView(u: {
   name?: string | null;
   role: string;
   disabled?: boolean | null;
+  locale?: string | null;
+  totpSecret?: string | null;
   createdAt: Date;
 }): StaffUserView {
   return {
@@ -181,6 +203,8 @@ function toView(u: {
     name: u.name ?? '',
     role: u.role as Role,
     disabled: Boolean(u.disabled),
+    locale: u.locale === 'en' ? 'en' : 'fi',
+    totpEnabled: Boolean(u.totpSecret),
     createdAt: u.createdAt,
   };
 }

@@ -117,8 +117,8 @@ export function campaignRoutes(s: Services): RouteDef[] {
       method: 'get',
       path: '/campaigns/:id',
       permission: 'campaigns.read',
-      summary: 'A campaign, its status, aggregate stats and progress',
-      response: campaignView,
+      summary: 'A campaign, its MJML, status, aggregate stats and progress',
+      response: campaignView.extend({ mjml: z.string() }),
       handler: async (req, res) => res.json(await c.get(id(req))),
     },
     {

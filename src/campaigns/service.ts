@@ -131,8 +131,10 @@ export class CampaignService {
     return Promise.all(docs.map((d) => this.view(d)));
   }
 
-  async get(id: string): Promise<CampaignView> {
-    return this.view(await this.load(id));
+  /** One campaign with its MJML source, for the editor; lists leave the source out. */
+  async get(id: string): Promise<CampaignView & { mjml: string }> {
+    const doc = await this.load(id);
+    return { ...(await this.view(doc)), mjml: doc.mjml };
   }
 
   /** Content and audience change only before sending starts. */

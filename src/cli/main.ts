@@ -24,6 +24,12 @@ const HELP = {
       'Creates a staff user. --password-stdin reads the user’s sign-in password from stdin;\n' +
       '--token also creates an API token and prints it alone on the last line of stdout.',
   },
+  'users:password': {
+    synopsis: '--email EMAIL --password-stdin',
+    about:
+      'Sets a staff user’s sign-in password, read from stdin (never from the command line),\n' +
+      'and ends every browser session of that user.',
+  },
   'users:list': { synopsis: '', about: 'Lists staff users: id, email, role, active or disabled.' },
   'users:disable': {
     synopsis: '--email EMAIL [--enable]',
@@ -108,6 +114,20 @@ const commands: Record<CommandName, Command> = {
     });
     console.log(`created ${user.role} user ${user.email} (${user.id})`);
     if (o.token) console.log((await s.auth.createToken(user.id, 'cli')).token);
+  },
+  async 'users:password'(args, s) {
+    const o = opts(args, { email: { type: 'string' }, 'password-stdin': { type: 'boolean' } });
+    // On the command line a password would land in the shell history and the process list.
+    if (!o['password-stdin'])
+      throw new AppError('bad_request', '--password-stdin is required (pipe the password in)');
+    const user = await s.auth.findUserByEmail(required(o.email, 'email'));
+    await s.auth.setPassword(user.id, await readStdin());
+    const ended = await s.sessions.signOutEverywhere(user.id);
+    await s.audit.record({ actor: { type: 'system', name: 'cli' } }, 'user.password', null, {
+      userId: user.id,
+      sessionsEnded: ended,
+    });
+    console.log(`password set for ${user.email}; ${ended} session(s) ended`);
   },
   async 'users:list'(args, s) {
     opts(args, {});

@@ -44,6 +44,15 @@ export interface Config {
   unsubscribeConfirmationMail: boolean;
   send: SendConfig;
   retention: RetentionConfig;
+  admin: AdminConfig;
+}
+
+/** Staff sign-in to the admin app (src/auth/sessions.ts). */
+export interface AdminConfig {
+  /** Admins must have a second factor before they may do anything but enrol one. */
+  require2fa: boolean;
+  sessionIdleMinutes: number;
+  sessionMaxHours: number;
 }
 
 /** The retention job's rules (src/privacy/retention.ts). */
@@ -190,6 +199,11 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
       corsOrigins: e.SUBSCRIBE_CORS_ORIGINS,
     },
     unsubscribeConfirmationMail: e.UNSUBSCRIBE_CONFIRMATION_MAIL,
+    admin: {
+      require2fa: e.ADMIN_REQUIRE_2FA,
+      sessionIdleMinutes: e.ADMIN_SESSION_IDLE_MINUTES,
+      sessionMaxHours: e.ADMIN_SESSION_MAX_HOURS,
+    },
     send: {
       worker: e.SEND_WORKER === 'true',
       ratePerSecond: e.SEND_RATE_PER_SECOND,

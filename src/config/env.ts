@@ -120,6 +120,9 @@ export const envSchema = z.object({
   RETENTION_CONTACT_MONTHS: positiveInt(6),
   RETENTION_INBOUND_MONTHS: positiveInt(6),
   RETENTION_DELIVERY_MONTHS: positiveInt(6),
+  ADMIN_REQUIRE_2FA: flag,
+  ADMIN_SESSION_IDLE_MINUTES: positiveInt(30),
+  ADMIN_SESSION_MAX_HOURS: positiveInt(12),
 });
 
 export type RawEnv = z.infer<typeof envSchema>;

@@ -1,5 +1,5 @@
-import { z } from 'zod';
 import { userRoutes } from '../auth/routes.js';
+import { sessionRoutes } from '../auth/session-routes.js';
 import { templateRoutes } from '../campaigns/templates/routes.js';
 import { segmentRoutes } from '../segments/routes.js';
 import { campaignRoutes } from '../campaigns/routes.js';
@@ -8,7 +8,6 @@ import { inboundRoutes } from '../inbound/routes.js';
 import type { Services } from '../services.js';
 import { csvRoutes } from '../subscribers/csv-routes.js';
 import { subscribeAdminRoutes } from '../subscribe/routes.js';
-import { ROLES } from '../db/models/staff.js';
 import { subscriberRoutes } from '../subscribers/routes.js';
 import type { RouteDef } from './routes.js';
 
@@ -18,15 +17,7 @@ export function adminRoutes(s: Services): RouteDef[] {
     ...campaignRoutes(s),
     ...subscriberRoutes(s),
     ...userRoutes(s),
-    {
-      method: 'get',
-      path: '/me',
-      permission: 'lists.read',
-      summary: 'The staff user the token belongs to',
-      response: z.object({ id: z.string(), email: z.string(), role: z.enum(ROLES) }),
-      handler: (req, res) =>
-        res.json({ id: req.actor!.userId, email: req.actor!.email, role: req.actor!.role }),
-    },
+    ...sessionRoutes(s),
     ...subscribeAdminRoutes(s),
     ...templateRoutes(s.templates),
     ...segmentRoutes(s),

@@ -5,6 +5,7 @@ import { AppError } from '../shared/errors.js';
 import { subscribeRouter } from '../subscribe/routes.js';
 import { unsubscribeRouter } from '../unsubscribe/routes.js';
 import { accessLog } from './access-log.js';
+import { adminAppRouter } from './admin-app.js';
 import { adminRoutes } from './admin-routes.js';
 import { errorHandler } from './error-handler.js';
 import { openApiHandler } from './openapi.js';
@@ -49,9 +50,11 @@ export function createApp(deps: AppDeps): Express {
   const api = express.Router();
   const routes = adminRoutes(services);
   api.get('/openapi.json', openApiHandler(routes));
-  mountAdminRoutes(api, routes, services.auth, jsonBody());
+  mountAdminRoutes(api, routes, services, jsonBody());
   app.use('/api/v1', api);
   app.use(subscribeRouter(services, deps.config));
+  app.get('/', (_req, res) => res.redirect(302, '/admin/'));
+  app.use('/admin', adminAppRouter({ secure: deps.config.baseUrl.startsWith('https:') }));
 
   app.use(() => {
     throw new AppError('not_found', 'no such route');

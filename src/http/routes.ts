@@ -2,7 +2,15 @@ import type { Request, RequestHandler, Response, Router } from 'express';
 import type { z } from 'zod';
 import { can, type Permission } from '../auth/permissions.js';
 import type { AuthService } from '../auth/service.js';
+import { SessionService } from '../auth/sessions.js';
 import { AppError } from '../shared/errors.js';
+import { SESSION_COOKIE, readCookie } from './cookies.js';
+
+/**
+ * Who may call a route: holders of a permission; any signed-in staff member (their own session
+ * and profile); or anyone (signing in).
+ */
+export type Access = Permission | 'signed-in' | 'public';
 
 /**
  * One admin endpoint. Every route names the permission it needs; there is no way to mount an
@@ -12,7 +20,7 @@ export interface RouteDef {
   method: 'get' | 'post' | 'put' | 'patch' | 'delete';
   /** Relative to /api/v1. */
   path: string;
-  permission: Permission;
+  permission: Access;
   handler: (req: Request, res: Response) => Promise<unknown> | unknown;
   /** Handlers that read the body themselves (streams: CSV, raw MIME) skip the JSON parser. */
   rawBody?: boolean;
@@ -34,19 +42,50 @@ export function bearerToken(req: Request): string | undefined {
   return match ? match[1] : undefined;
 }
 
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/**
+ * Sets req.actor from a bearer token (scripts) or else the session cookie (the admin app). A
+ * cookie rides along on any request the browser makes, so every cookie write must also carry
+ * the session's CSRF token, which only our own pages can read.
+ */
+async function identify(
+  req: Request,
+  identity: { auth: AuthService; sessions: SessionService },
+): Promise<void> {
+  const token = bearerToken(req);
+  const cookie = token ? undefined : readCookie(req, SESSION_COOKIE);
+  if (!cookie) {
+    req.actor = await identity.auth.authenticate(token);
+    return;
+  }
+  const session = await identity.sessions.authenticate(cookie);
+  if (
+    !SAFE_METHODS.has(req.method) &&
+    !SessionService.csrfMatches(session, req.get('x-csrf-token'))
+  )
+    throw new AppError('forbidden', 'missing or wrong X-CSRF-Token header');
+  req.actor = session.actor;
+  req.staffSession = session;
+}
+
 export function mountAdminRoutes(
   router: Router,
   routes: RouteDef[],
-  auth: AuthService,
+  identity: { auth: AuthService; sessions: SessionService },
   jsonParser: RequestHandler[],
 ): void {
   for (const route of routes) {
     const guard: RequestHandler = async (req, _res, next) => {
-      req.actor = await auth.authenticate(bearerToken(req));
-      if (!can(req.actor.role, route.permission)) {
+      if (route.permission === 'public') return next();
+      await identify(req, identity);
+      if (route.permission === 'signed-in') return next();
+      if (req.staffSession?.mustEnrolTotp)
+        throw new AppError('forbidden', 'set up two-factor sign-in first (required for admins)');
+      if (!can(req.actor!.role, route.permission)) {
         throw new AppError(
           'forbidden',
-          `role ${req.actor.role} lacks permission ${route.permission}`,
+          `role ${req.actor!.role} lacks permission ${route.permission}`,
         );
       }
       next();

@@ -1,4 +1,5 @@
 import type { StaffActor } from '../auth/service.js';
+import type { SessionActor } from '../auth/sessions.js';
 import type { AuditContext } from '../privacy/audit.js';
 import type { Request } from 'express';
 
@@ -7,6 +8,8 @@ declare module 'express-serve-static-core' {
     /** Set for every request by src/http/access-log.ts. */
     id: string;
     actor?: StaffActor;
+    /** Set when the actor came from a session cookie rather than a bearer token. */
+    staffSession?: SessionActor;
   }
 }
 

@@ -38,6 +38,8 @@ const importTarget = z.union([
 /** The options of an import, from multipart fields or query parameters (strings). */
 export const importOptionsSchema = z.strictObject({
   mode: z.enum(IMPORT_MODES).default('add'),
+  // Spreadsheets in Finnish locales save CSV with semicolons; the admin app detects which.
+  delimiter: z.enum([',', ';', '\t']).optional(),
   list: z.string().min(1).max(200).optional(),
   // CSV header -> target; JSON in a form field or query parameter.
   mapping: z
@@ -95,6 +97,7 @@ interface Row {
 
 /** A started import: the job exists and a CSV stream can be fed to it. */
 interface Job {
+  delimiter: string;
   id: Types.ObjectId;
   mode: ImportOptions['mode'];
   listId?: Types.ObjectId;
@@ -155,6 +158,7 @@ export class ImportService {
       mode: options.mode,
       listId,
       mapping,
+      delimiter: options.delimiter ?? ',',
       counts,
       errors: [],
       errorCount: 0,
@@ -199,6 +203,7 @@ export class ImportService {
 
   private async consume(job: Job, input: Readable): Promise<void> {
     const parser = parse({
+      delimiter: job.delimiter,
       bom: true,
       trim: true,
       skip_empty_lines: true,

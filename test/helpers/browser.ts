@@ -11,7 +11,7 @@ export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
  * out of this machine's closed network; closing the context also removes the profile.
  */
 export async function launchChromium(
-  opts: { javaScriptEnabled?: boolean } = {},
+  opts: { javaScriptEnabled?: boolean; locale?: string } = {},
 ): Promise<BrowserContext> {
   const profile = mkdtempSync(path.join(tmpdir(), 'kirje-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {

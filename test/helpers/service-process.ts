@@ -99,9 +99,10 @@ export function processesMentioning(text: string): number[] {
 }
 
 /** `npm run cli -- …` equivalent, synchronously; returns stdout, stderr and the exit code. */
-export function runCli(args: string[], env: NodeJS.ProcessEnv) {
+export function runCli(args: string[], env: NodeJS.ProcessEnv, stdin?: string) {
   const res = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
     cwd: projectRoot,
+    input: stdin,
     env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
     encoding: 'utf8',
     timeout: 60_000,

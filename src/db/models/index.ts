@@ -24,7 +24,7 @@ import {
   retentionReportModel,
   retentionScheduleModel,
 } from './privacy.js';
-import { apiTokenModel, staffUserModel } from './staff.js';
+import { apiTokenModel, staffSessionModel, staffUserModel } from './staff.js';
 import { subscriberModel } from './subscriber.js';
 import { suppressionModel, suppressionStampModel } from './suppression.js';
 import { templateModel } from './template.js';
@@ -42,6 +42,7 @@ export function createModels(conn: Connection, clock: Clock) {
     Order: orderModel(conn, clock),
     StaffUser: staffUserModel(conn, clock),
     ApiToken: apiTokenModel(conn, clock),
+    StaffSession: staffSessionModel(conn),
     AuditEntry: auditEntryModel(conn, clock),
     Claim: claimModel(conn, clock),
     UnsubscribeEvent: unsubscribeEventModel(conn, clock),

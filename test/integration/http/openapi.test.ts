@@ -1,3 +1,4 @@
+import SwaggerParser from '@apidevtools/swagger-parser';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import { expect } from 'chai';
@@ -55,6 +56,15 @@ describe('OpenAPI document', () => {
       const path = `/api/v1${route.path.replace(/:(\w+)/g, '{$1}')}`;
       expect(doc.paths[path]?.[route.method]?.['x-permission'], path).to.equal(route.permission);
     }
+  });
+
+  it('validates with an independent OpenAPI validator, every $ref resolving', async () => {
+    // validate() dereferences in place; it gets its own copy.
+    const copy = JSON.parse(JSON.stringify(doc)) as Parameters<typeof SwaggerParser.validate>[0];
+    await SwaggerParser.validate(copy);
+    const refs = [...JSON.stringify(doc).matchAll(/"\$ref":"([^"]+)"/g)].map((m) => m[1]!);
+    expect(refs.some((r) => r.startsWith('#/components/schemas/Shared'))).to.equal(true);
+    expect(refs.filter((r) => !r.startsWith('#/components/schemas/'))).to.deep.equal([]);
   });
 
   it('matches real answers of lists, subscribers, orders, users and errors', async () => {

@@ -139,6 +139,28 @@ describe('CSV import', () => {
     ).to.have.length(1);
   });
 
+  it('reads a semicolon-separated file when told its delimiter', async () => {
+    const csv =
+      'Sähköposti;Nimi;Kaupunki\nsemi1@example.com;Sanna;Oulu\nsemi2@example.com;Sami;Turku\n';
+    const res = await t.http
+      .post('/api/v1/imports')
+      .set(auth())
+      .field(
+        'mapping',
+        JSON.stringify({ Sähköposti: 'email', Nimi: 'name', Kaupunki: 'attributes.city' }),
+      )
+      .field('delimiter', ';')
+      .attach('file', Buffer.from(csv), { filename: 'semi.csv', contentType: 'text/csv' });
+    expect(res.status, JSON.stringify(res.body)).to.equal(202);
+    expect(res.body.counts).to.include({ total: 2, created: 2 });
+    const sanna = await t.http
+      .get('/api/v1/subscribers')
+      .query({ email: 'semi1@example.com' })
+      .set(auth())
+      .expect(200);
+    expect(sanna.body.items[0]).to.deep.include({ name: 'Sanna', attributes: { city: 'Oulu' } });
+  });
+
   it('multipart with a column mapping updates in upsert mode, still skipping the unsubscribed', async () => {
     const csv =
       'Sähköposti;Nimi;Taso;Muuta\ne1@example.com;Eeva Uusi;gold;x\nu1@example.com;Not me;;\nn7@example.com;Seitsemän;silver;\n';
@@ -150,7 +172,7 @@ describe('CSV import', () => {
         JSON.stringify({ Sähköposti: 'email', Nimi: 'name', Taso: 'attributes.tier' }),
       )
       .field('mode', 'upsert')
-      .field('delimiter', ';')
+      .field('delimiter', '|')
       .attach('file', Buffer.from(csv.replaceAll(';', ',')), {
         filename: 'people.csv',
         contentType: 'text/csv',

@@ -16,7 +16,7 @@ describe('admin route table', () => {
   for (const route of routes) {
     const name = `${route.method.toUpperCase()} ${route.path}`;
     it(`${name} declares a permission, a summary and its schemas`, () => {
-      expect(PERMISSIONS as readonly string[], 'permission').to.include(route.permission);
+      expect([...PERMISSIONS, 'signed-in', 'public'], 'permission').to.include(route.permission);
       expect(route.summary, 'summary').to.be.a('string').with.length.above(0);
       if (route.successStatus !== 204)
         expect(route.response, 'response schema').to.not.equal(undefined);
@@ -24,6 +24,13 @@ describe('admin route table', () => {
         expect(route.body, 'body schema').to.not.equal(undefined);
     });
   }
+
+  it('leaves only signing in open to anyone', () => {
+    const open = routes
+      .filter((r) => r.permission === 'public')
+      .map((r) => `${r.method} ${r.path}`);
+    expect(open).to.deep.equal(['post /session']);
+  });
 
   it('declares each method and path once', () => {
     const keys = routes.map((r) => `${r.method} ${r.path}`);

@@ -1,0 +1,369 @@
+import { useEffect, useState, type FormEvent } from 'react';
+import { api, messageOf } from '../api/client';
+import type { Answer } from '../api/types';
+import { useT } from '../i18n';
+import { useSession, type Schemas } from '../session';
+import { ErrorText, Field, Status } from '../ui';
+
+type Rules = Schemas['Shared1'];
+type Segment = Answer<'/api/v1/segments'>['items'][number];
+
+/** The conditions the builder edits; anything else (nested groups, orders) stays JSON-only. */
+type Condition =
+  | {
+      kind: 'attribute';
+      attribute: string;
+      op: 'eq' | 'neq' | 'contains' | 'exists';
+      value: string;
+    }
+  | { kind: 'list'; list: string; member: boolean }
+  | { kind: 'locale'; value: 'fi' | 'sv' | 'en' }
+  | { kind: 'orders'; op: 'gte' | 'lt'; value: number; withinDays: number };
+
+interface Built {
+  join: 'all' | 'any';
+  conditions: Condition[];
+}
+
+function toRules(b: Built): Rules {
+  const rules = b.conditions.map((c) => {
+    switch (c.kind) {
+      case 'attribute':
+        return c.op === 'exists'
+          ? { attribute: c.attribute, op: 'exists', value: c.value !== 'false' }
+          : { attribute: c.attribute, op: c.op, value: c.value };
+      case 'list':
+        return { list: c.list, member: c.member };
+      case 'locale':
+        return { field: 'locale', op: 'eq', value: c.value };
+      case 'orders':
+        return { orders: 'count', op: c.op, value: c.value, withinDays: c.withinDays };
+    }
+  });
+  return (b.join === 'all' ? { all: rules } : { any: rules }) as Rules;
+}
+
+/** The builder's view of raw rules, or null when they use more than the builder shows. */
+function fromRules(raw: unknown): Built | null {
+  if (typeof raw !== 'object' || raw === null) return null;
+  const join = 'all' in raw ? 'all' : 'any' in raw ? 'any' : null;
+  if (!join) return null;
+  const list = (raw as Record<string, unknown>)[join];
+  if (!Array.isArray(list)) return null;
+  const conditions: Condition[] = [];
+  for (const r of list as Array<Record<string, unknown>>) {
+    if (
+      typeof r.attribute === 'string' &&
+      ['eq', 'neq', 'contains', 'exists'].includes(String(r.op))
+    )
+      conditions.push({
+        kind: 'attribute',
+        attribute: r.attribute,
+        op: r.op as 'eq',
+        value: String(r.value),
+      });
+    else if (typeof r.list === 'string')
+      conditions.push({ kind: 'list', list: r.list, member: r.member !== false });
+    else if (r.field === 'locale' && r.op === 'eq')
+      conditions.push({ kind: 'locale', value: r.value as 'fi' });
+    else if (r.orders === 'count' && (r.op === 'gte' || r.op === 'lt'))
+      conditions.push({
+        kind: 'orders',
+        op: r.op,
+        value: Number(r.value),
+        withinDays: Number(r.withinDays ?? 365),
+      });
+    else return null;
+  }
+  return { join, conditions };
+}
+
+const NEW: Record<Condition['kind'], Condition> = {
+  attribute: { kind: 'attribute', attribute: '', op: 'eq', value: '' },
+  list: { kind: 'list', list: '', member: true },
+  locale: { kind: 'locale', value: 'fi' },
+  orders: { kind: 'orders', op: 'gte', value: 1, withinDays: 365 },
+};
+
+export function SegmentsScreen() {
+  const t = useT();
+  const { can } = useSession();
+  const [segments, setSegments] = useState<Segment[]>([]);
+  const [name, setName] = useState('');
+  const [built, setBuilt] = useState<Built | null>({ join: 'all', conditions: [] });
+  const [json, setJson] = useState(JSON.stringify({ all: [] }, null, 2));
+  const [jsonError, setJsonError] = useState<string | null>(null);
+  const [count, setCount] = useState<number | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [saved, setSaved] = useState<string | null>(null);
+  const [lists, setLists] = useState<Array<{ slug: string; name: string }>>([]);
+
+  const load = () =>
+    void api.GET('/api/v1/segments').then(({ data }) => setSegments(data?.items ?? []));
+  useEffect(() => {
+    load();
+    void api.GET('/api/v1/lists').then(({ data }) => setLists(data?.items ?? []));
+  }, []);
+
+  // The count follows the rules as they are typed, a moment after the last change.
+  useEffect(() => {
+    let rules: unknown;
+    try {
+      rules = JSON.parse(json);
+    } catch {
+      return;
+    }
+    const timer = setTimeout(() => {
+      void api
+        .POST('/api/v1/segments/preview', { body: { rules: rules as Rules } })
+        .then(({ data, error: failure }) => {
+          setCount(data ? data.count : null);
+          setJsonError(failure ? messageOf(failure) : null);
+        });
+    }, 300);
+    return () => clearTimeout(timer);
+  }, [json]);
+
+  function edit(next: Built) {
+    setBuilt(next);
+    setJson(JSON.stringify(toRules(next), null, 2));
+  }
+  function editJson(text: string) {
+    setJson(text);
+    try {
+      setBuilt(fromRules(JSON.parse(text)));
+      setJsonError(null);
+    } catch (err) {
+      setJsonError(String(err));
+    }
+  }
+  const setCondition = (i: number, c: Condition) =>
+    built && edit({ ...built, conditions: built.conditions.map((x, j) => (j === i ? c : x)) });
+
+  async function save(e: FormEvent) {
+    e.preventDefault();
+    const { error: failure } = await api.POST('/api/v1/segments', {
+      body: { name, rules: JSON.parse(json) as Rules },
+    });
+    if (failure) return setError(messageOf(failure));
+    setError(null);
+    setSaved(`${t.saved}: ${name}`);
+    load();
+  }
+
+  return (
+    <>
+      <h1>{t.segments}</h1>
+      <div className="split">
+        <form className="panel" onSubmit={(e) => void save(e)} aria-labelledby="rules-title">
+          <h2 id="rules-title">{t.rules}</h2>
+          {built ? (
+            <>
+              <Field label={t.rules}>
+                {(id) => (
+                  <select
+                    id={id}
+                    value={built.join}
+                    onChange={(e) => edit({ ...built, join: e.target.value as 'all' | 'any' })}
+                  >
+                    <option value="all">{t.matchAll}</option>
+                    <option value="any">{t.matchAny}</option>
+                  </select>
+                )}
+              </Field>
+              <ol className="conditions">
+                {built.conditions.map((c, i) => (
+                  <li key={i}>
+                    <ConditionEditor
+                      condition={c}
+                      lists={lists}
+                      onChange={(next) => setCondition(i, next)}
+                    />
+                    <button
+                      type="button"
+                      onClick={() =>
+                        edit({ ...built, conditions: built.conditions.filter((_, j) => j !== i) })
+                      }
+                    >
+                      {t.remove}
+                    </button>
+                  </li>
+                ))}
+              </ol>
+              <div className="row">
+                {(Object.keys(NEW) as Array<Condition['kind']>).map((kind) => (
+                  <button
+                    key={kind}
+                    type="button"
+                    onClick={() => edit({ ...built, conditions: [...built.conditions, NEW[kind]] })}
+                  >
+                    +{' '}
+                    {kind === 'attribute'
+                      ? t.attribute
+                      : kind === 'list'
+                        ? t.list
+                        : kind === 'locale'
+                          ? t.language
+                          : t.orders}
+                  </button>
+                ))}
+              </div>
+            </>
+          ) : null}
+          <Field label={t.rawJson}>
+            {(id) => (
+              <textarea
+                id={id}
+                className="code"
+                rows={12}
+                value={json}
+                onChange={(e) => editJson(e.target.value)}
+              />
+            )}
+          </Field>
+          <ErrorText message={jsonError} />
+          <p className="count" aria-live="polite">
+            {t.count}: <strong data-testid="segment-count">{count ?? '–'}</strong>
+          </p>
+          {can('segments.write') ? (
+            <>
+              <Field label={t.name}>
+                {(id) => (
+                  <input id={id} required value={name} onChange={(e) => setName(e.target.value)} />
+                )}
+              </Field>
+              <button type="submit" className="primary">
+                {t.saveSegment}
+              </button>
+            </>
+          ) : null}
+          <ErrorText message={error} />
+          <Status message={saved} />
+        </form>
+        <section className="panel" aria-labelledby="saved-segments">
+          <h2 id="saved-segments">{t.segments}</h2>
+          <ul className="plain">
+            {segments.map((s) => (
+              <li key={s.id}>
+                <button
+                  type="button"
+                  className="link"
+                  onClick={() => {
+                    setName(s.name);
+                    editJson(JSON.stringify(s.rules, null, 2));
+                  }}
+                >
+                  {s.name}
+                </button>
+              </li>
+            ))}
+          </ul>
+        </section>
+      </div>
+    </>
+  );
+}
+
+function ConditionEditor(props: {
+  condition: Condition;
+  lists: Array<{ slug: string; name: string }>;
+  onChange(c: Condition): void;
+}) {
+  const t = useT();
+  const c = props.condition;
+  switch (c.kind) {
+    case 'attribute':
+      return (
+        <span className="row">
+          <input
+            aria-label={t.attributeKey}
+            placeholder={t.attributeKey}
+            value={c.attribute}
+            onChange={(e) => props.onChange({ ...c, attribute: e.target.value })}
+          />
+          <select
+            aria-label="operator"
+            value={c.op}
+            onChange={(e) => props.onChange({ ...c, op: e.target.value as typeof c.op })}
+          >
+            <option value="eq">=</option>
+            <option value="neq">≠</option>
+            <option value="contains">⊃</option>
+            <option value="exists">exists</option>
+          </select>
+          <input
+            aria-label="value"
+            value={c.value}
+            onChange={(e) => props.onChange({ ...c, value: e.target.value })}
+          />
+        </span>
+      );
+    case 'list':
+      return (
+        <span className="row">
+          <select
+            aria-label={t.list}
+            value={c.list}
+            onChange={(e) => props.onChange({ ...c, list: e.target.value })}
+          >
+            <option value="">—</option>
+            {props.lists.map((l) => (
+              <option key={l.slug} value={l.slug}>
+                {l.name}
+              </option>
+            ))}
+          </select>
+          <label className="check">
+            <input
+              type="checkbox"
+              checked={!c.member}
+              onChange={(e) => props.onChange({ ...c, member: !e.target.checked })}
+            />{' '}
+            not
+          </label>
+        </span>
+      );
+    case 'locale':
+      return (
+        <select
+          aria-label={t.language}
+          value={c.value}
+          onChange={(e) => props.onChange({ ...c, value: e.target.value as 'fi' })}
+        >
+          <option value="fi">fi</option>
+          <option value="sv">sv</option>
+          <option value="en">en</option>
+        </select>
+      );
+    case 'orders':
+      return (
+        <span className="row">
+          {t.orders}
+          <select
+            aria-label="operator"
+            value={c.op}
+            onChange={(e) => props.onChange({ ...c, op: e.target.value as 'gte' })}
+          >
+            <option value="gte">≥</option>
+            <option value="lt">&lt;</option>
+          </select>
+          <input
+            aria-label="count"
+            type="number"
+            min={0}
+            value={c.value}
+            onChange={(e) => props.onChange({ ...c, value: Number(e.target.value) })}
+          />
+          /
+          <input
+            aria-label="days"
+            type="number"
+            min={1}
+            value={c.withinDays}
+            onChange={(e) => props.onChange({ ...c, withinDays: Number(e.target.value) })}
+          />
+          d
+        </span>
+      );
+  }
+}

@@ -1,0 +1,317 @@
+import { useEffect, useState, type FormEvent } from 'react';
+import { api, messageOf } from '../api/client';
+import type { Answer } from '../api/types';
+import { useT, type Locale } from '../i18n';
+import { useSession } from '../session';
+import { ErrorText, Field, Status } from '../ui';
+
+type User = Answer<'/api/v1/users'>['items'][number];
+type Token = Answer<'/api/v1/users/{id}/tokens'>['items'][number];
+const ROLES = ['admin', 'marketing', 'sales', 'auditor'] as const;
+
+/** Staff accounts and their API tokens (admins). */
+export function UsersScreen() {
+  const t = useT();
+  const [users, setUsers] = useState<User[]>([]);
+  const [draft, setDraft] = useState({
+    email: '',
+    name: '',
+    role: 'marketing' as User['role'],
+    password: '',
+  });
+  const [selected, setSelected] = useState<User | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const load = () => void api.GET('/api/v1/users').then(({ data }) => setUsers(data?.items ?? []));
+  useEffect(load, []);
+
+  async function create(e: FormEvent) {
+    e.preventDefault();
+    const { error: failure } = await api.POST('/api/v1/users', {
+      body: { ...draft, ...(draft.password ? {} : { password: undefined }) },
+    });
+    setError(failure ? messageOf(failure) : null);
+    if (!failure) setDraft({ email: '', name: '', role: 'marketing', password: '' });
+    load();
+  }
+  async function update(user: User, patch: { role?: User['role']; disabled?: boolean }) {
+    const { error: failure } = await api.PATCH('/api/v1/users/{id}', {
+      params: { path: { id: user.id } },
+      body: patch,
+    });
+    setError(failure ? messageOf(failure) : null);
+    load();
+  }
+
+  return (
+    <>
+      <h1>{t.users}</h1>
+      <ErrorText message={error} />
+      <div className="table-wrap">
+        <table>
+          <caption className="visually-hidden">{t.users}</caption>
+          <thead>
+            <tr>
+              <th scope="col">{t.email}</th>
+              <th scope="col">{t.role}</th>
+              <th scope="col">{t.twoFactor}</th>
+              <th scope="col">{t.status}</th>
+              <th scope="col">{t.tokens}</th>
+            </tr>
+          </thead>
+          <tbody>
+            {users.map((u) => (
+              <tr key={u.id}>
+                <td>{u.email}</td>
+                <td>
+                  <select
+                    aria-label={`${t.role}: ${u.email}`}
+                    value={u.role}
+                    onChange={(e) => void update(u, { role: e.target.value as User['role'] })}
+                  >
+                    {ROLES.map((r) => (
+                      <option key={r}>{r}</option>
+                    ))}
+                  </select>
+                </td>
+                <td>{u.totpEnabled ? t.twoFactorOn : t.twoFactorOff}</td>
+                <td>
+                  <label className="check">
+                    <input
+                      type="checkbox"
+                      checked={u.disabled}
+                      onChange={(e) => void update(u, { disabled: e.target.checked })}
+                    />{' '}
+                    {t.disabled}
+                  </label>
+                </td>
+                <td>
+                  <button type="button" onClick={() => setSelected(u)}>
+                    {t.tokens}
+                    <span className="visually-hidden"> {u.email}</span>
+                  </button>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+      {selected ? <Tokens user={selected} /> : null}
+      <form className="panel" onSubmit={(e) => void create(e)} aria-labelledby="new-user">
+        <h2 id="new-user">{t.create}</h2>
+        <Field label={t.email}>
+          {(id) => (
+            <input
+              id={id}
+              type="email"
+              required
+              value={draft.email}
+              onChange={(e) => setDraft({ ...draft, email: e.target.value })}
+            />
+          )}
+        </Field>
+        <Field label={t.name}>
+          {(id) => (
+            <input
+              id={id}
+              value={draft.name}
+              onChange={(e) => setDraft({ ...draft, name: e.target.value })}
+            />
+          )}
+        </Field>
+        <Field label={t.role}>
+          {(id) => (
+            <select
+              id={id}
+              value={draft.role}
+              onChange={(e) => setDraft({ ...draft, role: e.target.value as User['role'] })}
+            >
+              {ROLES.map((r) => (
+                <option key={r}>{r}</option>
+              ))}
+            </select>
+          )}
+        </Field>
+        <Field label={t.password}>
+          {(id) => (
+            <input
+              id={id}
+              type="password"
+              autoComplete="new-password"
+              minLength={12}
+              value={draft.password}
+              onChange={(e) => setDraft({ ...draft, password: e.target.value })}
+            />
+          )}
+        </Field>
+        <button type="submit" className="primary">
+          {t.create}
+        </button>
+      </form>
+    </>
+  );
+}
+
+function Tokens({ user }: { user: User }) {
+  const t = useT();
+  const [tokens, setTokens] = useState<Token[]>([]);
+  const [shown, setShown] = useState<string | null>(null);
+  const path = { params: { path: { id: user.id } } };
+  const load = () =>
+    void api
+      .GET('/api/v1/users/{id}/tokens', path)
+      .then(({ data }) => setTokens(data?.items ?? []));
+  useEffect(load, [user.id]);
+  return (
+    <section className="panel" aria-labelledby="tokens-title">
+      <h2 id="tokens-title">
+        {t.tokens}: {user.email}
+      </h2>
+      <ul className="plain">
+        {tokens.map((tk) => (
+          <li key={tk.id}>
+            {tk.name} {tk.revokedAt ? `(${t.revoke})` : ''}{' '}
+            {!tk.revokedAt ? (
+              <button
+                type="button"
+                onClick={() =>
+                  void api
+                    .DELETE('/api/v1/tokens/{id}', { params: { path: { id: tk.id } } })
+                    .then(load)
+                }
+              >
+                {t.revoke} <span className="visually-hidden">{tk.name}</span>
+              </button>
+            ) : null}
+          </li>
+        ))}
+      </ul>
+      <button
+        type="button"
+        onClick={() =>
+          void api.POST('/api/v1/users/{id}/tokens', { ...path, body: {} }).then(({ data }) => {
+            setShown(data?.token ?? null);
+            load();
+          })
+        }
+      >
+        {t.newToken}
+      </button>
+      {shown ? (
+        <p>
+          {t.tokenShownOnce} <code className="secret">{shown}</code>
+        </p>
+      ) : null}
+    </section>
+  );
+}
+
+/** The signed-in person's language, second factor and sessions. */
+export function AccountScreen() {
+  const t = useT();
+  const { me, refresh, signOut } = useSession();
+  const [password, setPassword] = useState('');
+  const [secret, setSecret] = useState<string | null>(null);
+  const [code, setCode] = useState('');
+  const [recovery, setRecovery] = useState<string[] | null>(null);
+  const [error, setError] = useState<string | null>(null);
+
+  async function setLocale(locale: Locale) {
+    await api.PATCH('/api/v1/me', { body: { locale } });
+    await refresh();
+  }
+  async function begin(e: FormEvent) {
+    e.preventDefault();
+    const { data, error: failure } = await api.POST('/api/v1/me/totp', { body: { password } });
+    setError(failure ? messageOf(failure) : null);
+    if (data) setSecret(data.secret);
+  }
+  async function confirm(e: FormEvent) {
+    e.preventDefault();
+    const { data, error: failure } = await api.POST('/api/v1/me/totp/confirm', { body: { code } });
+    setError(failure ? messageOf(failure) : null);
+    if (data) setRecovery(data.recoveryCodes);
+  }
+
+  return (
+    <>
+      <h1>{t.account}</h1>
+      {me.mustEnrolTotp ? <p className="warn">{t.twoFactorRequired}</p> : null}
+      <p>
+        {me.email} · {me.role}
+      </p>
+      <Field label={t.language}>
+        {(id) => (
+          <select
+            id={id}
+            value={me.locale}
+            onChange={(e) => void setLocale(e.target.value as Locale)}
+          >
+            <option value="fi">suomi</option>
+            <option value="en">English</option>
+          </select>
+        )}
+      </Field>
+      <section className="panel" aria-labelledby="totp-title">
+        <h2 id="totp-title">{t.twoFactor}</h2>
+        <p>{me.totpEnabled ? t.twoFactorOn : t.twoFactorOff}</p>
+        {!me.totpEnabled && !secret ? (
+          <form onSubmit={(e) => void begin(e)}>
+            <Field label={t.password}>
+              {(id) => (
+                <input
+                  id={id}
+                  type="password"
+                  autoComplete="current-password"
+                  required
+                  value={password}
+                  onChange={(e) => setPassword(e.target.value)}
+                />
+              )}
+            </Field>
+            <button type="submit">{t.twoFactorStart}</button>
+          </form>
+        ) : null}
+        {secret && !recovery ? (
+          <form onSubmit={(e) => void confirm(e)}>
+            <p>
+              {t.twoFactorScan} <code className="secret">{secret}</code>
+            </p>
+            <Field label={t.code}>
+              {(id) => (
+                <input
+                  id={id}
+                  inputMode="numeric"
+                  autoComplete="one-time-code"
+                  required
+                  value={code}
+                  onChange={(e) => setCode(e.target.value)}
+                />
+              )}
+            </Field>
+            <button type="submit">{t.confirm}</button>
+          </form>
+        ) : null}
+        {recovery ? (
+          <>
+            <p>{t.recoveryCodes}</p>
+            <ul className="codes">
+              {recovery.map((c) => (
+                <li key={c}>
+                  <code>{c}</code>
+                </li>
+              ))}
+            </ul>
+            <button type="button" onClick={() => void refresh()}>
+              {t.confirm}
+            </button>
+          </>
+        ) : null}
+        <ErrorText message={error} />
+      </section>
+      <button type="button" onClick={() => void signOut(true)}>
+        {t.signOutEverywhere}
+      </button>
+      <Status message={null} />
+    </>
+  );
+}
