@@ -6,6 +6,7 @@ import { RecipientSnapshot } from './campaigns/send/snapshot.js';
 import { SendWorker } from './campaigns/send/worker.js';
 import { CampaignService, type TemplateSource } from './campaigns/service.js';
 import { StaffAdminService } from './auth/admin.js';
+import { Claims } from './db/claims.js';
 import { AuthService } from './auth/service.js';
 import { MjmlCampaignRenderer } from './campaigns/render/mjml-renderer.js';
 import { SystemMailRenderer } from './campaigns/render/system-mail.js';
@@ -86,7 +87,12 @@ export function buildServices(a: Adapters, overrides: Partial<Ports> = {}) {
   unsubscribe.settleFirst(async (subscriberId) => {
     if (Types.ObjectId.isValid(subscriberId)) await unsubscribeFollowUps.settle(subscriberId);
   });
-  const staffAdmin = new StaffAdminService(auth, audit);
+  const staffAdmin = new StaffAdminService(
+    auth,
+    audit,
+    new Claims(models.Claim.db, models.Claim.collection.collectionName),
+    a.clock,
+  );
   const emailKeys = new EmailKeys(models);
   const lists = new ListService(models, audit, campaignsUsingList(a.db.connection));
   const contacts = new ContactService(

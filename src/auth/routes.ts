@@ -27,11 +27,18 @@ const userUpdateBody = z
     name: z.string().trim().max(200).optional(),
   })
   .refine((p) => Object.keys(p).length > 0, 'nothing to change');
-const tokenCreateBody = z.strictObject({ name: z.string().trim().min(1).max(100).optional() });
+const tokenCreateBody = z.strictObject({
+  name: z.string().trim().min(1).max(100).optional(),
+  expiresAt: z.iso
+    .datetime({ offset: true, message: 'must be an ISO 8601 date and time' })
+    .optional()
+    .meta({ description: 'When the token stops working; absent: until revoked.' }),
+});
 const tokenView = z.object({
   id: objectId,
   name: z.string(),
   lastUsedAt: dateTime.nullable().optional(),
+  expiresAt: dateTime.nullable().optional(),
   revokedAt: dateTime.nullable().optional(),
   createdAt: dateTime,
 });
@@ -39,6 +46,7 @@ const newToken = z.object({
   id: objectId,
   name: z.string(),
   token: z.string().meta({ description: 'Shown once; only its hash is stored.' }),
+  expiresAt: dateTime.nullable(),
 });
 
 /** Staff accounts and API tokens: admins only (seed §7-9, personal accounts). */
@@ -98,16 +106,27 @@ export function userRoutes(s: { staffAdmin: StaffAdminService }): RouteDef[] {
       body: tokenCreateBody,
       response: newToken,
       successStatus: 201,
-      handler: async (req, res) =>
-        res
-          .status(201)
-          .json(
-            await s.staffAdmin.createToken(
-              auditContext(req),
-              String(req.params.id),
-              parseInput(tokenCreateBody, req.body ?? {}).name,
-            ),
-          ),
+      handler: async (req, res) => {
+        const { name, expiresAt } = parseInput(tokenCreateBody, req.body ?? {});
+        const created = await s.staffAdmin.createToken(
+          auditContext(req),
+          String(req.params.id),
+          name,
+          expiresAt === undefined ? undefined : new Date(expiresAt),
+        );
+        res.status(201).json(created);
+      },
+    },
+    {
+      method: 'delete',
+      path: '/users/:id',
+      permission: 'users.manage',
+      summary: 'Remove a staff user and their API tokens (never the last enabled admin)',
+      successStatus: 204,
+      handler: async (req, res) => {
+        await s.staffAdmin.remove(auditContext(req), String(req.params.id));
+        res.status(204).end();
+      },
     },
     {
       method: 'delete',
