@@ -21,7 +21,7 @@ export function adminRoutes(s: Services): RouteDef[] {
     {
       method: 'get',
       path: '/me',
-      permission: 'lists.read',
+      permission: 'self.read',
       summary: 'The staff user the token belongs to',
       response: z.object({ id: z.string(), email: z.string(), role: z.enum(ROLES) }),
       handler: (req, res) =>

@@ -59,6 +59,8 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
       res.status(status).type('html').send(renderErrorPage(status, res.locals.locale));
       return;
     }
+    // RFC 9110 §11.6.1: a 401 names the scheme that would be accepted.
+    if (status === 401) res.setHeader('WWW-Authenticate', 'Bearer realm="kirje"');
     const body: Record<string, unknown> = { code, message };
     if (appError?.details) Object.assign(body, appError.details);
     res.status(status).json({ error: body });
