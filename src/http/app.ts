@@ -36,7 +36,8 @@ export function createApp(deps: AppDeps): Express {
   app.set('query parser', 'simple');
 
   app.use(accessLog(logger));
-  app.use(helmet());
+  // HSTS over plain HTTP is ignored at best and pins a wrong promise at worst: only behind https.
+  app.use(helmet({ strictTransportSecurity: deps.config.baseUrl.startsWith('https:') }));
 
   app.get('/healthz', async (_req, res) => {
     const ok = await db.ping();
