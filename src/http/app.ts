@@ -50,7 +50,7 @@ export function createApp(deps: AppDeps): Express {
   const api = express.Router();
   const routes = adminRoutes(services);
   api.get('/openapi.json', openApiHandler(routes));
-  mountAdminRoutes(api, routes, services.auth, jsonBody());
+  mountAdminRoutes(api, routes, services.auth, services.audit, jsonBody());
   app.use('/api/v1', api);
   app.use(subscribeRouter(services, deps.config));
 

@@ -2,6 +2,7 @@ import type { Request, RequestHandler, Response, Router } from 'express';
 import type { z } from 'zod';
 import { can, type Permission } from '../auth/permissions.js';
 import type { AuthService } from '../auth/service.js';
+import type { AuditLog } from '../privacy/audit.js';
 import { AppError } from '../shared/errors.js';
 
 /**
@@ -38,12 +39,19 @@ export function mountAdminRoutes(
   router: Router,
   routes: RouteDef[],
   auth: AuthService,
+  audit: AuditLog,
   jsonParser: RequestHandler[],
 ): void {
   for (const route of routes) {
     const guard: RequestHandler = async (req, _res, next) => {
       req.actor = await auth.authenticate(bearerToken(req));
       if (!can(req.actor.role, route.permission)) {
+        // Who tried to reach what they may not (seed §7-9): the route, never the data asked for.
+        await audit.record({ actor: req.actor, requestId: req.id }, 'access.refused', null, {
+          method: req.method,
+          route: route.path,
+          permission: route.permission,
+        });
         throw new AppError(
           'forbidden',
           `role ${req.actor.role} lacks permission ${route.permission}`,
