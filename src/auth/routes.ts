@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { ROLES } from '../db/models/staff.js';
 import type { RouteDef } from '../http/routes.js';
-import { dateTime, objectId } from '../http/schemas.js';
+import { dateTime, objectId, singleLine } from '../http/schemas.js';
 import { auditContext } from '../http/types.js';
 import { parseInput } from '../http/validate.js';
 import type { StaffAdminService } from './admin.js';
@@ -16,7 +16,7 @@ const userView = z.object({
 });
 const userCreateBody = z.strictObject({
   email: z.string().max(254),
-  name: z.string().trim().max(200).optional(),
+  name: singleLine(200).optional(),
   role: z.enum(ROLES),
   password: z.string().min(12).max(1000).optional(),
 });
@@ -24,11 +24,11 @@ const userUpdateBody = z
   .strictObject({
     role: z.enum(ROLES).optional(),
     disabled: z.boolean().optional(),
-    name: z.string().trim().max(200).optional(),
+    name: singleLine(200).optional(),
   })
   .refine((p) => Object.keys(p).length > 0, 'nothing to change');
 const tokenCreateBody = z.strictObject({
-  name: z.string().trim().min(1).max(100).optional(),
+  name: singleLine(100).min(1).optional(),
   expiresAt: z.iso
     .datetime({ offset: true, message: 'must be an ISO 8601 date and time' })
     .optional()

@@ -22,6 +22,16 @@ export function jsonBody(limit = JSON_LIMIT): RequestHandler[] {
   return [express.json({ limit, strict: true }), rejectOperatorKeys];
 }
 
+/** The admin API reads JSON only: a body of any other type is refused, not taken as empty. */
+export const requireJsonBody: RequestHandler = (req, _res, next) => {
+  // req.is: null without a body, false for a body of another type; `Content-Length: 0` is a
+  // body to it, but an empty one is what a POST that takes none sends.
+  const empty = req.headers['content-length'] === '0';
+  if (!empty && req.is(['application/json', 'application/*+json']) === false)
+    throw new AppError('unsupported_media_type', 'send the body as application/json');
+  next();
+};
+
 export const rejectOperatorKeys: RequestHandler = (req, _res, next) => {
   const key = findOperatorKey(req.body) ?? findOperatorKey(req.query);
   if (key)
@@ -50,7 +60,7 @@ export function createApp(deps: AppDeps): Express {
   const api = express.Router();
   const routes = adminRoutes(services);
   api.get('/openapi.json', openApiHandler(routes));
-  mountAdminRoutes(api, routes, services.auth, services.audit, jsonBody());
+  mountAdminRoutes(api, routes, services.auth, services.audit, [requireJsonBody, ...jsonBody()]);
   app.use('/api/v1', api);
   app.use(subscribeRouter(services, deps.config));
 

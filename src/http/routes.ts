@@ -4,6 +4,7 @@ import { can, type Permission } from '../auth/permissions.js';
 import type { AuthService } from '../auth/service.js';
 import type { AuditLog } from '../privacy/audit.js';
 import { AppError } from '../shared/errors.js';
+import { parseInput } from './validate.js';
 
 /**
  * One admin endpoint. Every route names the permission it needs; there is no way to mount an
@@ -57,6 +58,8 @@ export function mountAdminRoutes(
           `role ${req.actor.role} lacks permission ${route.permission}`,
         );
       }
+      // Checked here too, before any body is read, so a bad query is named as one.
+      if (route.query) parseInput(route.query, req.query, 'query');
       next();
     };
     const stack: RequestHandler[] = [guard];

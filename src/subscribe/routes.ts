@@ -13,7 +13,7 @@ import {
   type PageLocale,
 } from '../http/pages.js';
 import type { RouteDef } from '../http/routes.js';
-import { dateTime } from '../http/schemas.js';
+import { dateTime, singleLine } from '../http/schemas.js';
 import { CONSENT_KINDS } from '../db/models/consent.js';
 import { auditContext } from '../http/types.js';
 import { parseInput } from '../http/validate.js';
@@ -31,7 +31,7 @@ const ticked = new Set(['true', 'yes', 'on', '1']);
 /** Exactly the contract's fields; zod drops every other key, so nothing else can be stored. */
 const subscribeBody = z.object({
   email: z.string().max(1000).optional(),
-  name: z.string().trim().max(200).optional(),
+  name: singleLine(200).optional(),
   list: z.union([slug, z.array(slug).min(1).max(10)]),
   locale: z.string().max(20).optional(),
   consent: z.union([z.boolean(), z.string().max(20)]).optional(),

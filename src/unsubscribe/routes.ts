@@ -10,6 +10,7 @@ import {
   renderPage,
   type PageLocale,
 } from '../http/pages.js';
+import { singleLine } from '../http/schemas.js';
 import { parseInput } from '../http/validate.js';
 import { AppError } from '../shared/errors.js';
 import { maskEmail } from '../shared/email.js';
@@ -23,7 +24,7 @@ const formSchema = z.discriminatedUnion('action', [
   z.object({ action: z.literal('unsubscribe'), scope: z.enum(['list', 'all']) }),
   z.object({
     action: z.literal('preferences'),
-    name: z.string().trim().max(200),
+    name: singleLine(200),
     locale: z.enum(LOCALES),
     lists: z.array(z.string().regex(/^[0-9a-f]{24}$/, 'must be a list id')).max(200),
   }),
