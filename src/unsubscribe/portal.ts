@@ -33,7 +33,7 @@ export interface PortalView {
 
 export type PortalOutcome =
   /** RFC 8058 one-click, its suppression durable: the sender reads no page, so no list is looked up. */
-  | { kind: 'accepted' }
+  | { kind: 'accepted'; locale: string | undefined }
   | { kind: 'unsubscribed'; all: boolean; lists: NamedList[]; locale: string | undefined }
   | { kind: 'preferences'; view: PortalView; outcome: PreferenceOutcome };
 
@@ -95,8 +95,8 @@ export class UnsubscribePortal {
     if (action.action === 'one-click') {
       // RFC 8058 senders come in bulk and ignore the answer: it is given once the suppression is
       // durable; memberships, ledger, event and the optional mail follow in the background.
-      await this.followUps.record(request, { listId: claims.listId });
-      return { kind: 'accepted' };
+      const recorded = await this.followUps.record(request, { listId: claims.listId });
+      return { kind: 'accepted', locale: recorded.subscriber?.locale };
     }
     // The person's own click on the page gets the whole opt-out done before the answer.
     // The names are only for the answer page: read beside the writes, not after them.

@@ -55,12 +55,9 @@ export function unsubscribeRouter(portal: UnsubscribePortal): Router {
       sendManagePage(req, res, result.view, result.outcome);
       return;
     }
-    // One-click: the language the client asks for and no list names (the sender reads no page,
-    // and looking them up would cost reads of the person and the lists before the answer).
-    const locale =
-      result.kind === 'accepted'
-        ? (res.locals.locale as PageLocale)
-        : pickLocale([result.locale, res.locals.locale as string]);
+    // The subscriber's language first: a mail provider's one-click POST asks for none. One-click
+    // names no lists (the sender reads no page; looking them up would delay the answer).
+    const locale = pickLocale([result.locale, res.locals.locale as string]);
     const t = messages(locale);
     const what =
       result.kind === 'accepted'
