@@ -257,6 +257,8 @@ export interface EmbeddedDatabase {
   uri: string;
   pid: number;
   stop(): Promise<void>;
+  /** Signals our FerretDB to stop without waiting; nothing for one we share with the service. */
+  abandon(): void;
 }
 
 async function freePort(): Promise<number> {
@@ -336,7 +338,12 @@ export async function startEmbedded(dataDir: string, logger: Logger): Promise<Em
   const shared = existingServer(stateFile, binary, logger);
   if (shared) {
     logger.info({ port: shared.port }, 'using the embedded FerretDB of the running service');
-    return { uri: `mongodb://127.0.0.1:${shared.port}/`, pid: shared.pid, stop: async () => {} };
+    return {
+      uri: `mongodb://127.0.0.1:${shared.port}/`,
+      pid: shared.pid,
+      stop: async () => {},
+      abandon: () => {},
+    };
   }
 
   const port = await freePort();
@@ -400,6 +407,9 @@ export async function startEmbedded(dataDir: string, logger: Logger): Promise<Em
         clearTimeout(timer);
       }
       rmSync(stateFile, { force: true });
+    },
+    abandon() {
+      if (exited === null) child.kill('SIGTERM');
     },
   };
 }

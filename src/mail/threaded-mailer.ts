@@ -47,7 +47,7 @@ export interface ThreadReply {
  * HTTP and drives the database, on another core. Failures keep what the send worker decides by:
  * the SMTP reply code and text, or the connection error code. A thread that dies takes its
  * transactions with it: their sends fail with code `ETHREAD`, an outcome the worker records as
- * unknown, never as safe to repeat.
+ * unknown, never as safe to repeat. Closing cuts the transactions still in flight the same way.
  */
 export function createThreadedMailer(opts: SmtpMailerOptions): Mailer {
   // Without SMTP_URL every send fails at once with a clear error: no thread is needed for that.
@@ -67,8 +67,11 @@ export function createThreadedMailer(opts: SmtpMailerOptions): Mailer {
     else waiter?.resolve(reply.info!);
   });
   const fail = (err: Error) => {
-    gone = Object.assign(new Error(`mail thread stopped: ${err.message}`), { code: 'ETHREAD' });
-    for (const waiter of pending.values()) waiter.reject(gone);
+    const lost = Object.assign(new Error(`mail thread stopped: ${err.message}`), {
+      code: 'ETHREAD',
+    });
+    gone ??= lost;
+    for (const waiter of pending.values()) waiter.reject(lost);
     pending.clear();
   };
   thread.on('error', fail);
@@ -92,7 +95,14 @@ export function createThreadedMailer(opts: SmtpMailerOptions): Mailer {
       });
     },
     close() {
+      // Later sends reach no relay: failing as unconnected, they are safe to try again.
+      gone ??= Object.assign(new Error('the mailer is closed: nothing was sent'), {
+        code: 'ECONNECTION',
+      });
       thread.postMessage('close');
+      // Transactions still in flight (a relay that never answers) are cut, not waited for; their
+      // outcome is unknown (ETHREAD).
+      if (pending.size > 0) void thread.terminate();
     },
   };
 }
