@@ -165,10 +165,11 @@ export function buildServices(a: Adapters, overrides: Partial<Ports> = {}) {
       .confirmCompleted(done)
       .catch((err: unknown) => a.logger.error({ err }, 'unsubscribe confirmation mails failed'));
   });
+  const messageIdDomain = a.config.dkim?.domainName ?? a.config.inboundDomain;
   const composer = new MailComposer(tokens, {
     baseUrl: a.config.baseUrl,
     inboundDomain: a.config.inboundDomain,
-    messageIdDomain: a.config.dkim?.domainName ?? a.config.inboundDomain,
+    messageIdDomain,
     org: a.config.org,
   });
   const campaigns = new CampaignService(
@@ -214,6 +215,7 @@ export function buildServices(a: Adapters, overrides: Partial<Ports> = {}) {
         baseUrl: a.config.baseUrl,
         mailFrom: a.config.mailFrom,
         orgName: a.config.org.name,
+        messageIdDomain,
       }),
       campaigns: recentCampaignLists(campaignLists, a.clock),
       subscribers: subscriberLookup,
@@ -224,6 +226,7 @@ export function buildServices(a: Adapters, overrides: Partial<Ports> = {}) {
     },
     {
       inboundDomain: a.config.inboundDomain,
+      messageIdDomain,
       bounceHardLimit: a.config.bounceHardLimit,
       maxBytes: a.config.inboundMaxBytes,
       confirmationsPerDay: 3,
