@@ -1,10 +1,12 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import {
   closeSync,
   cpSync,
   existsSync,
   mkdirSync,
   openSync,
+  readdirSync,
   readFileSync,
   renameSync,
   rmSync,
@@ -15,7 +17,7 @@ import { createConnection, createServer } from 'node:net';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../shared/logger.js';
-import { toolsDir } from '../shared/paths.js';
+import { projectRoot, toolsDir } from '../shared/paths.js';
 
 export const FERRETDB_MODULE = 'github.com/FerretDB/FerretDB';
 export const FERRETDB_VERSION = 'v1.24.2';
@@ -24,143 +26,30 @@ export class EmbeddedDatabaseError extends Error {
   override name = 'EmbeddedDatabaseError';
 }
 
-/**
- * Bumped whenever the patches below change, so that an older build in .tools/ is not reused.
- */
-const BUILD_ID = `${FERRETDB_VERSION}-kirje4`;
+/** Kirje's changes to FerretDB's source, applied in name order; src/db/ferretdb/README.md says why. */
+const PATCH_DIR = path.join(projectRoot, 'src', 'db', 'ferretdb');
 
+function patchFiles(): string[] {
+  return readdirSync(PATCH_DIR)
+    .filter((name) => name.endsWith('.patch'))
+    .sort()
+    .map((name) => path.join(PATCH_DIR, name));
+}
+
+/** Named by the patches' content, so that a build from other patches is never reused. */
 export function ferretdbBinaryPath(): string {
-  return path.join(toolsDir, `ferretdb-${BUILD_ID}`, 'ferretdb');
+  const digest = createHash('sha256');
+  for (const file of patchFiles()) digest.update(readFileSync(file));
+  const buildId = `${FERRETDB_VERSION}-kirje-${digest.digest('hex').slice(0, 12)}`;
+  return path.join(toolsDir, `ferretdb-${buildId}`, 'ferretdb');
 }
 
-/**
- * Two changes to FerretDB 1.24.2's source, each a few lines; a build that cannot find a patched
- * line fails instead of silently shipping the slow engine.
- *
- * 1. Its SQLite backend creates its unique `_id` index on the expression `_ferretdb_sjson->"_id"`
- *    but looks documents up with `_ferretdb_sjson->'$._id'`. SQLite uses an expression index only
- *    for the identical expression, so every find, update and delete by `_id` scanned the whole
- *    table (EXPLAIN QUERY PLAN: `SCAN`). Both select the same JSON value; writing the lookup the
- *    way the index is written makes it `SEARCH … USING INDEX`.
- * 2. Its leak tracking (internal/util/resource) records every iterator it opens in a pprof
- *    profile, which captures a stack trace, and sets a finalizer that panics the server if the
- *    iterator was not closed: a developer's check that cost 17% of FerretDB's CPU per `_id` read
- *    (pprof of FerretDB under 8 concurrent readers, 2026-11-25). Track and Untrack return at once.
- * 3. Its SQLite backend hands SQLite a `WHERE` only for a filter that is exactly `{_id: value}`.
- *    Kirje's build also pushes down `{_id: {$in: [values]}}` (up to ID_IN_PUSHDOWN_MAX values) as
- *    `WHERE id IN (…)`, and an `_id` condition beside other fields: so one command reads, updates
- *    or deletes a group of documents by `_id` from the index instead of one command per document
- *    or a scan. This only narrows what SQLite returns: FerretDB's handlers still apply the whole
- *    filter to every document they get back (find, count, update, delete), as they do for the
- *    stock `_id` pushdown, so results cannot change, only the rows read.
- * 4. SQLite admits one writer at a time. FerretDB lets concurrent inserts and updates race for
- *    that lock inside SQLite, whose busy handler polls with sleeps of 1, 2, 5, 10… ms, and a
- *    transaction that read before another committed fails outright (SQLITE_BUSY) and is retried by
- *    Kirje. Kirje's build queues write transactions (every insert and update) on a mutex per
- *    database file before they begin, so the next writer starts the moment the previous commits.
- *    Measured under Kirje's concurrent writers (2026-11-26): 27,000 lock calls (fcntl) and
- *    15,000 sleeps in 5 s of grouped updates before.
- */
-/** Values in one pushed-down `$in` (SQLite allows 32,766 parameters; Kirje's groups are far smaller). */
-const ID_IN_PUSHDOWN_MAX = 1000;
-const ID_WHERE_GO = `// kirjeIDWhere is Kirje's patch: see src/db/embedded.ts in Kirje.
-func kirjeIDWhere(filter *types.Document) (string, []any) {
-\tif filter == nil || !filter.Has("_id") {
-\t\treturn "", nil
-\t}
-\tv := must.NotFail(filter.Get("_id"))
-\tswitch v := v.(type) {
-\tcase string, types.ObjectID:
-\t\treturn fmt.Sprintf(\` WHERE %s = ?\`, metadata.IDColumn), []any{string(must.NotFail(sjson.MarshalSingleValue(v)))}
-\tcase *types.Document:
-\t\tif v.Len() != 1 || !v.Has("$in") {
-\t\t\treturn "", nil
-\t\t}
-\t\tin, ok := must.NotFail(v.Get("$in")).(*types.Array)
-\t\tif !ok || in.Len() == 0 || in.Len() > ${ID_IN_PUSHDOWN_MAX} {
-\t\t\treturn "", nil
-\t\t}
-\t\targs := make([]any, 0, in.Len())
-\t\tfor i := 0; i < in.Len(); i++ {
-\t\t\tswitch e := must.NotFail(in.Get(i)).(type) {
-\t\t\tcase string, types.ObjectID:
-\t\t\t\targs = append(args, string(must.NotFail(sjson.MarshalSingleValue(e))))
-\t\t\tdefault:
-\t\t\t\treturn "", nil
-\t\t\t}
-\t\t}
-\t\treturn fmt.Sprintf(\` WHERE %s IN (?%s)\`, metadata.IDColumn, strings.Repeat(", ?", len(args)-1)), args
-\t}
-\treturn "", nil
-}
-`;
-const LEAK_TRACKING_OFF = 'const trackingOff = true // Kirje: see src/db/embedded.ts\n\n';
-const SOURCE_PATCHES: { file: string; from: string; to: string }[] = [
-  {
-    file: 'internal/backends/sqlite/metadata/metadata.go',
-    from: `IDColumn = DefaultColumn + "->'$._id'"`,
-    to: 'IDColumn = DefaultColumn + `->"_id"`',
-  },
-  {
-    file: 'internal/util/resource/resource.go',
-    from: 'func Track(obj any, token *Token) {\n',
-    to: `${LEAK_TRACKING_OFF}func Track(obj any, token *Token) {\n\tif trackingOff {\n\t\treturn\n\t}\n`,
-  },
-  {
-    file: 'internal/util/resource/resource.go',
-    from: 'func Untrack(obj any, token *Token) {\n',
-    to: 'func Untrack(obj any, token *Token) {\n\tif trackingOff {\n\t\treturn\n\t}\n',
-  },
-  {
-    // The pushdown in collection.Query (the first of two such blocks; the other is Explain's).
-    file: 'internal/backends/sqlite/collection.go',
-    from:
-      '\tif params.Filter.Len() == 1 {\n\t\tv, _ := params.Filter.Get("_id")\n\t\tswitch v.(type) {\n' +
-      '\t\tcase string, types.ObjectID:\n\t\t\twhereClause = fmt.Sprintf(` WHERE %s = ?`, metadata.IDColumn)\n' +
-      '\t\t\targs = []any{string(must.NotFail(sjson.MarshalSingleValue(v)))}\n\t\t}\n\t}\n',
-    to: '\twhereClause, args = kirjeIDWhere(params.Filter)\n',
-  },
-  {
-    // The same in Explain, so that `explain` shows the plan a find gets (test/integration/db).
-    file: 'internal/backends/sqlite/collection.go',
-    from:
-      '\tif params.Filter.Len() == 1 {\n\t\tv, _ := params.Filter.Get("_id")\n\t\tswitch v.(type) {\n' +
-      '\t\tcase string, types.ObjectID:\n\t\t\tfilterPushdown = true\n' +
-      '\t\t\twhereClause = fmt.Sprintf(` WHERE %s = ?`, metadata.IDColumn)\n' +
-      '\t\t\targs = []any{string(must.NotFail(sjson.MarshalSingleValue(v)))}\n\t\t}\n\t}\n',
-    to: '\twhereClause, args = kirjeIDWhere(params.Filter)\n\tfilterPushdown = whereClause != ""\n',
-  },
-  {
-    file: 'internal/util/fsql/db.go',
-    from: '\t"log/slog"\n',
-    to: '\t"log/slog"\n\t"sync"\n',
-  },
-  {
-    file: 'internal/util/fsql/db.go',
-    from: '\tBatchSize int\n}\n',
-    to: '\tBatchSize int\n\n\twriteMu sync.Mutex // Kirje: see src/db/embedded.ts in Kirje\n}\n',
-  },
-  {
-    file: 'internal/util/fsql/db.go',
-    from: 'func (db *DB) InTransaction(ctx context.Context, f func(*Tx) error) (err error) {\n',
-    to: 'func (db *DB) InTransaction(ctx context.Context, f func(*Tx) error) (err error) {\n\tdb.writeMu.Lock()\n\tdefer db.writeMu.Unlock()\n\n',
-  },
-  {
-    file: 'internal/backends/sqlite/collection.go',
-    from: '// collection implements backends.Collection interface.\n',
-    to: `${ID_WHERE_GO}\n// collection implements backends.Collection interface.\n`,
-  },
-];
-
+/** `git apply` outside any repository (the copy sits inside Kirje's): all patches apply, or none. */
 function applySourcePatches(work: string): void {
-  for (const patch of SOURCE_PATCHES) {
-    const file = path.join(work, patch.file);
-    const text = readFileSync(file, 'utf8');
-    if (!text.includes(patch.from)) {
-      throw new EmbeddedDatabaseError(`FerretDB source patch does not apply to ${patch.file}`);
-    }
-    writeFileSync(file, text.replace(patch.from, patch.to));
-  }
+  run('git', ['apply', '--whitespace=nowarn', ...patchFiles()], {
+    cwd: work,
+    env: { ...process.env, GIT_CEILING_DIRECTORIES: path.dirname(work) },
+  });
 }
 
 function run(
@@ -329,7 +218,16 @@ function existingServer(stateFile: string, binary: string, logger: Logger): RunS
   return null;
 }
 
-export async function startEmbedded(dataDir: string, logger: Logger): Promise<EmbeddedDatabase> {
+export interface EmbeddedOptions {
+  /** Query every row as stock FerretDB would: the reference the patched build is tested against. */
+  withoutPushdown?: boolean;
+}
+
+export async function startEmbedded(
+  dataDir: string,
+  logger: Logger,
+  options: EmbeddedOptions = {},
+): Promise<EmbeddedDatabase> {
   const binary = await ensureFerretdb(logger);
   const dbDir = path.join(dataDir, 'db');
   const stateDir = path.join(dbDir, 'state');
@@ -366,6 +264,7 @@ export async function startEmbedded(dataDir: string, logger: Logger): Promise<Em
       '--telemetry=disable',
       '--debug-addr=-',
       '--log-level=warn',
+      ...(options.withoutPushdown ? ['--test-disable-pushdown'] : []),
     ],
     { stdio: ['ignore', 'ignore', logFd] },
   );

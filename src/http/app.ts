@@ -50,7 +50,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(helmet({ strictTransportSecurity: deps.config.baseUrl.startsWith('https:') }));
 
   app.get('/healthz', async (_req, res) => {
-    const ok = await db.ping();
+    const ok = await db.answersQuery();
     res.status(ok ? 200 : 503).json({ status: ok ? 'ok' : 'unavailable', db: ok ? 'ok' : 'down' });
   });
 
