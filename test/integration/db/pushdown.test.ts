@@ -61,7 +61,8 @@ describe('indexed queries on the embedded database answer as a full read does', 
         _id,
         email: tricky[i % tricky.length],
         status: i % 3 === 0 ? 'unsubscribed' : i % 7 === 0 ? ['subscribed', 'vip'] : 'subscribed',
-        listId: i % 5 === 0 ? [lists[0], lists[1]] : i % 4 === 0 ? String(lists[i % 3]) : lists[i % 3],
+        listId:
+          i % 5 === 0 ? [lists[0], lists[1]] : i % 4 === 0 ? String(lists[i % 3]) : lists[i % 3],
         flag: i % 2 === 0,
         n: i,
       };
@@ -69,7 +70,11 @@ describe('indexed queries on the embedded database answer as a full read does', 
       docs.push(doc);
     });
     // String keys share the collection; one looks like an ObjectId above every other.
-    docs.push({ _id: 'ffffffffffffffffffffffff', email: 'plain@example.com', status: 'subscribed' });
+    docs.push({
+      _id: 'ffffffffffffffffffffffff',
+      email: 'plain@example.com',
+      status: 'subscribed',
+    });
     docs.push({ _id: 'zz-string-key', email: 'plain@example.com', listId: lists[0] });
     return docs;
   }
@@ -188,10 +193,15 @@ describe('indexed queries on the embedded database answer as a full read does', 
         queryPlanner?: { Plan?: string[] };
         sortPushdown?: boolean;
       };
-      return { plan: explained.queryPlanner?.Plan?.join('\n') ?? '', sorted: explained.sortPushdown };
+      return {
+        plan: explained.queryPlanner?.Plan?.join('\n') ?? '',
+        sorted: explained.sortPushdown,
+      };
     };
     expect((await plan({ email: 'plain@example.com' })).plan).to.match(/USING INDEX \S+_email_1/);
-    expect((await plan({ listId: { $in: lists } })).plan).to.match(/USING INDEX \S+_listId_1_status_1/);
+    expect((await plan({ listId: { $in: lists } })).plan).to.match(
+      /USING INDEX \S+_listId_1_status_1/,
+    );
     expect((await plan({ flag: true })).plan).to.match(/USING INDEX \S+_flag_1/);
     const page = await plan({ _id: { $gt: ids[4] } }, { _id: 1 });
     expect(page.plan).to.match(/USING INDEX \S+__id_/);
