@@ -135,7 +135,8 @@ async function* physicalLines(
   let partial = '';
   let overlong = false;
   let start = true;
-  const finish = (line: string): Line => (overlong ? OVERLONG : line.replace(/\r$/, ''));
+  const finish = (line: string): Line =>
+    overlong || line.length > maxChars + 1 ? OVERLONG : line.replace(/\r$/, '');
   for await (const chunk of input) {
     let text = typeof chunk === 'string' ? chunk : decoder.write(chunk);
     if (start && text.length > 0) {
