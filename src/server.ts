@@ -96,7 +96,7 @@ export async function startService(
         const drained = Promise.all([closed, services.sendWorker.stop()]);
         const cut = setTimeout(() => {
           logger.warn('mail still in flight at shutdown: cutting its SMTP transactions');
-          mailer.close();
+          mailer.abort();
         }, MAIL_DRAIN_MS);
         await drained;
         clearTimeout(cut);

@@ -40,6 +40,14 @@ export interface ThreadReply {
   error?: { message: string; code?: string; responseCode?: number; response?: string };
 }
 
+export interface ThreadedMailer extends Mailer {
+  /**
+   * For a shutdown that cannot wait for a relay that does not answer: the transactions still in
+   * flight are cut (their outcome unknown, ETHREAD) and later sends fail as unconnected.
+   */
+  abort(): void;
+}
+
 /**
  * The SMTP mailer of the service: createSmtpMailer's pooled transport, run in a thread of its own.
  * Building each MIME message, signing it (DKIM is an RSA signature per mail) and speaking SMTP were
@@ -47,11 +55,14 @@ export interface ThreadReply {
  * HTTP and drives the database, on another core. Failures keep what the send worker decides by:
  * the SMTP reply code and text, or the connection error code. A thread that dies takes its
  * transactions with it: their sends fail with code `ETHREAD`, an outcome the worker records as
- * unknown, never as safe to repeat. Closing cuts the transactions still in flight the same way.
+ * unknown, never as safe to repeat.
  */
-export function createThreadedMailer(opts: SmtpMailerOptions): Mailer {
+export function createThreadedMailer(opts: SmtpMailerOptions): ThreadedMailer {
   // Without SMTP_URL every send fails at once with a clear error: no thread is needed for that.
-  if (!opts.url) return createSmtpMailer(opts);
+  if (!opts.url) {
+    const mailer = createSmtpMailer(opts);
+    return { ...mailer, abort: () => mailer.close() };
+  }
   const thread = new Worker(threadEntry(), { workerData: opts });
   // Sends in flight keep the process alive; an idle mail thread does not.
   thread.unref();
@@ -95,13 +106,14 @@ export function createThreadedMailer(opts: SmtpMailerOptions): Mailer {
       });
     },
     close() {
+      thread.postMessage('close');
+    },
+    abort() {
       // Later sends reach no relay: failing as unconnected, they are safe to try again.
       gone ??= Object.assign(new Error('the mailer is closed: nothing was sent'), {
         code: 'ECONNECTION',
       });
       thread.postMessage('close');
-      // Transactions still in flight (a relay that never answers) are cut, not waited for; their
-      // outcome is unknown (ETHREAD).
       if (pending.size > 0) void thread.terminate();
     },
   };

@@ -1,11 +1,12 @@
 import { expect } from 'chai';
+import { Readable } from 'node:stream';
 import { csvRecords, type CsvRecord } from '../../../src/subscribers/csv-records.js';
 
 const limits = { maxRecordChars: 100, maxRecordLines: 3 };
 
 async function read(chunks: string[] | Buffer[]): Promise<CsvRecord[]> {
   const out: CsvRecord[] = [];
-  for await (const r of csvRecords(chunks, limits)) out.push(r);
+  for await (const r of csvRecords(Readable.from(chunks), limits)) out.push(r);
   return out;
 }
 
