@@ -112,7 +112,7 @@ export function buildServices(a: Adapters, overrides: Partial<Ports> = {}) {
   const templates = new TemplateService(models, campaignRenderer);
   const segments = new SegmentService(models, a.clock);
   const imports = new ImportService(models, emailKeys, suppressions, protector, audit, a.clock);
-  const exports = new ExportService(segments, audit);
+  const exports = new ExportService(models, segments, lists, audit);
   const ports: Ports = {
     renderer: campaignRenderer,
     audience: segmentAudience(segments),

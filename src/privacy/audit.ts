@@ -1,8 +1,9 @@
 import { Types } from 'mongoose';
+import { idsBefore } from '../db/keyset.js';
 import type { Models } from '../db/models/index.js';
 import type { StaffActor } from '../auth/service.js';
 import type { Clock } from '../shared/clock.js';
-import { badRequest } from '../shared/errors.js';
+import { decodeCursor, encodeCursor } from '../shared/cursor.js';
 
 export type Actor = StaffActor | { type: 'system'; name: string } | { type: 'subject' };
 
@@ -57,19 +58,6 @@ export interface AuditEntryView {
   details: Record<string, unknown> | null;
 }
 
-// Keyset over (at, _id), newest first: entries written meanwhile never shift a page.
-function encodeAuditCursor(at: Date, id: string): string {
-  return Buffer.from(`${at.getTime()}:${id}`, 'utf8').toString('base64url');
-}
-
-function decodeAuditCursor(cursor: string): { at: Date; id: Types.ObjectId } {
-  const m = /^(\d{1,15}):([0-9a-f]{24})$/.exec(
-    /^[A-Za-z0-9_-]{1,80}$/.test(cursor) ? Buffer.from(cursor, 'base64url').toString('utf8') : '',
-  );
-  if (!m) throw badRequest('cursor: not a cursor this API gave out');
-  return { at: new Date(Number(m[1])), id: new Types.ObjectId(m[2]) };
-}
-
 /** Reads the trail; the API offers no way to change or delete it. */
 export class AuditReader {
   constructor(private readonly models: Pick<Models, 'AuditEntry'>) {}
@@ -80,12 +68,12 @@ export class AuditReader {
     if (q.actor) and.push({ actorId: q.actor });
     if (q.from) and.push({ at: { $gte: q.from } });
     if (q.to) and.push({ at: { $lt: q.to } });
-    if (q.cursor) {
-      const c = decodeAuditCursor(q.cursor);
-      and.push({ $or: [{ at: { $lt: c.at } }, { at: c.at, _id: { $lt: c.id } }] });
-    }
-    const docs = await this.models.AuditEntry.find(and.length ? { $and: and } : {})
-      .sort({ at: -1, _id: -1 })
+    // Newest first by `_id`, which entries get as they are written: the `_id` index serves the
+    // page, and entries written meanwhile never shift one.
+    const before = q.cursor !== undefined ? new Types.ObjectId(decodeCursor(q.cursor)) : undefined;
+    and.push({ _id: idsBefore(before) });
+    const docs = await this.models.AuditEntry.find({ $and: and })
+      .sort({ _id: -1 })
       .limit(q.limit + 1)
       .lean();
     const page = docs.slice(0, q.limit);
@@ -101,8 +89,7 @@ export class AuditReader {
         requestId: d.requestId ?? null,
         details: (d.details as Record<string, unknown> | undefined) ?? null,
       })),
-      nextCursor:
-        docs.length > q.limit && last ? encodeAuditCursor(last.at, String(last._id)) : null,
+      nextCursor: docs.length > q.limit && last ? encodeCursor(String(last._id)) : null,
     };
   }
 }

@@ -50,11 +50,7 @@ export function segmentRoutes(s: { segments: SegmentService }): RouteDef[] {
       response: previewView,
       handler: async (req, res) => {
         const { rules } = body(segmentPreviewBody, req.body);
-        const [count, sample] = await Promise.all([
-          segments.count(rules),
-          segments.sample(rules, 10),
-        ]);
-        res.json({ count, sample });
+        res.json(await segments.preview(rules, 10));
       },
     },
     {

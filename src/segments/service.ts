@@ -1,8 +1,10 @@
 import { Types } from 'mongoose';
+import { countMatching } from '../db/count.js';
+import { findByIds, MAX_IDS_PER_READ } from '../db/group-read.js';
+import { pageFilter } from '../db/keyset.js';
 import type { Models } from '../db/models/index.js';
 import type { SegmentDoc } from '../db/models/segment.js';
 import type { Clock } from '../shared/clock.js';
-import { mapConcurrent } from '../shared/concurrency.js';
 import { maskEmail } from '../shared/email.js';
 import { AppError, notFound } from '../shared/errors.js';
 import {
@@ -18,6 +20,9 @@ import {
 
 /** A filter on the subscribers collection built only from allow-listed paths and operators. */
 export type SubscriberFilter = Record<string, unknown>;
+
+/** What rules select: a filter the database evaluates, or the ids computed from facts. */
+type Selected = { filter: SubscriberFilter } | { ids: Types.ObjectId[] };
 
 export interface SegmentView {
   id: string;
@@ -53,7 +58,6 @@ const DAY_MS = 86_400_000;
 const escapeRegex = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 const SUBSCRIBER_PROJECTION = '-hetuSealed -address';
 const SAMPLE_PROJECTION = 'name email status';
-const READ_CONCURRENCY = 16;
 const READ_BATCH = 5000;
 
 type Comparison = 'gt' | 'gte' | 'lt' | 'lte' | 'eq';
@@ -140,17 +144,29 @@ export class SegmentService {
   }
 
   async count(rules: Rule): Promise<number> {
+    return this.countSelected(await this.select(rules));
+  }
+
+  /** Count and sample from one evaluation of the rules. */
+  async preview(rules: Rule, size = 10): Promise<{ count: number; sample: SampleItem[] }> {
     const selected = await this.select(rules);
+    const [count, sample] = await Promise.all([
+      this.countSelected(selected),
+      this.sampleSelected(selected, size),
+    ]);
+    return { count, sample };
+  }
+
+  private async countSelected(selected: Selected): Promise<number> {
     return 'filter' in selected
-      ? this.models.Subscriber.countDocuments(selected.filter)
+      ? countMatching(this.models.Subscriber, selected.filter)
       : selected.ids.length;
   }
 
-  async sample(rules: Rule, size = 10): Promise<SampleItem[]> {
-    const selected = await this.select(rules);
+  private async sampleSelected(selected: Selected, size: number): Promise<SampleItem[]> {
     const docs =
       'filter' in selected
-        ? await this.models.Subscriber.find(selected.filter)
+        ? await this.models.Subscriber.find(pageFilter(selected.filter))
             .sort({ _id: 1 })
             .limit(size)
             .select(SAMPLE_PROJECTION)
@@ -185,9 +201,7 @@ export class SegmentService {
     const filter = selected.filter;
     let after: Types.ObjectId | undefined;
     for (;;) {
-      const page = await this.models.Subscriber.find(
-        after ? { $and: [filter, { _id: { $gt: after } }] } : filter,
-      )
+      const page = await this.models.Subscriber.find(pageFilter(filter, after))
         .sort({ _id: 1 })
         .limit(batchSize)
         .select(SUBSCRIBER_PROJECTION)
@@ -259,9 +273,7 @@ export class SegmentService {
    * costs (subscribers × ids); set algebra over one query per group's plain conditions and one
    * aggregation per fact reads each collection a few times instead.
    */
-  private async select(
-    rules: Rule,
-  ): Promise<{ filter: SubscriberFilter } | { ids: Types.ObjectId[] }> {
+  private async select(rules: Rule): Promise<Selected> {
     if (!hasFacts(rules)) return { filter: await this.compileRule(rules) };
     const set = await this.idSet(rules);
     let ids = set.ids;
@@ -391,18 +403,25 @@ export class SegmentService {
     return new Set(docs.map((d) => String(d._id)));
   }
 
-  /** Up to `max` of these subscribers, in the order given, by `_id` reads; the gone are skipped. */
+  /** Up to `max` of these subscribers, in the order given, read in groups by `_id`; the gone are skipped. */
   private async byIds(
     ids: Types.ObjectId[],
     projection: string,
     max: number,
   ): Promise<MatchedSubscriber[]> {
+    const fields = Object.fromEntries(
+      projection
+        .split(' ')
+        .map((f) => (f.startsWith('-') ? [f.slice(1), 0 as const] : [f, 1 as const])),
+    );
     const out: MatchedSubscriber[] = [];
-    for (let i = 0; i < ids.length && out.length < max; i += max) {
-      const docs = await mapConcurrent(ids.slice(i, i + max), READ_CONCURRENCY, (id) =>
-        this.models.Subscriber.findById(id).select(projection).lean<MatchedSubscriber>(),
-      );
-      for (const d of docs) if (d && out.length < max) out.push(d);
+    for (let i = 0; i < ids.length && out.length < max; i += MAX_IDS_PER_READ) {
+      const chunk = ids.slice(i, i + MAX_IDS_PER_READ);
+      const found = await findByIds<MatchedSubscriber>(this.models.Subscriber, chunk, fields);
+      for (const id of chunk) {
+        const doc = found.get(String(id));
+        if (doc && out.length < max) out.push(doc);
+      }
     }
     return out;
   }

@@ -1,6 +1,9 @@
 import { Types, type FilterQuery } from 'mongoose';
 import type { z } from 'zod';
 import { can } from '../auth/permissions.js';
+import { countMatching } from '../db/count.js';
+import { findByIds } from '../db/group-read.js';
+import { idsAfter } from '../db/keyset.js';
 import type { Models } from '../db/models/index.js';
 import { membershipId, type MEMBERSHIP_STATUSES } from '../db/models/membership.js';
 import type { SubscriberDoc } from '../db/models/subscriber.js';
@@ -61,6 +64,8 @@ const MAX_PAGE = 200;
 // Memberships read per round when paging a list; several rounds fill a page when other filters
 // drop most members.
 const LIST_SCAN_BATCH = 500;
+/** Members of a list read whole to page through it; larger lists are walked with the subscribers. */
+const SMALL_LIST = 20_000;
 
 const escapeRegex = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
@@ -173,7 +178,7 @@ export class ContactService {
 
     const found = q.list
       ? await this.scanList(q.list, filter, after, limit + 1)
-      : await this.models.Subscriber.find(after ? { ...filter, _id: { $gt: after } } : filter)
+      : await this.models.Subscriber.find({ ...filter, _id: idsAfter(after) })
           .sort({ _id: 1 })
           .limit(limit + 1)
           .lean<Lean[]>();
@@ -367,7 +372,12 @@ export class ContactService {
     return out;
   }
 
-  /** Walks the list's memberships in subscriber-id order and keeps those matching `filter`. */
+  /**
+   * A page of the list's members matching `filter`, in subscriber-id order. A list of up to
+   * SMALL_LIST members is read whole from the membership index and its ids walked in order;
+   * a larger one is found by walking subscribers in `_id` order and keeping the members, which
+   * fills a page within a few reads when most people are on the list.
+   */
   private async scanList(
     listKey: string,
     filter: FilterQuery<SubscriberDoc>,
@@ -376,27 +386,42 @@ export class ContactService {
   ): Promise<Lean[]> {
     const [list] = await this.lists.resolve([listKey]);
     const listId = new Types.ObjectId(list!.id);
+    const { Membership, Subscriber } = this.models;
     const out: Lean[] = [];
+    if ((await countMatching(Membership, { listId })) <= SMALL_LIST) {
+      const members = await Membership.find({ listId }, { subscriberId: 1 }).lean();
+      const ids = members
+        .map((m) => m.subscriberId)
+        .filter((id) => !after || String(id) > String(after))
+        .sort((a, b) => (String(a) < String(b) ? -1 : 1));
+      for (let i = 0; i < ids.length && out.length < want; i += LIST_SCAN_BATCH) {
+        const subs = await Subscriber.find({
+          ...filter,
+          _id: { $in: ids.slice(i, i + LIST_SCAN_BATCH) },
+        })
+          .sort({ _id: 1 })
+          .limit(want - out.length)
+          .lean<Lean[]>();
+        out.push(...subs);
+      }
+      return out;
+    }
     let cursor = after;
     for (;;) {
-      const batch = await this.models.Membership.find(
-        { listId, ...(cursor ? { subscriberId: { $gt: cursor } } : {}) },
-        { subscriberId: 1 },
-      )
-        .sort({ subscriberId: 1 })
-        .limit(LIST_SCAN_BATCH)
-        .lean();
-      if (batch.length === 0) return out;
-      const subs = await this.models.Subscriber.find({
-        ...filter,
-        _id: { $in: batch.map((m) => m.subscriberId) },
-      })
+      const subs = await Subscriber.find({ ...filter, _id: idsAfter(cursor) })
         .sort({ _id: 1 })
-        .limit(want - out.length)
+        .limit(LIST_SCAN_BATCH)
         .lean<Lean[]>();
-      out.push(...subs);
-      if (out.length >= want || batch.length < LIST_SCAN_BATCH) return out;
-      cursor = batch[batch.length - 1]!.subscriberId;
+      const members = await findByIds(
+        Membership,
+        subs.map((sub) => membershipId(sub._id, listId)),
+        { _id: 1 },
+      );
+      for (const sub of subs) {
+        if (out.length < want && members.has(membershipId(sub._id, listId))) out.push(sub);
+      }
+      if (out.length >= want || subs.length < LIST_SCAN_BATCH) return out;
+      cursor = subs[subs.length - 1]!._id;
     }
   }
 

@@ -1,10 +1,14 @@
 import { stringify } from 'csv-stringify';
+import { Types } from 'mongoose';
 import { Readable } from 'node:stream';
 import { z } from 'zod';
+import { findByIds, MAX_IDS_PER_READ } from '../db/group-read.js';
+import type { Models } from '../db/models/index.js';
 import { MEMBERSHIP_STATUSES } from '../db/models/membership.js';
 import type { AuditContext, AuditLog } from '../privacy/audit.js';
 import { ATTRIBUTE_KEY, type Rule } from '../segments/rules.js';
 import type { MatchedSubscriber, SegmentService } from '../segments/service.js';
+import type { ListService } from './lists.js';
 
 export const exportQuerySchema = z
   .strictObject({
@@ -28,6 +32,8 @@ export const exportQuerySchema = z
 export type ExportQuery = z.output<typeof exportQuerySchema>;
 
 /** The identity number and postal address are never exported in bulk. */
+const EXPORT_PROJECTION = { hetuSealed: 0, address: 0 } as const;
+
 const COLUMNS = [
   'email',
   'name',
@@ -55,7 +61,9 @@ function cell(value: unknown): string {
 /** Streams a list's members or a segment's subscribers as CSV; one audit entry per export. */
 export class ExportService {
   constructor(
+    private readonly models: Pick<Models, 'Membership' | 'Subscriber'>,
     private readonly segments: SegmentService,
+    private readonly lists: ListService,
     private readonly audit: AuditLog,
   ) {}
 
@@ -84,7 +92,15 @@ export class ExportService {
     let count = 0;
     let complete = false;
     try {
-      for await (const page of this.segments.matching(rules)) {
+      const pages =
+        q.list && !q.segment
+          ? listMemberPages(
+              this.models,
+              new Types.ObjectId((await this.lists.resolve([q.list]))[0]!.id),
+              q.status ?? [...MEMBERSHIP_STATUSES],
+            )
+          : this.segments.matching(rules);
+      for await (const page of pages) {
         for (const s of page) {
           count += 1;
           yield header.map((h) => cell(valueOf(s, h)));
@@ -101,6 +117,32 @@ export class ExportService {
       });
     }
   }
+}
+
+/** Memberships read from the list's index a page at a time, their people by `_id` per page. */
+async function* listMemberPages(
+  models: Pick<Models, 'Membership' | 'Subscriber'>,
+  listId: Types.ObjectId,
+  statuses: string[],
+): AsyncGenerator<MatchedSubscriber[]> {
+  const memberships = models.Membership.find(
+    { listId, status: { $in: statuses } },
+    { subscriberId: 1 },
+  )
+    .lean()
+    .cursor({ batchSize: MAX_IDS_PER_READ });
+  let ids: Types.ObjectId[] = [];
+  const page = async () => {
+    const found = await findByIds<MatchedSubscriber>(models.Subscriber, ids, EXPORT_PROJECTION);
+    const people = ids.flatMap((id) => found.get(String(id)) ?? []);
+    ids = [];
+    return people;
+  };
+  for await (const m of memberships) {
+    ids.push(m.subscriberId);
+    if (ids.length === MAX_IDS_PER_READ) yield await page();
+  }
+  if (ids.length > 0) yield await page();
 }
 
 function valueOf(s: MatchedSubscriber, column: string): unknown {

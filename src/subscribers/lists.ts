@@ -1,5 +1,6 @@
 import { Types, type Connection } from 'mongoose';
 import type { z } from 'zod';
+import { countMatching } from '../db/count.js';
 import type { Models } from '../db/models/index.js';
 import type { ListDoc } from '../db/models/list.js';
 import { MEMBERSHIP_STATUSES } from '../db/models/membership.js';
@@ -156,23 +157,19 @@ export class ListService {
     return list;
   }
 
+  /** Members per list and status, each counted from the membership index. */
   private async counts(
     listIds: Types.ObjectId[],
   ): Promise<Map<string, Record<MembershipStatus, number>>> {
-    const rows = await this.models.Membership.aggregate<{
-      _id: { listId: Types.ObjectId; status: MembershipStatus };
-      n: number;
-    }>([
-      { $match: { listId: { $in: listIds } } },
-      { $group: { _id: { listId: '$listId', status: '$status' }, n: { $sum: 1 } } },
-    ]);
     const out = new Map<string, Record<MembershipStatus, number>>();
-    for (const row of rows) {
-      const key = String(row._id.listId);
-      const counts = out.get(key) ?? emptyCounts();
-      counts[row._id.status] = row.n;
-      out.set(key, counts);
-    }
+    await Promise.all(
+      listIds.map(async (listId) => {
+        const counts = emptyCounts();
+        for (const status of MEMBERSHIP_STATUSES)
+          counts[status] = await countMatching(this.models.Membership, { listId, status });
+        out.set(String(listId), counts);
+      }),
+    );
     return out;
   }
 }

@@ -1,16 +1,13 @@
 import { Types } from 'mongoose';
+import { findByIds, MAX_IDS_PER_READ } from '../../db/group-read.js';
 import type { CampaignDoc } from '../../db/models/campaign.js';
 import type { Models } from '../../db/models/index.js';
 import type { Clock } from '../../shared/clock.js';
-import { mapConcurrent } from '../../shared/concurrency.js';
 import { isDuplicateKey } from '../../shared/errors.js';
 import type { SuppressionService } from '../../unsubscribe/suppressions.js';
 import type { AudienceSource } from '../audience.js';
 
 const PAGE = 1000;
-// Below this share of the subscribers collection, people are read by `_id` one by one; above it,
-// one pass over the collection is cheaper (docs/database.md: any other filter reads everything).
-const POINT_READS_UP_TO = 0.1;
 
 type Campaign = Pick<CampaignDoc, 'listIds' | 'segmentId'> & { _id: Types.ObjectId };
 type SnapshotModels = Pick<
@@ -184,24 +181,16 @@ export class RecipientSnapshot {
     return out;
   }
 
-  /** Address and status of each candidate, by the cheaper of point reads or one pass. */
+  /** Address and status of each candidate, read in groups by `_id`. */
   private async people(ids: string[]): Promise<Map<string, { email: string; status: string }>> {
-    const { Subscriber } = this.models;
     const out = new Map<string, { email: string; status: string }>();
-    if (ids.length === 0) return out;
-    const total = await Subscriber.estimatedDocumentCount();
-    if (ids.length <= total * POINT_READS_UP_TO) {
-      await mapConcurrent(ids, 8, async (id) => {
-        const p = await Subscriber.findById(id, { email: 1, status: 1 }).lean();
-        if (p) out.set(id, p);
-      });
-      return out;
-    }
-    const wanted = new Set(ids);
-    const cursor = Subscriber.find({}, { email: 1, status: 1 }).lean().cursor({ batchSize: 1000 });
-    for await (const p of cursor) {
-      const id = String(p._id);
-      if (wanted.has(id)) out.set(id, p);
+    for (let i = 0; i < ids.length; i += MAX_IDS_PER_READ) {
+      const found = await findByIds<{ email: string; status: string }>(
+        this.models.Subscriber,
+        ids.slice(i, i + MAX_IDS_PER_READ),
+        { email: 1, status: 1 },
+      );
+      for (const [id, person] of found) out.set(id, person);
     }
     return out;
   }
