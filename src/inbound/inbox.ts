@@ -2,7 +2,7 @@ import { simpleParser } from 'mailparser';
 import { Types } from 'mongoose';
 import type { StaffActor } from '../auth/service.js';
 import type { Models } from '../db/models/index.js';
-import type { InboundStatus } from '../db/models/inbound-message.js';
+import type { InboundClassification, InboundStatus } from '../db/models/inbound-message.js';
 import type { AuditContext, AuditLog } from '../privacy/audit.js';
 import type { Clock } from '../shared/clock.js';
 import { normaliseEmail } from '../shared/email.js';
@@ -12,7 +12,7 @@ import type { CampaignLists } from '../unsubscribe/campaign-lists.js';
 import { Claims } from '../db/claims.js';
 import { INBOUND_CLAIMS } from './claims.js';
 import type { SubscriberLookup } from './ports.js';
-import { ownText } from './reply-text.js';
+import { OWN_TEXT_PARSE_OPTIONS, ownText } from './reply-text.js';
 
 export type StaffAction = 'unsubscribe' | 'unsubscribe_all' | 'ignore';
 
@@ -66,9 +66,15 @@ export class InboundInbox {
     this.claims = new Claims(models.InboundMessage.db, INBOUND_CLAIMS);
   }
 
-  async list(q: { status?: InboundStatus; limit: number; before?: Date }) {
+  async list(q: {
+    status?: InboundStatus;
+    classification?: InboundClassification;
+    limit: number;
+    before?: Date;
+  }) {
     const filter: Record<string, unknown> = {};
     if (q.status) filter.status = q.status;
+    if (q.classification) filter.classification = q.classification;
     if (q.before) filter.receivedAt = { $lt: q.before };
     const docs = await this.models.InboundMessage.find(filter, summary)
       .sort({ receivedAt: -1, _id: -1 })
@@ -85,6 +91,7 @@ export class InboundInbox {
     let text = '';
     if (raw) {
       const parsed = await simpleParser(Buffer.from(raw.buffer), {
+        ...OWN_TEXT_PARSE_OPTIONS,
         skipTextToHtml: true,
         skipImageLinks: true,
       });

@@ -33,7 +33,8 @@ import {
 } from './headers.js';
 import type { CampaignLists } from '../unsubscribe/campaign-lists.js';
 import type { PrivacyRequestSink, SubscriberLookup, SubscriberRef } from './ports.js';
-import { detectIntent, ownText } from './reply-text.js';
+import { classifyReply } from './reply-intent/classify.js';
+import { OWN_TEXT_PARSE_OPTIONS, ownText } from './reply-text.js';
 import { isReport, mayBeReport, parseArf, parseDsn, type OriginalRef } from './reports.js';
 
 export interface InboundConfig {
@@ -58,6 +59,7 @@ const TOKEN_LOCAL = {
 };
 const OUR_MESSAGE_ID = /^([0-9a-f]{24})\.([0-9a-f]{24})$/;
 const PARSE_OPTIONS = {
+  ...OWN_TEXT_PARSE_OPTIONS,
   keepDeliveryStatus: true,
   skipImageLinks: true,
   skipTextToHtml: true,
@@ -439,16 +441,15 @@ export class InboundPipeline {
     // A subject of one's own ("Unsubscribe") is a request; a reply's subject is the campaign's.
     const subject = parsed.subject ?? '';
     const ownSubject = /^\s*(re|vs|sv|aw|fw|fwd|vl|vb)\s*:/i.test(subject) ? '' : subject;
-    const intent = detectIntent(`${ownSubject}\n${own}`);
+    const verdict = classifyReply(`${ownSubject}\n${own}`);
     const context = this.replyContext(ctx);
-    if (intent === null) return review('other', 'no request recognised', context ?? {});
-    if (intent === 'ambiguous')
-      return review(
-        'ambiguous',
-        'the request may mean something else (e.g. cancel an order)',
-        context ?? {},
-      );
-    if (intent === 'privacy') {
+    // Staff read the reason beside the message: it names the words that decided.
+    if (verdict.intent === 'other') return review('other', verdict.reason, context ?? {});
+    if (verdict.intent === 'ambiguous') return review('ambiguous', verdict.reason, context ?? {});
+    if (verdict.intent === 'privacy') {
+      // Only erasure is opened on its own; an access request is answered by staff.
+      if (verdict.privacy === 'access')
+        return review('privacy_request', `access request: ${verdict.reason}`, context ?? {});
       const from = ctx.from;
       if (!from) return review('privacy_request', 'privacy request without a usable sender');
       const privacy = this.deps.privacy;
@@ -477,7 +478,7 @@ export class InboundPipeline {
     if (ctx.from === subscriber.email) {
       auth = await this.deps.authenticator.verify(ctx.raw, ctx.env, ctx.from);
       if (auth.fromAuthenticated) {
-        const extra = { ...ids, auth: authOf(auth) };
+        const extra = { ...ids, auth: authOf(auth), detail: verdict.reason };
         return acting('reply_unsubscribe', extra, async () => {
           const res = await this.deps.optOuts.record({
             subscriberId: subscriber.id,

@@ -6,16 +6,37 @@ import { convert, type HtmlToTextOptions } from 'html-to-text';
  * "Inbound mail"), so everything here errs on the side of cutting too much.
  */
 
+// Where a client starts the original it replies to, everything after is the original: the mark
+// becomes a line of its own that ownText stops at.
+const ORIGINAL_STARTS = '\u0000original';
+
+/**
+ * For mailparser: a message with only an HTML part must reach ownText as HTML, since mailparser's
+ * own conversion to text drops the marks of quotes and signatures (blockquote, gmail_quote,
+ * Outlook's divRplyFwdMsg and Signature) that say which words are the writer's.
+ */
+export const OWN_TEXT_PARSE_OPTIONS = { skipHtmlToText: true } as const;
+
 const HTML_OPTIONS: HtmlToTextOptions = {
   wordwrap: false,
+  formatters: {
+    originalStarts: (_elem, _walk, builder) => {
+      builder.openBlock();
+      builder.addInline(ORIGINAL_STARTS);
+      builder.closeBlock();
+    },
+  },
   selectors: [
     { selector: 'blockquote', format: 'skip' },
     { selector: 'div.gmail_quote', format: 'skip' },
     { selector: 'div.gmail_signature', format: 'skip' },
     { selector: 'div.moz-cite-prefix', format: 'skip' },
     { selector: 'div.moz-signature', format: 'skip' },
-    { selector: 'div#divRplyFwdMsg', format: 'skip' },
-    { selector: 'div#appendonsend', format: 'skip' },
+    // Outlook puts the original's header block here and the original after it, outside the div.
+    { selector: 'div#divRplyFwdMsg', format: 'originalStarts' },
+    { selector: 'div#x_divRplyFwdMsg', format: 'originalStarts' },
+    { selector: 'div#appendonsend', format: 'originalStarts' },
+    { selector: 'div.OutlookMessageHeader', format: 'originalStarts' },
     { selector: 'div#Signature', format: 'skip' },
     { selector: 'div.yahoo_quoted', format: 'skip' },
     { selector: 'a', options: { ignoreHref: true } },
@@ -35,6 +56,8 @@ function isAttribution(line: string): boolean {
   return (
     /^(on|am)\b.*\b(wrote|schrieb)\s*:?$/i.test(l) ||
     /\bkirjoitti\s*:?$/i.test(l) ||
+    // Apple Mail in Finnish: "Name <addr> kirjoitti 15.1.2026 kello 10.00:".
+    /<[^>\s]+@[^>\s]+>\s*kirjoitti\b.*:$/i.test(l) ||
     /\bskrev\b.*:$/i.test(l) ||
     /\bskrev\s*:?$/i.test(l) ||
     /\bwrote\s*:$/i.test(l)
@@ -47,7 +70,26 @@ const CUT_LINES = [
   /^_{8,}\s*$/,
   /^-- ?$/,
   /^(sent from my|get outlook for|lähetetty (iphonesta|ipadista|android)|skickat från min)/i,
+  /^(hanki outlook|skaffa outlook)/i,
 ];
+
+/**
+ * A closing formula on a line of its own, perhaps with a name ("Ystävällisin terveisin", "t.
+ * Maija", "Best regards,"): after the writer's words it starts the signature, which may carry
+ * anything (a company footer about unsubscribing, too).
+ */
+const CLOSING =
+  /^(((ystävällisin|parhain|lämpimin|yst\.?) )?terv(eisin|\.)|t\.|t:|terkuin|mvh|(med )?(vänliga|bästa) hälsningar|hälsningar|(best|kind|warm) regards|regards|best wishes|cheers|br|sincerely|yours( sincerely| truly)?|thanks|thank you|kiitos|tack)(?![a-zåäö])[,.!]?/i;
+
+function isClosing(line: string): boolean {
+  const m = CLOSING.exec(line);
+  if (!m) return false;
+  const rest = line.slice(m[0].length).trim();
+  // "Thanks" alone may begin a sentence ("Kiitos! Poistakaa…" is on one line); "Thanks," ends.
+  if (/^(thanks|thank you|kiitos|tack)/i.test(m[0]) && !/,$/.test(m[0])) return false;
+  const name = rest.split(/\s+/);
+  return rest === '' || (name.length <= 3 && !/[?!]/.test(rest) && /^\p{Lu}/u.test(rest));
+}
 
 export function ownText(text: string | undefined, html: string | undefined): string {
   const source = text && text.trim() ? text : html ? convert(html, HTML_OPTIONS) : '';
@@ -57,7 +99,8 @@ export function ownText(text: string | undefined, html: string | undefined): str
     const line = lines[i]!;
     const t = line.trim();
     if (t.startsWith('>')) continue;
-    if (CUT_LINES.some((re) => re.test(t))) break;
+    if (t === ORIGINAL_STARTS || CUT_LINES.some((re) => re.test(t))) break;
+    if (isClosing(t) && kept.some((k) => k.trim() !== '')) break;
     // Gmail wraps a long attribution over two lines: "On …, Name <" / "addr> wrote:".
     const wrapped = i + 1 < lines.length && isAttribution(`${t} ${lines[i + 1]!.trim()}`);
     if (isAttribution(t) || wrapped) {
@@ -77,62 +120,4 @@ export function ownText(text: string | undefined, html: string | undefined): str
     kept.push(line);
   }
   return kept.join('\n').trim();
-}
-
-export type Intent = 'unsubscribe' | 'privacy' | 'ambiguous' | null;
-
-const PRIVACY = [
-  /\bpoista(kaa)? (kaikki |minun |henkilö)?tietoni\b/,
-  /\bpoista(kaa)? (kaikki )?(minun )?henkilötiedot\b/,
-  /\btietojeni poista/,
-  /\b(delete|erase|remove) (all )?(of )?my (personal )?(data|information|details|info)\b/,
-  /\bright to (be forgotten|erasure)\b/,
-  /\b(radera|ta bort) (alla )?mina (person)?uppgifter\b/,
-];
-
-const UNSUBSCRIBE = [
-  // English
-  /\bunsubscribe\b/,
-  /\bstop (sending|emailing|mailing)\b/,
-  /\bremove me\b/,
-  /\btake me off\b/,
-  /\bopt(-| )?out\b/,
-  /\bno more (e-?mails|newsletters|messages)\b/,
-  /\b(don't|do not|please don't) (e-?mail|mail|contact) me\b/,
-  // Finnish
-  /\bperu(n|tan)? (uutiskirje\w*|tilaus|tilaukseni|tilauksen|tilaamani)\b/,
-  /\bperuutan tilauksen\b/,
-  /\bperu(uta|utan|a|n)? .{0,30}uutiskirje/,
-  /\ben halua (enää |mitään )?(uutiskirje|viest|sähköpost|postia|markkinointi|mainos|tiedot(teit|e))/,
-  /\bei kiitos (enää )?(uutiskirje|sähköpost|viest)/,
-  /\bpoista(kaa)? minut\b/,
-  /\bpoista(kaa)? (osoitteeni|sähköpostiosoitteeni|sähköpostini)\b/,
-  /\blopet(a|takaa|takaa) (viestien |sähköpostien |uutiskirjeiden |postien )?lähettäminen\b/,
-  /\bälkää (enää )?lähettäkö\b/,
-  /\buutiskirjee?n? tilauksen peru/,
-  // Swedish
-  /\bavsluta (min |mitt )?prenumeration/,
-  /\bavregistrera\b/,
-  /\bavprenumerera\b/,
-  /\bsäg(er)? upp (min )?prenumeration/,
-  /\bta bort mig\b/,
-  /\bsluta skicka\b/,
-  /\bvill inte (längre )?(ha|få) (ert |era |några |fler |mer )?(nyhetsbrev|mejl|mail|e-post|utskick|reklam)/,
-];
-
-// "Peruuta tilaus" alone also means "cancel my order": a person, not a rule, decides.
-const AMBIGUOUS = [/\bperuu(ta|tan|tkaa)? (tilaus|tilaukseni|tilauksen|tilaukset)\b/];
-
-const NEGATED =
-  /\b(don't|do not|not|never|älä|en halua) (want to |halua )?(unsubscribe|perua|peruuttaa)\b/;
-
-/** The request of a reply's own text; privacy beats unsubscribe because erasure includes it. */
-export function detectIntent(own: string): Intent {
-  const text = own.toLowerCase().replace(/\s+/g, ' ').replace(/[’`]/g, "'").slice(0, 4000);
-  if (!text) return null;
-  if (PRIVACY.some((re) => re.test(text))) return 'privacy';
-  if (NEGATED.test(text)) return 'ambiguous';
-  if (UNSUBSCRIBE.some((re) => re.test(text))) return 'unsubscribe';
-  if (AMBIGUOUS.some((re) => re.test(text))) return 'ambiguous';
-  return null;
 }

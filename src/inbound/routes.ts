@@ -15,6 +15,7 @@ import type { InboundPipeline } from './pipeline.js';
 
 const listQuery = z.strictObject({
   status: z.enum(INBOUND_STATUSES).optional(),
+  classification: z.enum(INBOUND_CLASSIFICATIONS).optional(),
   limit: queryInt(1, 200).default(50),
   before: z.iso.datetime().optional(),
 });
@@ -109,13 +110,17 @@ export function inboundRoutes(s: { inbound: InboundPipeline; inbox: InboundInbox
       method: 'get',
       path: '/inbound',
       permission: 'inbound.read',
-      summary: 'Inbound messages, newest first; ?status=needs_review is the staff inbox',
+      summary:
+        'Inbound messages, newest first; ?status=needs_review is the staff inbox, ' +
+        '&classification=ambiguous its replies that may or may not ask to unsubscribe ' +
+        '(detail says why)',
       query: listQuery,
       response: z.object({ items: z.array(messageView) }),
       handler: async (req, res) => {
         const q = parseInput(listQuery, req.query);
         const items = await s.inbox.list({
           status: q.status,
+          classification: q.classification,
           limit: q.limit,
           before: q.before ? new Date(q.before) : undefined,
         });

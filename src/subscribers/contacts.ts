@@ -162,10 +162,10 @@ export class ContactService {
   ): Promise<{ items: SubscriberSummary[]; nextCursor: string | null }> {
     const limit = Math.min(q.limit ?? DEFAULT_PAGE, MAX_PAGE);
     const filter: FilterQuery<SubscriberDoc> = {};
+    const exactEmail = q.email !== undefined ? normaliseEmail(q.email) : null;
     if (q.email !== undefined) {
-      const exact = normaliseEmail(q.email);
       const prefix = q.email.trim().toLowerCase();
-      filter.email = exact ?? { $gte: prefix, $lt: `${prefix}\uffff` };
+      filter.email = exactEmail ?? { $gte: prefix, $lt: `${prefix}\uffff` };
     }
     if (q.name !== undefined) filter.name = { $regex: escapeRegex(q.name.trim()), $options: 'i' };
     if (q.status !== undefined) filter.status = q.status;
@@ -178,10 +178,15 @@ export class ContactService {
 
     const found = q.list
       ? await this.scanList(q.list, filter, after, limit + 1)
-      : await this.models.Subscriber.find({ ...filter, _id: idsAfter(after) })
-          .sort({ _id: 1 })
-          .limit(limit + 1)
-          .lean<Lean[]>();
+      : exactEmail
+        ? // An exact address names at most one person: its unique index answers, no page to walk.
+          await this.models.Subscriber.find(after ? { ...filter, _id: { $gt: after } } : filter)
+            .limit(limit + 1)
+            .lean<Lean[]>()
+        : await this.models.Subscriber.find({ ...filter, _id: idsAfter(after) })
+            .sort({ _id: 1 })
+            .limit(limit + 1)
+            .lean<Lean[]>();
     const pageItems = found.slice(0, limit);
     const nextCursor =
       found.length > limit ? encodeCursor(String(pageItems[pageItems.length - 1]!._id)) : null;

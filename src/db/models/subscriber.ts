@@ -42,6 +42,10 @@ export function subscriberSchema(clock: Clock) {
   schema.index({ status: 1, _id: 1 });
   schema.index({ name: 1 });
   schema.index({ createdAt: 1 });
+  // Segment rules compare these by equality.
+  schema.index({ locale: 1 });
+  schema.index({ customerSegment: 1 });
+  schema.index({ source: 1 });
   return schema;
 }
 
