@@ -1,6 +1,6 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { loadConfig } from './config/config.js';
+import { ConfigError, loadConfig } from './config/config.js';
 import { resolveSecrets, type ResolvedConfig } from './config/local-secrets.js';
 import { openDatabase } from './db/connection.js';
 import { createApp } from './http/app.js';
@@ -22,7 +22,7 @@ export interface RunningService {
   config: ResolvedConfig;
   services: Services;
   logger: Logger;
-  /** Stops taking work, drains, closes the database (and the embedded FerretDB). */
+  /** Stops taking work, drains, closes the database (and stops the embedded one). */
   stop(): Promise<void>;
   /** For an exit that cannot wait for stop(): ends the embedded FerretDB at once. */
   abandon(): void;
@@ -45,21 +45,6 @@ export async function startService(
   const adapters = { config, db, clock, logger, mailer };
   const services = buildServices(adapters, ports);
   const app = createApp({ ...adapters, services });
-  // Erasures a crash left half done are finished before the data can be read again.
-  const resumed = await services.erasure.resumeAll({ actor: { type: 'system', name: 'startup' } });
-  if (resumed > 0) logger.info({ resumed }, 'finished interrupted erasures');
-
-  const server: Server = await new Promise((resolve, reject) => {
-    const s = app.listen(config.port, (err?: Error) => (err ? reject(err) : resolve(s)));
-  });
-  const { port } = server.address() as AddressInfo;
-  const retention = new RetentionScheduler(services.retention, logger);
-  retention.start();
-  logger.info({ port, baseUrl: config.baseUrl }, 'Kirje listening');
-  if (config.send.worker) services.sendWorker.start();
-  // Completes one-click opt-outs in the background, first whatever a crash left in the outbox.
-  services.unsubscribeFollowUps.start();
-
   const listener =
     config.inboundSmtpPort === null
       ? undefined
@@ -68,11 +53,43 @@ export async function startService(
           { domain: config.inboundDomain, maxBytes: config.inboundMaxBytes },
           logger,
         );
-  const inboundSmtpPort = listener ? await listener.start(config.inboundSmtpPort!) : null;
+  let http: Server | undefined;
+  let inboundSmtpPort: number | null = null;
+  try {
+    // Erasures a crash left half done are finished before the data can be read again.
+    const resumed = await services.erasure.resumeAll({
+      actor: { type: 'system', name: 'startup' },
+    });
+    if (resumed > 0) logger.info({ resumed }, 'finished interrupted erasures');
+    http = await new Promise<Server>((resolve, reject) => {
+      const s = app.listen(config.port, (err?: Error) =>
+        err ? reject(portError('PORT', config.port, err)) : resolve(s),
+      );
+    });
+    if (listener)
+      inboundSmtpPort = await listener
+        .start(config.inboundSmtpPort!)
+        .catch((err: unknown) =>
+          Promise.reject(portError('INBOUND_SMTP_PORT', config.inboundSmtpPort!, err)),
+        );
+  } catch (err) {
+    // A start that fails leaves nothing running, the embedded database included.
+    await listener?.stop();
+    if (http) await new Promise((resolve) => http!.close(resolve));
+    mailer.close();
+    await db.close();
+    throw err;
+  }
+  const server = http;
+  const { port } = server.address() as AddressInfo;
+  const retention = new RetentionScheduler(services.retention, logger);
+  retention.start();
+  if (config.send.worker) services.sendWorker.start();
   const poller = config.imap
     ? new ImapPoller(services.inbound, config.imap, config.inboundMaxBytes, logger)
     : undefined;
   poller?.start();
+  logger.info({ port, baseUrl: config.baseUrl }, 'Kirje listening');
 
   let stopping: Promise<void> | undefined;
   return {
@@ -100,8 +117,6 @@ export async function startService(
         }, MAIL_DRAIN_MS);
         await drained;
         clearTimeout(cut);
-        // After HTTP: no new one-click opt-outs; the step in progress finishes, the rest waits.
-        await services.unsubscribeFollowUps.stop();
         clearTimeout(grace);
         await inboundStopped;
         mailer.close();
@@ -112,4 +127,13 @@ export async function startService(
     },
     abandon: () => db.abandon(),
   };
+}
+
+/** A port we could not listen on, as the variable that chose it. */
+function portError(variable: string, port: number, err: unknown): unknown {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'EADDRINUSE') return new ConfigError(variable, `(port ${port}) is already in use`);
+  if (code === 'EACCES')
+    return new ConfigError(variable, `(port ${port}) needs privileges this process lacks`);
+  return err;
 }

@@ -1,4 +1,3 @@
-import { Types } from 'mongoose';
 import { segmentAudience, type AudienceSource } from './campaigns/audience.js';
 import type { CampaignRenderer } from './campaigns/render/types.js';
 import { MailComposer } from './campaigns/send/compose.js';
@@ -34,7 +33,6 @@ import { RateLimiter } from './subscribe/rate-limiter.js';
 import { SubscribeService } from './subscribe/service.js';
 import { campaignListsFrom } from './unsubscribe/campaign-lists.js';
 import { UnsubscribeConfirmation } from './unsubscribe/confirmation.js';
-import { UnsubscribeFollowUps } from './unsubscribe/follow-ups.js';
 import { UnsubscribePortal } from './unsubscribe/portal.js';
 import { PreferenceService } from './unsubscribe/preferences.js';
 import { ContactService } from './subscribers/contacts.js';
@@ -75,18 +73,6 @@ export function buildServices(a: Adapters, overrides: Partial<Ports> = {}) {
   const suppressions = new SuppressionService(models, protector, a.clock);
   const consent = new ConsentLedger(models);
   const unsubscribe = new UnsubscribeService(models, suppressions, consent, a.clock);
-  // Built here, started only by the composition root (src/server.ts), like the send worker.
-  const unsubscribeFollowUps = new UnsubscribeFollowUps(
-    models,
-    suppressions,
-    unsubscribe,
-    a.logger,
-  );
-  // A pending opt-out names only the subscriber: a decision about an address settles them all.
-  suppressions.settleFirst(() => unsubscribeFollowUps.settle());
-  unsubscribe.settleFirst(async (subscriberId) => {
-    if (Types.ObjectId.isValid(subscriberId)) await unsubscribeFollowUps.settle(subscriberId);
-  });
   const staffAdmin = new StaffAdminService(
     auth,
     audit,
@@ -140,7 +126,6 @@ export function buildServices(a: Adapters, overrides: Partial<Ports> = {}) {
     suppressions,
     consent,
     unsubscribe,
-    unsubscribeFollowUps,
     audit,
     a.clock,
   );
@@ -154,17 +139,11 @@ export function buildServices(a: Adapters, overrides: Partial<Ports> = {}) {
     models,
     tokens,
     unsubscribe,
-    unsubscribeFollowUps,
     preferences,
     campaignLists,
     unsubscribeConfirmation,
     (token) => `${a.config.baseUrl}/u/${token}`,
   );
-  unsubscribeFollowUps.afterComplete((done) => {
-    unsubscribePortal
-      .confirmCompleted(done)
-      .catch((err: unknown) => a.logger.error({ err }, 'unsubscribe confirmation mails failed'));
-  });
   const messageIdDomain = a.config.dkim?.domainName ?? a.config.inboundDomain;
   const composer = new MailComposer(tokens, {
     baseUrl: a.config.baseUrl,
@@ -193,7 +172,6 @@ export function buildServices(a: Adapters, overrides: Partial<Ports> = {}) {
     renderer: ports.renderer,
     snapshot,
     suppressions,
-    pendingOptOuts: unsubscribeFollowUps,
     clock: a.clock,
     logger: a.logger,
     config: a.config.send,
@@ -205,7 +183,7 @@ export function buildServices(a: Adapters, overrides: Partial<Ports> = {}) {
     models,
     {
       tokens,
-      optOuts: unsubscribeFollowUps,
+      unsubscribe,
       suppressions,
       authenticator: new MailAuthenticator({
         mta: a.config.inboundDomain,
@@ -240,14 +218,7 @@ export function buildServices(a: Adapters, overrides: Partial<Ports> = {}) {
     audit,
     a.clock,
   );
-  const subjectData = new SubjectDataService(
-    models,
-    a.db.connection,
-    protector,
-    audit,
-    a.clock,
-    () => unsubscribeFollowUps.settle(),
-  );
+  const subjectData = new SubjectDataService(models, a.db.connection, protector, audit, a.clock);
   const erasure = new ErasureService(
     models,
     a.db.connection,
@@ -273,7 +244,6 @@ export function buildServices(a: Adapters, overrides: Partial<Ports> = {}) {
     emailKeys,
     consent,
     unsubscribe,
-    unsubscribeFollowUps,
     staffAdmin,
     lists,
     contacts,

@@ -239,7 +239,12 @@ export class CampaignService {
     const at = this.clock.now();
     for (const u of unknown) {
       if (await claims.once(`requeue:${String(u._id)}:${u.attempts}`, { owner: 'api', at })) {
-        entries.push({ r: u._id, s: u.subscriberId, l: u.listId, n: u.attempts + 1 });
+        entries.push({
+          recipientId: u._id,
+          subscriberId: u.subscriberId,
+          listId: u.listId,
+          attempt: u.attempts + 1,
+        });
       }
     }
     if (entries.length === 0) return { requeued: 0, campaign: await this.view(current) };

@@ -16,15 +16,51 @@ import { createLogger } from '../shared/logger.js';
  */
 type Command = (args: string[], s: Services) => Promise<void>;
 
+/** Each command's synopsis and what it does, for `--help`. */
+const HELP = {
+  'users:create': {
+    synopsis: `--email EMAIL --role ${ROLES.join('|')} [--name NAME] [--password-stdin] [--token]`,
+    about:
+      'Creates a staff user. --password-stdin reads the user’s sign-in password from stdin;\n' +
+      '--token also creates an API token and prints it alone on the last line of stdout.',
+  },
+  'users:list': { synopsis: '', about: 'Lists staff users: id, email, role, active or disabled.' },
+  'users:disable': {
+    synopsis: '--email EMAIL [--enable]',
+    about: 'Disables a staff user (their sessions and tokens stop working); --enable undoes it.',
+  },
+  'tokens:create': {
+    synopsis: '--email EMAIL [--name NAME]',
+    about: 'Creates an API token for a staff user and prints it once, on the last line.',
+  },
+  'tokens:list': {
+    synopsis: '--email EMAIL',
+    about: 'Lists a staff user’s API tokens: id, name, active or revoked, last use.',
+  },
+  'tokens:revoke': { synopsis: '--id TOKEN_ID', about: 'Revokes an API token by its id.' },
+  'retention:run': {
+    synopsis: '[--dry-run]',
+    about: 'Runs the retention rules now; --dry-run only counts what they would remove.',
+  },
+  'retention:reports': { synopsis: '', about: 'Lists the last 20 retention runs.' },
+} satisfies Record<string, { synopsis: string; about: string }>;
+type CommandName = keyof typeof HELP;
+const isCommand = (name: string): name is CommandName => Object.hasOwn(HELP, name);
+
 const USAGE = `Usage: npm run cli -- <command> [options]
-  users:create --email EMAIL --role ${ROLES.join('|')} [--name NAME] [--password-stdin] [--token]
-  users:list
-  users:disable --email EMAIL [--enable]
-  tokens:create --email EMAIL [--name NAME]
-  tokens:list --email EMAIL
-  tokens:revoke --id TOKEN_ID
-  retention:run [--dry-run]
-  retention:reports`;
+       npm run cli -- <command> --help
+
+Commands:
+${Object.entries(HELP)
+  .map(([name, h]) => `  ${name} ${h.synopsis}`.trimEnd())
+  .join('\n')}
+
+Configuration comes from the environment and .env, as for npm start (DATA_DIR, MONGODB_URI, ...).`;
+
+const commandHelp = (name: CommandName) =>
+  `Usage: npm run cli -- ${name} ${HELP[name].synopsis}`.trimEnd() + `\n\n${HELP[name].about}`;
+
+const wantsHelp = (args: string[]) => args.some((a) => a === '--help' || a === '-h');
 
 function opts<T extends Record<string, { type: 'string' | 'boolean' }>>(
   args: string[],
@@ -47,7 +83,7 @@ async function readStdin(): Promise<string> {
     .replace(/\r?\n$/, '');
 }
 
-const commands: Record<string, Command> = {
+const commands: Record<CommandName, Command> = {
   async 'users:create'(args, s) {
     const o = opts(args, {
       email: { type: 'string' },
@@ -162,10 +198,20 @@ const commands: Record<string, Command> = {
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...args] = argv;
-  const command = name ? commands[name] : undefined;
-  if (!command) {
-    console.error(name ? `unknown command: ${name}\n${USAGE}` : USAGE);
+  if (name === undefined || name === 'help' || wantsHelp([name])) {
+    // Asked for: stdout and success; nothing asked: the same text as an error.
+    if (name === undefined) console.error(USAGE);
+    else console.log(USAGE);
+    return name === undefined ? 2 : 0;
+  }
+  if (!isCommand(name)) {
+    console.error(`unknown command: ${name}\n${USAGE}`);
     return 2;
+  }
+  const command = commands[name];
+  if (wantsHelp(args)) {
+    console.log(commandHelp(name));
+    return 0;
   }
   if (existsSync('.env')) process.loadEnvFile('.env');
   let db: Database | undefined;

@@ -1,5 +1,4 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { AnyBulkWriteOperation } from 'mongoose';
 import { isTransientDbError, retryTransient } from './retry.js';
 import { isDuplicateKey } from '../shared/errors.js';
 
@@ -84,9 +83,9 @@ export async function insertEach(collection: InsertManyTarget, docs: object[]): 
  */
 export const MAX_UPDATE_STATEMENTS = 32;
 
-/** The one driver call used here; a mongoose model has it. */
-export interface BulkWriteTarget<T extends object> {
-  bulkWrite(ops: Array<AnyBulkWriteOperation<T>>, opts: { ordered: boolean }): Promise<unknown>;
+/** The one call used here; a mongoose model and its driver collection both have it. */
+export interface BulkWriteTarget<Op> {
+  bulkWrite(ops: Op[], opts: { ordered: boolean }): Promise<unknown>;
 }
 
 /**
@@ -95,10 +94,7 @@ export interface BulkWriteTarget<T extends object> {
  * and the statements run one after another, as SQLite takes one writer at a time. A transient
  * failure retries the whole command, which is why the writes must be idempotent.
  */
-export async function writeInOrder<T extends object>(
-  model: BulkWriteTarget<T>,
-  ops: Array<AnyBulkWriteOperation<T>>,
-): Promise<void> {
+export async function writeInOrder<Op>(model: BulkWriteTarget<Op>, ops: Op[]): Promise<void> {
   for (let i = 0; i < ops.length; i += MAX_UPDATE_STATEMENTS) {
     const chunk = ops.slice(i, i + MAX_UPDATE_STATEMENTS);
     await retryTransient(() => model.bulkWrite(chunk, { ordered: true }));

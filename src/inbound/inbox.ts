@@ -114,8 +114,8 @@ export class InboundInbox {
   /**
    * Settles a message waiting for review. Two staff members (or a double click) acting at once
    * must not both act: the one whose claim insert wins does, the others get invalid_state. A
-   * filtered `updateOne({_id, status: 'needs_review'})` cannot decide that on FerretDB, where
-   * several concurrent callers all see it match (docs/database.md).
+   * filtered `updateOne({_id, status: 'needs_review'})` cannot decide that on every database we
+   * run on, where several concurrent callers may all see it match (docs/database.md).
    */
   async act(
     ctx: AuditContext & { actor: StaffActor },

@@ -6,11 +6,7 @@ import type { InboundClassification, InboundStatus } from '../db/models/inbound-
 import type { Clock } from '../shared/clock.js';
 import { normaliseEmail } from '../shared/email.js';
 import type { Logger } from '../shared/logger.js';
-import type {
-  UnsubscribeRequest,
-  UnsubscribeResult,
-  UnsubscribeScope,
-} from '../unsubscribe/service.js';
+import type { UnsubscribeScope, UnsubscribeService } from '../unsubscribe/service.js';
 import type { SuppressionService } from '../unsubscribe/suppressions.js';
 import type { TokenService } from '../unsubscribe/tokens.js';
 import type { AuthVerdict, Envelope, MailAuthenticator } from './authenticator.js';
@@ -145,8 +141,8 @@ const acting = (
 
 /**
  * The record's `_id` is derived from the message's identity (Message-ID + digest), so that
- * deduplication is an insert that fails on `_id` and the earlier record is found by `_id`: the
- * only lookup FerretDB indexes (docs/database.md).
+ * deduplication is an insert that fails on `_id` and the earlier record is found by `_id`, the
+ * lookup that is indexed on every database we run on (docs/database.md).
  */
 export function inboundRecordId(messageId: string, digest: string): Types.ObjectId {
   return new Types.ObjectId(
@@ -175,12 +171,7 @@ export class InboundPipeline {
     private readonly models: Pick<Models, 'InboundMessage'>,
     private readonly deps: {
       tokens: TokenService;
-      /**
-       * Records an opt-out durably (the suppression is in place when it resolves) and completes
-       * the rest in the background: src/unsubscribe/follow-ups.ts, as for one-click. Nobody waits
-       * on a reply for inbound mail, and the synchronous path cost twice the database work.
-       */
-      optOuts: { record(req: UnsubscribeRequest): Promise<UnsubscribeResult> };
+      unsubscribe: Pick<UnsubscribeService, 'unsubscribe'>;
       suppressions: SuppressionService;
       authenticator: MailAuthenticator;
       confirmations: ConfirmationSender;
@@ -356,7 +347,7 @@ export class InboundPipeline {
     if (unsubToken) {
       const claims = unsubToken.claims;
       return acting('unsubscribe_address', claims, async () => {
-        const res = await this.deps.optOuts.record({
+        const res = await this.deps.unsubscribe.unsubscribe({
           subscriberId: claims.subscriberId,
           scope: await this.scopeOf(claims.campaignId),
           channel: 'email',
@@ -388,7 +379,7 @@ export class InboundPipeline {
     who: { subscriberId: string; campaignId?: string },
     ctx: Context,
   ): Promise<string> {
-    const res = await this.deps.optOuts.record({
+    const res = await this.deps.unsubscribe.unsubscribe({
       subscriberId: who.subscriberId,
       scope: { all: true },
       channel: reason,
@@ -420,7 +411,7 @@ export class InboundPipeline {
       });
     const limit = this.cfg.bounceHardLimit;
     return acting('bounce', { ...who, bounce }, async () => {
-      // Hard bounces are counted in numbered slots (FerretDB loses concurrent $inc updates, and
+      // Hard bounces are counted in numbered slots (concurrent $inc may be lost, docs/database.md;
       // counting the records would scan them all); with a limit of 1 the first one is enough.
       const hard =
         limit <= 1
@@ -480,7 +471,7 @@ export class InboundPipeline {
       if (auth.fromAuthenticated) {
         const extra = { ...ids, auth: authOf(auth), detail: verdict.reason };
         return acting('reply_unsubscribe', extra, async () => {
-          const res = await this.deps.optOuts.record({
+          const res = await this.deps.unsubscribe.unsubscribe({
             subscriberId: subscriber.id,
             scope: await this.scopeOf(campaignId),
             channel: context ? 'reply' : 'email',

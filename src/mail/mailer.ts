@@ -96,8 +96,8 @@ const CONNECT_TIMEOUT_MS = 30_000;
 /**
  * The pool's sockets, with Nagle's algorithm off. With it on, the short last segment of each
  * message waits for the relay to acknowledge the rest, and a relay that answers only once the
- * message is complete delays that acknowledgement (40 ms on Linux): measured on loopback, one mail
- * per connection per ~45 ms (175/s with 8 connections instead of ~4,000/s). nodemailer has no
+ * message is complete delays that acknowledgement (40 ms on Linux), which caps each connection
+ * at a few dozen mails a second (BENCHMARKS.md). nodemailer has no
  * option for it; its `getSocket` hook takes a connected socket. A failure to connect is reported as
  * nodemailer reports its own (ECONNECTION): nothing was sent, so trying again is safe.
  */

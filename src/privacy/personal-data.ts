@@ -38,11 +38,6 @@ export interface PersonalDataEntry {
   erase: EraseAction;
   /** Fields never copied into an export as stored (sealed values are shown per permission). */
   omit?: string[];
-  /**
-   * A document holds several people's entries in this array: the export shows only the entries
-   * whose `field` is one of the subject's subscriber ids.
-   */
-  shared?: { array: string; field: string };
   /** Whole documents older than the configured period go in the retention run. */
   retention?: { rule: string; dateField: string; months: 'inboundMonths' | 'deliveryMonths' };
 }
@@ -62,8 +57,8 @@ export const COLLECTIONS = {
   consentEvents: 'consent_events',
   consentTexts: 'consent_texts',
   unsubscribeEvents: 'unsubscribe_events',
-  unsubscribeFollowUps: 'unsubscribe_followups',
   suppressions: 'suppressions',
+  suppressionStamps: 'suppression_stamps',
   orders: 'orders',
   audit: 'audit_log',
   privacyRequests: 'privacy_requests',
@@ -162,21 +157,6 @@ export const PERSONAL_DATA: readonly PersonalDataEntry[] = [
     erase: { kind: 'unset', fields: ['ip', 'userAgent'] },
   },
   {
-    key: 'unsubscribeFollowUps',
-    collection: COLLECTIONS.unsubscribeFollowUps,
-    title: 'Opt-outs still being completed',
-    match: bySubscriber('entries.subscriberId'),
-    shared: { array: 'entries', field: 'subscriberId' },
-    // A page of the outbox holds several people's opt-outs for seconds (src/unsubscribe/
-    // follow-ups.ts). An erasure request completes the person's first (SubjectDataService.keys);
-    // an entry of someone erased later (retention) is dropped by the background step, which finds
-    // nobody to complete it for.
-    erase: {
-      kind: 'keep',
-      why: 'shared, seconds-long pages of ids and lists; an erased person’s entries are dropped',
-    },
-  },
-  {
     key: 'unsubscribeEvents',
     collection: COLLECTIONS.unsubscribeEvents,
     title: 'Unsubscribe events',
@@ -209,6 +189,17 @@ export const PERSONAL_DATA: readonly PersonalDataEntry[] = [
     erase: {
       kind: 'keep',
       why: 'Art. 17(3)/21: the keyed hash is what keeps an erased person from being mailed again',
+    },
+  },
+  {
+    key: 'suppressionStamps',
+    collection: COLLECTIONS.suppressionStamps,
+    title: 'Latest opt-out per suppression (by keyed hash of the address)',
+    match: (k) =>
+      k.emailHashes.length > 0 ? { _id: { $regex: `^${anyOf(k.emailHashes)}:` } } : null,
+    erase: {
+      kind: 'keep',
+      why: 'the time of the latest opt-out keeps an earlier resubscribe from lifting its suppression',
     },
   },
   {

@@ -73,11 +73,15 @@ export class RetentionService {
     return this.execute(opts, claim);
   }
 
-  /** The scheduler's check: runs only when the persisted next due time has come. */
-  async runIfDue(): Promise<RetentionReportView | null> {
+  /**
+   * The scheduler's check: runs only when the persisted next due time has come. An aborted
+   * `signal` (shutdown) stops the run before its next rule; the run counts as failed, so its
+   * slot is run again at the next check.
+   */
+  async runIfDue(signal?: AbortSignal): Promise<RetentionReportView | null> {
     if (!this.config.interval) return null;
     const claim = await this.claim(true);
-    return claim ? this.execute({ dryRun: false, trigger: 'schedule' }, claim) : null;
+    return claim ? this.execute({ dryRun: false, trigger: 'schedule' }, claim, signal) : null;
   }
 
   async reports(limit = 50): Promise<RetentionReportView[]> {
@@ -140,6 +144,7 @@ export class RetentionService {
   private async execute(
     opts: { dryRun: boolean; trigger: RetentionTrigger },
     claim: { id: string; slot: Date } | null,
+    signal?: AbortSignal,
   ): Promise<RetentionReportView> {
     const startedAt = this.clock.now();
     const report = await this.models.RetentionReport.create({
@@ -152,6 +157,7 @@ export class RetentionService {
     let error: string | undefined;
     try {
       for (const rule of this.rules(startedAt)) {
+        if (signal?.aborted) throw new Error('stopped by shutdown; the next check runs it again');
         rules.push(await rule(opts.dryRun));
       }
     } catch (err) {
@@ -361,6 +367,7 @@ export class RetentionScheduler {
   private timer: NodeJS.Timeout | undefined;
   private first: NodeJS.Timeout | undefined;
   private current: Promise<unknown> = Promise.resolve();
+  private readonly stopping = new AbortController();
 
   constructor(
     private readonly retention: RetentionService,
@@ -372,14 +379,15 @@ export class RetentionScheduler {
   tick(): Promise<unknown> {
     this.current = this.current.then(async () => {
       try {
-        const report = await this.retention.runIfDue();
+        const report = await this.retention.runIfDue(this.stopping.signal);
         if (report)
           this.logger.info(
             { reportId: report.id, rules: report.rules.map((r) => [r.rule, r.removed]) },
             'retention run finished',
           );
       } catch (err) {
-        this.logger.error({ err }, 'retention run failed');
+        if (this.stopping.signal.aborted) this.logger.info('retention run stopped by shutdown');
+        else this.logger.error({ err }, 'retention run failed');
       }
     });
     return this.current;
@@ -396,10 +404,11 @@ export class RetentionScheduler {
     this.timer.unref();
   }
 
-  /** Stops checking and waits for a run in progress. */
+  /** Stops checking; a run in progress stops after its current rule (it is run again later). */
   async stop(): Promise<void> {
     clearTimeout(this.first);
     clearInterval(this.timer);
+    this.stopping.abort();
     await this.current;
   }
 }

@@ -8,12 +8,7 @@ import { normaliseEmail } from '../shared/email.js';
 import { AppError, badRequest, notFound } from '../shared/errors.js';
 import type { AuditContext, AuditLog } from './audit.js';
 import { maskHetu } from './hetu.js';
-import {
-  COLLECTIONS,
-  PERSONAL_DATA,
-  type PersonalDataEntry,
-  type SubjectKeys,
-} from './personal-data.js';
+import { COLLECTIONS, PERSONAL_DATA, type SubjectKeys } from './personal-data.js';
 
 export type ExportRecord = Record<string, unknown>;
 
@@ -41,18 +36,12 @@ export class SubjectDataService {
     private readonly protector: DataProtector,
     private readonly audit: AuditLog,
     private readonly clock: Clock,
-    /**
-     * Completes the person's one-click opt-outs still in the background queue, so an export shows
-     * them and an erasure does not race them (src/unsubscribe/follow-ups.ts).
-     */
-    private readonly settlePending: (emailHash: string) => Promise<void>,
   ) {}
 
   async keys(emailInput: string): Promise<SubjectKeys> {
     const email = normaliseEmail(emailInput);
     if (!email) throw badRequest('email: not a valid email address');
     const emailHash = this.protector.emailHash(email);
-    await this.settlePending(emailHash);
     const subs = await this.models.Subscriber.find({ email }, { _id: 1 }).lean();
     return {
       emails: [email],
@@ -97,20 +86,18 @@ export class SubjectDataService {
       const docs = filter
         ? await this.connection.collection(entry.collection).find(filter).limit(10_000).toArray()
         : [];
-      const records = docs
-        .flatMap((d) => sharedEntries(entry, d, keys))
-        .map((d) => {
-          const rec = plain(d);
-          for (const f of entry.omit ?? []) delete rec[f];
-          if (entry.collection === COLLECTIONS.subscribers) {
-            const sealed = (d as { hetuSealed?: string }).hetuSealed;
-            if (sealed)
-              rec.hetu = revealHetu
-                ? this.protector.decrypt(sealed)
-                : maskHetu(this.protector.decrypt(sealed));
-          }
-          return rec;
-        });
+      const records = docs.map((d) => {
+        const rec = plain(d);
+        for (const f of entry.omit ?? []) delete rec[f];
+        if (entry.collection === COLLECTIONS.subscribers) {
+          const sealed = (d as { hetuSealed?: string }).hetuSealed;
+          if (sealed)
+            rec.hetu = revealHetu
+              ? this.protector.decrypt(sealed)
+              : maskHetu(this.protector.decrypt(sealed));
+        }
+        return rec;
+      });
       sections.push({ key: entry.key, title: entry.title, records });
     }
     sections.push(await this.consentTexts(sections), await this.lists(sections));
@@ -155,17 +142,4 @@ export class SubjectDataService {
       : [];
     return { key: 'lists', title: 'Lists', records: docs.map(plain) };
   }
-}
-
-/** The document itself, or of a document several people share, only the subject's entries. */
-function sharedEntries(
-  entry: PersonalDataEntry,
-  doc: Record<string, unknown>,
-  keys: SubjectKeys,
-): Array<Record<string, unknown>> {
-  if (!entry.shared) return [doc];
-  const { array, field } = entry.shared;
-  const ids = new Set(keys.subscriberIds.map(String));
-  const items = Array.isArray(doc[array]) ? (doc[array] as Array<Record<string, unknown>>) : [];
-  return items.filter((item) => ids.has(String(item[field])));
 }

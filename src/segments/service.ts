@@ -74,7 +74,7 @@ const holds = (op: Comparison, x: number, n: number) =>
 
 /**
  * Compiles segment rules and runs them. Order and membership facts live in their own collections
- * and FerretDB has no $lookup, so those conditions are resolved first into subscriber-id sets
+ * and not every database we run on has $lookup, so those conditions are resolved first into subscriber-id sets
  * (aggregations of only $match/$group) and enter the filter as `_id: {$in}` or `{$nin}`; that keeps
  * any/all nesting exact because each condition becomes a plain predicate on the subscriber.
  */
@@ -268,8 +268,8 @@ export class SegmentService {
 
   /**
    * What a rule selects. Without order or list facts, a filter the database evaluates alone.
-   * With them, the matching ids, computed here: FerretDB checks `_id: {$in: [...]}` element by
-   * element for every document, so a filter carrying the tens of thousands of ids a fact can match
+   * With them, the matching ids, computed here: a long `_id: {$in: [...]}` may be checked element
+   * by element for every document (docs/database.md), so a filter carrying the tens of thousands of ids a fact can match
    * costs (subscribers × ids); set algebra over one query per group's plain conditions and one
    * aggregation per fact reads each collection a few times instead.
    */
@@ -313,7 +313,7 @@ export class SegmentService {
           : { slug: c.list },
       ).select('_id');
       if (!list) throw new AppError('validation_failed', `rules: no list ${c.list}`);
-      // Read and deduplicated here: FerretDB's `distinct` compares each value with every one kept.
+      // Read and deduplicated here: `distinct` can cost the square of the values (docs/database.md).
       const members = await this.models.Membership.find(
         { listId: list._id, status: { $in: c.status } },
         { subscriberId: 1 },
@@ -377,9 +377,8 @@ export class SegmentService {
 
   /**
    * Per subscriber, the sum of `value` over the orders matching `match`: the orders are read
-   * once, projected to two fields, and summed here. FerretDB's `$group` compares each document
-   * with every group found so far, so its cost grows with the square of the buyers (12 s for
-   * 7,000 buyers among 40,000 orders, against under a second read and summed here).
+   * once, projected to two fields, and summed here: `$group` can cost the square of the buyers
+   * (docs/database.md).
    */
   private async perSubscriber(
     match: Record<string, unknown>,

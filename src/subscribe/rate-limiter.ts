@@ -6,9 +6,9 @@ const PURGE_EVERY_MS = 60_000;
 
 /**
  * Fixed-window limits and "once per interval" slots that several processes sharing the database
- * agree on. Every decision is an insert on a unique key: the one write FerretDB makes atomic.
- * (Its `$inc` and findOneAndUpdate are read-modify-write and lose concurrent updates, so a counter
- * document would let bursts through; an in-memory limiter would allow N processes N times.)
+ * agree on. Every decision is an insert on a unique key, the one write every database we run on
+ * makes atomic (docs/database.md): a counter document could lose concurrent updates and let bursts
+ * through, and an in-memory limiter would allow N processes N times.
  */
 export class RateLimiter {
   private lastPurge = 0;

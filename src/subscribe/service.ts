@@ -96,7 +96,7 @@ const fieldError = (field: string, message: string) =>
 export class SubscribeService {
   private readonly pendingMail = new Set<Promise<void>>();
 
-  constructor(private readonly d: SubscribeDeps) {}
+  constructor(private readonly deps: SubscribeDeps) {}
 
   async publicList(slug: string): Promise<PublicList> {
     return (await this.publicLists([slug]))[0]!;
@@ -105,7 +105,7 @@ export class SubscribeService {
   /** Every slug must name a public list; private and unknown lists look alike (404). */
   async publicLists(slugs: string[]): Promise<PublicList[]> {
     const unique = [...new Set(slugs)];
-    const docs = await this.d.models.List.find({ slug: { $in: unique }, public: true }).lean();
+    const docs = await this.deps.models.List.find({ slug: { $in: unique }, public: true }).lean();
     const bySlug = new Map(docs.map((l) => [l.slug, l]));
     return unique.map((slug) => {
       const l = bySlug.get(slug);
@@ -125,7 +125,7 @@ export class SubscribeService {
   consentText(list: Pick<PublicList, 'name'>, locale: PageLocale) {
     const t = messages(locale);
     return {
-      body: format(t['subscribe.consent']!, { org: this.d.config.org.name, list: list.name }),
+      body: format(t['subscribe.consent']!, { org: this.deps.config.org.name, list: list.name }),
       version: t['subscribe.consentVersion']!,
       locale,
     };
@@ -136,12 +136,12 @@ export class SubscribeService {
    * consent), never for anything about the address, so the answer cannot reveal it.
    */
   async subscribe(req: SubscribeRequest, meta: RequestMeta): Promise<PublicList[]> {
-    const ipKey = this.d.protector.emailHash(`ip:${meta.ip ?? 'unknown'}`);
+    const ipKey = this.deps.protector.emailHash(`ip:${meta.ip ?? 'unknown'}`);
     if (
-      !(await this.d.limiter.hit(
+      !(await this.deps.limiter.hit(
         'subscribe-ip',
         ipKey,
-        this.d.config.subscribe.ipLimitPerHour,
+        this.deps.config.subscribe.ipLimitPerHour,
         HOUR_MS,
       ))
     ) {
@@ -156,7 +156,7 @@ export class SubscribeService {
     if (!email) throw fieldError('email', 'not a valid email address');
     if (!req.consent) throw fieldError('consent', 'consent is required to subscribe');
 
-    const suppressed = await this.d.suppressions.find(email, [
+    const suppressed = await this.deps.suppressions.find(email, [
       ALL_LISTS,
       ...lists.map((l) => l.id),
     ]);
@@ -172,13 +172,13 @@ export class SubscribeService {
     const subscriber = await this.findOrCreateSubscriber(email, req, meta, eligible[0]!.slug);
     if (BLOCKED_STATUSES.has(subscriber.status)) return lists;
     const subscriberId = String(subscriber._id);
-    const now = this.d.clock.now();
+    const now = this.deps.clock.now();
     const toConfirm: PublicList[] = [];
     let subscribedNow = false;
 
     for (const list of eligible) {
       const source = `web-form:${list.slug}`;
-      const membership = await this.d.models.Membership.findById(
+      const membership = await this.deps.models.Membership.findById(
         membershipId(subscriber._id, list.id),
       ).lean();
       if (membership?.status === 'subscribed' && subscriber.status === 'subscribed') continue;
@@ -197,7 +197,7 @@ export class SubscribeService {
         await this.markSubscribed(subscriber._id, list.id, source, now);
         subscribedNow = true;
       }
-      await this.d.consent.record({
+      await this.deps.consent.record({
         subscriberId,
         listId: list.id,
         kind: 'subscribe',
@@ -208,7 +208,7 @@ export class SubscribeService {
       });
     }
     if (subscribedNow && subscriber.status === 'unconfirmed') {
-      await this.d.models.Subscriber.updateOne(
+      await this.deps.models.Subscriber.updateOne(
         { _id: subscriber._id, status: 'unconfirmed' },
         { $set: { status: 'subscribed' } },
       );
@@ -232,14 +232,15 @@ export class SubscribeService {
       listName: list.name,
       outcome,
     });
-    const suppressed = await this.d.suppressions.find(subscriber.email, [ALL_LISTS, listId]);
+    const decidedAt = this.deps.clock.now();
+    const suppressed = await this.deps.suppressions.find(subscriber.email, [ALL_LISTS, listId]);
     if (
       BLOCKED_STATUSES.has(subscriber.status) ||
       [...suppressed.values()].some((reason) => !SELF_LIFTABLE.includes(reason))
     ) {
       return result('blocked');
     }
-    const membership = await this.d.models.Membership.findById(
+    const membership = await this.deps.models.Membership.findById(
       membershipId(subscriber._id, list._id),
     ).lean();
     if (
@@ -257,23 +258,25 @@ export class SubscribeService {
 
     // Evidence first: a crash after this leaves the address suppressed (no mail), never mailed
     // without a record; a repeated POST completes the rest.
-    await this.d.consent.record({
+    await this.deps.consent.record({
       subscriberId: String(subscriber._id),
       listId,
       kind: resubscribe ? 'resubscribe' : 'confirm',
       source,
       locale: meta.locale,
-      textRef: await this.d.consent.latestText(String(subscriber._id), listId, 'subscribe'),
+      textRef: await this.deps.consent.latestText(String(subscriber._id), listId, 'subscribe'),
       ...this.networkEvidence(meta),
     });
-    const now = this.d.clock.now();
+    const now = this.deps.clock.now();
     await this.markSubscribed(subscriber._id, listId, source, now);
-    await this.d.models.Subscriber.updateOne(
+    await this.deps.models.Subscriber.updateOne(
       { _id: subscriber._id, status: { $in: ['unconfirmed', 'unsubscribed'] } },
       { $set: { status: 'subscribed' } },
     );
     if (suppressed.size > 0) {
-      await this.d.suppressions.lift(subscriber.email, [...suppressed.keys()], [...SELF_LIFTABLE]);
+      await this.deps.suppressions.lift(subscriber.email, [...suppressed.keys()], decidedAt, [
+        ...SELF_LIFTABLE,
+      ]);
     }
     return result('confirmed');
   }
@@ -281,7 +284,7 @@ export class SubscribeService {
   /** The form as HTML to paste into any website; it posts to this service's /subscribe. */
   async embedSnippet(listId: string, localeInput: string | undefined) {
     const doc = Types.ObjectId.isValid(listId)
-      ? await this.d.models.List.findById(listId).lean()
+      ? await this.deps.models.List.findById(listId).lean()
       : null;
     if (!doc) throw notFound('list');
     if (!doc.public) {
@@ -292,12 +295,12 @@ export class SubscribeService {
     }
     const list = await this.publicList(doc.slug);
     const locale = pickLocale([localeInput]);
-    const html = this.formHtml(list, locale, `${this.d.config.baseUrl}/subscribe`, {}, {});
+    const html = this.formHtml(list, locale, `${this.deps.config.baseUrl}/subscribe`, {}, {});
     return {
       listId: list.id,
       slug: list.slug,
       locale,
-      hostedUrl: `${this.d.config.baseUrl}/subscribe/${encodeURIComponent(list.slug)}?lang=${locale}`,
+      hostedUrl: `${this.deps.config.baseUrl}/subscribe/${encodeURIComponent(list.slug)}?lang=${locale}`,
       html,
     };
   }
@@ -325,11 +328,11 @@ export class SubscribeService {
   async consentsOf(ctx: AuditContext, subscriberId: string) {
     if (!Types.ObjectId.isValid(subscriberId))
       throw new AppError('bad_request', 'id: not a valid id');
-    const { events, texts } = await this.d.consent.forSubscriber(subscriberId);
-    if (events.length === 0 && !(await this.d.models.Subscriber.exists({ _id: subscriberId }))) {
+    const { events, texts } = await this.deps.consent.forSubscriber(subscriberId);
+    if (events.length === 0 && !(await this.deps.models.Subscriber.exists({ _id: subscriberId }))) {
       throw notFound('subscriber');
     }
-    await this.d.audit.record(ctx, 'subscriber.consents.read', subscriberId, {
+    await this.deps.audit.record(ctx, 'subscriber.consents.read', subscriberId, {
       events: events.length,
     });
     return {
@@ -362,17 +365,17 @@ export class SubscribeService {
     limit = 1000,
   ): Promise<{ subscriberIds: string[]; membershipIds: string[] }> {
     const cutoff = new Date(
-      this.d.clock.now().getTime() -
-        this.d.config.subscribe.unconfirmedRetentionDays * 24 * HOUR_MS,
+      this.deps.clock.now().getTime() -
+        this.deps.config.subscribe.unconfirmedRetentionDays * 24 * HOUR_MS,
     );
     const [subscribers, memberships] = await Promise.all([
-      this.d.models.Subscriber.find(
+      this.deps.models.Subscriber.find(
         { status: 'unconfirmed', createdAt: { $lt: cutoff } },
         { _id: 1 },
       )
         .limit(limit)
         .lean(),
-      this.d.models.Membership.find(
+      this.deps.models.Membership.find(
         { status: 'unconfirmed', createdAt: { $lt: cutoff } },
         { _id: 1 },
       )
@@ -391,12 +394,12 @@ export class SubscribeService {
   }
 
   private async resolveToken(token: string) {
-    const claims = this.d.tokens.verify('subscribe-confirm', token);
+    const claims = this.deps.tokens.verify('subscribe-confirm', token);
     const gone = () => new AppError('bad_request', 'the link is no longer valid');
     if (!claims.listId) throw gone();
     const [subscriber, list] = await Promise.all([
-      this.d.models.Subscriber.findById(claims.subscriberId, { email: 1, status: 1 }).lean(),
-      this.d.models.List.findById(claims.listId, { name: 1, slug: 1 }).lean(),
+      this.deps.models.Subscriber.findById(claims.subscriberId, { email: 1, status: 1 }).lean(),
+      this.deps.models.List.findById(claims.listId, { name: 1, slug: 1 }).lean(),
     ]);
     if (!subscriber || !list) throw gone();
     return { subscriber, list };
@@ -408,7 +411,7 @@ export class SubscribeService {
     meta: RequestMeta,
     slug: string,
   ) {
-    const existing = await this.d.emailKeys.lookup(email, ['status']);
+    const existing = await this.deps.emailKeys.lookup(email, ['status']);
     if (existing) return existing;
     const locale = (LOCALES as readonly string[]).includes(req.locale ?? '')
       ? req.locale
@@ -423,7 +426,9 @@ export class SubscribeService {
       status: 'unconfirmed' as const,
     };
     // A concurrent post of the same address may have created it first: then theirs is used.
-    return (await this.d.emailKeys.create(doc, ['status'])) ?? { _id: doc._id, status: doc.status };
+    return (
+      (await this.deps.emailKeys.create(doc, ['status'])) ?? { _id: doc._id, status: doc.status }
+    );
   }
 
   private async addMembership(
@@ -432,7 +437,7 @@ export class SubscribeService {
     status: 'unconfirmed',
     source: string,
   ): Promise<void> {
-    await this.d.models.Membership.create({
+    await this.deps.models.Membership.create({
       _id: membershipId(subscriberId, listId),
       subscriberId,
       listId,
@@ -450,7 +455,7 @@ export class SubscribeService {
     now: Date,
   ): Promise<void> {
     const upsert = () =>
-      this.d.models.Membership.updateOne(
+      this.deps.models.Membership.updateOne(
         { _id: membershipId(subscriberId, listId) },
         {
           $set: { status: 'subscribed', subscribedAt: now },
@@ -466,7 +471,7 @@ export class SubscribeService {
   }
 
   private networkEvidence(meta: RequestMeta): { ip?: string; userAgent?: string } {
-    if (!this.d.config.subscribe.recordIp) return {};
+    if (!this.deps.config.subscribe.recordIp) return {};
     return { ip: meta.ip, userAgent: meta.userAgent?.slice(0, 512) };
   }
 
@@ -482,23 +487,23 @@ export class SubscribeService {
     lists: PublicList[],
     locale: PageLocale,
   ): Promise<void> {
-    const slot = this.d.suppressions.hash(email);
-    const interval = this.d.config.subscribe.confirmIntervalMinutes * 60_000;
-    if (!(await this.d.limiter.acquire('confirm-mail', slot, interval))) return;
-    const expiresInSeconds = this.d.config.subscribe.confirmTtlHours * 3600;
+    const slot = this.deps.suppressions.hash(email);
+    const interval = this.deps.config.subscribe.confirmIntervalMinutes * 60_000;
+    if (!(await this.deps.limiter.acquire('confirm-mail', slot, interval))) return;
+    const expiresInSeconds = this.deps.config.subscribe.confirmTtlHours * 3600;
     for (const list of lists) {
-      const token = this.d.tokens.sign(
+      const token = this.deps.tokens.sign(
         'subscribe-confirm',
         { subscriberId, listId: list.id },
         { expiresInSeconds },
       );
-      const mail = this.d.systemMails.renderSystemMail('subscribe-confirm', locale, {
-        confirmUrl: `${this.d.config.baseUrl}/subscribe/confirm/${token}?lang=${locale}`,
+      const mail = this.deps.systemMails.renderSystemMail('subscribe-confirm', locale, {
+        confirmUrl: `${this.deps.config.baseUrl}/subscribe/confirm/${token}?lang=${locale}`,
         listName: list.name,
       });
-      const sending = this.d.mailer
+      const sending = this.deps.mailer
         .send({
-          from: this.d.config.mailFrom,
+          from: this.deps.config.mailFrom,
           to: email,
           subject: mail.subject,
           html: mail.html,
@@ -508,9 +513,9 @@ export class SubscribeService {
         .then(
           () => undefined,
           async (err: unknown) => {
-            this.d.logger.warn({ err, subscriberId }, 'confirmation mail not sent');
+            this.deps.logger.warn({ err, subscriberId }, 'confirmation mail not sent');
             // Let the person try again at once instead of waiting out the interval.
-            await this.d.limiter.release('confirm-mail', slot).catch(() => undefined);
+            await this.deps.limiter.release('confirm-mail', slot).catch(() => undefined);
           },
         )
         .finally(() => this.pendingMail.delete(sending));

@@ -249,8 +249,8 @@ export class ContactService {
     }
     let res;
     try {
-      // updateOne rather than findOneAndUpdate: FerretDB reports a unique-index refusal of
-      // findAndModify without the duplicate-key code.
+      // updateOne rather than findOneAndUpdate: the embedded database reports a unique-index
+      // refusal of findAndModify without the duplicate-key code.
       res = await this.models.Subscriber.updateOne(
         { _id },
         {

@@ -21,8 +21,8 @@ export type NewSubscriber = Partial<SubscriberDoc> & { _id: Types.ObjectId; emai
 
 /**
  * Subscribers by normalised address through the email-key collection (src/db/models/email-key.ts):
- * every lookup is two `_id` reads, where a filter on `subscribers.email` scans the collection on
- * the embedded FerretDB. Every path that creates a subscriber or changes an address goes through
+ * every lookup is two `_id` reads, where a filter on `subscribers.email` may scan the collection
+ * (docs/database.md). Every path that creates a subscriber or changes an address goes through
  * here; erasure deletes the keys with the subscriber (src/privacy/personal-data.ts).
  *
  * Creating writes the key first, so its unique `_id` decides between racing creators. A key whose
@@ -151,7 +151,7 @@ export class EmailKeys {
 
   /**
    * After the unique email index refused a subscriber write: the subscribers holding these
-   * addresses, with their keys pointed at them. Filters by email (a scan on the embedded FerretDB),
+   * addresses, with their keys pointed at them. Filters by email (possibly a scan),
    * which is why it runs only after a refusal.
    */
   async adopt<F extends Field>(

@@ -1,10 +1,10 @@
-import { Types } from 'mongoose';
 import type { Models } from '../db/models/index.js';
+import { membershipId } from '../db/models/membership.js';
+import { findByIds } from '../db/group-read.js';
 import type { AuditContext } from '../privacy/audit.js';
 import { AppError } from '../shared/errors.js';
 import type { CampaignLists } from './campaign-lists.js';
 import type { UnsubscribeConfirmation } from './confirmation.js';
-import type { CompletedOptOut, UnsubscribeFollowUps } from './follow-ups.js';
 import type {
   Overview,
   PreferenceOutcome,
@@ -32,7 +32,7 @@ export interface PortalView {
 }
 
 export type PortalOutcome =
-  /** RFC 8058 one-click, its suppression durable: the sender reads no page, so no list is looked up. */
+  /** RFC 8058 one-click, durable: the sender reads no page, so no list name is looked up. */
   | { kind: 'accepted'; locale: string | undefined }
   | { kind: 'unsubscribed'; all: boolean; lists: NamedList[]; locale: string | undefined }
   | { kind: 'preferences'; view: PortalView; outcome: PreferenceOutcome };
@@ -53,7 +53,6 @@ export class UnsubscribePortal {
     private readonly models: Pick<Models, 'Membership' | 'List'>,
     private readonly tokens: TokenService,
     private readonly unsubscribe: UnsubscribeService,
-    private readonly followUps: UnsubscribeFollowUps,
     private readonly preferences: PreferenceService,
     private readonly campaignLists: CampaignLists,
     private readonly confirmation: UnsubscribeConfirmation,
@@ -92,20 +91,12 @@ export class UnsubscribePortal {
       channel: action.action === 'one-click' ? ('one-click' as const) : ('link' as const),
       campaignId: claims.campaignId,
     };
-    if (action.action === 'one-click') {
-      // RFC 8058 senders come in bulk and ignore the answer: it is given once the suppression is
-      // durable; memberships, ledger, event and the optional mail follow in the background.
-      const recorded = await this.followUps.record(request, { listId: claims.listId });
-      return { kind: 'accepted', locale: recorded.subscriber?.locale };
-    }
-    // The person's own click on the page gets the whole opt-out done before the answer.
-    // The names are only for the answer page: read beside the writes, not after them.
-    const [result, lists] = await Promise.all([
-      this.unsubscribe.unsubscribe(request),
-      this.names(target),
-    ]);
+    const result = await this.unsubscribe.unsubscribe(request);
     const { subscriber } = result;
-    if (result.changed && subscriber && this.confirmation.enabled) {
+    const confirm = result.changed && subscriber && this.confirmation.enabled;
+    // RFC 8058 senders read no page: list names only for a page or a confirmation mail.
+    const lists = action.action === 'one-click' && !confirm ? [] : await this.names(target);
+    if (confirm) {
       // Not awaited: the opt-out is already durable and the answer must not wait for a relay.
       void this.confirmation.send(
         subscriber,
@@ -113,29 +104,8 @@ export class UnsubscribePortal {
         this.manageUrl(token),
       );
     }
+    if (action.action === 'one-click') return { kind: 'accepted', locale: subscriber?.locale };
     return { kind: 'unsubscribed', all, lists, locale: subscriber?.locale };
-  }
-
-  /**
-   * The confirmation mail of one-click opt-outs the background step completed (only new ones, so
-   * a repeat or a second completion mails nothing), linking to the page of the same link.
-   */
-  async confirmCompleted(done: CompletedOptOut[]): Promise<void> {
-    if (!this.confirmation.enabled) return;
-    for (const d of done) {
-      if (!d.changed || d.optOut.channel !== 'one-click') continue;
-      const lists = await this.names(d.optOut.listIds);
-      const token = this.tokens.sign('unsubscribe', {
-        subscriberId: d.optOut.subscriberId,
-        ...(d.optOut.campaignId ? { campaignId: d.optOut.campaignId } : {}),
-        ...(d.linkListId ? { listId: d.linkListId } : {}),
-      });
-      void this.confirmation.send(
-        d.subscriber,
-        lists.map((l) => l.name),
-        this.manageUrl(token),
-      );
-    }
   }
 
   private async target(claims: TokenClaims): Promise<string[]> {
@@ -143,18 +113,16 @@ export class UnsubscribePortal {
     if (!claims.campaignId) return [];
     const campaignLists = await this.campaignLists(claims.campaignId);
     if (campaignLists.length === 0) return [];
-    const memberOf = await this.models.Membership.find(
-      {
-        subscriberId: new Types.ObjectId(claims.subscriberId),
-        listId: { $in: campaignLists.map((id) => new Types.ObjectId(id)) },
-      },
+    const memberOf = await findByIds<{ listId: unknown }>(
+      this.models.Membership,
+      campaignLists.map((listId) => membershipId(claims.subscriberId, listId)),
       { listId: 1 },
-    ).lean();
-    return memberOf.length > 0 ? memberOf.map((m) => String(m.listId)) : campaignLists;
+    );
+    return memberOf.size > 0 ? [...memberOf.values()].map((m) => String(m.listId)) : campaignLists;
   }
 
   private async names(ids: string[]): Promise<NamedList[]> {
-    // One `_id` read per list (an `$in` filter scans the collection on the embedded FerretDB).
+    // One `_id` read per list: only `_id` lookups are indexed everywhere (docs/database.md).
     const lists = await Promise.all(
       ids.map((id) => this.models.List.findById(id, { name: 1 }).lean()),
     );

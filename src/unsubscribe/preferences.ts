@@ -6,7 +6,6 @@ import type { AuditContext, AuditLog } from '../privacy/audit.js';
 import type { ConsentLedger } from '../subscribe/consent-ledger.js';
 import type { Clock } from '../shared/clock.js';
 import { AppError, isDuplicateKey, notFound } from '../shared/errors.js';
-import type { UnsubscribeFollowUps } from './follow-ups.js';
 import type { UnsubscribeService } from './service.js';
 import { ALL_LISTS, type SuppressionService } from './suppressions.js';
 
@@ -50,17 +49,12 @@ export class PreferenceService {
     private readonly suppressions: SuppressionService,
     private readonly consent: ConsentLedger,
     private readonly unsubscribe: UnsubscribeService,
-    private readonly followUps: Pick<UnsubscribeFollowUps, 'settle'>,
     private readonly audit: AuditLog,
     private readonly clock: Clock,
   ) {}
 
-  /**
-   * Null when the person no longer exists (erased). Changes nothing the person could see as a
-   * change: it only completes their one-click opt-outs still in flight, so the page shows them.
-   */
+  /** Null when the person no longer exists (erased). */
   async overview(subscriberId: string): Promise<Overview | null> {
-    await this.followUps.settle(subscriberId);
     const s = await this.models.Subscriber.findById(subscriberId, {
       email: 1,
       name: 1,
@@ -158,6 +152,7 @@ export class PreferenceService {
     listId: string,
     locale: SubscriberLocale,
   ): Promise<boolean> {
+    const decidedAt = this.clock.now();
     const blocking = await this.suppressions.find(subscriber.email, [ALL_LISTS, listId]);
     if ([...blocking.values()].some((reason) => reason !== 'unsubscribe')) return false;
 
@@ -193,7 +188,8 @@ export class PreferenceService {
       { _id: subscriber.id, status: { $in: ['unsubscribed', 'unconfirmed'] } },
       { $set: { status: 'subscribed' } },
     );
-    if (blocking.size > 0) await this.suppressions.lift(subscriber.email, [...blocking.keys()]);
+    if (blocking.size > 0)
+      await this.suppressions.lift(subscriber.email, [...blocking.keys()], decidedAt);
     return true;
   }
 }

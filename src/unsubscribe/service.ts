@@ -8,7 +8,9 @@ import type { UnsubscribeChannel } from '../db/models/unsubscribe-event.js';
 import type { ConsentLedger } from '../subscribe/consent-ledger.js';
 import type { Clock } from '../shared/clock.js';
 import { insertEach, writeInOrder } from '../db/bulk.js';
+import { GroupCommit } from '../db/group-commit.js';
 import { findByIds } from '../db/group-read.js';
+import { AppError } from '../shared/errors.js';
 import {
   ALL_LISTS,
   type SuppressionService,
@@ -38,7 +40,7 @@ export interface UnsubscribeResult {
 }
 
 /** One opt-out as decided: what is suppressed, why, when, through which channel. */
-export interface OptOut {
+interface OptOut {
   subscriberId: string;
   allLists: boolean;
   /** Sorted, distinct; empty when allLists. */
@@ -52,7 +54,7 @@ export interface OptOut {
 }
 
 /** An opt-out whose suppressions are in place, ready for the rest (see complete()). */
-export interface SuppressedOptOut {
+interface SuppressedOptOut {
   optOut: OptOut;
   /** Null when the person was erased meanwhile: only the suppressions remain to be had. */
   subscriber: { _id: Types.ObjectId; status: SubscriberStatus } | null;
@@ -60,7 +62,7 @@ export interface SuppressedOptOut {
   suppressions: SuppressionState[];
 }
 
-export type SubscriberStatus = (typeof SUBSCRIBER_STATUSES)[number];
+type SubscriberStatus = (typeof SUBSCRIBER_STATUSES)[number];
 
 // A later opt-out never softens an earlier one: a complaint stays a complaint when the person also
 // clicks "unsubscribe", and a bounce is not turned back into a plain unsubscribe.
@@ -72,12 +74,31 @@ const STATUS_RANK: Record<SubscriberStatus, number> = {
   complained: 3,
 };
 
+type Person = {
+  _id: Types.ObjectId;
+  email: string;
+  locale: string;
+  name?: string | null;
+  status: SubscriberStatus;
+};
+const PERSON = { email: 1, locale: 1, name: 1, status: 1 } as const;
+type StoredMembership = {
+  _id: string;
+  subscriberId: Types.ObjectId;
+  listId: Types.ObjectId;
+  status: string;
+  unsubscribedAt?: Date | null;
+};
+
 /**
- * THE place that unsubscribes. Link, one-click POST, mailto, reply, complaint, bounce and staff all
- * end here. The suppression is written first (it is what stops mail), then memberships and status,
- * then the consent-ledger entries and the event. unsubscribe() does all of it before it returns;
- * RFC 8058 one-click answers once the suppression and a durable to-do are written and leaves the
- * rest to complete() in the background (src/unsubscribe/follow-ups.ts), the same code.
+ * THE place that unsubscribes. Link, one-click POST, mailto, reply, complaint, bounce, preference
+ * centre and staff all end here, and unsubscribe() answers only once the whole opt-out is durable:
+ * the suppression first (it is what stops mail), then memberships and status, then the
+ * consent-ledger entries and the event.
+ *
+ * Requests that arrive while a group is being written are written together by the next group (one
+ * read of the people, one insert of the suppressions, and so on, for all of them), and groups run
+ * one after another, so two opt-outs of one person are never completed at once.
  *
  * Idempotent and safe to retry: the event is named by the generations of the suppressions the
  * opt-out rests on, not by "did this call change something". A process that dies after the
@@ -91,7 +112,11 @@ const STATUS_RANK: Record<SubscriberStatus, number> = {
  * opt-out of all lists reads the lists there are (a few) to name its memberships.
  */
 export class UnsubscribeService {
-  private settlePending: ((subscriberId: string) => Promise<void>) | undefined;
+  private readonly groups = new GroupCommit<OptOut, UnsubscribeResult>((optOuts) =>
+    // Retried as a whole on a transient error: every step finds what an earlier attempt wrote,
+    // and each opt-out was decided once, so its time is the same in every attempt.
+    retryTransient(() => this.write(optOuts)),
+  );
 
   constructor(
     private readonly models: Pick<
@@ -103,29 +128,19 @@ export class UnsubscribeService {
     private readonly clock: Clock,
   ) {}
 
-  /**
-   * Retried as a whole on a transient database error: every step finds what an earlier attempt
-   * wrote (the opt-out is decided once, so its time is the same in every attempt), and the answer
-   * "done" is only given once everything is.
-   */
   async unsubscribe(req: UnsubscribeRequest): Promise<UnsubscribeResult> {
-    // The person's opt-outs still in the outbox (a one-click from the same mail) are completed
-    // first, so that two completions never run at once and split one event's lists between them.
-    await this.settlePending?.(req.subscriberId);
-    const optOut = this.decide(req);
-    return retryTransient(() => this.attempt(optOut));
-  }
-
-  /** Set by the unsubscribe follow-ups (src/services.ts): completes a person's opt-outs in flight. */
-  settleFirst(hook: (subscriberId: string) => Promise<void>): void {
-    this.settlePending = hook;
+    return this.groups.add(this.decide(req));
   }
 
   /** The opt-out a request asks for, at this moment. */
-  decide(req: UnsubscribeRequest): OptOut {
+  private decide(req: UnsubscribeRequest): OptOut {
     const listIds = req.scope.all ? [] : [...new Set(req.scope.listIds)].sort();
     if (!req.scope.all && listIds.length === 0)
-      throw new Error('a list-scoped opt-out needs lists');
+      throw new AppError('validation_failed', 'a list-scoped opt-out needs lists');
+    const ids = [req.subscriberId, ...listIds, req.campaignId, req.inboundMessageId];
+    // Checked here, not by the database: one bad request must not fail the group it is written in.
+    if (ids.some((id) => id !== undefined && !/^[0-9a-f]{24}$/i.test(id)))
+      throw new AppError('validation_failed', 'an opt-out names an id that is not one');
     return {
       subscriberId: req.subscriberId,
       allLists: req.scope.all,
@@ -138,38 +153,42 @@ export class UnsubscribeService {
     };
   }
 
-  /** The suppressions an opt-out stands on, for this address hash. */
-  suppressionsOf(optOut: OptOut, emailHash: string): SuppressionSpec[] {
-    return scopesOf(optOut).map((scope) => ({
-      emailHash,
-      scope,
-      reason: optOut.reason,
-      channel: optOut.channel,
-      ...(optOut.campaignId ? { campaignId: optOut.campaignId } : {}),
-    }));
-  }
-
-  private async attempt(optOut: OptOut): Promise<UnsubscribeResult> {
-    const subscriber = await this.models.Subscriber.findById(optOut.subscriberId, {
-      email: 1,
-      locale: 1,
-      name: 1,
-      status: 1,
-    }).lean();
-    if (!subscriber) return { changed: false, found: false };
-    const suppressions = await this.suppressions.ensureAll(
-      this.suppressionsOf(optOut, this.suppressions.hash(subscriber.email)),
-    );
-    const [changed] = await this.complete([{ optOut, subscriber, suppressions }]);
-    return {
-      changed: changed!,
-      found: true,
-      subscriber: {
-        email: subscriber.email,
-        locale: subscriber.locale,
-        name: subscriber.name ?? '',
-      },
-    };
+  /** A group of opt-outs, whole: people, suppressions, then the rest (complete()). */
+  private async write(optOuts: OptOut[]): Promise<UnsubscribeResult[]> {
+    // Reads that depend on nothing written here go together.
+    const [people, memberships] = await Promise.all([
+      findByIds<Person>(
+        this.models.Subscriber,
+        optOuts.map((o) => o.subscriberId),
+        PERSON,
+      ),
+      this.membershipsOf(optOuts),
+    ]);
+    const specs = optOuts.map((optOut) => {
+      const person = people.get(optOut.subscriberId);
+      return person ? suppressionsOf(optOut, this.suppressions.hash(person.email)) : [];
+    });
+    const states = await this.suppressions.ensureAll(specs.flat());
+    let next = 0;
+    const batch: SuppressedOptOut[] = optOuts.map((optOut, i) => {
+      const person = people.get(optOut.subscriberId);
+      return {
+        optOut,
+        subscriber: person ? { _id: person._id, status: person.status } : null,
+        suppressions: states.slice(next, (next += specs[i]!.length)),
+      };
+    });
+    const changed = await this.complete(batch, memberships);
+    return optOuts.map((optOut, i) => {
+      const person = people.get(optOut.subscriberId);
+      // Unknown (erased, or a valid link to someone never stored): nothing to suppress or record.
+      if (!person) return { changed: false, found: false };
+      return {
+        changed: changed[i]!,
+        found: true,
+        subscriber: { email: person.email, locale: person.locale, name: person.name ?? '' },
+      };
+    });
   }
 
   /**
@@ -178,9 +197,11 @@ export class UnsubscribeService {
    * leaves all of them). Idempotent: run twice (a retry, a second process), it writes nothing
    * new. Per opt-out, true when this call wrote its event.
    */
-  async complete(batch: SuppressedOptOut[]): Promise<boolean[]> {
+  private async complete(
+    batch: SuppressedOptOut[],
+    memberships: StoredMembership[],
+  ): Promise<boolean[]> {
     const people = batch.filter((b) => b.subscriber);
-    const memberships = await this.membershipsOf(people.map((b) => b.optOut));
     const status = new Map(people.map((b) => [String(b.subscriber!._id), b.subscriber!.status]));
 
     // Decided in order, in memory, so two opt-outs of one person in a batch see each other.
@@ -221,11 +242,14 @@ export class UnsubscribeService {
       };
     });
 
-    // Ordered commands, one statement at a time: SQLite takes one writer at a time, and
-    // concurrent writers on the embedded FerretDB only collide and retry (measured: several times
-    // slower than in turn). Every statement is an idempotent `$set` by `_id`, so a retried command
-    // changes nothing twice.
-    await writeInOrder(
+    // An opt-out whose event exists is a repeat: no second ledger entry, no second event; nor is
+    // the second of two in this batch that rest on the same suppressions. Looked up for every
+    // opt-out, even one whose suppression it named itself: another opt-out resting on that
+    // suppression may have completed in between (the person's own click on the page).
+    const live = plans.filter((p): p is NonNullable<typeof p> => p !== null);
+    // Ordered commands: the statements run in turn, and each is an idempotent `$set` by `_id`,
+    // so a retried command changes nothing twice.
+    const membershipsWritten = writeInOrder(
       this.models.Membership,
       plans.flatMap((p) =>
         (p?.leaving ?? []).map((m) => ({
@@ -236,7 +260,7 @@ export class UnsubscribeService {
         })),
       ),
     );
-    await writeInOrder(
+    const statusWritten = writeInOrder(
       this.models.Subscriber,
       plans.flatMap((p) =>
         p?.newStatus
@@ -251,17 +275,15 @@ export class UnsubscribeService {
           : [],
       ),
     );
-
-    // An opt-out whose event exists is a repeat: no second ledger entry, no second event; nor is
-    // the second of two in this batch that rest on the same suppressions. Looked up for every
-    // opt-out, even one whose suppression it named itself: another opt-out resting on that
-    // suppression may have completed in between (the person's own click on the page).
-    const live = plans.filter((p): p is NonNullable<typeof p> => p !== null);
-    const stored = await findByIds(
-      this.models.UnsubscribeEvent,
-      live.map((p) => p.eventId),
-      { _id: 1 },
-    );
+    const [stored] = await Promise.all([
+      findByIds(
+        this.models.UnsubscribeEvent,
+        live.map((p) => p.eventId),
+        { _id: 1 },
+      ),
+      membershipsWritten,
+      statusWritten,
+    ]);
     const seen = new Set(stored.keys());
     const fresh = live.filter((p) => {
       const id = String(p.eventId);
@@ -269,18 +291,16 @@ export class UnsubscribeService {
       seen.add(id);
       return true;
     });
-    await retryTransient(() =>
-      this.consent.recordAll(
-        fresh.flatMap(({ optOut, eventLists, key, idAt }) =>
-          (eventLists.length > 0 ? eventLists : [undefined]).map((listId) => ({
-            id: derivedObjectId(idAt, 'consent', optOut.subscriberId, key, listId ?? ''),
-            at: optOut.at,
-            subscriberId: optOut.subscriberId,
-            listId,
-            kind: 'unsubscribe' as const,
-            source: optOut.channel,
-          })),
-        ),
+    await this.consent.recordAll(
+      fresh.flatMap(({ optOut, eventLists, key, idAt }) =>
+        (eventLists.length > 0 ? eventLists : [undefined]).map((listId) => ({
+          id: derivedObjectId(idAt, 'consent', optOut.subscriberId, key, listId ?? ''),
+          at: optOut.at,
+          subscriberId: optOut.subscriberId,
+          listId,
+          kind: 'unsubscribe' as const,
+          source: optOut.channel,
+        })),
       ),
     );
     // The event last: it is what says "this opt-out is complete".
@@ -307,11 +327,11 @@ export class UnsubscribeService {
   /**
    * The memberships these opt-outs concern, each once, read by `_id` (subscriber and list, 500 to a
    * command): of a list-scoped opt-out its lists, of one leaving all lists every list there is.
-   * Lists are few, and a filter on `subscriberId` would read every membership on the embedded
-   * FerretDB. A list's memberships are deleted before the list (src/subscribers/lists.ts), so none
+   * Lists are few, and a filter on `subscriberId` may read every membership (docs/database.md).
+   * A list's memberships are deleted before the list (src/subscribers/lists.ts), so none
    * of an existing list is missed.
    */
-  private async membershipsOf(optOuts: OptOut[]) {
+  private async membershipsOf(optOuts: OptOut[]): Promise<StoredMembership[]> {
     const lists = optOuts.some((o) => o.allLists)
       ? (await retryTransient(() => this.models.List.find({}, { _id: 1 }).lean())).map((l) =>
           String(l._id),
@@ -320,13 +340,12 @@ export class UnsubscribeService {
     const ids = optOuts.flatMap((o) =>
       (o.allLists ? lists : o.listIds).map((listId) => membershipId(o.subscriberId, listId)),
     );
-    const found = await findByIds<{
-      _id: string;
-      subscriberId: Types.ObjectId;
-      listId: Types.ObjectId;
-      status: string;
-      unsubscribedAt?: Date | null;
-    }>(this.models.Membership, ids, { subscriberId: 1, listId: 1, status: 1, unsubscribedAt: 1 });
+    const found = await findByIds<StoredMembership>(this.models.Membership, ids, {
+      subscriberId: 1,
+      listId: 1,
+      status: 1,
+      unsubscribedAt: 1,
+    });
     return [...found.values()];
   }
 
@@ -344,8 +363,20 @@ export class UnsubscribeService {
   }
 }
 
+/** The suppressions an opt-out stands on, for this address hash. */
+function suppressionsOf(optOut: OptOut, emailHash: string): SuppressionSpec[] {
+  return scopesOf(optOut).map((scope) => ({
+    emailHash,
+    scope,
+    reason: optOut.reason,
+    channel: optOut.channel,
+    optedOutAt: optOut.at,
+    ...(optOut.campaignId ? { campaignId: optOut.campaignId } : {}),
+  }));
+}
+
 /** The suppression scopes of an opt-out: ALL_LISTS, or its lists. */
-export function scopesOf(optOut: Pick<OptOut, 'allLists' | 'listIds'>): string[] {
+function scopesOf(optOut: Pick<OptOut, 'allLists' | 'listIds'>): string[] {
   return optOut.allLists ? [ALL_LISTS] : optOut.listIds;
 }
 

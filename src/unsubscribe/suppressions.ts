@@ -1,9 +1,10 @@
 import { Types } from 'mongoose';
 import type { Models } from '../db/models/index.js';
 import { ALL_LISTS, suppressionId, type SUPPRESSION_REASONS } from '../db/models/suppression.js';
+import { retryTransient } from '../db/retry.js';
 import { systemClock, type Clock } from '../shared/clock.js';
 import type { DataProtector } from '../shared/crypto.js';
-import { insertEach } from '../db/bulk.js';
+import { insertEach, writeInOrder } from '../db/bulk.js';
 import { findByIds, GroupRead } from '../db/group-read.js';
 
 export type SuppressionReason = (typeof SUPPRESSION_REASONS)[number];
@@ -15,11 +16,8 @@ export interface SuppressionSpec {
   reason: SuppressionReason;
   channel?: string;
   campaignId?: string;
-  /**
-   * The generation to give it if this write creates it (else a new one): an opt-out recorded before
-   * its completion names it in advance, so the completion can tell it created the suppression.
-   */
-  generation?: Types.ObjectId;
+  /** When the opt-out asking for it was decided; stamped before the suppression is written. */
+  optedOutAt?: Date;
 }
 
 export interface SuppressionState {
@@ -33,19 +31,22 @@ export interface SuppressionState {
 
 type Stored = { _id: string; generation: Types.ObjectId; reason: SuppressionReason };
 const STORED = { generation: 1, reason: 1 } as const;
+type Stamp = { _id: string; at: Date; reason: SuppressionReason };
 
 /**
  * "Never mail this address (on this list)", by keyed hash so it survives erasure. Every read and
- * write is by `_id` (hash and scope, src/db/models/suppression.ts), the one lookup the embedded
- * FerretDB answers from an index; so checking a recipient or writing an opt-out costs the same at
- * a hundred suppressions as at a million.
+ * write is by `_id` (hash and scope, src/db/models/suppression.ts), so checking a recipient or
+ * writing an opt-out costs the same at a hundred suppressions as at a million.
+ *
+ * An opt-out stamps its time on the suppression's stamp before it writes the suppression, and a
+ * lift deletes the suppression before it reads the stamp again: whichever order the two take,
+ * a lift decided before the opt-out leaves the suppression in place (see lift()).
  */
 export class SuppressionService {
-  private settlePending: ((emailHash: string) => Promise<void>) | undefined;
   private readonly reads: GroupRead<Stored>;
 
   constructor(
-    private readonly models: Pick<Models, 'Suppression'>,
+    private readonly models: Pick<Models, 'Suppression' | 'SuppressionStamp'>,
     private readonly protector: DataProtector,
     private readonly clock: Clock = systemClock,
   ) {
@@ -54,16 +55,6 @@ export class SuppressionService {
 
   hash(normalisedEmail: string): string {
     return this.protector.emailHash(normalisedEmail);
-  }
-
-  /**
-   * Runs before find() and lift(), the reads and writes that decide about one address (subscribe
-   * form and confirmation, preference centre). The unsubscribe follow-ups use it to finish the
-   * opt-outs still in flight, so a decision sees their memberships and ledger entries, and their
-   * late membership update can never undo the resubscribe that follows.
-   */
-  settleFirst(hook: (emailHash: string) => Promise<void>): void {
-    this.settlePending = hook;
   }
 
   /** Suppressed for all lists, or (with listId) for that list. */
@@ -109,27 +100,17 @@ export class SuppressionService {
   }
 
   /**
-   * Idempotent, for many at once: one unordered insert of them all, then a read of each that
-   * already existed. With `{ existing: true }` (the caller expects them to be there, as the
-   * follow-ups do) the reads come first and only the missing ones are inserted: on the embedded
-   * FerretDB an insert refused as a duplicate costs far more than a read. A suppression whose
-   * generation the spec names was created by this opt-out, whichever write brought it.
+   * Idempotent, for many at once: the stamps of the opt-outs among them, then one unordered insert
+   * of them all, then a read of each that already existed.
    */
-  async ensureAll(
-    specs: SuppressionSpec[],
-    opts: { existing?: boolean } = {},
-  ): Promise<SuppressionState[]> {
+  async ensureAll(specs: SuppressionSpec[]): Promise<SuppressionState[]> {
     const out: Array<SuppressionState | undefined> = specs.map(() => undefined);
     const idOf = (s: SuppressionSpec) => suppressionId(s.emailHash, s.scope);
-    if (opts.existing) {
-      const found = await this.readAll(specs.map(idOf));
-      specs.forEach((s, i) => {
-        const doc = found.get(idOf(s));
-        // Written by the caller itself earlier when it named the generation in advance.
-        const created = Boolean(s.generation && doc?.generation.equals(s.generation));
-        if (doc) out[i] = { generation: doc.generation, reason: doc.reason, created };
-      });
-    }
+    await this.stamp(
+      specs.flatMap((s) =>
+        s.optedOutAt ? [{ id: idOf(s), at: s.optedOutAt, reason: s.reason }] : [],
+      ),
+    );
     // A suppression lifted between our insert and our read is written again: rare, and bounded.
     for (let round = 0; round < 5 && out.some((s) => !s); round++) {
       const todo = specs.map((s, i) => ({ s, i })).filter(({ i }) => !out[i]);
@@ -139,7 +120,7 @@ export class SuppressionService {
         emailHash: s.emailHash,
         scope: s.scope,
         reason: s.reason,
-        generation: s.generation ?? new Types.ObjectId(),
+        generation: new Types.ObjectId(),
         ...(s.channel ? { channel: s.channel } : {}),
         ...(s.campaignId ? { campaignId: new Types.ObjectId(s.campaignId) } : {}),
         createdAt: now,
@@ -167,10 +148,37 @@ export class SuppressionService {
     return out as SuppressionState[];
   }
 
+  /**
+   * Records the latest opt-out time per suppression: an insert for a first stamp (the usual case,
+   * and far cheaper than an update), `$max` on those already there, so a stamp never moves back.
+   */
+  private async stamp(stamps: Array<{ id: string; at: Date; reason: SuppressionReason }>) {
+    const latest = new Map<string, (typeof stamps)[number]>();
+    for (const s of stamps) {
+      const seen = latest.get(s.id);
+      if (!seen || seen.at < s.at) latest.set(s.id, s);
+    }
+    const all = [...latest.values()];
+    const inserted = await insertEach(
+      this.models.SuppressionStamp.collection,
+      all.map((s) => ({ _id: s.id, at: s.at, reason: s.reason })),
+    );
+    await writeInOrder(
+      this.models.SuppressionStamp,
+      all
+        .filter((_s, i) => !inserted[i])
+        .map((s) => ({
+          updateOne: {
+            filter: { _id: s.id },
+            update: { $max: { at: s.at }, $set: { reason: s.reason } },
+          },
+        })),
+    );
+  }
+
   /** The suppressions of this address in these scopes, with the reason each was written for. */
   async find(normalisedEmail: string, scopes: string[]): Promise<Map<string, SuppressionReason>> {
     const hash = this.hash(normalisedEmail);
-    await this.settlePending?.(hash);
     const docs = await Promise.all(scopes.map((scope) => this.read(hash, scope)));
     return new Map(
       scopes.flatMap((scope, i) => (docs[i] ? [[scope, docs[i].reason] as const] : [])),
@@ -179,21 +187,35 @@ export class SuppressionService {
 
   /**
    * Lifts suppressions after the person confirmed a new opt-in themselves; `reasons` narrows it so
-   * a suppression written for another reason (a complaint) stays.
+   * a suppression written for another reason (a complaint) stays. `decidedAt` is when the caller
+   * read the suppressions it decided on: an opt-out stamped after that keeps its suppression.
+   *
+   * Neither a filtered delete nor a compare-and-set decides a race on every database we run on
+   * (docs/database.md), so the two sides write, then read what the other writes: an opt-out
+   * stamps, then inserts its suppression; a lift deletes, then reads the stamp. An opt-out whose
+   * stamp the second read misses inserted its suppression after the delete; one it finds is written
+   * back here.
    */
   async lift(
     normalisedEmail: string,
     scopes: string[],
+    decidedAt: Date,
     reasons?: SuppressionReason[],
   ): Promise<void> {
     const hash = this.hash(normalisedEmail);
-    await this.settlePending?.(hash);
+    const newer = (stamp: Stamp | null) => Boolean(stamp && stamp.at > decidedAt);
     for (const scope of scopes) {
-      const doc = await this.read(hash, scope);
-      if (doc && (!reasons || reasons.includes(doc.reason))) {
-        await this.models.Suppression.deleteOne({ _id: suppressionId(hash, scope) });
-      }
+      const id = suppressionId(hash, scope);
+      const [doc, before] = await Promise.all([this.read(hash, scope), this.readStamp(id)]);
+      if (!doc || (reasons && !reasons.includes(doc.reason)) || newer(before)) continue;
+      await retryTransient(() => this.models.Suppression.deleteOne({ _id: id }));
+      const after = await this.readStamp(id);
+      if (newer(after)) await this.ensureAll([{ emailHash: hash, scope, reason: after!.reason }]);
     }
+  }
+
+  private readStamp(id: string): Promise<Stamp | null> {
+    return retryTransient(() => this.models.SuppressionStamp.findById(id).lean<Stamp>());
   }
 
   private async read(emailHash: string, scope: string): Promise<Stored | null> {

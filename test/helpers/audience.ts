@@ -1,5 +1,6 @@
 import { Types } from 'mongoose';
 import type { Models } from '../../src/db/models/index.js';
+import { membershipId } from '../../src/db/models/membership.js';
 import { email } from './factories.js';
 
 export interface SeededList {
@@ -36,11 +37,17 @@ export async function seedList(
   await models.Subscriber.insertMany([...people, ...extra.map(({ membership: _m, ...p }) => p)], {
     lean: true,
   });
+  // `lean` skips the model's hooks, so the pair key is written here as the model would.
   await models.Membership.insertMany(
     [
-      ...people.map((p) => ({ subscriberId: p._id, listId: list._id, status: 'subscribed' })),
-      ...extra.map((p) => ({ subscriberId: p._id, listId: list._id, status: p.membership })),
-    ],
+      ...people.map((p) => ({ _id: p._id, status: 'subscribed' })),
+      ...extra.map((p) => ({ _id: p._id, status: p.membership })),
+    ].map(({ _id, status }) => ({
+      _id: membershipId(_id, list._id),
+      subscriberId: _id,
+      listId: list._id,
+      status,
+    })),
     { lean: true },
   );
   return {

@@ -11,6 +11,8 @@ export class CountingSink {
   readonly delivered: string[] = [];
   delayMs = 0;
   private held = false;
+  /** Once this many are delivered, answers are held (see holdAfter). */
+  private holdAt = Infinity;
   private waiting: Array<() => void> = [];
   /** Recipients of the messages whose answer is being held. */
   private readonly holding = new Map<string, string[]>();
@@ -37,6 +39,7 @@ export class CountingSink {
         stream.on('data', () => {});
         stream.on('end', async () => {
           if (this.delayMs) await new Promise((r) => setTimeout(r, this.delayMs));
+          if (this.delivered.length >= this.holdAt) this.held = true;
           if (this.held) {
             this.holding.set(
               session.id,
@@ -62,7 +65,16 @@ export class CountingSink {
     this.held = true;
   }
 
+  /**
+   * Holds every answer once `count` messages are delivered: the sink stops at that count however
+   * slowly the test itself gets to look (a busy machine can stall it for seconds).
+   */
+  holdAfter(count: number): void {
+    this.holdAt = count;
+  }
+
   release(): void {
+    this.holdAt = Infinity;
     this.held = false;
     this.waiting.splice(0).forEach((w) => w());
   }

@@ -122,11 +122,7 @@ export const fixture = (name: string) =>
 /** Mail on the wire ends its lines with CRLF, whatever the fixture file uses. */
 export const crlf = (s: string) => Buffer.from(s.replace(/\r?\n/g, '\r\n'));
 
-/**
- * The person's unsubscribe events once every opt-out still being completed in the background is
- * done: inbound mail records the suppression at once and the rest through the follow-up step.
- */
+/** The person's unsubscribe events. */
 export async function unsubscribeEvents(t: TestApp, s: CampaignSubscriber): Promise<number> {
-  await t.services.unsubscribeFollowUps.drain();
   return t.db.models.UnsubscribeEvent.countDocuments({ subscriberId: s.subscriberId });
 }

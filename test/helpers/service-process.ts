@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { projectRoot } from '../../src/shared/paths.js';
 
@@ -11,6 +11,8 @@ export interface ServiceProcess {
   logs: Array<Record<string, unknown>>;
   /** Resolves with the exit code. */
   exited: Promise<number | null>;
+  /** What it wrote to stderr so far (a crash's stack, a failed shutdown). */
+  stderr(): string;
 }
 
 /**
@@ -62,7 +64,38 @@ export async function startServiceProcess(
       reject(new Error(`service exited with ${code} before listening: ${stderr}`));
     });
   });
-  return { child, port, url: `http://127.0.0.1:${port}`, logs, exited };
+  return { child, port, url: `http://127.0.0.1:${port}`, logs, exited, stderr: () => stderr };
+}
+
+/** Runs the service to its exit (a start that fails); its exit code and what it wrote. */
+export function runServiceToExit(env: NodeJS.ProcessEnv, entry = 'src/main.ts') {
+  const res = spawnSync(process.execPath, ['--import', 'tsx', entry], {
+    cwd: projectRoot,
+    env: {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      INBOUND_SMTP_PORT: '',
+      PORT: '0',
+      ...env,
+    },
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  return { stdout: res.stdout, stderr: res.stderr, status: res.status };
+}
+
+/** Processes whose command line mentions `text` (a DATA_DIR): what a start left running. */
+export function processesMentioning(text: string): number[] {
+  return readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry))
+    .filter((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(text) && isAlive(Number(pid));
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
 }
 
 /** `npm run cli -- …` equivalent, synchronously; returns stdout, stderr and the exit code. */

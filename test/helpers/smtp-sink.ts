@@ -68,7 +68,7 @@ export class SmtpSink {
   }
 
   /** Resolves when at least `count` messages arrived, or rejects after `timeoutMs`. */
-  async waitFor(count: number, timeoutMs = 10_000): Promise<SunkMessage[]> {
+  async waitFor(count: number, timeoutMs = 25_000): Promise<SunkMessage[]> {
     const deadline = Date.now() + timeoutMs;
     while (this.messages.length < count) {
       const left = deadline - Date.now();

@@ -38,7 +38,7 @@ export const RUNTIME_OPTIONS: Handlebars.RuntimeOptions = {
   allowProtoMethodsByDefault: false,
 };
 
-/** The contract's variables (docs/contract.md, "Template variables"). */
+/** The contract's template variables (docs/campaigns.md). */
 export const CAMPAIGN_VARIABLES: VariablePolicy = {
   exact: new Set([
     'subscriber.name',

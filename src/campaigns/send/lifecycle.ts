@@ -24,8 +24,8 @@ const ROUNDS = 100;
 
 /**
  * Every write to a campaign document (lifecycle transitions, edits, the snapshot's lease) goes
- * through here. FerretDB 1.24 neither applies a filtered update atomically nor keeps a concurrent
- * write to another field (it writes back the whole document it read; docs/database.md), so a
+ * through here. Not every database we run on applies a filtered update atomically or keeps a
+ * concurrent write to another field (docs/database.md), so a
  * writer claims the document's current `stateVersion` by unique insert and bumps it: writers are
  * serialised, and each decides on a document nobody changes under it. Null when the campaign is
  * not (or no longer) in a state that allows the write; else the document as written.

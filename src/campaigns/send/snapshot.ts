@@ -1,19 +1,30 @@
 import { Types } from 'mongoose';
+import { countMatching } from '../../db/count.js';
 import { findByIds, MAX_IDS_PER_READ } from '../../db/group-read.js';
+import { idsAfter } from '../../db/keyset.js';
 import type { CampaignDoc } from '../../db/models/campaign.js';
 import type { Models } from '../../db/models/index.js';
+import { membershipId } from '../../db/models/membership.js';
 import type { Clock } from '../../shared/clock.js';
 import { isDuplicateKey } from '../../shared/errors.js';
 import type { SuppressionService } from '../../unsubscribe/suppressions.js';
 import type { AudienceSource } from '../audience.js';
 
 const PAGE = 1000;
+/** Memberships over a campaign's lists read whole; larger audiences are walked with the subscribers. */
+const SMALL_AUDIENCE = 50_000;
 
 type Campaign = Pick<CampaignDoc, 'listIds' | 'segmentId'> & { _id: Types.ObjectId };
 type SnapshotModels = Pick<
   Models,
   'Membership' | 'Subscriber' | 'CampaignRecipient' | 'CampaignBatch' | 'CampaignBatchEntries'
 >;
+
+/** A page of the audience; `people` when the page was read from the subscribers already. */
+interface CandidatePage {
+  candidates: Map<string, Candidate>;
+  people?: Map<string, { email: string; status: string }>;
+}
 
 interface Candidate {
   /** First audience list on which the person is subscribed; absent for a segment-only audience. */
@@ -24,10 +35,13 @@ interface Candidate {
 
 /** One recipient of a batch, as campaign_batch_entries holds it. */
 export interface BatchEntry {
-  r: Types.ObjectId;
-  s: Types.ObjectId;
-  l?: Types.ObjectId | null;
-  n?: number | null;
+  /** The `_id` its campaign_recipients document gets with its first outcome. */
+  recipientId: Types.ObjectId;
+  subscriberId: Types.ObjectId;
+  /** The audience list it is sent for; absent for a segment-only audience. */
+  listId?: Types.ObjectId | null;
+  /** The attempt to make; absent: the first. */
+  attempt?: number | null;
 }
 
 /**
@@ -47,7 +61,8 @@ export class RecipientSnapshot {
 
   /**
    * `keepAlive` is called between pages so the caller can renew its lease. Returns how many
-   * recipients the campaign has: everyone placed, by this call or a predecessor.
+   * recipients the campaign has: everyone placed, by this call or a predecessor. The audience is
+   * taken a page of people at a time, so memory does not grow with it.
    */
   async take(
     campaign: Campaign,
@@ -55,60 +70,58 @@ export class RecipientSnapshot {
     keepAlive: () => Promise<void>,
   ): Promise<number> {
     const placed = await this.resume(campaign._id);
-    const candidates = await this.candidates(campaign);
-    await keepAlive();
-    for (const id of placed.subscribers) candidates.delete(id);
-    const people = await this.people([...candidates.keys()]);
-    await keepAlive();
-    const suppressed = await this.suppressedIds(people, candidates);
-    const skipped: Array<Record<string, unknown>> = [];
-    const sendable: BatchEntry[] = [];
-    for (const [id, c] of candidates) {
-      const person = people.get(id);
-      const skipReason = !person
-        ? 'erased'
-        : c.excludedAs && !c.listId
-          ? c.excludedAs
-          : person.status !== 'subscribed'
-            ? person.status
-            : suppressed.has(id)
-              ? 'suppressed'
-              : undefined;
-      const subscriberId = new Types.ObjectId(id);
-      if (skipReason) {
-        skipped.push({
-          campaignId: campaign._id,
-          subscriberId,
-          ...(c.listId ? { listId: c.listId } : {}),
-          status: 'skipped',
-          skipReason,
-          batchNo: -1,
-          attempts: 0,
-        });
-      } else {
-        sendable.push({
-          r: new Types.ObjectId(),
-          s: subscriberId,
-          ...(c.listId ? { l: c.listId } : {}),
-        });
-      }
-    }
-    for (let i = 0; i < skipped.length; i += PAGE) {
-      await this.insertRecipients(skipped.slice(i, i + PAGE));
-      await keepAlive();
-    }
     let batchNo = placed.nextBatchNo;
-    for (let i = 0; i < sendable.length; i += batchSize) {
-      await writeBatch(
-        this.models,
-        this.clock,
-        campaign._id,
-        batchNo++,
-        sendable.slice(i, i + batchSize),
-      );
+    let total = placed.subscribers.size;
+    const sendable: BatchEntry[] = [];
+    for await (const page of this.candidatePages(campaign)) {
+      for (const id of placed.subscribers) page.candidates.delete(id);
+      const people = page.people ?? (await this.people([...page.candidates.keys()]));
+      const suppressed = await this.suppressedIds(people, page.candidates);
+      const skipped: Array<Record<string, unknown>> = [];
+      for (const [id, c] of page.candidates) {
+        const person = people.get(id);
+        const skipReason = !person
+          ? 'erased'
+          : c.excludedAs && !c.listId
+            ? c.excludedAs
+            : person.status !== 'subscribed'
+              ? person.status
+              : suppressed.has(id)
+                ? 'suppressed'
+                : undefined;
+        const subscriberId = new Types.ObjectId(id);
+        if (skipReason) {
+          skipped.push({
+            campaignId: campaign._id,
+            subscriberId,
+            ...(c.listId ? { listId: c.listId } : {}),
+            status: 'skipped',
+            skipReason,
+            batchNo: -1,
+            attempts: 0,
+          });
+        } else {
+          sendable.push({
+            recipientId: new Types.ObjectId(),
+            subscriberId,
+            ...(c.listId ? { listId: c.listId } : {}),
+          });
+        }
+      }
+      await this.insertRecipients(skipped);
+      total += skipped.length;
+      while (sendable.length >= batchSize) {
+        const entries = sendable.splice(0, batchSize);
+        await writeBatch(this.models, this.clock, campaign._id, batchNo++, entries);
+        total += entries.length;
+      }
       await keepAlive();
     }
-    return placed.subscribers.size + skipped.length + sendable.length;
+    if (sendable.length > 0) {
+      await writeBatch(this.models, this.clock, campaign._id, batchNo++, sendable);
+      total += sendable.length;
+    }
+    return total;
   }
 
   /**
@@ -122,7 +135,7 @@ export class RecipientSnapshot {
     const subscribers = new Set<string>();
     for (const b of batches) {
       const list = await this.models.CampaignBatchEntries.findById(b._id).lean();
-      for (const e of list?.entries ?? []) subscribers.add(String(e.s));
+      for (const e of list?.entries ?? []) subscribers.add(String(e.subscriberId));
     }
     const skipped = await this.models.CampaignRecipient.find(
       { campaignId },
@@ -145,38 +158,85 @@ export class RecipientSnapshot {
     }
   }
 
-  private async candidates(campaign: Campaign): Promise<Map<string, Candidate>> {
-    let inSegment: Set<string> | undefined;
+  /**
+   * The audience a page of people at a time, each person once, with the list each is sent for:
+   * the segment's members in `_id` order; or a small audience of lists read whole from the
+   * membership index; or, for large lists, the subscribers walked in `_id` order. Memberships
+   * of a page are read by their pair keys.
+   */
+  private async *candidatePages(campaign: Campaign): AsyncGenerator<CandidatePage> {
     if (campaign.segmentId) {
-      inSegment = new Set();
-      for await (const id of this.audience.segmentMembers(campaign.segmentId)) inSegment.add(id);
+      let ids: string[] = [];
+      for await (const id of this.audience.segmentMembers(campaign.segmentId)) {
+        ids.push(id);
+        if (ids.length === PAGE) {
+          yield { candidates: await this.onLists(campaign, ids) };
+          ids = [];
+        }
+      }
+      if (ids.length > 0) yield { candidates: await this.onLists(campaign, ids) };
+      return;
     }
+    const { Membership, Subscriber } = this.models;
+    let members = 0;
+    for (const listId of campaign.listIds) members += await countMatching(Membership, { listId });
+    if (members <= SMALL_AUDIENCE) {
+      const rows = await Membership.find(
+        { listId: { $in: campaign.listIds } },
+        { subscriberId: 1 },
+      ).lean();
+      const ids = [...new Set(rows.map((m) => String(m.subscriberId)))].sort();
+      for (let i = 0; i < ids.length; i += PAGE)
+        yield { candidates: await this.onLists(campaign, ids.slice(i, i + PAGE)) };
+      return;
+    }
+    let after: Types.ObjectId | undefined;
+    for (;;) {
+      const page = await Subscriber.find({ _id: idsAfter(after) }, { email: 1, status: 1 })
+        .sort({ _id: 1 })
+        .limit(PAGE)
+        .lean<Array<{ _id: Types.ObjectId; email: string; status: string }>>();
+      if (page.length === 0) return;
+      const candidates = await this.onLists(
+        campaign,
+        page.map((p) => String(p._id)),
+      );
+      const people = new Map(page.map((p) => [String(p._id), p]));
+      yield { candidates, people };
+      if (page.length < PAGE) return;
+      after = page[page.length - 1]!._id;
+    }
+  }
+
+  /**
+   * These people's standing on the campaign's lists; everyone when the campaign has no lists.
+   * Someone subscribed to several is sent for the first of them in the campaign's order.
+   */
+  private async onLists(campaign: Campaign, ids: string[]): Promise<Map<string, Candidate>> {
     const out = new Map<string, Candidate>();
     if (campaign.listIds.length === 0) {
-      for (const id of inSegment ?? []) out.set(id, {});
+      for (const id of ids) out.set(id, {});
       return out;
     }
-    const order = new Map(campaign.listIds.map((id, i) => [String(id), i]));
-    const cursor = this.models.Membership.find(
-      { listId: { $in: campaign.listIds } },
-      { subscriberId: 1, listId: 1, status: 1 },
-    )
-      .lean()
-      .cursor({ batchSize: 1000 });
-    for await (const m of cursor) {
-      const id = String(m.subscriberId);
-      if (inSegment && !inSegment.has(id)) continue;
-      const seen = out.get(id) ?? {};
-      if (m.status === 'subscribed') {
-        // Deterministic choice between several subscribed lists: the campaign's list order.
-        if (!seen.listId || order.get(String(m.listId))! < order.get(String(seen.listId))!) {
-          seen.listId = m.listId;
+    const memberships = await findByIds<{ status: string }>(
+      this.models.Membership,
+      ids.flatMap((id) => campaign.listIds.map((listId) => membershipId(id, listId))),
+      { status: 1 },
+    );
+    for (const id of ids) {
+      let candidate: Candidate | undefined;
+      for (const listId of campaign.listIds) {
+        const status = memberships.get(membershipId(id, listId))?.status;
+        if (!status) continue;
+        candidate ??= {};
+        if (status === 'subscribed') {
+          candidate.listId ??= listId;
+          delete candidate.excludedAs;
+        } else if (!candidate.listId) {
+          candidate.excludedAs ??= status;
         }
-        delete seen.excludedAs;
-      } else if (!seen.listId) {
-        seen.excludedAs = m.status;
       }
-      out.set(id, seen);
+      if (candidate) out.set(id, candidate);
     }
     return out;
   }

@@ -15,7 +15,6 @@ import type { Models } from '../../db/models/index.js';
 import type { Mailer } from '../../mail/mailer.js';
 import type { Clock } from '../../shared/clock.js';
 import type { Logger } from '../../shared/logger.js';
-import type { UnsubscribeFollowUps } from '../../unsubscribe/follow-ups.js';
 import type { SuppressionService } from '../../unsubscribe/suppressions.js';
 import type { CampaignRenderer, CompiledCampaign } from '../render/types.js';
 import type { MailComposer, MailList, MailRecipient } from './compose.js';
@@ -37,7 +36,7 @@ type WorkerModels = Pick<
 type Campaign = CampaignDoc & { _id: Types.ObjectId };
 type Batch = CampaignBatchDoc & { _id: Types.ObjectId };
 /** A batch entry with the attempt to make now. */
-type Due = BatchEntry & { n: number };
+type Due = BatchEntry & { attempt: number };
 interface Person {
   email: string;
   name: string;
@@ -53,8 +52,6 @@ export interface SendWorkerDeps {
   renderer: CampaignRenderer;
   snapshot: RecipientSnapshot;
   suppressions: SuppressionService;
-  /** Opt-outs accepted but not yet suppressed (RFC 8058 one-click): honoured like suppressions. */
-  pendingOptOuts: Pick<UnsubscribeFollowUps, 'pending'>;
   clock: Clock;
   logger: Logger;
   config: SendConfig;
@@ -92,8 +89,8 @@ export class SendWorker {
   private stopping = false;
   private wakeUp: AbortController | undefined;
 
-  constructor(private readonly d: SendWorkerDeps) {
-    this.limiter = new RateLimiter(d.config.ratePerSecond);
+  constructor(private readonly deps: SendWorkerDeps) {
+    this.limiter = new RateLimiter(deps.config.ratePerSecond);
   }
 
   start(): void {
@@ -116,11 +113,11 @@ export class SendWorker {
       try {
         worked = await this.tick();
       } catch (err) {
-        this.d.logger.error({ err }, 'send worker tick failed');
+        this.deps.logger.error({ err }, 'send worker tick failed');
       }
       if (!worked && !this.stopping) {
         this.wakeUp = new AbortController();
-        await sleep(this.d.pollMs ?? 500, undefined, { signal: this.wakeUp.signal }).catch(
+        await sleep(this.deps.pollMs ?? 500, undefined, { signal: this.wakeUp.signal }).catch(
           () => {},
         );
       }
@@ -129,8 +126,8 @@ export class SendWorker {
 
   /** One pass: start due schedules, then one batch of every running campaign. True if it sent. */
   async tick(): Promise<boolean> {
-    const now = this.d.clock.now();
-    const due = await this.d.models.Campaign.find(
+    const now = this.deps.clock.now();
+    const due = await this.deps.models.Campaign.find(
       { status: 'scheduled', sendAt: { $lte: now } },
       { _id: 1 },
     ).lean();
@@ -141,7 +138,7 @@ export class SendWorker {
         set: { status: 'running', startedAt: now },
       });
     }
-    const running = await this.d.models.Campaign.find({ status: 'running' }).lean<Campaign[]>();
+    const running = await this.deps.models.Campaign.find({ status: 'running' }).lean<Campaign[]>();
     let worked = false;
     for (const campaign of running) {
       if (this.stopping) break;
@@ -162,16 +159,16 @@ export class SendWorker {
   }
 
   private leaseEnd(): Date {
-    return new Date(this.d.clock.now().getTime() + this.d.config.leaseSeconds * 1000);
+    return new Date(this.deps.clock.now().getTime() + this.deps.config.leaseSeconds * 1000);
   }
 
   /** Every write to a campaign document: one state version each (lifecycle.ts). */
   private write(id: Types.ObjectId, change: CampaignWrite) {
-    return writeCampaign(this.d.models, this.d.clock, id, change, this.id);
+    return writeCampaign(this.deps.models, this.deps.clock, id, change, this.id);
   }
 
   private async takeSnapshot(campaign: Campaign): Promise<boolean> {
-    const now = this.d.clock.now();
+    const now = this.deps.clock.now();
     const expired = (c: Campaign) =>
       c.snapshotLeaseExpiresAt === undefined ||
       c.snapshotLeaseExpiresAt === null ||
@@ -196,20 +193,24 @@ export class SendWorker {
         set: { snapshotLeaseExpiresAt: this.leaseEnd() },
       });
     };
-    const recipientCount = await this.d.snapshot.take(mine, this.d.config.batchSize, keepAlive);
+    const recipientCount = await this.deps.snapshot.take(
+      mine,
+      this.deps.config.batchSize,
+      keepAlive,
+    );
     await this.write(campaign._id, {
       from: CAMPAIGN_STATUSES,
       when: ours,
       set: { snapshot: 'done', recipientCount },
       unset: { snapshotLeaseOwner: 1, snapshotLeaseExpiresAt: 1 },
     });
-    this.d.logger.info({ campaignId: String(campaign._id) }, 'campaign audience snapshotted');
+    this.deps.logger.info({ campaignId: String(campaign._id) }, 'campaign audience snapshotted');
     return true;
   }
 
   private async claimBatch(campaignId: Types.ObjectId): Promise<Batch | null> {
-    const { CampaignBatch } = this.d.models;
-    const now = this.d.clock.now();
+    const { CampaignBatch } = this.deps.models;
+    const now = this.deps.clock.now();
     const free = await CampaignBatch.find({
       campaignId,
       open: true,
@@ -236,11 +237,11 @@ export class SendWorker {
    * contenders race again under the next key.
    */
   private async claimGeneration(batch: Batch, gen: number): Promise<boolean> {
-    const { CampaignBatch, Claim } = this.d.models;
+    const { CampaignBatch, Claim } = this.deps.models;
     const won = await sendingClaims(Claim).lease(
       `batch:${String(batch._id)}:${gen}`,
-      this.d.config.leaseSeconds * 1000,
-      this.d.clock.now(),
+      this.deps.config.leaseSeconds * 1000,
+      this.deps.clock.now(),
       { owner: this.id },
       async () =>
         (await CampaignBatch.findById(batch._id, { leaseGen: 1 }).lean())?.leaseGen === gen,
@@ -249,13 +250,13 @@ export class SendWorker {
   }
 
   private async finishIfDone(campaignId: Types.ObjectId): Promise<void> {
-    if (await this.d.models.CampaignBatch.exists({ campaignId, open: true })) return;
+    if (await this.deps.models.CampaignBatch.exists({ campaignId, open: true })) return;
     const done = await this.write(campaignId, {
       from: ['running'],
       when: (c) => c.snapshot === 'done',
-      set: { status: 'finished', finishedAt: this.d.clock.now() },
+      set: { status: 'finished', finishedAt: this.deps.clock.now() },
     });
-    if (done) this.d.logger.info({ campaignId: String(campaignId) }, 'campaign finished');
+    if (done) this.deps.logger.info({ campaignId: String(campaignId) }, 'campaign finished');
   }
 
   private compile(campaign: Campaign): CompiledCampaign {
@@ -264,13 +265,13 @@ export class SendWorker {
     const hit = this.compiled.get(key);
     // Compiled once per campaign: content is frozen once sending starts.
     if (hit && hit.subject === subject && hit.mjml === mjml) return hit.compiled;
-    const compiled = this.d.renderer.compile({ subject, mjml });
+    const compiled = this.deps.renderer.compile({ subject, mjml });
     this.compiled.set(key, { subject, mjml, compiled });
     return compiled;
   }
 
   private async lists(campaign: Campaign): Promise<Map<string, MailList>> {
-    const docs = await this.d.models.List.find(
+    const docs = await this.deps.models.List.find(
       { _id: { $in: campaign.listIds } },
       { slug: 1, name: 1 },
     ).lean();
@@ -280,7 +281,7 @@ export class SendWorker {
   }
 
   private async processBatch(campaign: Campaign, batch: Batch): Promise<void> {
-    const { models } = this.d;
+    const { models } = this.deps;
     const list = await models.CampaignBatchEntries.findById(batch._id).lean();
     const { due, waiting } = await this.dueEntries(batch, list?.entries ?? []);
     const compiled = this.compile(campaign);
@@ -290,13 +291,13 @@ export class SendWorker {
       `${this.id}:${String(batch._id)}:${batch.leaseGen}`,
       campaign._id,
       batch.batchNo,
-      this.d.clock,
+      this.deps.clock,
     );
     const heartbeat = new BatchHeartbeat(
       this,
       campaign,
       batch,
-      Math.min(1000, (this.d.config.leaseSeconds * 1000) / 4),
+      Math.min(1000, (this.deps.config.leaseSeconds * 1000) / 4),
     );
     let next = 0;
     let cut = false;
@@ -311,7 +312,7 @@ export class SendWorker {
     // Every lane stops before the batch is let go: a lane still sending after its batch was
     // abandoned could race the next holder.
     const results = await Promise.allSettled(
-      Array.from({ length: this.d.config.concurrency }, () =>
+      Array.from({ length: this.deps.config.concurrency }, () =>
         lane().catch((err: unknown) => {
           heartbeat.fail();
           throw err;
@@ -338,26 +339,26 @@ export class SendWorker {
   ): Promise<{ due: Due[]; waiting: Date[] }> {
     const waiting: Date[] = [];
     if (batch.leaseGen === 1) {
-      return { due: entries.map((e) => ({ ...e, n: e.n ?? 1 })), waiting };
+      return { due: entries.map((e) => ({ ...e, attempt: e.attempt ?? 1 })), waiting };
     }
-    const now = this.d.clock.now();
+    const now = this.deps.clock.now();
     const due: Due[] = [];
     const recorded = await findByIds<{ status: string; attempts: number; nextAttemptAt?: Date }>(
-      this.d.models.CampaignRecipient,
-      entries.map((e) => e.r),
+      this.deps.models.CampaignRecipient,
+      entries.map((e) => e.recipientId),
       { status: 1, attempts: 1, nextAttemptAt: 1 },
     );
     for (const e of entries) {
-      const r = recorded.get(String(e.r));
-      const n = e.n ?? 1;
-      if (!r) {
-        due.push({ ...e, n });
-      } else if (r.status === 'retry' && r.attempts >= n) {
-        if (r.nextAttemptAt && r.nextAttemptAt > now) waiting.push(r.nextAttemptAt);
-        else due.push({ ...e, n: r.attempts + 1 });
-      } else if (r.attempts < n && r.status !== 'skipped') {
+      const stored = recorded.get(String(e.recipientId));
+      const attempt = e.attempt ?? 1;
+      if (!stored) {
+        due.push({ ...e, attempt });
+      } else if (stored.status === 'retry' && stored.attempts >= attempt) {
+        if (stored.nextAttemptAt && stored.nextAttemptAt > now) waiting.push(stored.nextAttemptAt);
+        else due.push({ ...e, attempt: stored.attempts + 1 });
+      } else if (stored.attempts < attempt && stored.status !== 'skipped') {
         // Not attempted yet, or claimed by a holder that died: the claim tells which.
-        due.push({ ...e, n });
+        due.push({ ...e, attempt });
       }
     }
     return { due, waiting };
@@ -394,19 +395,19 @@ export class SendWorker {
     try {
       for (const entry of chunk) {
         if (!heartbeat.ok) return false;
-        const person = people.get(String(entry.s));
+        const person = people.get(String(entry.subscriberId));
         const reason = !person
           ? 'erased'
           : person.status !== 'subscribed'
             ? person.status
-            : suppressed.has(String(entry.r))
+            : suppressed.has(String(entry.recipientId))
               ? 'suppressed'
               : undefined;
         if (reason) {
           recorder.add({ entry, status: 'skipped', set: { skipReason: reason } });
           continue;
         }
-        const claimed = await recorder.claim(String(entry.s), entry.n, previous);
+        const claimed = await recorder.claim(String(entry.subscriberId), entry.attempt, previous);
         previous = undefined;
         if (!claimed) {
           // Claimed before by a holder that recorded no outcome: it died in the transaction.
@@ -414,15 +415,15 @@ export class SendWorker {
           continue;
         }
         const to: MailRecipient = {
-          subscriberId: String(entry.s),
+          subscriberId: String(entry.subscriberId),
           email: person!.email,
           name: person!.name,
           locale: person!.locale,
           attributes: (person!.attributes ?? {}) as MailRecipient['attributes'],
         };
-        const list = (entry.l && lists.get(String(entry.l))) || SEGMENT_LIST;
+        const list = (entry.listId && lists.get(String(entry.listId))) || SEGMENT_LIST;
         await this.limiter.take();
-        const message = this.d.composer.compose(campaignInfo, compiled, to, list);
+        const message = this.deps.composer.compose(campaignInfo, compiled, to, list);
         previous = await this.attempt(entry, message);
         if (previous.status === 'retry') waiting.push(previous.set.nextAttemptAt as Date);
       }
@@ -436,31 +437,25 @@ export class SendWorker {
   /** The chunk's people, in one read by `_id`. */
   private people(chunk: Due[]): Promise<Map<string, Person>> {
     return findByIds<Person>(
-      this.d.models.Subscriber,
-      chunk.map((e) => e.s),
+      this.deps.models.Subscriber,
+      chunk.map((e) => e.subscriberId),
       { email: 1, name: 1, locale: 1, attributes: 1, status: 1 },
     );
   }
 
   private async suppressedNow(chunk: Due[], people: Map<string, Person>): Promise<Set<string>> {
     const out = new Set<string>();
-    // The outbox before the suppressions: an opt-out leaves it only once its suppression exists.
-    const pending = await this.d.pendingOptOuts.pending();
     const byList = new Map<string, Array<{ entry: string; hash: string }>>();
     for (const e of chunk) {
-      const person = people.get(String(e.s));
+      const person = people.get(String(e.subscriberId));
       if (!person) continue;
-      if (pending.covers(String(e.s), e.l ? String(e.l) : undefined)) {
-        out.add(String(e.r));
-        continue;
-      }
-      const key = e.l ? String(e.l) : '';
+      const key = e.listId ? String(e.listId) : '';
       const group = byList.get(key) ?? [];
-      group.push({ entry: String(e.r), hash: this.d.suppressions.hash(person.email) });
+      group.push({ entry: String(e.recipientId), hash: this.deps.suppressions.hash(person.email) });
       byList.set(key, group);
     }
     for (const [listId, group] of byList) {
-      const hit = await this.d.suppressions.suppressedHashes(
+      const hit = await this.deps.suppressions.suppressedHashes(
         group.map((g) => g.hash),
         listId || undefined,
       );
@@ -470,10 +465,10 @@ export class SendWorker {
   }
 
   private async attempt(entry: Due, message: Parameters<Mailer['send']>[0]): Promise<Outcome> {
-    const attempts = entry.n;
+    const attempts = entry.attempt;
     const counted = { attempts };
     try {
-      const info = await this.d.mailer.send(message);
+      const info = await this.deps.mailer.send(message);
       return {
         entry,
         status: 'sent',
@@ -481,7 +476,7 @@ export class SendWorker {
           ...counted,
           smtpResponse: info.response,
           messageId: info.messageId,
-          sentAt: this.d.clock.now(),
+          sentAt: this.deps.clock.now(),
         },
       };
     } catch (err) {
@@ -492,22 +487,22 @@ export class SendWorker {
       }
       // A temporary answer, or no connection at all: nothing was accepted, so trying again is safe.
       if ((e.responseCode && e.responseCode >= 400) || e.code === 'ECONNECTION') {
-        if (attempts > this.d.config.maxRetries) {
+        if (attempts > this.deps.config.maxRetries) {
           return { entry, status: 'failed', set: { ...counted, smtpResponse: reply } };
         }
-        const delay = this.d.config.retryBaseSeconds * 1000 * 2 ** (attempts - 1);
+        const delay = this.deps.config.retryBaseSeconds * 1000 * 2 ** (attempts - 1);
         return {
           entry,
           status: 'retry',
           set: {
             ...counted,
             smtpResponse: reply,
-            nextAttemptAt: new Date(this.d.clock.now().getTime() + delay),
+            nextAttemptAt: new Date(this.deps.clock.now().getTime() + delay),
           },
         };
       }
       // The connection broke with the message possibly on the wire: the outcome is not known.
-      this.d.logger.warn({ code: e.code, err: e.message }, 'SMTP transaction outcome unknown');
+      this.deps.logger.warn({ code: e.code, err: e.message }, 'SMTP transaction outcome unknown');
       return { entry, status: 'unknown', set: { ...counted, smtpResponse: reply } };
     }
   }
@@ -517,8 +512,8 @@ export class SendWorker {
    * (pause, shutdown), else at the earliest retry. Only the holder writes it, by `_id`.
    */
   private async releaseBatch(batch: Batch, unfinished: boolean, waiting: Date[]): Promise<void> {
-    const { CampaignBatch } = this.d.models;
-    const now = this.d.clock.now();
+    const { CampaignBatch } = this.deps.models;
+    const now = this.deps.clock.now();
     const open = unfinished || waiting.length > 0;
     const availableAt =
       unfinished || waiting.length === 0
@@ -534,11 +529,11 @@ export class SendWorker {
 
   /**
    * Renews the batch lease; false when the batch was lost. Only the batch document is written:
-   * FerretDB rewrites whole documents from what it read, so a renewal touching recipients could
+   * an update may write back the whole document it read, so a renewal touching recipients could
    * undo an outcome a lane recorded at the same moment (docs/database.md).
    */
   async renew(batch: Batch): Promise<boolean> {
-    const res = await this.d.models.CampaignBatch.updateOne(
+    const res = await this.deps.models.CampaignBatch.updateOne(
       { _id: batch._id, leaseOwner: this.id },
       { $set: { leaseExpiresAt: this.leaseEnd() } },
     );
@@ -546,7 +541,7 @@ export class SendWorker {
   }
 
   async campaignStillRunning(campaignId: Types.ObjectId): Promise<boolean> {
-    const c = await this.d.models.Campaign.findById(campaignId, { status: 1 }).lean();
+    const c = await this.deps.models.Campaign.findById(campaignId, { status: 1 }).lean();
     return c?.status === 'running';
   }
 
@@ -604,7 +599,7 @@ class BatchHeartbeat {
 const lostAttempt = (e: Due): Outcome => ({
   entry: e,
   status: 'unknown',
-  set: { attempts: e.n, smtpResponse: 'worker stopped during the SMTP transaction' },
+  set: { attempts: e.attempt, smtpResponse: 'worker stopped during the SMTP transaction' },
 });
 
 /**
@@ -686,7 +681,7 @@ class Recorder {
   }
 
   private async writeOutcomes(outcomes: Outcome[]): Promise<void> {
-    const first = outcomes.filter((o) => o.entry.n === 1);
+    const first = outcomes.filter((o) => o.entry.attempt === 1);
     const inserted = await insertEach(
       this.models.CampaignRecipient.collection,
       first.map((o) => this.recipientDoc(o)),
@@ -695,22 +690,25 @@ class Recorder {
     // `pending` document of a campaign snapshotted before recipients waited for their first outcome.
     const updates = [
       ...first.filter((_, i) => !inserted[i]),
-      ...outcomes.filter((o) => o.entry.n !== 1),
+      ...outcomes.filter((o) => o.entry.attempt !== 1),
     ];
     await writeInOrder(
       this.models.CampaignRecipient,
       updates.map((o) => ({
-        updateOne: { filter: { _id: o.entry.r }, update: { $set: { status: o.status, ...o.set } } },
+        updateOne: {
+          filter: { _id: o.entry.recipientId },
+          update: { $set: { status: o.status, ...o.set } },
+        },
       })),
     );
   }
 
   private recipientDoc(o: Outcome): Record<string, unknown> {
     return {
-      _id: o.entry.r,
+      _id: o.entry.recipientId,
       campaignId: this.campaignId,
-      subscriberId: o.entry.s,
-      ...(o.entry.l ? { listId: o.entry.l } : {}),
+      subscriberId: o.entry.subscriberId,
+      ...(o.entry.listId ? { listId: o.entry.listId } : {}),
       batchNo: this.batchNo,
       attempts: 0,
       status: o.status,

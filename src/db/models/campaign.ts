@@ -143,7 +143,7 @@ export const campaignBatchModel = (conn: Connection): CampaignBatchModel =>
  * The recipients of one batch, written once by the snapshot (or by retry-unknown) before the batch
  * itself, and read by `_id` (the batch's `_id`) when a worker claims the batch, so sending never
  * searches campaign_recipients. Kept apart from the batch document, which is rewritten on every
- * lease renewal. `n` is the attempt to make (absent: the first).
+ * lease renewal. `attempt` is the attempt to make (absent: the first).
  */
 export function campaignBatchEntriesSchema() {
   return new Schema(
@@ -153,10 +153,10 @@ export function campaignBatchEntriesSchema() {
         type: [
           new Schema(
             {
-              r: { type: Schema.Types.ObjectId, required: true },
-              s: { type: Schema.Types.ObjectId, required: true },
-              l: { type: Schema.Types.ObjectId },
-              n: { type: Number },
+              recipientId: { type: Schema.Types.ObjectId, required: true },
+              subscriberId: { type: Schema.Types.ObjectId, required: true },
+              listId: { type: Schema.Types.ObjectId },
+              attempt: { type: Number },
             },
             { _id: false },
           ),

@@ -26,9 +26,9 @@ import {
 } from './privacy.js';
 import { apiTokenModel, staffUserModel } from './staff.js';
 import { subscriberModel } from './subscriber.js';
-import { suppressionModel } from './suppression.js';
+import { suppressionModel, suppressionStampModel } from './suppression.js';
 import { templateModel } from './template.js';
-import { unsubscribeEventModel, unsubscribeFollowUpModel } from './unsubscribe-event.js';
+import { unsubscribeEventModel } from './unsubscribe-event.js';
 
 /** Every collection, compiled on one connection; built only by src/db/connection.ts. */
 export function createModels(conn: Connection, clock: Clock) {
@@ -38,13 +38,13 @@ export function createModels(conn: Connection, clock: Clock) {
     List: listModel(conn, clock),
     Membership: membershipModel(conn, clock),
     Suppression: suppressionModel(conn, clock),
+    SuppressionStamp: suppressionStampModel(conn),
     Order: orderModel(conn, clock),
     StaffUser: staffUserModel(conn, clock),
     ApiToken: apiTokenModel(conn, clock),
     AuditEntry: auditEntryModel(conn, clock),
     Claim: claimModel(conn, clock),
     UnsubscribeEvent: unsubscribeEventModel(conn, clock),
-    UnsubscribeFollowUp: unsubscribeFollowUpModel(conn),
     ConsentText: consentTextModel(conn, clock),
     ConsentEvent: consentEventModel(conn, clock),
     RateLimit: rateLimitModel(conn),

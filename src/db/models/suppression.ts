@@ -58,3 +58,29 @@ export type SuppressionDoc = InferSchemaType<ReturnType<typeof suppressionSchema
 export type SuppressionModel = Model<SuppressionDoc>;
 export const suppressionModel = (conn: Connection, clock: Clock): SuppressionModel =>
   conn.model<SuppressionDoc>('Suppression', suppressionSchema(clock), 'suppressions');
+
+/**
+ * The latest opt-out that asked for the suppression with the same `_id`, and why. It outlives the
+ * suppression (a lift deletes only the suppression), so a lift decided before a later opt-out can
+ * tell that the opt-out came after it (src/unsubscribe/suppressions.ts). Keyed by address hash like
+ * the suppression, so it survives erasure and names nobody.
+ */
+export function suppressionStampSchema() {
+  return new Schema(
+    {
+      _id: { type: String, required: true },
+      at: { type: Date, required: true },
+      reason: { type: String, enum: SUPPRESSION_REASONS, required: true },
+    },
+    { versionKey: false },
+  );
+}
+
+export type SuppressionStampDoc = InferSchemaType<ReturnType<typeof suppressionStampSchema>>;
+export type SuppressionStampModel = Model<SuppressionStampDoc>;
+export const suppressionStampModel = (conn: Connection): SuppressionStampModel =>
+  conn.model<SuppressionStampDoc>(
+    'SuppressionStamp',
+    suppressionStampSchema(),
+    'suppression_stamps',
+  );

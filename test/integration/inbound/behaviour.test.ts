@@ -280,7 +280,6 @@ describe('inbound mail behaviour', () => {
       }
       expect(outcomes).to.deep.equal(['hard_bounce_counted', 'bounced']);
       expect(await t2.services.suppressions.isSuppressed(s.email)).to.equal(true);
-      await t2.services.unsubscribeFollowUps.drain();
       expect((await t2.db.models.Subscriber.findById(s.subscriberId).lean())!.status).to.equal(
         'bounced',
       );

@@ -207,7 +207,6 @@ describe('inbound mail under concurrency', () => {
         .countDocuments({ subscriberId: new Types.ObjectId(s.subscriberId) }),
     ).to.equal(2);
     expect(await t.services.suppressions.isSuppressed(s.email)).to.equal(true);
-    await t.services.unsubscribeFollowUps.drain();
     expect((await t.db.models.Subscriber.findById(s.subscriberId).lean())!.status).to.equal(
       'bounced',
     );

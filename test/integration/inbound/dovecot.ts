@@ -127,7 +127,8 @@ service stats {
     this.child = spawn(DOVECOT, ['-F', '-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     this.child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-    for (let i = 0; i < 100; i++) {
+    const deadline = Date.now() + 30_000;
+    while (Date.now() < deadline) {
       if (this.child.exitCode !== null) break;
       if (await accepts(this.port)) return this;
       await sleep(100);

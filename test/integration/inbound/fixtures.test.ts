@@ -89,11 +89,9 @@ describe('inbound fixtures over the real SMTP listener', () => {
       expect(rec!.via).to.equal('smtp');
       expect(rec!.rawSize).to.equal(raw.length);
 
-      // The suppression is in place as soon as the message is processed; memberships, status and
-      // the event follow in the background step, completed here.
+      // The whole opt-out is in place as soon as the message is processed.
       const optedOut = Boolean(exp.unsubscribedAll || exp.unsubscribedLists);
       expect(await t.services.suppressions.isSuppressed(s.email, s.listId)).to.equal(optedOut);
-      await t.services.unsubscribeFollowUps.drain();
       const sub = await t.db.models.Subscriber.findById(s.subscriberId).lean();
       const membership = await t.db.models.Membership.findOne({
         subscriberId: s.subscriberId,

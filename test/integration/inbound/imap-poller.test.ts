@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { ImapFlow } from 'imapflow';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { waitUntil } from '../../helpers/wait.js';
 import type { ImapConfig } from '../../../src/config/config.js';
 import { ImapPoller } from '../../../src/inbound/imap-poller.js';
 import { createLogger } from '../../../src/shared/logger.js';
@@ -131,7 +131,7 @@ describe('IMAP poller against a real IMAP server (Dovecot)', () => {
     const first = poller();
     first.start();
     try {
-      for (let i = 0; i < 200 && (await messagesIn('INBOX')) > 0; i++) await sleep(50);
+      await waitUntil('the poller to empty INBOX', async () => (await messagesIn('INBOX')) === 0);
     } finally {
       await first.stop();
     }

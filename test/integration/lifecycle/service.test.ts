@@ -3,7 +3,13 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { createServer, type Server, type Socket } from 'node:net';
 import path from 'node:path';
-import { isAlive, runCli, startServiceProcess } from '../../helpers/service-process.js';
+import {
+  isAlive,
+  processesMentioning,
+  runCli,
+  runServiceToExit,
+  startServiceProcess,
+} from '../../helpers/service-process.js';
 
 /**
  * The service as `npm start` runs it: its own embedded FerretDB under DATA_DIR, the CLI beside it,
@@ -145,6 +151,38 @@ describe('service process on the embedded database', function () {
     } catch (err) {
       expect((err as Error).message).to.include('Invalid configuration: PORT');
     }
+  });
+
+  it('a taken port stops the start in one line naming its variable, with no database left', async () => {
+    const taken: Server = await new Promise((resolve) => {
+      const s = createServer().listen(0, () => resolve(s));
+    });
+    try {
+      const port = String((taken.address() as { port: number }).port);
+      for (const variable of ['PORT', 'INBOUND_SMTP_PORT']) {
+        const res = runServiceToExit({ ...env, [variable]: port });
+        expect(res.status, res.stderr).to.equal(1);
+        expect(res.stderr.trim().split('\n')).to.deep.equal([
+          `Invalid configuration: ${variable} (port ${port}) is already in use`,
+        ]);
+        expect(res.stdout).not.to.include('Kirje listening');
+        expect(processesMentioning(dataDir), 'left running').to.deep.equal([]);
+      }
+    } finally {
+      await new Promise((resolve) => taken.close(resolve));
+    }
+  });
+
+  it('the CLI explains itself and each command with --help', () => {
+    const all = runCli(['--help'], env);
+    expect(all.status).to.equal(0);
+    expect(all.stdout).to.include('users:create').and.include('retention:run');
+    const one = runCli(['tokens:create', '--help'], env);
+    expect(one.status).to.equal(0);
+    expect(one.stdout).to.include('Usage: npm run cli -- tokens:create --email EMAIL');
+    const none = runCli([], env);
+    expect(none.status).to.equal(2);
+    expect(none.stderr).to.include('Usage: npm run cli');
   });
 
   it('the CLI refuses bad input with a clear message', () => {

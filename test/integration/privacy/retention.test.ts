@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import type { Types } from 'mongoose';
-import { RetentionService } from '../../../src/privacy/retention.js';
+import { RetentionScheduler, RetentionService } from '../../../src/privacy/retention.js';
+import { createLogger } from '../../../src/shared/logger.js';
 import { bootApp, TEST_DATA_KEY, TEST_TOKEN_KEYS, type TestApp } from '../../helpers/app.js';
 import { testServerUri } from '../../helpers/db.js';
 import { email, staffToken } from '../../helpers/factories.js';
@@ -244,6 +245,44 @@ describe('privacy: retention', () => {
     );
     t.clock.set('2030-01-01T00:00:00Z');
     expect(await off.runIfDue()).to.equal(null);
+  });
+
+  it('a shutdown stops a scheduled run before its next rule; the slot runs again at the next check', async () => {
+    const config = { ...t.config.retention, interval: { count: 6, unit: 'months' as const } };
+    const service = new RetentionService(
+      t.db.models,
+      t.db.connection,
+      t.services.erasure,
+      config,
+      t.clock,
+    );
+    await t.db.models.RetentionSchedule.deleteMany({});
+    t.clock.set('2031-01-01T00:00:00Z');
+    const stopped = new AbortController();
+    stopped.abort();
+    const err = await service.runIfDue(stopped.signal).then(
+      () => null,
+      (e: unknown) => e as Error,
+    );
+    expect(err?.message).to.include('stopped by shutdown');
+    expect((await service.schedule()).nextDueAt!.toISOString()).to.equal(
+      '2031-01-01T00:00:00.000Z',
+    );
+    expect((await service.runIfDue())?.trigger).to.equal('schedule');
+    expect((await service.schedule()).nextDueAt!.toISOString()).to.equal(
+      '2031-07-01T00:00:00.000Z',
+    );
+
+    // The scheduler's stop: a check that is running when it is called ends without waiting for
+    // the rest of the rules.
+    t.clock.set('2031-07-01T00:00:00Z');
+    const scheduler = new RetentionScheduler(service, createLogger('silent'));
+    const running = scheduler.tick();
+    await scheduler.stop();
+    await running;
+    expect((await service.schedule()).nextDueAt!.toISOString()).to.equal(
+      '2031-07-01T00:00:00.000Z',
+    );
   });
 
   it('`npm run cli -- retention:run --dry-run` reports and removes nothing; without the flag it removes', async function () {

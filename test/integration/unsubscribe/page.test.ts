@@ -37,19 +37,9 @@ describe('/u/:token: unsubscribe page and RFC 8058 one-click', () => {
     t.db.models.UnsubscribeEvent.find({ subscriberId }).lean();
   const membership = async (subscriberId: string, listId: string) =>
     (await t.db.models.Membership.findOne({ subscriberId, listId }).lean())?.status;
-  /**
-   * A one-click POST answers once its suppression is durable; memberships, status, ledger and
-   * event follow in the background step (started by src/server.ts, run here by
-   * hand).
-   */
-  const followUps = () => t.services.unsubscribeFollowUps.drain();
-  /**
-   * Whether mail to the person (on this list) is stopped, as the send worker decides right before
-   * each send: an opt-out still in the outbox, else a suppression.
-   */
-  const stopped = async (p: { id: string; email: string }, listId?: string) =>
-    (await t.services.unsubscribeFollowUps.pending()).covers(p.id, listId) ||
-    (await t.services.suppressions.isSuppressed(p.email, listId));
+  /** Whether mail to the person (on this list) is stopped, as the send worker decides. */
+  const stopped = (p: { id: string; email: string }, listId?: string) =>
+    t.services.suppressions.isSuppressed(p.email, listId);
 
   describe('GET', () => {
     it('shows the lists, a masked address and the three choices, in the subscriber language', async () => {
@@ -141,13 +131,7 @@ describe('/u/:token: unsubscribe page and RFC 8058 one-click', () => {
       expect(await stopped(p, news)).to.equal(true);
       expect(await stopped(p, offers)).to.equal(false);
       expect(await stopped(p, events)).to.equal(false);
-      // The suppression is durable before the answer; the rest waits for the background.
-      expect(await t.services.suppressions.isSuppressed(p.email, news)).to.equal(true);
-      expect(await t.services.suppressions.isSuppressed(p.email, offers)).to.equal(false);
-      expect(await membership(p.id, news)).to.equal('subscribed');
-      expect(await eventsOf(p.id)).to.have.length(0);
-      await followUps();
-      expect(await t.db.models.UnsubscribeFollowUp.countDocuments()).to.equal(0);
+      // The whole opt-out is durable before the answer.
       expect(await t.services.suppressions.isSuppressed(p.email, news)).to.equal(true);
       expect(await t.services.suppressions.isSuppressed(p.email, offers)).to.equal(false);
       expect(await t.services.suppressions.isSuppressed(p.email, events)).to.equal(false);
@@ -171,7 +155,6 @@ describe('/u/:token: unsubscribe page and RFC 8058 one-click', () => {
         .field('List-Unsubscribe', 'One-Click')
         .expect(200);
       expect(await stopped(p, offers)).to.equal(true);
-      await followUps();
       expect(await t.services.suppressions.isSuppressed(p.email, offers)).to.equal(true);
       expect(await membership(p.id, offers)).to.equal('unsubscribed');
       expect(await membership(p.id, news)).to.equal('subscribed');
@@ -185,7 +168,6 @@ describe('/u/:token: unsubscribe page and RFC 8058 one-click', () => {
         .send(ONE_CLICK)
         .expect(200);
       expect(await stopped(a, news)).to.equal(true);
-      await followUps();
       expect(await t.services.suppressions.isSuppressed(a.email, news)).to.equal(true);
     });
 
@@ -204,7 +186,6 @@ describe('/u/:token: unsubscribe page and RFC 8058 one-click', () => {
         .send(ONE_CLICK)
         .expect(200);
       expect(await stopped(q)).to.equal(true);
-      await followUps();
       expect(await t.services.suppressions.isSuppressed(p.email)).to.equal(true);
       expect(await t.services.suppressions.isSuppressed(q.email)).to.equal(true);
       const s = await t.db.models.Subscriber.findById(q.id).lean();
@@ -218,9 +199,7 @@ describe('/u/:token: unsubscribe page and RFC 8058 one-click', () => {
         await t.http.post(`/u/${token}`).type('form').send(ONE_CLICK).expect(200);
       }
       await t.http.post(`/u/${token}`).field('List-Unsubscribe', 'One-Click').expect(200);
-      await followUps();
       await t.http.post(`/u/${token}`).type('form').send(ONE_CLICK).expect(200);
-      await followUps();
       expect(await eventsOf(p.id)).to.have.length(1);
       expect(await t.db.models.ConsentEvent.countDocuments({ subscriberId: p.id })).to.equal(1);
       expect(
@@ -256,10 +235,9 @@ describe('/u/:token: unsubscribe page and RFC 8058 one-click', () => {
       } finally {
         await new Promise((resolve) => server.close(resolve));
       }
-      // Every suppression durable before its 200, none lost.
+      // Every opt-out durable before its 200, none lost.
       const hashes = people.map((p) => t.services.suppressions.hash(p.email));
       expect((await t.services.suppressions.suppressedHashes(hashes, news)).size).to.equal(200);
-      await followUps();
       expect(
         await t.db.models.UnsubscribeEvent.countDocuments({
           subscriberId: { $in: people.map((p) => p.id) },
@@ -386,7 +364,7 @@ describe('/u/:token: unsubscribe page and RFC 8058 one-click', () => {
         .expect(200);
       expect(await stopped(p, news)).to.equal(true);
       t.clock.advance(1000);
-      // No follow-up run by hand: the preference centre completes the opt-out before it reads.
+      // The one-click was complete at its 200; the preference centre rejoins on top of it.
       await prefs(sign(p.id), { name: 'Reader', locale: 'fi', lists: [news, offers] }).expect(200);
       expect(await t.services.suppressions.isSuppressed(p.email, news)).to.equal(false);
       expect(await membership(p.id, news)).to.equal('subscribed');
@@ -400,7 +378,6 @@ describe('/u/:token: unsubscribe page and RFC 8058 one-click', () => {
         .type('form')
         .send(ONE_CLICK)
         .expect(200);
-      await followUps();
       expect(await eventsOf(p.id)).to.have.length(2);
     });
 
@@ -467,7 +444,6 @@ describe('/u/:token: unsubscribe page and RFC 8058 one-click', () => {
         .type('form')
         .send(ONE_CLICK)
         .expect(200);
-      await followUps();
       const counts = await t.services.unsubscribe.countByCampaign([campaign, other, 'junk']);
       expect(Object.fromEntries(counts)).to.deep.equal({ [campaign]: 3, [other]: 0 });
     });
@@ -488,7 +464,6 @@ describe('/u/:token: confirmation mail', () => {
       const p = await makePerson(t, [list]);
       const token = t.services.tokens.sign('unsubscribe', { subscriberId: p.id });
       await t.http.post(`/u/${token}`).type('form').send(ONE_CLICK).expect(200);
-      await t.services.unsubscribeFollowUps.drain();
       // A marker mail sent afterwards arrives alone: nothing was queued before it.
       await t.mailer.send({ from: 'news@example.com', to: 'marker@example.com', text: 'marker' });
       await sink.waitFor(1);
@@ -507,8 +482,7 @@ describe('/u/:token: confirmation mail', () => {
       const token = t.services.tokens.sign('unsubscribe', { subscriberId: p.id, listId: list });
       await t.http.post(`/u/${token}`).type('form').send(ONE_CLICK).expect(200);
       await t.http.post(`/u/${token}`).type('form').send(ONE_CLICK).expect(200);
-      // Mailed by the background step, once: the repeat's completion writes no new event.
-      await t.services.unsubscribeFollowUps.drain();
+      // Mailed once: the repeat writes no new event.
       await sink.waitFor(1);
       await t.mailer.send({ from: 'news@example.com', to: 'marker@example.com', text: 'marker' });
       const [mail] = await sink.waitFor(2);
