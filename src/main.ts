@@ -19,6 +19,7 @@ function shutdown(signal: string): void {
   running.logger.info({ signal }, 'signal received');
   setTimeout(() => {
     running.logger.error('shutdown took too long; exiting');
+    running.abandon();
     process.exit(1);
   }, SHUTDOWN_LIMIT_MS).unref();
   running.stop().then(

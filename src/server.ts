@@ -12,6 +12,9 @@ import { buildServices, type Ports, type Services } from './services.js';
 import { systemClock, type Clock } from './shared/clock.js';
 import { createLogger, type Logger } from './shared/logger.js';
 
+/** How long shutdown waits for SMTP transactions in flight (main.ts allows 10 s in all). */
+const MAIL_DRAIN_MS = 4000;
+
 export interface RunningService {
   url: string;
   /** Port of the inbound SMTP listener, or null when INBOUND_SMTP_PORT is empty. */
@@ -21,6 +24,8 @@ export interface RunningService {
   logger: Logger;
   /** Stops taking work, drains, closes the database (and stops the embedded one). */
   stop(): Promise<void>;
+  /** For an exit that cannot wait for stop(): ends the embedded FerretDB at once. */
+  abandon(): void;
 }
 
 /** The composition root: the only place (with the CLI and test helpers) that builds adapters. */
@@ -102,8 +107,16 @@ export async function startService(
         const inboundStopped = Promise.all([listener?.stop(), poller?.stop()]);
         // Requests in flight get a moment to finish; then their connections are cut.
         const grace = setTimeout(() => server.closeAllConnections(), 3000);
-        // Phase one stops the worker claiming; its in-flight mails finish and are recorded.
-        await Promise.all([closed, services.sendWorker.stop()]);
+        // Phase one stops the worker claiming; its in-flight mails finish and are recorded. A relay
+        // that does not answer must not hold the shutdown past its limit: after a while the
+        // transactions still open are cut (recorded as unknown, never resent by themselves).
+        const drained = Promise.all([closed, services.sendWorker.stop()]);
+        const cut = setTimeout(() => {
+          logger.warn('mail still in flight at shutdown: cutting its SMTP transactions');
+          mailer.abort();
+        }, MAIL_DRAIN_MS);
+        await drained;
+        clearTimeout(cut);
         clearTimeout(grace);
         await inboundStopped;
         mailer.close();
@@ -112,6 +125,7 @@ export async function startService(
       })();
       return stopping;
     },
+    abandon: () => db.abandon(),
   };
 }
 

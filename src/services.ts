@@ -6,6 +6,7 @@ import { SendWorker } from './campaigns/send/worker.js';
 import { CampaignService, type TemplateSource } from './campaigns/service.js';
 import { StaffAdminService } from './auth/admin.js';
 import { SecondFactor } from './auth/second-factor.js';
+import { Claims } from './db/claims.js';
 import { AuthService } from './auth/service.js';
 import { SessionService } from './auth/sessions.js';
 import { MjmlCampaignRenderer } from './campaigns/render/mjml-renderer.js';
@@ -74,7 +75,12 @@ export function buildServices(a: Adapters, overrides: Partial<Ports> = {}) {
   const suppressions = new SuppressionService(models, protector, a.clock);
   const consent = new ConsentLedger(models);
   const unsubscribe = new UnsubscribeService(models, suppressions, consent, a.clock);
-  const staffAdmin = new StaffAdminService(auth, audit);
+  const staffAdmin = new StaffAdminService(
+    auth,
+    audit,
+    new Claims(models.Claim.db, models.Claim.collection.collectionName),
+    a.clock,
+  );
   const emailKeys = new EmailKeys(models);
   const lists = new ListService(models, audit, campaignsUsingList(a.db.connection));
   const contacts = new ContactService(
@@ -145,10 +151,11 @@ export function buildServices(a: Adapters, overrides: Partial<Ports> = {}) {
     unsubscribeConfirmation,
     (token) => `${a.config.baseUrl}/u/${token}`,
   );
+  const messageIdDomain = a.config.dkim?.domainName ?? a.config.inboundDomain;
   const composer = new MailComposer(tokens, {
     baseUrl: a.config.baseUrl,
     inboundDomain: a.config.inboundDomain,
-    messageIdDomain: a.config.dkim?.domainName ?? a.config.inboundDomain,
+    messageIdDomain,
     org: a.config.org,
   });
   const campaigns = new CampaignService(
@@ -193,6 +200,7 @@ export function buildServices(a: Adapters, overrides: Partial<Ports> = {}) {
         baseUrl: a.config.baseUrl,
         mailFrom: a.config.mailFrom,
         orgName: a.config.org.name,
+        messageIdDomain,
       }),
       campaigns: recentCampaignLists(campaignLists, a.clock),
       subscribers: subscriberLookup,
@@ -203,6 +211,7 @@ export function buildServices(a: Adapters, overrides: Partial<Ports> = {}) {
     },
     {
       inboundDomain: a.config.inboundDomain,
+      messageIdDomain,
       bounceHardLimit: a.config.bounceHardLimit,
       maxBytes: a.config.inboundMaxBytes,
       confirmationsPerDay: 3,

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { ROLES } from '../db/models/staff.js';
 import type { RouteDef } from '../http/routes.js';
-import { dateTime, objectId } from '../http/schemas.js';
+import { dateTime, objectId, singleLine } from '../http/schemas.js';
 import { auditContext } from '../http/types.js';
 import { parseInput } from '../http/validate.js';
 import type { StaffAdminService } from './admin.js';
@@ -18,7 +18,7 @@ export const userView = z.object({
 });
 const userCreateBody = z.strictObject({
   email: z.string().max(254),
-  name: z.string().trim().max(200).optional(),
+  name: singleLine(200).optional(),
   role: z.enum(ROLES),
   password: z.string().min(12).max(1000).optional(),
 });
@@ -26,14 +26,21 @@ const userUpdateBody = z
   .strictObject({
     role: z.enum(ROLES).optional(),
     disabled: z.boolean().optional(),
-    name: z.string().trim().max(200).optional(),
+    name: singleLine(200).optional(),
   })
   .refine((p) => Object.keys(p).length > 0, 'nothing to change');
-const tokenCreateBody = z.strictObject({ name: z.string().trim().min(1).max(100).optional() });
+const tokenCreateBody = z.strictObject({
+  name: singleLine(100).min(1).optional(),
+  expiresAt: z.iso
+    .datetime({ offset: true, message: 'must be an ISO 8601 date and time' })
+    .optional()
+    .meta({ description: 'When the token stops working; absent: until revoked.' }),
+});
 const tokenView = z.object({
   id: objectId,
   name: z.string(),
   lastUsedAt: dateTime.nullable().optional(),
+  expiresAt: dateTime.nullable().optional(),
   revokedAt: dateTime.nullable().optional(),
   createdAt: dateTime,
 });
@@ -41,6 +48,7 @@ const newToken = z.object({
   id: objectId,
   name: z.string(),
   token: z.string().meta({ description: 'Shown once; only its hash is stored.' }),
+  expiresAt: dateTime.nullable(),
 });
 
 /** Staff accounts and API tokens: admins only (seed §7-9, personal accounts). */
@@ -100,16 +108,27 @@ export function userRoutes(s: { staffAdmin: StaffAdminService }): RouteDef[] {
       body: tokenCreateBody,
       response: newToken,
       successStatus: 201,
-      handler: async (req, res) =>
-        res
-          .status(201)
-          .json(
-            await s.staffAdmin.createToken(
-              auditContext(req),
-              String(req.params.id),
-              parseInput(tokenCreateBody, req.body ?? {}).name,
-            ),
-          ),
+      handler: async (req, res) => {
+        const { name, expiresAt } = parseInput(tokenCreateBody, req.body ?? {});
+        const created = await s.staffAdmin.createToken(
+          auditContext(req),
+          String(req.params.id),
+          name,
+          expiresAt === undefined ? undefined : new Date(expiresAt),
+        );
+        res.status(201).json(created);
+      },
+    },
+    {
+      method: 'delete',
+      path: '/users/:id',
+      permission: 'users.manage',
+      summary: 'Remove a staff user and their API tokens (never the last enabled admin)',
+      successStatus: 204,
+      handler: async (req, res) => {
+        await s.staffAdmin.remove(auditContext(req), String(req.params.id));
+        res.status(204).end();
+      },
     },
     {
       method: 'delete',

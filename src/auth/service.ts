@@ -104,6 +104,14 @@ export class AuthService {
     return toView(user);
   }
 
+  /** Removes the user and every API token of theirs; returns the user as they were. */
+  async deleteUser(userId: string): Promise<StaffUserView> {
+    const user = isObjectId(userId) ? await this.models.StaffUser.findByIdAndDelete(userId) : null;
+    if (!user) throw notFound('staff user');
+    await this.models.ApiToken.deleteMany({ userId: user._id });
+    return toView(user);
+  }
+
   /** Enabled admins other than `exceptUserId`: the last one may not be demoted or disabled. */
   async countOtherAdmins(exceptUserId: string): Promise<number> {
     return this.models.StaffUser.countDocuments({
@@ -134,7 +142,13 @@ export class AuthService {
   }
 
   /** Returns the token itself, which is never stored and cannot be shown again. */
-  async createToken(userId: string, name = 'default'): Promise<{ id: string; token: string }> {
+  async createToken(
+    userId: string,
+    name = 'default',
+    expiresAt?: Date,
+  ): Promise<{ id: string; token: string }> {
+    if (expiresAt && expiresAt.getTime() <= this.clock.now().getTime())
+      throw badRequest('expiresAt: must be in the future');
     const user = isObjectId(userId) ? await this.models.StaffUser.findById(userId) : null;
     if (!user) throw notFound('staff user');
     const token = TOKEN_PREFIX + randomBytes(32).toString('base64url');
@@ -142,6 +156,7 @@ export class AuthService {
       userId: user._id,
       name,
       tokenHash: hashToken(token),
+      expiresAt,
     });
     return { id: String(doc._id), token };
   }
@@ -162,6 +177,7 @@ export class AuthService {
       id: String(t._id),
       name: t.name,
       lastUsedAt: t.lastUsedAt,
+      expiresAt: t.expiresAt,
       revokedAt: t.revokedAt,
       createdAt: t.createdAt,
     }));
@@ -176,10 +192,14 @@ export class AuthService {
       );
     }
     const doc = await this.models.ApiToken.findOne({ tokenHash: hashToken(token) });
-    const user = doc && !doc.revokedAt ? await this.models.StaffUser.findById(doc.userId) : null;
-    if (!doc || !user || user.disabled)
-      throw new AppError('unauthorized', 'the API token is invalid, revoked or its user disabled');
     const now = this.clock.now();
+    const live = doc && !doc.revokedAt && !(doc.expiresAt && doc.expiresAt <= now);
+    const user = live ? await this.models.StaffUser.findById(doc.userId) : null;
+    if (!doc || !user || user.disabled)
+      throw new AppError(
+        'unauthorized',
+        'the API token is invalid, expired, revoked or its user disabled',
+      );
     if (!doc.lastUsedAt || now.getTime() - doc.lastUsedAt.getTime() > LAST_USED_RESOLUTION_MS) {
       await this.models.ApiToken.updateOne({ _id: doc._id }, { lastUsedAt: now });
     }

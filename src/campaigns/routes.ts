@@ -1,19 +1,13 @@
 import { z } from 'zod';
 import { auditContext } from '../http/types.js';
 import type { RouteDef } from '../http/routes.js';
-import { dateTime, emptyBody } from '../http/schemas.js';
+import { dateTime, emptyBody, singleLine } from '../http/schemas.js';
 import { parseInput } from '../http/validate.js';
 import { CAMPAIGN_STATUSES } from '../db/models/campaign.js';
 import type { Services } from '../services.js';
 
 // A CR or LF in a header value would let input add headers of its own (header injection).
-const headerSafe = (max: number) =>
-  z
-    .string()
-    .trim()
-    .min(1)
-    .max(max)
-    .regex(/^[^\r\n]*$/, 'must not contain CR or LF');
+const headerSafe = (max: number) => singleLine(max).min(1);
 const objectId = z.string().regex(/^[0-9a-f]{24}$/i, 'must be an id');
 
 const campaignFields = {
@@ -24,10 +18,16 @@ const campaignFields = {
   lists: z.array(z.string().min(1).max(100)).max(50),
   segmentId: z.string().min(1).max(100),
   fromEmail: headerSafe(320).pipe(z.email()),
-  sendAt: z.coerce.date().nullable(),
+  sendAt: z.iso
+    .datetime({
+      offset: true,
+      message: 'must be an ISO 8601 date and time, e.g. 2026-05-04T09:00:00Z',
+    })
+    .transform((s) => new Date(s))
+    .nullable(),
 };
 
-const createBody = z.object({
+const createBody = z.strictObject({
   ...campaignFields,
   mjml: campaignFields.mjml.optional(),
   templateId: campaignFields.templateId.optional(),
@@ -36,9 +36,9 @@ const createBody = z.object({
   fromEmail: campaignFields.fromEmail.optional(),
   sendAt: campaignFields.sendAt.optional(),
 });
-const patchBody = z.object(campaignFields).partial();
-const testBody = z.object({ emails: z.array(z.email()).min(1).max(10) });
-const previewBody = z.object({ subscriberId: objectId.optional() });
+const patchBody = z.strictObject(campaignFields).partial();
+const testBody = z.strictObject({ emails: z.array(z.email()).min(1).max(10) });
+const previewBody = z.strictObject({ subscriberId: objectId.optional() });
 
 const statsSchema = z.object({
   recipients: z.number(),

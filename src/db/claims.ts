@@ -64,6 +64,14 @@ export class Claims {
   }
 
   /**
+   * Ends a lease by removing it, so the next caller takes `key` itself again: a lease used as a
+   * lock, taken and given back many times, leaves no rows behind.
+   */
+  async release(id: string): Promise<void> {
+    await this.conn.collection<ClaimDoc>(this.collection).deleteOne({ _id: id });
+  }
+
+  /**
    * A counter with a ceiling: takes the lowest free of the slots `key:1` … `key:limit` and returns
    * its number (how many were taken, this one included), or null when all are taken. Concurrent
    * callers each get a different slot, so no more than `limit` ever succeed.

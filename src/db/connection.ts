@@ -10,6 +10,8 @@ export interface Database {
   /** True when the database answers a query within a second. */
   answersQuery(): Promise<boolean>;
   close(): Promise<void>;
+  /** Ends the embedded FerretDB at once (SIGTERM), for a process that must exit now. */
+  abandon(): void;
 }
 
 export interface DatabaseOptions {
@@ -86,5 +88,6 @@ export async function connect(
       await connection.close();
       await embedded?.stop();
     },
+    abandon: () => embedded?.abandon(),
   };
 }

@@ -146,6 +146,8 @@ export interface EmbeddedDatabase {
   uri: string;
   pid: number;
   stop(): Promise<void>;
+  /** Signals our FerretDB to stop without waiting; nothing for one we share with the service. */
+  abandon(): void;
 }
 
 async function freePort(): Promise<number> {
@@ -234,7 +236,12 @@ export async function startEmbedded(
   const shared = existingServer(stateFile, binary, logger);
   if (shared) {
     logger.info({ port: shared.port }, 'using the embedded FerretDB of the running service');
-    return { uri: `mongodb://127.0.0.1:${shared.port}/`, pid: shared.pid, stop: async () => {} };
+    return {
+      uri: `mongodb://127.0.0.1:${shared.port}/`,
+      pid: shared.pid,
+      stop: async () => {},
+      abandon: () => {},
+    };
   }
 
   const port = await freePort();
@@ -302,6 +309,9 @@ export async function startEmbedded(
         clearTimeout(timer);
       }
       rmSync(stateFile, { force: true });
+    },
+    abandon() {
+      if (exited === null) child.kill('SIGTERM');
     },
   };
 }

@@ -23,6 +23,16 @@ export function jsonBody(limit = JSON_LIMIT): RequestHandler[] {
   return [express.json({ limit, strict: true }), rejectOperatorKeys];
 }
 
+/** The admin API reads JSON only: a body of any other type is refused, not taken as empty. */
+export const requireJsonBody: RequestHandler = (req, _res, next) => {
+  // req.is: null without a body, false for a body of another type; `Content-Length: 0` is a
+  // body to it, but an empty one is what a POST that takes none sends.
+  const empty = req.headers['content-length'] === '0';
+  if (!empty && req.is(['application/json', 'application/*+json']) === false)
+    throw new AppError('unsupported_media_type', 'send the body as application/json');
+  next();
+};
+
 export const rejectOperatorKeys: RequestHandler = (req, _res, next) => {
   const key = findOperatorKey(req.body) ?? findOperatorKey(req.query);
   if (key)
@@ -37,7 +47,8 @@ export function createApp(deps: AppDeps): Express {
   app.set('query parser', 'simple');
 
   app.use(accessLog(logger));
-  app.use(helmet());
+  // HSTS over plain HTTP is ignored at best and pins a wrong promise at worst: only behind https.
+  app.use(helmet({ strictTransportSecurity: deps.config.baseUrl.startsWith('https:') }));
 
   app.get('/healthz', async (_req, res) => {
     const ok = await db.answersQuery();
@@ -50,7 +61,7 @@ export function createApp(deps: AppDeps): Express {
   const api = express.Router();
   const routes = adminRoutes(services);
   api.get('/openapi.json', openApiHandler(routes));
-  mountAdminRoutes(api, routes, services, jsonBody());
+  mountAdminRoutes(api, routes, services, [requireJsonBody, ...jsonBody()]);
   app.use('/api/v1', api);
   app.use(subscribeRouter(services, deps.config));
   app.get('/', (_req, res) => res.redirect(302, '/admin/'));

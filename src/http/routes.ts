@@ -3,8 +3,10 @@ import type { z } from 'zod';
 import { can, type Permission } from '../auth/permissions.js';
 import type { AuthService } from '../auth/service.js';
 import { SessionService } from '../auth/sessions.js';
+import type { AuditLog } from '../privacy/audit.js';
 import { AppError } from '../shared/errors.js';
 import { SESSION_COOKIE, readCookie } from './cookies.js';
+import { parseInput } from './validate.js';
 
 /**
  * Who may call a route: holders of a permission; any signed-in staff member (their own session
@@ -72,7 +74,7 @@ async function identify(
 export function mountAdminRoutes(
   router: Router,
   routes: RouteDef[],
-  identity: { auth: AuthService; sessions: SessionService },
+  identity: { auth: AuthService; sessions: SessionService; audit: AuditLog },
   jsonParser: RequestHandler[],
 ): void {
   for (const route of routes) {
@@ -83,11 +85,24 @@ export function mountAdminRoutes(
       if (req.staffSession?.mustEnrolTotp)
         throw new AppError('forbidden', 'set up two-factor sign-in first (required for admins)');
       if (!can(req.actor!.role, route.permission)) {
+        // Who tried to reach what they may not (seed §7-9): the route, never the data asked for.
+        await identity.audit.record(
+          { actor: req.actor!, requestId: req.id },
+          'access.refused',
+          null,
+          {
+            method: req.method,
+            route: route.path,
+            permission: route.permission,
+          },
+        );
         throw new AppError(
           'forbidden',
           `role ${req.actor!.role} lacks permission ${route.permission}`,
         );
       }
+      // Checked here too, before any body is read, so a bad query is named as one.
+      if (route.query) parseInput(route.query, req.query, 'query');
       next();
     };
     const stack: RequestHandler[] = [guard];

@@ -1,13 +1,20 @@
 import type { z } from 'zod';
 import { AppError } from '../shared/errors.js';
 
-/** Parses untrusted input; the first problem becomes a 400 that names the field. */
-export function parseInput<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
+/**
+ * Parses untrusted input; the first problem becomes a 400 that names the field, or the part of
+ * the request (`(body)`, `(query)`) when the problem is the whole of it.
+ */
+export function parseInput<S extends z.ZodType>(
+  schema: S,
+  input: unknown,
+  part: 'body' | 'query' = 'body',
+): z.output<S> {
   const res = schema.safeParse(input);
   if (res.success) return res.data;
   const issues = res.error.issues
     .slice(0, 10)
-    .map((i) => ({ field: i.path.join('.') || '(body)', message: i.message }));
+    .map((i) => ({ field: i.path.join('.') || `(${part})`, message: i.message }));
   const first = issues[0]!;
   throw new AppError('validation_failed', `${first.field}: ${first.message}`, { issues });
 }

@@ -1,4 +1,5 @@
 import Handlebars from 'handlebars';
+import { randomUUID } from 'node:crypto';
 import type { Mailer } from '../mail/mailer.js';
 import { messages, pickLocale } from '../http/pages.js';
 import type { TokenService } from '../unsubscribe/tokens.js';
@@ -8,6 +9,8 @@ export interface ConfirmationConfig {
   baseUrl: string;
   mailFrom: string | undefined;
   orgName: string;
+  /** Domain of our Message-IDs (the DKIM domain, else INBOUND_DOMAIN). */
+  messageIdDomain: string;
 }
 
 const render = (template: string, data: Record<string, string>) =>
@@ -41,6 +44,8 @@ export class ConfirmationSender {
       text: render(t['inbound.confirm.body']!, data),
       headers: { 'Auto-Submitted': 'auto-replied', 'X-Auto-Response-Suppress': 'All' },
       envelope: { from: '', to: subscriber.email },
+      // With the null return path nodemailer would name the id after `localhost`.
+      messageId: `<${randomUUID()}@${this.cfg.messageIdDomain}>`,
     });
   }
 }

@@ -125,3 +125,34 @@ export function fieldMayName(headText: string, name: string, text: string): bool
       f.toLowerCase().replace(/\s+/g, '').includes(needle),
   );
 }
+
+const ENCODED_WORD = /=\?([^?\s*]+)(?:\*[^?\s]*)?\?([BbQq])\?([^?\s]*)\?=/g;
+const BETWEEN_WORDS = /(\?=)\s+(?==\?)/g;
+
+/**
+ * A header value with its RFC 2047 encoded words decoded (`=?utf-8?Q?Tilaus_peruttu?=` ->
+ * `Tilaus peruttu`); white space between two encoded words goes, as the RFC says. A word in a
+ * charset the runtime does not know stays as it was written.
+ */
+export function decodeEncodedWords(value: string): string {
+  return value
+    .replace(BETWEEN_WORDS, '$1')
+    .replace(ENCODED_WORD, (word, charset: string, enc: string, text: string) => {
+      const bytes =
+        enc.toUpperCase() === 'B'
+          ? Buffer.from(text, 'base64')
+          : Buffer.from(
+              text
+                .replace(/_/g, ' ')
+                .replace(/=([0-9A-Fa-f]{2})/g, (_m, hex: string) =>
+                  String.fromCharCode(parseInt(hex, 16)),
+                ),
+              'latin1',
+            );
+      try {
+        return new TextDecoder(charset.toLowerCase()).decode(bytes);
+      } catch {
+        return word;
+      }
+    });
+}

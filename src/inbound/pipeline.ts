@@ -19,6 +19,7 @@ import { BOUNCE_COUNTS, INBOUND_CLAIMS } from './claims.js';
 import type { ConfirmationSender } from './confirmations.js';
 import {
   addressesIn,
+  decodeEncodedWords,
   fieldMayName,
   headerEnd,
   literalField,
@@ -34,6 +35,8 @@ import { isReport, mayBeReport, parseArf, parseDsn, type OriginalRef } from './r
 
 export interface InboundConfig {
   inboundDomain: string;
+  /** Domain of campaign Message-IDs (the DKIM domain when set); INBOUND_DOMAIN's are known too. */
+  messageIdDomain: string;
   bounceHardLimit: number;
   /** INBOUND_MAX_BYTES: what every way in refuses above. */
   maxBytes: number;
@@ -229,7 +232,7 @@ export class InboundPipeline {
       rcptTo: (env.rcptTo ?? []).slice(0, 50),
       ...(env.remoteIp ? { remoteIp: env.remoteIp } : {}),
       from: (head.get('from')?.[0] ?? '').slice(0, 320),
-      subject: (head.get('subject')?.[0] ?? '').slice(0, 500),
+      subject: decodeEncodedWords(head.get('subject')?.[0] ?? '').slice(0, 500),
       raw: raw.subarray(0, STORE_CAP_BYTES),
       rawSize: raw.length,
       rawTruncated: raw.length > STORE_CAP_BYTES,
@@ -535,9 +538,12 @@ export class InboundPipeline {
   private identify(original: OriginalRef, purpose: 'unsubscribe' | 'bounce'): Identity | null {
     const token = this.addressToken(original.addresses, purpose);
     if (token) return token.claims;
-    const suffix = `@${this.cfg.inboundDomain}`;
+    const suffixes = [this.cfg.messageIdDomain, this.cfg.inboundDomain].map(
+      (d) => `@${d.toLowerCase()}`,
+    );
     for (const mid of original.messageIds) {
-      const m = OUR_MESSAGE_ID.exec(mid.endsWith(suffix) ? mid.slice(0, -suffix.length) : '');
+      const suffix = suffixes.find((s) => mid.endsWith(s));
+      const m = suffix && OUR_MESSAGE_ID.exec(mid.slice(0, -suffix.length));
       if (m) return { campaignId: m[1]!, subscriberId: m[2]! };
     }
     return null;

@@ -6,7 +6,7 @@ import {
   INBOUND_VIAS,
 } from '../db/models/inbound-message.js';
 import type { RouteDef } from '../http/routes.js';
-import { dateTime } from '../http/schemas.js';
+import { dateTime, queryInt } from '../http/schemas.js';
 import { auditContext } from '../http/types.js';
 import { parseInput } from '../http/validate.js';
 import { AppError } from '../shared/errors.js';
@@ -16,7 +16,7 @@ import type { InboundPipeline } from './pipeline.js';
 const listQuery = z.strictObject({
   status: z.enum(INBOUND_STATUSES).optional(),
   classification: z.enum(INBOUND_CLASSIFICATIONS).optional(),
-  limit: z.coerce.number().int().min(1).max(200).default(50),
+  limit: queryInt(1, 200).default(50),
   before: z.iso.datetime().optional(),
 });
 const idParams = z.object({ id: z.string().regex(/^[0-9a-f]{24}$/, 'must be an id') });

@@ -40,6 +40,14 @@ export interface ThreadReply {
   error?: { message: string; code?: string; responseCode?: number; response?: string };
 }
 
+export interface ThreadedMailer extends Mailer {
+  /**
+   * For a shutdown that cannot wait for a relay that does not answer: the transactions still in
+   * flight are cut (their outcome unknown, ETHREAD) and later sends fail as unconnected.
+   */
+  abort(): void;
+}
+
 /**
  * The SMTP mailer of the service: createSmtpMailer's pooled transport, run in a thread of its own.
  * Building each MIME message, signing it (DKIM is an RSA signature per mail) and speaking SMTP were
@@ -49,9 +57,12 @@ export interface ThreadReply {
  * transactions with it: their sends fail with code `ETHREAD`, an outcome the worker records as
  * unknown, never as safe to repeat.
  */
-export function createThreadedMailer(opts: SmtpMailerOptions): Mailer {
+export function createThreadedMailer(opts: SmtpMailerOptions): ThreadedMailer {
   // Without SMTP_URL every send fails at once with a clear error: no thread is needed for that.
-  if (!opts.url) return createSmtpMailer(opts);
+  if (!opts.url) {
+    const mailer = createSmtpMailer(opts);
+    return { ...mailer, abort: () => mailer.close() };
+  }
   const thread = new Worker(threadEntry(), { workerData: opts });
   // Sends in flight keep the process alive; an idle mail thread does not.
   thread.unref();
@@ -67,8 +78,11 @@ export function createThreadedMailer(opts: SmtpMailerOptions): Mailer {
     else waiter?.resolve(reply.info!);
   });
   const fail = (err: Error) => {
-    gone = Object.assign(new Error(`mail thread stopped: ${err.message}`), { code: 'ETHREAD' });
-    for (const waiter of pending.values()) waiter.reject(gone);
+    const lost = Object.assign(new Error(`mail thread stopped: ${err.message}`), {
+      code: 'ETHREAD',
+    });
+    gone ??= lost;
+    for (const waiter of pending.values()) waiter.reject(lost);
     pending.clear();
   };
   thread.on('error', fail);
@@ -93,6 +107,14 @@ export function createThreadedMailer(opts: SmtpMailerOptions): Mailer {
     },
     close() {
       thread.postMessage('close');
+    },
+    abort() {
+      // Later sends reach no relay: failing as unconnected, they are safe to try again.
+      gone ??= Object.assign(new Error('the mailer is closed: nothing was sent'), {
+        code: 'ECONNECTION',
+      });
+      thread.postMessage('close');
+      if (pending.size > 0) void thread.terminate();
     },
   };
 }

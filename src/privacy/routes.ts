@@ -6,7 +6,7 @@ import {
 } from '../db/models/privacy.js';
 import { renderPage } from '../http/pages.js';
 import type { RouteDef } from '../http/routes.js';
-import { dateTime } from '../http/schemas.js';
+import { dateTime, queryInt } from '../http/schemas.js';
 import { auditContext } from '../http/types.js';
 import { parseInput } from '../http/validate.js';
 import type { Services } from '../services.js';
@@ -22,7 +22,7 @@ const auditQuery = z.strictObject({
   from: isoDate.optional(),
   to: isoDate.optional(),
   cursor: z.string().max(200).optional(),
-  limit: z.coerce.number().int().min(1).max(500).default(100),
+  limit: queryInt(1, 500).default(100),
 });
 
 const requestBody = z.strictObject({

@@ -1,11 +1,11 @@
 import { z } from 'zod';
 import type { RouteDef } from '../http/routes.js';
-import { dateTime } from '../http/schemas.js';
+import { dateTime, singleLine } from '../http/schemas.js';
 import { parseInput } from '../http/validate.js';
 import { assertShallow, ruleSchema } from './rules.js';
 import type { SegmentService } from './service.js';
 
-const name = z.string().trim().min(1).max(200);
+const name = singleLine(200).min(1);
 const description = z.string().max(2000);
 export const segmentCreateBody = z.strictObject({
   name,

@@ -6,13 +6,14 @@ import {
   acceptedLanguages,
   messages,
   PAGE_LOCALES,
+  pageContentSecurityPolicy,
   pickLocale,
   renderPage,
   trustedHtml,
   type PageLocale,
 } from '../http/pages.js';
 import type { RouteDef } from '../http/routes.js';
-import { dateTime } from '../http/schemas.js';
+import { dateTime, singleLine } from '../http/schemas.js';
 import { CONSENT_KINDS } from '../db/models/consent.js';
 import { auditContext } from '../http/types.js';
 import { parseInput } from '../http/validate.js';
@@ -30,7 +31,7 @@ const ticked = new Set(['true', 'yes', 'on', '1']);
 /** Exactly the contract's fields; zod drops every other key, so nothing else can be stored. */
 const subscribeBody = z.object({
   email: z.string().max(1000).optional(),
-  name: z.string().trim().max(200).optional(),
+  name: singleLine(200).optional(),
   list: z.union([slug, z.array(slug).min(1).max(10)]),
   locale: z.string().max(20).optional(),
   consent: z.union([z.boolean(), z.string().max(20)]).optional(),
@@ -62,6 +63,12 @@ function meta(req: Request, locale: PageLocale) {
   return { ip: req.ip, userAgent: req.headers['user-agent'], locale };
 }
 
+/** The public pages' strict CSP (src/http/pages.ts), as on /u/; before allowFormRedirect. */
+const pageCsp: RequestHandler = (_req, res, next) => {
+  res.setHeader('Content-Security-Policy', pageContentSecurityPolicy());
+  next();
+};
+
 function htmlPage(res: Response, locale: PageLocale, status: number, html: string): void {
   res.locals.locale = locale;
   res.status(status).type('html').setHeader('Cache-Control', 'no-store').send(html);
@@ -87,6 +94,7 @@ export function subscribeRouter(services: Services, config: Pick<Config, 'subscr
   router.post(
     '/subscribe',
     cors,
+    pageCsp,
     (req, res, next) => {
       res.locals.htmlErrors = !req.is('application/json');
       res.locals.locale = pageLocale(req);
@@ -151,6 +159,7 @@ export function subscribeRouter(services: Services, config: Pick<Config, 'subscr
   );
 
   const confirmPage: RequestHandler = (req, res, next) => {
+    res.setHeader('Content-Security-Policy', pageContentSecurityPolicy());
     res.locals.htmlErrors = true;
     res.locals.locale = pageLocale(req);
     res.setHeader('Cache-Control', 'no-store');
@@ -197,7 +206,7 @@ export function subscribeRouter(services: Services, config: Pick<Config, 'subscr
     },
   );
 
-  router.get('/subscribe/:listSlug', async (req, res) => {
+  router.get('/subscribe/:listSlug', pageCsp, async (req, res) => {
     res.locals.htmlErrors = true;
     const locale = pageLocale(req);
     res.locals.locale = locale;
@@ -250,7 +259,7 @@ function formPage(
     description: list.description,
     hasErrors: issues.length > 0,
     errorList: Object.values(errors),
-    form: trustedHtml(svc.formHtml(list, locale, '/subscribe', values, errors)),
+    form: trustedHtml(svc.formHtml(list, locale, '/subscribe', values, errors, true)),
   });
 }
 

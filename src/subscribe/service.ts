@@ -311,8 +311,11 @@ export class SubscribeService {
     action: string,
     values: { email?: string; name?: string; consent?: boolean },
     errors: Record<string, string>,
+    // On our own pages the strict CSP forbids style attributes; the layout styles the form.
+    hosted = false,
   ): string {
     return renderFragment('subscribe-form', locale, {
+      hosted,
       action,
       slug: list.slug,
       values,

@@ -197,6 +197,24 @@ export class ContactService {
     };
   }
 
+  /**
+   * A search by staff: the page holds names, emails and phones, so it is audited like reading one
+   * record. The entry names the filters used and how many people were shown, never their values.
+   */
+  async searchAudited(
+    ctx: AuditContext,
+    q: SubscriberSearch,
+  ): Promise<{ items: SubscriberSummary[]; nextCursor: string | null }> {
+    const found = await this.search(q);
+    await this.audit.record(ctx, 'subscribers.search', null, {
+      filters: Object.keys(q).filter((k) => k !== 'cursor' && k !== 'limit' && q[k] !== undefined),
+      ...(q.list !== undefined && { list: q.list }),
+      results: found.items.length,
+      more: found.nextCursor !== null,
+    });
+    return found;
+  }
+
   /** The full record, including what only some roles see; every call is audited. */
   async get(ctx: AuditContext, id: string): Promise<SubscriberFull> {
     const sub = await this.load(id);

@@ -1,6 +1,5 @@
-import { parse, type Info } from 'csv-parse';
 import { Types, type AnyBulkWriteOperation } from 'mongoose';
-import { Transform, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { z } from 'zod';
 import {
   IMPORT_COUNTERS,
@@ -21,6 +20,7 @@ import { normaliseEmail } from '../shared/email.js';
 import { findByIds } from '../db/group-read.js';
 import { AppError, notFound } from '../shared/errors.js';
 import type { SuppressionService } from '../unsubscribe/suppressions.js';
+import { csvRecords } from './csv-records.js';
 import type { EmailKeys, Holder } from './email-keys.js';
 
 /** Plain fields an import may set; the identity number is never importable in bulk. */
@@ -60,7 +60,7 @@ export type ImportOptions = z.output<typeof importOptionsSchema>;
 
 export const BATCH_SIZE = 1000;
 export const MAX_STORED_ERRORS = 1000;
-const MAX_RECORD_BYTES = 64 * 1024;
+const RECORD_LIMITS = { maxRecordChars: 64 * 1024, maxRecordLines: 100 };
 /** Imports reading at once, across lists; the others wait their turn. */
 const MAX_RUNNING_IMPORTS = 2;
 const NOT_MAILABLE = new Set(['unsubscribed', 'complained', 'bounced']);
@@ -106,7 +106,8 @@ interface Job {
   errors: Array<{ line: number; message: string }>;
   errorCount: number;
   seen: Set<string>;
-  headerSeen: boolean;
+  /** The line where the last record read starts, named when the upload breaks off. */
+  lastLine: number;
 }
 
 /**
@@ -163,7 +164,7 @@ export class ImportService {
       errors: [],
       errorCount: 0,
       seen: new Set(),
-      headerSeen: false,
+      lastLine: 0,
     };
   }
 
@@ -202,42 +203,50 @@ export class ImportService {
   }
 
   private async consume(job: Job, input: Readable): Promise<void> {
-    const parser = parse({
-      delimiter: job.delimiter,
-      bom: true,
-      trim: true,
-      skip_empty_lines: true,
-      skip_records_with_error: true,
-      max_record_size: MAX_RECORD_BYTES,
-      info: true,
-      columns: (header: string[]) => this.columnsFor(job, header),
-    });
-    parser.on('skip', (err: Error & { lines?: number }) => {
-      job.counts.total += 1;
-      this.invalid(job, err.lines ?? 0, 'not a well-formed CSV record');
-    });
-    const lineEnds = crlfToLf();
-    input.on('error', (err) => lineEnds.destroy(err));
-    lineEnds.on('error', (err) => parser.destroy(err));
-    input.pipe(lineEnds).pipe(parser);
+    let columns: Array<string | false> | undefined;
     let batch: Row[] = [];
-    for await (const { record, info } of parser as AsyncIterable<{
-      record: Record<string, string>;
-      info: Info;
-    }>) {
-      job.counts.total += 1;
-      const row = this.row(job, record, info.lines);
-      if (row) batch.push(row);
-      if (batch.length >= BATCH_SIZE) {
-        await this.flush(job, batch);
-        batch = [];
+    try {
+      for await (const record of csvRecords(input, {
+        ...RECORD_LIMITS,
+        delimiter: job.delimiter,
+      })) {
+        job.lastLine = record.line;
+        if (!columns) {
+          if (record.error !== undefined)
+            throw new AppError('validation_failed', `file: the header line ${record.error}`);
+          columns = this.columnsFor(job, record.fields);
+          continue;
+        }
+        job.counts.total += 1;
+        if (record.error !== undefined) {
+          this.invalid(job, record.line, `not a well-formed CSV record: ${record.error}`);
+        } else if (record.fields.length !== columns.length) {
+          this.invalid(
+            job,
+            record.line,
+            `not a well-formed CSV record: ${record.fields.length} fields, the header has ${columns.length}`,
+          );
+        } else {
+          const row = this.row(job, named(columns, record.fields), record.line);
+          if (row) batch.push(row);
+        }
+        if (batch.length >= BATCH_SIZE) {
+          await this.flush(job, batch);
+          batch = [];
+        }
       }
+    } catch (err) {
+      if (err instanceof AppError) throw err;
+      throw new AppError(
+        'bad_request',
+        `the upload broke off after line ${job.lastLine}; the rest of the file was not read`,
+      );
     }
-    if (!job.headerSeen) throw new AppError('validation_failed', 'file: the CSV is empty');
+    if (!columns) throw new AppError('validation_failed', 'file: the CSV is empty');
     await this.flush(job, batch);
   }
 
-  /** Header -> our field names; unmapped columns are dropped by csv-parse (`false`). */
+  /** Header -> our field names; `false` for the columns the import drops. */
   private columnsFor(job: Job, header: string[]): Array<string | false> {
     const wanted = (h: string): string | undefined => {
       if (job.mapping) return job.mapping[h];
@@ -245,7 +254,6 @@ export class ImportService {
       const plain = IMPORT_FIELDS.find((f) => f.toLowerCase() === h.toLowerCase());
       return plain ?? (importTarget.safeParse(h).success ? h : undefined);
     };
-    job.headerSeen = true;
     const columns = header.map((h) => wanted(h) ?? false);
     if (!columns.includes('email')) {
       throw new AppError(
@@ -408,24 +416,13 @@ export class ImportService {
   }
 }
 
-/**
- * csv-parse counts a CRLF inside a quoted field as two lines, which would shift every later line
- * number we report; CRLF becomes LF first. Byte-wise (latin1 maps bytes 1:1) because CR and LF
- * never occur inside a UTF-8 multi-byte sequence; a CR ending a chunk waits for the next one.
- */
-function crlfToLf(): Transform {
-  let pendingCr = false;
-  return new Transform({
-    transform(chunk: Buffer, _enc, done) {
-      let text = (pendingCr ? '\r' : '') + chunk.toString('latin1');
-      pendingCr = text.endsWith('\r');
-      if (pendingCr) text = text.slice(0, -1);
-      done(null, Buffer.from(text.replace(/\r\n/g, '\n'), 'latin1'));
-    },
-    flush(done) {
-      done(null, pendingCr ? Buffer.from('\r') : null);
-    },
+/** The record's values by field name, without the dropped columns. */
+function named(columns: Array<string | false>, fields: string[]): Record<string, string> {
+  const record: Record<string, string> = {};
+  columns.forEach((column, i) => {
+    if (column) record[column] = fields[i]!;
   });
+  return record;
 }
 
 /** `{"attributes.tier": "gold"}` -> `{attributes: {tier: "gold"}}` for inserts. */

@@ -93,11 +93,17 @@ export function subscriberRoutes(s: Deps): RouteDef[] {
       method: 'get',
       path: '/subscribers',
       permission: 'subscribers.read',
-      summary: 'Search subscribers (email exact or prefix, name, status, list, attr.KEY), paged',
+      summary:
+        'Search subscribers (email exact or prefix, name, status, list, attr.KEY), paged (audited)',
       query: subscriberSearchQuery,
       response: subscriberPage,
       handler: async (req, res) =>
-        res.json(await s.contacts.search(parseInput(subscriberSearchQuery, req.query))),
+        res.json(
+          await s.contacts.searchAudited(
+            auditContext(req),
+            parseInput(subscriberSearchQuery, req.query),
+          ),
+        ),
     },
     {
       method: 'post',

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { LAWFUL_BASES } from '../db/models/list.js';
 import { MEMBERSHIP_STATUSES } from '../db/models/membership.js';
 import { LOCALES, SUBSCRIBER_STATUSES } from '../db/models/subscriber.js';
-import { cursorQuery, dateTime, objectId, page } from '../http/schemas.js';
+import { cursorQuery, dateTime, objectId, page, singleLine } from '../http/schemas.js';
 import { normaliseEmail } from '../shared/email.js';
 import { parseHetu } from '../privacy/hetu.js';
 
@@ -21,7 +21,7 @@ const httpUrl = z.url({ protocol: /^https?$/ }).max(2000);
 // ---- lists
 
 const listFields = {
-  name: text(200).min(1),
+  name: singleLine(200).min(1),
   slug,
   doubleOptIn: z.boolean(),
   description: text(2000),
@@ -84,7 +84,7 @@ const phone = z.string().regex(/^\+?[0-9 ()-]{3,40}$/, 'digits, spaces, ( ) - an
 const segmentLabel = text(100).min(1);
 
 const profileFields = {
-  name: text(200),
+  name: singleLine(200),
   locale: z.enum(LOCALES),
   attributes,
   phone: phone.nullable(),

@@ -33,7 +33,7 @@ export interface PortalView {
 
 export type PortalOutcome =
   /** RFC 8058 one-click, durable: the sender reads no page, so no list name is looked up. */
-  | { kind: 'accepted' }
+  | { kind: 'accepted'; locale: string | undefined }
   | { kind: 'unsubscribed'; all: boolean; lists: NamedList[]; locale: string | undefined }
   | { kind: 'preferences'; view: PortalView; outcome: PreferenceOutcome };
 
@@ -104,7 +104,7 @@ export class UnsubscribePortal {
         this.manageUrl(token),
       );
     }
-    if (action.action === 'one-click') return { kind: 'accepted' };
+    if (action.action === 'one-click') return { kind: 'accepted', locale: subscriber?.locale };
     return { kind: 'unsubscribed', all, lists, locale: subscriber?.locale };
   }
 

@@ -10,6 +10,7 @@ import {
   renderPage,
   type PageLocale,
 } from '../http/pages.js';
+import { singleLine } from '../http/schemas.js';
 import { parseInput } from '../http/validate.js';
 import { AppError } from '../shared/errors.js';
 import { maskEmail } from '../shared/email.js';
@@ -23,7 +24,7 @@ const formSchema = z.discriminatedUnion('action', [
   z.object({ action: z.literal('unsubscribe'), scope: z.enum(['list', 'all']) }),
   z.object({
     action: z.literal('preferences'),
-    name: z.string().trim().max(200),
+    name: singleLine(200),
     locale: z.enum(LOCALES),
     lists: z.array(z.string().regex(/^[0-9a-f]{24}$/, 'must be a list id')).max(200),
   }),
@@ -54,12 +55,9 @@ export function unsubscribeRouter(portal: UnsubscribePortal): Router {
       sendManagePage(req, res, result.view, result.outcome);
       return;
     }
-    // One-click: the language the client asks for and no list names (the sender reads no page,
-    // and looking them up would cost reads of the person and the lists before the answer).
-    const locale =
-      result.kind === 'accepted'
-        ? (res.locals.locale as PageLocale)
-        : pickLocale([result.locale, res.locals.locale as string]);
+    // The subscriber's language first: a mail provider's one-click POST asks for none. One-click
+    // names no lists (the sender reads no page; looking them up would delay the answer).
+    const locale = pickLocale([result.locale, res.locals.locale as string]);
     const t = messages(locale);
     const what =
       result.kind === 'accepted'

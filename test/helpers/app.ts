@@ -8,7 +8,7 @@ import type { DNSResolver } from '../../src/inbound/authenticator.js';
 import type { Mailer } from '../../src/mail/mailer.js';
 import { createThreadedMailer } from '../../src/mail/threaded-mailer.js';
 import { buildServices, type Ports, type Services } from '../../src/services.js';
-import { createLogger } from '../../src/shared/logger.js';
+import { createLogger, type Logger } from '../../src/shared/logger.js';
 import { FakeClock } from './clock.js';
 import { testDatabase } from './db.js';
 import { staffToken } from './factories.js';
@@ -38,6 +38,8 @@ export interface TestAppOptions {
   ports?: Partial<Ports>;
   /** DNS for inbound mail authentication; by default every name is unknown (no real DNS in tests). */
   dnsResolver?: DNSResolver;
+  /** For tests that read what the service logs; by default TEST_LOG_LEVEL or silent. */
+  logger?: Logger;
 }
 
 /** A resolver that knows no names, as mailauth expects them to fail. */
@@ -61,7 +63,7 @@ export async function bootApp(opts: TestAppOptions = {}): Promise<TestApp> {
   });
   const config = { ...loaded, tokenKeys: loaded.tokenKeys!, dataKey: loaded.dataKey! };
   const db = await testDatabase(clock);
-  const logger = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
+  const logger = opts.logger ?? createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
   // The service's own mailer (src/server.ts): SMTP in the mail thread.
   const mailer = createThreadedMailer({
     url: config.smtpUrl,

@@ -46,6 +46,9 @@ export interface CompiledMail {
 const MAX_SUBJECT = 998;
 const FULL_DOCUMENT = /^\s*(?:<\?xml[^>]*>\s*)?(?:<!--[\s\S]*?-->\s*)*<mjml[\s>]/i;
 const BODY_END = /<\/mj-body\s*>/gi;
+// Comments, tags (closing, self-closing or opening) and the text between them.
+const MARKUP = /<!--[\s\S]*?-->|<(\/?)([A-Za-z][\w-]*)(?:"[^"]*"|'[^']*'|[^'">])*?(\/?)>|[^<]+|</g;
+const HANDLEBARS = /\{\{[\s\S]*?\}\}/g;
 
 /**
  * One pipeline for campaign and system mails: MJML (strict validation) → HTML → one Handlebars
@@ -104,6 +107,7 @@ export class MailCompiler {
     // The author's own text is checked before assembly so errors name their lines and
     // layout-only variables (footer strings) stay out of their reach.
     assertTemplate(src.mjml, src.policy, 'mjml');
+    assertMjmlMarkup(src.mjml);
 
     const html = this.toHtml(this.assemble(src));
     const htmlTemplate = compileTemplate(html, src.assembledPolicy, { html: true, what: 'html' });
@@ -194,4 +198,38 @@ export class MailCompiler {
   private readStrings(locale: MailLocale): MailStrings {
     return JSON.parse(this.readTemplate(`i18n/mail.${locale}.json`)) as MailStrings;
   }
+}
+
+/**
+ * MJML drops text that stands outside its elements without a word, so a template of plain text
+ * (or HTML pasted around the markup) would compile into a mail without it. The author's source
+ * must be MJML elements only at its top level; template expressions between them are allowed.
+ */
+function assertMjmlMarkup(source: string): void {
+  let depth = 0;
+  let elements = 0;
+  let line = 1;
+  for (const [token, closing, tag, selfClosing] of source.matchAll(MARKUP)) {
+    if (tag) {
+      if (depth === 0 && !/^mj(ml|-)/i.test(tag))
+        throw notMjml(line, `<${tag}> is not an MJML element`);
+      if (closing) depth = Math.max(0, depth - 1);
+      else if (!selfClosing && !/^(br|hr|img)$/i.test(tag)) depth += 1;
+      if (!closing) elements += 1;
+    } else if (depth === 0 && !token.startsWith('<!--') && token.replace(HANDLEBARS, '').trim()) {
+      const before = /^\s*/.exec(token)![0];
+      throw notMjml(
+        line + before.split('\n').length - 1,
+        'text outside any MJML element (put it in an <mj-text>)',
+      );
+    }
+    line += token.split('\n').length - 1;
+  }
+  if (elements === 0) throw notMjml(1, 'no MJML element (start with <mj-section> or <mjml>)');
+}
+
+function notMjml(line: number, message: string): AppError {
+  return new AppError('validation_failed', `not MJML: line ${line}: ${message}`, {
+    errors: [{ line, message }],
+  });
 }

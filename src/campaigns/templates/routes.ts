@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { RouteDef } from '../../http/routes.js';
-import { dateTime } from '../../http/schemas.js';
+import { dateTime, singleLine } from '../../http/schemas.js';
 import { parseInput } from '../../http/validate.js';
 import type { TemplateService } from './service.js';
 
@@ -8,8 +8,8 @@ import type { TemplateService } from './service.js';
 const MAX_MJML = 200_000;
 
 const fields = {
-  name: z.string().trim().min(1).max(200),
-  subject: z.string().max(998).nullable(),
+  name: singleLine(200).min(1),
+  subject: singleLine(998).nullable(),
   mjml: z.string().min(1).max(MAX_MJML),
 };
 const createBody = z.strictObject({

@@ -38,6 +38,8 @@ export function apiTokenSchema(clock: Clock) {
       // SHA-256 of the token: tokens are 256-bit random, so a fast hash is enough and lookups stay O(1).
       tokenHash: { type: String, required: true },
       lastUsedAt: { type: Date },
+      // Absent: the token works until revoked.
+      expiresAt: { type: Date },
       revokedAt: { type: Date },
     },
     { timestamps: { currentTime: () => clock.now() } },

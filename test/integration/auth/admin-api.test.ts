@@ -175,6 +175,39 @@ describe('admin API access', () => {
       expect(JSON.stringify(trail)).to.not.include(issued.body.token);
     });
 
+    it('a token with an expiry works until then and records when it was last used', async () => {
+      const { userId } = await staffToken(t.services, 'marketing');
+      const expiresAt = new Date(t.clock.now().getTime() + 3_600_000).toISOString();
+      const issued = await t.http
+        .post(`/api/v1/users/${userId}/tokens`)
+        .auth(t.adminToken, admin())
+        .send({ name: 'short', expiresAt })
+        .expect(201);
+      expect(issued.body.expiresAt).to.equal(expiresAt);
+      await t.http.get('/api/v1/lists').auth(issued.body.token, admin()).expect(200);
+      const listed = await t.http
+        .get(`/api/v1/users/${userId}/tokens`)
+        .auth(t.adminToken, admin())
+        .expect(200);
+      const view = listed.body.items.find((i: { id: string }) => i.id === issued.body.id);
+      expect(view).to.include({ expiresAt, lastUsedAt: t.clock.now().toISOString() });
+
+      t.clock.advance(3_600_000);
+      const expired = await t.http
+        .get('/api/v1/lists')
+        .auth(issued.body.token, admin())
+        .expect(401);
+      expect(expired.body.error.message).to.match(/expired/);
+      for (const bad of [t.clock.now().toISOString(), 'tomorrow', '2026-13-01T00:00:00Z']) {
+        const res = await t.http
+          .post(`/api/v1/users/${userId}/tokens`)
+          .auth(t.adminToken, admin())
+          .send({ expiresAt: bad })
+          .expect(400);
+        expect(res.body.error.message, bad).to.match(/^expiresAt: /);
+      }
+    });
+
     it('refuses to demote or disable the last admin, and bad ids or roles', async () => {
       const me = await t.http.get('/api/v1/me').auth(t.adminToken, admin()).expect(200);
       const res = await t.http

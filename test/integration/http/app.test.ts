@@ -38,6 +38,7 @@ describe('HTTP foundation', () => {
   it('401 without or with a bad token, 403 without the permission', async () => {
     const none = await t.http.get('/api/v1/me').expect(401);
     expect(none.body.error.code).to.equal('unauthorized');
+    expect(none.headers['www-authenticate']).to.equal('Bearer realm="kirje"');
     await t.http
       .get('/api/v1/me')
       .set('Authorization', 'Bearer kirje_not-a-real-token')
@@ -51,6 +52,13 @@ describe('HTTP foundation', () => {
       .set('Authorization', `Bearer ${auditor.token}`)
       .expect(403);
     expect(res.body.error.code).to.equal('forbidden');
+    expect(res.headers['www-authenticate']).to.equal(undefined);
+    // Every role may see who it is signed in as.
+    const self = await t.http
+      .get('/api/v1/me')
+      .set('Authorization', `Bearer ${auditor.token}`)
+      .expect(200);
+    expect(self.body).to.include({ id: auditor.userId, role: 'auditor' });
     const me = await t.http
       .get('/api/v1/me')
       .set('Authorization', `Bearer ${t.adminToken}`)

@@ -1,8 +1,8 @@
 import { expect } from 'chai';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createServer, type Server, type Socket } from 'node:net';
 import path from 'node:path';
-import { createServer, type Server } from 'node:net';
 import {
   isAlive,
   processesMentioning,
@@ -65,6 +65,69 @@ describe('service process on the embedded database', function () {
     expect(again.status, 'data and secrets survive a restart').to.equal(200);
     second.child.kill('SIGINT');
     expect(await second.exited).to.equal(0);
+  });
+
+  it('SIGTERM while the SMTP relay accepts connections but never answers: clean exit in time, no FerretDB left', async () => {
+    // A relay that hangs: connections are accepted and then nothing is said.
+    const sockets = new Set<Socket>();
+    const relay: Server = createServer((socket) => {
+      sockets.add(socket);
+      socket.on('error', () => {});
+    });
+    await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
+    const relayPort = (relay.address() as { port: number }).port;
+    try {
+      const svc = await startServiceProcess({
+        ...env,
+        SMTP_URL: `smtp://127.0.0.1:${relayPort}`,
+        MAIL_FROM: 'Shop <news@example.com>',
+      });
+      const ferret = JSON.parse(
+        readFileSync(path.join(dataDir, 'db', 'ferretdb.json'), 'utf8'),
+      ) as { pid: number };
+      const created = runCli(
+        ['users:create', '--email', 'relay@example.com', '--role', 'admin', '--token'],
+        env,
+      );
+      const token = created.stdout.trim().split('\n').at(-1)!;
+      const api = (p: string, body?: unknown) =>
+        fetch(`${svc.url}/api/v1${p}`, {
+          method: body === undefined ? 'GET' : 'POST',
+          headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+          body: body === undefined ? undefined : JSON.stringify(body),
+        });
+      const list = await api('/lists', { name: 'Relay', slug: 'relay', doubleOptIn: false });
+      expect(list.status).to.equal(201);
+      for (let i = 0; i < 5; i++) {
+        const res = await api('/subscribers', {
+          email: `relay${i}@example.com`,
+          lists: ['relay'],
+          status: 'subscribed',
+        });
+        expect(res.status).to.equal(201);
+      }
+      const campaign = await api('/campaigns', {
+        name: 'Relay down',
+        subject: 'Hei',
+        mjml: '<mj-section><mj-column><mj-text>Hei</mj-text></mj-column></mj-section>',
+        lists: ['relay'],
+      });
+      const { id } = (await campaign.json()) as { id: string };
+      expect((await api(`/campaigns/${id}/send`, {})).status).to.equal(202);
+      // Wait until the worker is stuck talking to the relay.
+      for (let i = 0; i < 100 && sockets.size === 0; i++)
+        await new Promise((r) => setTimeout(r, 100));
+      expect(sockets.size, 'the worker reached the relay').to.be.greaterThan(0);
+
+      svc.child.kill('SIGTERM');
+      expect(await svc.exited).to.equal(0);
+      expect(svc.logs.some((l) => l.msg === 'shutdown complete')).to.equal(true);
+      expect(svc.logs.some((l) => l.msg === 'shutdown took too long; exiting')).to.equal(false);
+      expect(isAlive(ferret.pid), 'FerretDB left behind').to.equal(false);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      relay.close();
+    }
   });
 
   it('stops a FerretDB orphaned by a killed service before starting again', async () => {

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { expect } from 'chai';
 import type { Types } from 'mongoose';
@@ -5,6 +6,19 @@ import { membershipId } from '../../../src/db/models/membership.js';
 import type { AuditContext } from '../../../src/privacy/audit.js';
 import { bootApp, type TestApp } from '../../helpers/app.js';
 import { staffToken } from '../../helpers/factories.js';
+import { brokenEvery20Lines } from '../../fixtures/csv/generate.js';
+
+const fixture = (name: string) =>
+  readFileSync(new URL(`../../fixtures/csv/${name}`, import.meta.url), 'utf8');
+/** Every row is in exactly one of these. */
+const accounted = (c: Record<string, number>) =>
+  c.created! +
+  c.updated! +
+  c.unchanged! +
+  c.invalid! +
+  c.duplicates! +
+  c.skippedSuppressed! +
+  c.skippedUnsubscribed!;
 
 describe('CSV import', () => {
   let t: TestApp;
@@ -254,6 +268,94 @@ describe('CSV import', () => {
     expect(
       (await t.db.models.Subscriber.findOne({ email: 'bulk1@example.com' }).lean())!.name,
     ).to.equal('Bulk 1');
+  });
+
+  describe('malformed records', () => {
+    it('an unclosed quote on line 102 of 10,000 rows: reported there, every other row imported', async () => {
+      const res = await postCsv('?mode=add', fixture('10000-rows-unclosed-quote-line-102.csv'));
+      expect(res.status, JSON.stringify(res.body)).to.equal(202);
+      expect(res.body.status).to.equal('completed');
+      expect(res.body.counts).to.include({ total: 10_000, created: 9_999, invalid: 1 });
+      expect(accounted(res.body.counts)).to.equal(10_000);
+      expect(res.body.errors).to.have.length(1);
+      expect(res.body.errors[0].line).to.equal(102);
+      expect(res.body.errors[0].message).to.match(/quote/);
+      expect(
+        await t.db.models.Subscriber.countDocuments({ source: `import:${res.body.id}` }),
+      ).to.equal(9_999);
+      for (const line of [101, 103, 10_001])
+        expect(
+          await t.db.models.Subscriber.exists({ email: `q${line}@example.com` }),
+          `line ${line}`,
+        ).to.not.equal(null);
+      expect(await t.db.models.Subscriber.exists({ email: 'x@example.com' })).to.equal(null);
+    });
+
+    it('a broken row every 20 lines: each reported at its own line, the rows between imported', async () => {
+      const res = await postCsv('?mode=add', fixture('broken-row-every-20-lines.csv'));
+      expect(res.status, JSON.stringify(res.body)).to.equal(202);
+      expect(res.body.status).to.equal('completed');
+      // Lines 2..2001; the broken ones are 20, 40, ..., 2000.
+      expect(res.body.counts).to.include({ total: 2_000, created: 1_900, invalid: 100 });
+      const lines = res.body.errors
+        .map((e: { line: number }) => e.line)
+        .sort((a: number, b: number) => a - b);
+      expect(lines).to.deep.equal(Array.from({ length: 100 }, (_, i) => (i + 1) * 20));
+      expect(await t.db.models.Subscriber.exists({ email: 'b21@example.com' })).to.not.equal(null);
+    });
+
+    it('200,000 rows with a broken row every 20 lines are all read and accounted for', async () => {
+      // The good rows repeat 1,000 addresses (950 of them not on a broken line's number).
+      const csv = brokenEvery20Lines(200_000, 'big.example.com', 1_000);
+      const res = await postCsv('?mode=add', csv);
+      expect(res.status, JSON.stringify(res.body)).to.equal(202);
+      expect(res.body.status).to.equal('completed');
+      expect(res.body.counts).to.include({
+        total: 200_000,
+        invalid: 10_000,
+        created: 950,
+        duplicates: 189_050,
+      });
+      expect(accounted(res.body.counts)).to.equal(200_000);
+      expect(res.body.errorCount).to.equal(10_000);
+    }).timeout(120_000);
+
+    it('a stray quote inside a field is text, counted once; text after a closing quote is one bad row', async () => {
+      const csv = [
+        'email,name',
+        'stray1@example.com,O"Brien', // 2
+        'stray2@example.com,"Closed" trailing', // 3
+        'stray3@example.com,Jo"hn "Q" Public', // 4
+        'stray4@example.com,"a ""quoted"" word"', // 5
+      ].join('\n');
+      const res = await postCsv('?mode=add', csv);
+      expect(res.status, JSON.stringify(res.body)).to.equal(202);
+      expect(res.body.counts).to.include({ total: 4, created: 3, invalid: 1 });
+      expect(res.body.errors).to.deep.equal([
+        {
+          line: 3,
+          message: 'not a well-formed CSV record: text after the closing quote of a field',
+        },
+      ]);
+      const name = async (email: string) =>
+        (await t.db.models.Subscriber.findOne({ email }).lean())?.name;
+      expect(await name('stray1@example.com')).to.equal('O"Brien');
+      expect(await name('stray3@example.com')).to.equal('Jo"hn "Q" Public');
+      expect(await name('stray4@example.com')).to.equal('a "quoted" word');
+    });
+
+    it('an upload that breaks off: the job fails naming the last line read, never completed', async () => {
+      const ctx: AuditContext = { actor: { type: 'system', name: 'test' } };
+      const job = await t.services.imports.start(ctx, { mode: 'add' });
+      const input = new Readable({ read() {} });
+      input.push('email,name\nbreak1@example.com,One\nbreak2@example.com,Two\n');
+      setImmediate(() => input.destroy(new Error('connection reset')));
+      const failure = await t.services.imports.run(ctx, job, input).catch((e: Error) => e);
+      expect(failure).to.be.instanceOf(Error);
+      const view = await t.services.imports.get(String(job.id));
+      expect(view.status).to.equal('failed');
+      expect(view.failure).to.match(/after line 3; the rest of the file was not read/);
+    });
   });
 
   describe('refuses', () => {
