@@ -27,13 +27,10 @@ export const PERMISSIONS = [
   'audit.read',
   'users.manage',
   'pii.hetu.read',
-  // One's own account (GET /me): every role.
-  'self.read',
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
 const marketing: Permission[] = [
-  'self.read',
   'lists.read',
   'lists.write',
   'subscribers.read',
@@ -55,7 +52,6 @@ const marketing: Permission[] = [
 // Sales keep customer records and orders and handle credit purchases (hence the identity
 // number), but send no campaigns.
 const sales: Permission[] = [
-  'self.read',
   'lists.read',
   'subscribers.read',
   'subscribers.write',
@@ -73,7 +69,7 @@ export const ROLE_PERMISSIONS: Record<Role, ReadonlySet<Permission>> = {
   marketing: new Set(marketing),
   sales: new Set(sales),
   // Auditors read the trail and nothing personal beyond it.
-  auditor: new Set<Permission>(['self.read', 'audit.read']),
+  auditor: new Set<Permission>(['audit.read']),
 };
 
 export function can(role: Role, permission: Permission): boolean {
