@@ -288,19 +288,40 @@ export class SegmentService {
     const all = 'all' in rule;
     const children = all ? rule.all : rule.any;
     const parts: IdSet[] = [];
+    for (const child of children.filter(hasFacts)) parts.push(await this.idSet(child));
     const plain = children.filter((c) => !hasFacts(c));
     if (plain.length > 0) {
       const filters: SubscriberFilter[] = [];
       for (const child of plain) filters.push(await this.compileRule(child));
-      const found = await this.models.Subscriber.find(
-        { [all ? '$and' : '$or']: filters },
-        { _id: 1 },
-      )
-        .batchSize(READ_BATCH)
-        .lean();
-      parts.push({ ids: new Set(found.map((d) => String(d._id))), negated: false, grounded: true });
+      // Under `all`, only people a fact already names can match: the plain conditions are
+      // checked on them alone (by `_id`), not on everyone they would select.
+      const named = all
+        ? parts
+            .filter((p) => !p.negated)
+            .sort((a, b) => a.ids.size - b.ids.size)
+            .at(0)
+        : undefined;
+      const ids = new Set<string>();
+      if (named) {
+        const candidates = [...named.ids].map((id) => new Types.ObjectId(id));
+        for (let i = 0; i < candidates.length; i += MAX_IDS_PER_READ) {
+          const found = await this.models.Subscriber.find(
+            { $and: [...filters, { _id: { $in: candidates.slice(i, i + MAX_IDS_PER_READ) } }] },
+            { _id: 1 },
+          ).lean();
+          for (const d of found) ids.add(String(d._id));
+        }
+      } else {
+        const found = await this.models.Subscriber.find(
+          { [all ? '$and' : '$or']: filters },
+          { _id: 1 },
+        )
+          .batchSize(READ_BATCH)
+          .lean();
+        for (const d of found) ids.add(String(d._id));
+      }
+      parts.push({ ids, negated: false, grounded: true });
     }
-    for (const child of children.filter(hasFacts)) parts.push(await this.idSet(child));
     return all ? allOf(parts) : anyOf(parts);
   }
 
