@@ -24,7 +24,7 @@ export interface RunningService {
   logger: Logger;
   /** Stops taking work, drains, closes the database (and stops the embedded one). */
   stop(): Promise<void>;
-  /** For an exit that cannot wait for stop(): ends the embedded FerretDB at once. */
+  /** For an exit that cannot wait for stop(): ends the embedded database at once. */
   abandon(): void;
 }
 

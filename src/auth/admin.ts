@@ -69,7 +69,7 @@ export class StaffAdminService {
    * Applies a change to a staff user unless it would leave no enabled admin. A change that takes
    * an enabled admin away runs under one lock, so two admins disabling, demoting or deleting each
    * other at once cannot both pass the count: the second sees the first's result and gets 409.
-   * The lock is a unique insert because FerretDB applies no filtered update atomically.
+   * The lock is a unique insert: a filtered update decides no race (docs/database.md).
    */
   private async keepingAnAdmin<T>(
     userId: string,

@@ -163,7 +163,7 @@ export class SessionService {
     return res.deletedCount;
   }
 
-  /** Rows are removed by this sweep (no TTL indexes on FerretDB); reads never trust them. */
+  /** Rows are removed by this sweep (no TTL indexes, docs/database.md); reads never trust them. */
   async sweepExpired(): Promise<number> {
     const now = this.clock.now();
     const idleBefore = new Date(now.getTime() - this.config.sessionIdleMinutes * 60_000);
