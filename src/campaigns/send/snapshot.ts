@@ -1,6 +1,6 @@
 import { Types } from 'mongoose';
 import { countMatching } from '../../db/count.js';
-import { findByIds, MAX_IDS_PER_READ } from '../../db/group-read.js';
+import { findByIds } from '../../db/group-read.js';
 import { idsAfter } from '../../db/keyset.js';
 import type { CampaignDoc } from '../../db/models/campaign.js';
 import type { Models } from '../../db/models/index.js';
@@ -243,16 +243,7 @@ export class RecipientSnapshot {
 
   /** Address and status of each candidate, read in groups by `_id`. */
   private async people(ids: string[]): Promise<Map<string, { email: string; status: string }>> {
-    const out = new Map<string, { email: string; status: string }>();
-    for (let i = 0; i < ids.length; i += MAX_IDS_PER_READ) {
-      const found = await findByIds<{ email: string; status: string }>(
-        this.models.Subscriber,
-        ids.slice(i, i + MAX_IDS_PER_READ),
-        { email: 1, status: 1 },
-      );
-      for (const [id, person] of found) out.set(id, person);
-    }
-    return out;
+    return findByIds(this.models.Subscriber, ids, { email: 1, status: 1 });
   }
 
   private async suppressedIds(
