@@ -38,7 +38,7 @@ import { UnsubscribeConfirmation } from './unsubscribe/confirmation.js';
 import { UnsubscribePortal } from './unsubscribe/portal.js';
 import { PreferenceService } from './unsubscribe/preferences.js';
 import { ContactService } from './subscribers/contacts.js';
-import { EmailKeys } from './subscribers/email-keys.js';
+import { SubscriberAddresses } from './subscribers/by-address.js';
 import { campaignsUsingList, ListService } from './subscribers/lists.js';
 import { OrderService } from './subscribers/orders.js';
 import { UnsubscribeService } from './unsubscribe/service.js';
@@ -81,7 +81,7 @@ export function buildServices(a: Adapters, overrides: Partial<Ports> = {}) {
     new Claims(models.Claim.db, models.Claim.collection.collectionName),
     a.clock,
   );
-  const emailKeys = new EmailKeys(models);
+  const addresses = new SubscriberAddresses(models);
   const lists = new ListService(models, audit, campaignsUsingList(a.db.connection));
   const contacts = new ContactService(
     models,
@@ -91,7 +91,7 @@ export function buildServices(a: Adapters, overrides: Partial<Ports> = {}) {
     protector,
     suppressions,
     unsubscribe,
-    emailKeys,
+    addresses,
   );
   const orders = new OrderService(models, contacts, audit);
   const campaignLists = campaignListsFrom(a.db.connection);
@@ -99,7 +99,7 @@ export function buildServices(a: Adapters, overrides: Partial<Ports> = {}) {
   const systemMails = new SystemMailRenderer(a.config.org);
   const templates = new TemplateService(models, campaignRenderer);
   const segments = new SegmentService(models, a.clock);
-  const imports = new ImportService(models, emailKeys, suppressions, protector, audit, a.clock);
+  const imports = new ImportService(models, addresses, suppressions, protector, audit, a.clock);
   const exports = new ExportService(models, segments, lists, audit);
   const ports: Ports = {
     renderer: campaignRenderer,
@@ -126,7 +126,7 @@ export function buildServices(a: Adapters, overrides: Partial<Ports> = {}) {
     clock: a.clock,
     logger: a.logger,
     config: a.config,
-    emailKeys,
+    addresses,
   });
   const preferences = new PreferenceService(
     models,
@@ -185,7 +185,7 @@ export function buildServices(a: Adapters, overrides: Partial<Ports> = {}) {
   });
   const auditReader = new AuditReader(models);
   const privacyRequests = new PrivacyRequestService(models, protector, audit, a.clock);
-  const subscriberLookup = subscriberLookupFrom(models, emailKeys);
+  const subscriberLookup = subscriberLookupFrom(models, addresses);
   const inbound = new InboundPipeline(
     models,
     {
@@ -248,7 +248,7 @@ export function buildServices(a: Adapters, overrides: Partial<Ports> = {}) {
     auth,
     tokens,
     suppressions,
-    emailKeys,
+    addresses,
     consent,
     unsubscribe,
     staffAdmin,

@@ -12,7 +12,7 @@ import type { DataProtector } from '../shared/crypto.js';
 import { normaliseEmail } from '../shared/email.js';
 import { AppError, isDuplicateKey, notFound } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
-import type { EmailKeys } from '../subscribers/email-keys.js';
+import type { SubscriberAddresses } from '../subscribers/by-address.js';
 import {
   ALL_LISTS,
   type SuppressionReason,
@@ -76,7 +76,7 @@ export interface SubscribeDeps {
   audit: AuditLog;
   clock: Clock;
   logger: Logger;
-  emailKeys: Pick<EmailKeys, 'lookup' | 'create'>;
+  addresses: Pick<SubscriberAddresses, 'lookup' | 'create'>;
   config: {
     subscribe: SubscribeConfig;
     baseUrl: string;
@@ -411,7 +411,7 @@ export class SubscribeService {
     meta: RequestMeta,
     slug: string,
   ) {
-    const existing = await this.deps.emailKeys.lookup(email, ['status']);
+    const existing = await this.deps.addresses.lookup(email, ['status']);
     if (existing) return existing;
     const locale = (LOCALES as readonly string[]).includes(req.locale ?? '')
       ? req.locale
@@ -427,7 +427,7 @@ export class SubscribeService {
     };
     // A concurrent post of the same address may have created it first: then theirs is used.
     return (
-      (await this.deps.emailKeys.create(doc, ['status'])) ?? { _id: doc._id, status: doc.status }
+      (await this.deps.addresses.create(doc, ['status'])) ?? { _id: doc._id, status: doc.status }
     );
   }
 

@@ -9,7 +9,6 @@ import {
   campaignRecipientModel,
 } from './campaign.js';
 import { consentEventModel, consentTextModel } from './consent.js';
-import { emailKeyModel } from './email-key.js';
 import { importJobModel } from './import-job.js';
 import { inboundMessageModel } from './inbound-message.js';
 import { listModel } from './list.js';
@@ -34,7 +33,6 @@ import { unsubscribeEventModel } from './unsubscribe-event.js';
 export function createModels(conn: Connection, clock: Clock) {
   return {
     Subscriber: subscriberModel(conn, clock),
-    EmailKey: emailKeyModel(conn, clock),
     List: listModel(conn, clock),
     Membership: membershipModel(conn, clock),
     Suppression: suppressionModel(conn, clock),
