@@ -91,6 +91,7 @@ export class CampaignService implements GuardedCampaigns {
       | 'CampaignRecipient'
       | 'CampaignBatch'
       | 'CampaignBatchEntries'
+      | 'CampaignCounts'
       | 'Claim'
       | 'List'
       | 'Subscriber'
@@ -210,6 +211,7 @@ export class CampaignService implements GuardedCampaigns {
     await this.models.CampaignBatch.deleteMany({ campaignId: current._id });
     await this.models.CampaignBatchEntries.deleteMany({ campaignId: current._id });
     await this.models.CampaignRecipient.deleteMany({ campaignId: current._id });
+    await this.models.CampaignCounts.deleteMany({ campaignId: current._id });
   }
 
   /** draft -> running now, or -> scheduled when sendAt lies in the future. */
