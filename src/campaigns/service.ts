@@ -428,7 +428,14 @@ export class CampaignService implements GuardedCampaigns {
     const compiled = this.renderer.compile({
       subject: campaign.subject,
       mjml: campaign.mjml,
-      ...(tracked ? { tracking: this.tracking.of(String(campaign._id), campaign.tracking) } : {}),
+      ...(tracked
+        ? {
+            tracking: this.tracking.of(
+              { id: String(campaign._id), links: campaign.links },
+              campaign.tracking,
+            ),
+          }
+        : {}),
     });
     const list = campaign.listIds[0]
       ? await this.models.List.findById(campaign.listIds[0], { slug: 1, name: 1 }).lean()

@@ -18,7 +18,6 @@ export function trackLinks(
 ): { html: string; links: string[] } {
   const links: string[] = [];
   const indexOf = new Map<string, number>();
-  const clickUrl = tracking?.clickUrl ?? null;
   let out = html.replace(ANCHOR_HREF, (whole, start: string, dq?: string, sq?: string) => {
     const raw = dq ?? sq ?? '';
     const url = decodeHTMLAttribute(raw).trim();
@@ -28,7 +27,8 @@ export function trackLinks(
       index = links.push(url) - 1;
       indexOf.set(url, index);
     }
-    return clickUrl ? `${start}"${escapeAttribute(clickUrl(index))}"` : whole;
+    const redirect = tracking?.clickUrl(index, url);
+    return redirect ? `${start}"${escapeAttribute(redirect)}"` : whole;
   });
   if (tracking?.openUrl) {
     const pixel = `<img src="${escapeAttribute(tracking.openUrl)}" width="1" height="1" alt="" style="display:block;width:1px;height:1px;border:0" />`;

@@ -29,8 +29,11 @@ export interface CompiledCampaign {
  * in them can tell people apart (src/campaigns/stats/tracking.ts builds them).
  */
 export interface LinkTracking {
-  /** The redirect that stands for the link of this index, or null to leave links as they are. */
-  clickUrl: ((index: number) => string) | null;
+  /**
+   * The redirect that stands for the link of this index and URL, or null to leave it as written
+   * (for example when the campaign's stored list of links does not have that URL at that index).
+   */
+  clickUrl: (index: number, url: string) => string | null;
   /** The 1×1 image added to the HTML, or null for none. */
   openUrl: string | null;
 }

@@ -274,7 +274,7 @@ export class SendWorker {
     const compiled = this.deps.renderer.compile({
       subject,
       mjml,
-      tracking: this.deps.tracking.of(key, campaign.tracking),
+      tracking: this.deps.tracking.of({ id: key, links: campaign.links }, campaign.tracking),
     });
     this.compiled.set(key, { subject, mjml, compiled });
     return compiled;

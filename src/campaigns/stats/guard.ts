@@ -36,6 +36,8 @@ const percent = (share: number) => `${Math.round(share * 1000) / 10} %`;
  */
 export class DeliverabilityGuard {
   private readonly checking = new Set<string>();
+  /** Campaigns whose counts moved while they were being checked: checked once more after. */
+  private readonly again = new Set<string>();
 
   constructor(
     private readonly models: Pick<Models, 'Campaign' | 'CampaignCounts'>,
@@ -47,15 +49,24 @@ export class DeliverabilityGuard {
   /** Listens to the counter: every group that moved a guarded count asks for a check. */
   watch(counter: CampaignCounter): void {
     counter.onFlushed((flushed) => {
-      for (const [campaignId, counts] of flushed) {
-        if (!GUARDED.some((m) => counts[m])) continue;
-        if (this.checking.has(campaignId)) continue;
-        this.checking.add(campaignId);
-        this.check(campaignId)
-          .catch((err: unknown) => this.logger.warn({ err, campaignId }, 'guard check failed'))
-          .finally(() => this.checking.delete(campaignId));
-      }
+      for (const [campaignId, counts] of flushed)
+        if (GUARDED.some((m) => counts[m])) this.schedule(campaignId);
     });
+  }
+
+  /** One check at a time per campaign, and none missed: a request meanwhile runs it again. */
+  private schedule(campaignId: string): void {
+    if (this.checking.has(campaignId)) {
+      this.again.add(campaignId);
+      return;
+    }
+    this.checking.add(campaignId);
+    this.check(campaignId)
+      .catch((err: unknown) => this.logger.warn({ err, campaignId }, 'guard check failed'))
+      .finally(() => {
+        this.checking.delete(campaignId);
+        if (this.again.delete(campaignId)) this.schedule(campaignId);
+      });
   }
 
   /** The verdict for a campaign now, pausing it when it is running and over a line. */

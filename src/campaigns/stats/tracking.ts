@@ -17,11 +17,22 @@ export class CampaignTracking {
     private readonly baseUrl: string,
   ) {}
 
-  /** What the renderer puts in the HTML of this campaign's mails. */
-  of(campaignId: string, switches: TrackingSwitches | null | undefined): LinkTracking {
+  /**
+   * What the renderer puts in the HTML of this campaign's mails. A link is wrapped only when the
+   * campaign's stored list has that very URL at its index, since that list is what the redirect
+   * answers from (a campaign stored before tracking existed has none: its links stay as written).
+   */
+  of(
+    campaign: { id: string; links?: string[] | null },
+    switches: TrackingSwitches | null | undefined,
+  ): LinkTracking {
+    const stored = campaign.links ?? [];
     return {
-      clickUrl: switches?.clicks === false ? null : (index) => this.clickUrl(campaignId, index),
-      openUrl: switches?.opens ? this.openUrl(campaignId) : null,
+      clickUrl: (index, url) =>
+        switches?.clicks !== false && stored[index] === url
+          ? this.clickUrl(campaign.id, index)
+          : null,
+      openUrl: switches?.opens ? this.openUrl(campaign.id) : null,
     };
   }
 

@@ -4,6 +4,7 @@ import { MjmlCampaignRenderer } from '../../../../src/campaigns/render/mjml-rend
 import type { RenderVars } from '../../../../src/campaigns/render/types.js';
 
 const clickUrl = (i: number) => `https://news.example.com/r/T${i}`;
+const off = () => null;
 
 describe('trackLinks', () => {
   it('wraps each distinct http(s) link by its index, decoding entities once', () => {
@@ -26,7 +27,7 @@ describe('trackLinks', () => {
 
   it('lists links without wrapping when click tracking is off; adds the pixel before </body>', () => {
     const html = '<html><body><a href="https://a.example.com/">A</a></body></html>';
-    const out = trackLinks(html, { clickUrl: null, openUrl: 'https://news.example.com/o/P' });
+    const out = trackLinks(html, { clickUrl: off, openUrl: 'https://news.example.com/o/P' });
     expect(out.links).to.deep.equal(['https://a.example.com/']);
     expect(out.html).to.match(
       /^<html><body><a href="https:\/\/a\.example\.com\/">A<\/a><img src="https:\/\/news\.example\.com\/o\/P" width="1" height="1" alt=""[^>]*\/><\/body><\/html>$/,
