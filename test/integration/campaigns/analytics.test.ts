@@ -212,6 +212,43 @@ describe('campaign analytics: links, opens and scanners, identifying no one', ()
     expect(body.series[0]).to.include({ hours: 1, delivered: 1 });
   });
 
+  it('counts unsubscribes by channel, from the events of the mails received', async () => {
+    const { id } = await sendCampaign(2);
+    for (const [i, m] of sink.messages.entries()) {
+      const url = /<(https:\/\/news\.example\.com\/u\/[^>]+)>/.exec(
+        m.raw.toString().replace(/\r\n[ \t]+/g, ' '),
+      )![1]!;
+      const path = new URL(url).pathname;
+      if (i === 0)
+        await t.http.post(path).type('form').send('List-Unsubscribe=One-Click').expect(200);
+      else
+        await t.http
+          .post(path)
+          .type('form')
+          .send({ action: 'unsubscribe', scope: 'all' })
+          .expect(200);
+    }
+    const body = await stats(id);
+    expect(body.totals.unsubscribed).to.equal(2);
+    expect(body.unsubscribedByChannel).to.include({ 'one-click': 1, link: 1 });
+    expect(body.series[0]).to.include({ unsubscribed: 2, delivered: 2 });
+  });
+
+  it('leaves the links of a campaign stored before tracking as they are', async () => {
+    const list = await seedList(t.db.models, 1);
+    const res = await t.http
+      .post('/api/v1/campaigns')
+      .set(auth())
+      .send({ name: 'Vanha', subject: 'Vanha', mjml: MJML, lists: [list.slug] })
+      .expect(201);
+    await t.db.models.Campaign.updateOne({ _id: res.body.id }, { $unset: { links: 1 } });
+    await t.http.post(`/api/v1/campaigns/${res.body.id}/send`).set(auth()).expect(202);
+    await drain(t.services.sendWorker);
+    const [m] = await sink.waitFor(1);
+    expect(tracked(String(m!.parsed.html))).to.have.length(0);
+    expect(String(m!.parsed.html)).to.include(`href="${LINKS[0]}"`);
+  });
+
   it('refuses person-level tracking in the configuration', async () => {
     const { loadConfig } = await import('../../../src/config/config.js');
     expect(() => loadConfig({ TRACKING_PERSON_LEVEL: 'on' })).to.throw(/never per person/);
