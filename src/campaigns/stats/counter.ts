@@ -6,6 +6,7 @@ import type { Logger } from '../../shared/logger.js';
 import type { Counts, Metric } from './metrics.js';
 
 const HOUR_MS = 3_600_000;
+const CAMPAIGN_ID = /^[0-9a-f]{24}$/i;
 
 interface Bucket {
   campaignId: string;
@@ -41,6 +42,8 @@ export class CampaignCounter {
 
   /** Adds counts of one campaign at one moment; written within about `flushMs`. */
   add(campaignId: string, counts: Counts, at: Date): void {
+    // One malformed id would fail every later group it travels in.
+    if (!CAMPAIGN_ID.test(campaignId)) throw new Error(`not a campaign id: ${campaignId}`);
     const hour = new Date(Math.floor(at.getTime() / HOUR_MS) * HOUR_MS);
     const key = `${campaignId}:${hour.toISOString()}`;
     let bucket = this.pending.get(key);
