@@ -4,6 +4,11 @@ import { MailComposer } from './campaigns/send/compose.js';
 import { RecipientSnapshot } from './campaigns/send/snapshot.js';
 import { SendWorker } from './campaigns/send/worker.js';
 import { CampaignService, type TemplateSource } from './campaigns/service.js';
+import { CampaignCounter } from './campaigns/stats/counter.js';
+import { DeliverabilityGuard } from './campaigns/stats/guard.js';
+import { LinkRedirects } from './campaigns/stats/redirects.js';
+import { CampaignAnalyticsService } from './campaigns/stats/report.js';
+import { CampaignTracking } from './campaigns/stats/tracking.js';
 import { StaffAdminService } from './auth/admin.js';
 import { SecondFactor } from './auth/second-factor.js';
 import { Claims } from './db/claims.js';
@@ -152,6 +157,16 @@ export function buildServices(a: Adapters, overrides: Partial<Ports> = {}) {
     (token) => `${a.config.baseUrl}/u/${token}`,
   );
   const messageIdDomain = a.config.dkim?.domainName ?? a.config.inboundDomain;
+  // Campaign analytics: counted per campaign, written grouped; started and stopped by server.ts.
+  const campaignCounter = new CampaignCounter(models.CampaignCounts, a.logger);
+  const campaignTracking = new CampaignTracking(tokens, a.config.baseUrl);
+  const linkRedirects = new LinkRedirects(models, tokens, campaignCounter, a.clock);
+  const campaignAnalytics = new CampaignAnalyticsService(
+    models,
+    campaignCounter,
+    a.config.guard,
+    a.clock,
+  );
   const composer = new MailComposer(tokens, {
     baseUrl: a.config.baseUrl,
     inboundDomain: a.config.inboundDomain,
@@ -169,7 +184,9 @@ export function buildServices(a: Adapters, overrides: Partial<Ports> = {}) {
     audit,
     a.clock,
     { fromEmail: a.config.mailFrom },
+    campaignTracking,
   );
+  new DeliverabilityGuard(models, campaigns, a.config.guard, a.logger).watch(campaignCounter);
   const snapshot = new RecipientSnapshot(models, suppressions, ports.audience, a.clock);
   // Built here, started only by the composition root (src/server.ts) when SEND_WORKER is on.
   const sendWorker = new SendWorker({
@@ -182,6 +199,8 @@ export function buildServices(a: Adapters, overrides: Partial<Ports> = {}) {
     clock: a.clock,
     logger: a.logger,
     config: a.config.send,
+    tracking: campaignTracking,
+    counter: campaignCounter,
   });
   const auditReader = new AuditReader(models);
   const privacyRequests = new PrivacyRequestService(models, protector, audit, a.clock);
@@ -206,6 +225,7 @@ export function buildServices(a: Adapters, overrides: Partial<Ports> = {}) {
       subscribers: subscriberLookup,
       // "Poista tietoni" / "delete my data" opens an erasure request in the register.
       privacy: privacyRequests,
+      counter: campaignCounter,
       clock: a.clock,
       logger: a.logger,
     },
@@ -269,6 +289,9 @@ export function buildServices(a: Adapters, overrides: Partial<Ports> = {}) {
     unsubscribePortal,
     composer,
     campaigns,
+    campaignCounter,
+    campaignAnalytics,
+    linkRedirects,
     sendWorker,
     auditReader,
     privacyRequests,

@@ -8,6 +8,7 @@ import {
   campaignModel,
   campaignRecipientModel,
 } from './campaign.js';
+import { campaignCountsModel } from './campaign-counts.js';
 import { consentEventModel, consentTextModel } from './consent.js';
 import { importJobModel } from './import-job.js';
 import { inboundMessageModel } from './inbound-message.js';
@@ -54,6 +55,7 @@ export function createModels(conn: Connection, clock: Clock) {
     CampaignRecipient: campaignRecipientModel(conn),
     CampaignBatch: campaignBatchModel(conn),
     CampaignBatchEntries: campaignBatchEntriesModel(conn),
+    CampaignCounts: campaignCountsModel(conn),
     PrivacyRequest: privacyRequestModel(conn, clock),
     ErasureJob: erasureJobModel(conn, clock),
     RetentionSchedule: retentionScheduleModel(conn, clock),
