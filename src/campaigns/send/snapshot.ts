@@ -35,21 +35,23 @@ interface Candidate {
 
 /** One recipient of a batch, as campaign_batch_entries holds it. */
 export interface BatchEntry {
-  /** The `_id` its campaign_recipients document gets with its first outcome. */
-  recipientId: Types.ObjectId;
   subscriberId: Types.ObjectId;
   /** The audience list it is sent for; absent for a segment-only audience. */
   listId?: Types.ObjectId | null;
-  /** The attempt to make; absent: the first. */
-  attempt?: number | null;
+}
+
+/** How a batch is cut: recipients per claimed batch, and per window within it. */
+export interface BatchShape {
+  batchSize: number;
+  windowSize: number;
 }
 
 /**
- * Freezes a campaign's audience, once per subscriber: excluded people as `skipped` campaign_recipients
- * documents with the reason, the sendable ones as entries of numbered batches, whose entry lists
- * the worker reads by `_id` (their recipient documents are written with their first outcome). A
- * batch's entry list is written before the batch, and workers start only once the snapshot is
- * done; a snapshot that resumes after its predecessor died leaves out everyone it already placed.
+ * Freezes a campaign's audience, once per subscriber and in order: excluded people as `skipped`
+ * campaign_recipients documents with the reason, the sendable ones as entries of numbered batches,
+ * whose entry lists the worker reads by `_id`. A batch's entry list is written before the batch,
+ * and workers start only once the snapshot is done; a snapshot that resumes after its predecessor
+ * died leaves out everyone it already placed.
  */
 export class RecipientSnapshot {
   constructor(
@@ -66,7 +68,7 @@ export class RecipientSnapshot {
    */
   async take(
     campaign: Campaign,
-    batchSize: number,
+    { batchSize, windowSize }: BatchShape,
     keepAlive: () => Promise<void>,
   ): Promise<number> {
     const placed = await this.resume(campaign._id);
@@ -97,12 +99,9 @@ export class RecipientSnapshot {
             ...(c.listId ? { listId: c.listId } : {}),
             status: 'skipped',
             skipReason,
-            batchNo: -1,
-            attempts: 0,
           });
         } else {
           sendable.push({
-            recipientId: new Types.ObjectId(),
             subscriberId,
             ...(c.listId ? { listId: c.listId } : {}),
           });
@@ -112,13 +111,13 @@ export class RecipientSnapshot {
       total += skipped.length;
       while (sendable.length >= batchSize) {
         const entries = sendable.splice(0, batchSize);
-        await writeBatch(this.models, this.clock, campaign._id, batchNo++, entries);
+        await writeBatch(this.models, this.clock, campaign._id, batchNo++, entries, { windowSize });
         total += entries.length;
       }
       await keepAlive();
     }
     if (sendable.length > 0) {
-      await writeBatch(this.models, this.clock, campaign._id, batchNo++, sendable);
+      await writeBatch(this.models, this.clock, campaign._id, batchNo++, sendable, { windowSize });
       total += sendable.length;
     }
     return total;
@@ -272,8 +271,8 @@ export class RecipientSnapshot {
 
 /**
  * Writes one batch: its entry list, then the batch (claimable once the campaign's snapshot is
- * done). Also used by retry-unknown, whose entries carry `n`. Returns false when the batch number
- * was taken meanwhile (a concurrent writer).
+ * done). Also used by retry-unknown, whose batches count their entries as `requeued`. Returns
+ * false when the batch number was taken meanwhile (a concurrent writer).
  */
 export async function writeBatch(
   models: Pick<Models, 'CampaignBatch' | 'CampaignBatchEntries'>,
@@ -281,6 +280,7 @@ export async function writeBatch(
   campaignId: Types.ObjectId,
   batchNo: number,
   entries: BatchEntry[],
+  { windowSize, requeued = 0 }: { windowSize: number; requeued?: number },
 ): Promise<boolean> {
   const _id = new Types.ObjectId();
   // Plain documents: hundreds of entries made into mongoose subdocuments showed in CPU profiles.
@@ -295,6 +295,8 @@ export async function writeBatch(
       leaseOwner: '',
       leaseExpiresAt: new Date(0),
       leaseGen: 0,
+      windowSize,
+      requeued,
     });
   } catch (err) {
     if (!isDuplicateKey(err)) throw err;

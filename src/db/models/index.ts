@@ -7,6 +7,8 @@ import {
   campaignBatchModel,
   campaignModel,
   campaignRecipientModel,
+  campaignWindowModel,
+  campaignWindowOutcomeModel,
 } from './campaign.js';
 import { consentEventModel, consentTextModel } from './consent.js';
 import { emailKeyModel } from './email-key.js';
@@ -56,6 +58,8 @@ export function createModels(conn: Connection, clock: Clock) {
     CampaignRecipient: campaignRecipientModel(conn),
     CampaignBatch: campaignBatchModel(conn),
     CampaignBatchEntries: campaignBatchEntriesModel(conn),
+    CampaignWindow: campaignWindowModel(conn),
+    CampaignWindowOutcome: campaignWindowOutcomeModel(conn),
     PrivacyRequest: privacyRequestModel(conn, clock),
     ErasureJob: erasureJobModel(conn, clock),
     RetentionSchedule: retentionScheduleModel(conn, clock),

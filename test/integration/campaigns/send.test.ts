@@ -5,6 +5,7 @@ import type { AudienceSource } from '../../../src/campaigns/audience.js';
 import { bootApp, type TestApp } from '../../helpers/app.js';
 import { drain, seedList } from '../../helpers/audience.js';
 import { TestRenderer } from '../../helpers/renderer.js';
+import { recipientOutcomes } from '../../helpers/send-records.js';
 import { SmtpSink } from '../../helpers/smtp-sink.js';
 
 const MJML =
@@ -274,9 +275,9 @@ describe('campaign sending', () => {
     let body = await get(id);
     expect(body.status).to.equal('running');
     expect(body.stats).to.include({ sent: 0, failed: 1 });
-    const failed = await t.db.models.CampaignRecipient.findOne({ subscriberId: hard!.id }).lean();
+    const failed = (await recipientOutcomes(t.db.models, id)).get(hard!.id);
     expect(failed!.status).to.equal('failed');
-    expect(failed!.smtpResponse).to.include('550').and.include('No such mailbox here');
+    expect(failed!.detail).to.include('550').and.include('No such mailbox here');
 
     t.clock.advance(61_000);
     await drain(t.services.sendWorker);
@@ -284,8 +285,8 @@ describe('campaign sending', () => {
     expect(body.status).to.equal('finished');
     expect(body.stats).to.include({ sent: 1, failed: 1 });
     expect(sink.to(soft!.email)).to.have.length(1);
-    const ok = await t.db.models.CampaignRecipient.findOne({ subscriberId: soft!.id }).lean();
-    expect(ok).to.include({ status: 'sent', attempts: 2 });
+    const ok = (await recipientOutcomes(t.db.models, id)).get(soft!.id);
+    expect(ok).to.include({ status: 'sent', attempt: 2 });
   });
 
   it('schedules with sendAt by the injected clock', async () => {
