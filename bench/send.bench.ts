@@ -3,6 +3,7 @@ import { Types } from 'mongoose';
 import nodemailer, { type SendMailOptions } from 'nodemailer';
 import { loadConfig } from '../src/config/config.js';
 import type { Database } from '../src/db/connection.js';
+import { membershipId } from '../src/db/models/membership.js';
 import { createSmtpMailer } from '../src/mail/mailer.js';
 import { createThreadedMailer } from '../src/mail/threaded-mailer.js';
 import { buildServices } from '../src/services.js';
@@ -46,7 +47,13 @@ async function seed(db: Database): Promise<string> {
     const page = people.slice(i, i + 1000);
     await db.models.Subscriber.insertMany(page, { lean: true });
     await db.models.Membership.insertMany(
-      page.map((p) => ({ subscriberId: p._id, listId: list._id, status: 'subscribed' })),
+      // `lean` skips the model's hooks, so the pair key is written here as the model would.
+      page.map((p) => ({
+        _id: membershipId(p._id, list._id),
+        subscriberId: p._id,
+        listId: list._id,
+        status: 'subscribed',
+      })),
       { lean: true },
     );
   }
