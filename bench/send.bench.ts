@@ -23,6 +23,7 @@ import { benchDatabase, cpuMeter, mib, withPeakRss } from './support.js';
 const RECIPIENTS = Number(process.env.BENCH_SEND_RECIPIENTS ?? 10_000);
 const CONCURRENCY = Number(process.env.BENCH_SEND_CONCURRENCY ?? 8);
 const BATCH_SIZE = Number(process.env.BENCH_SEND_BATCH_SIZE ?? 500);
+const HISTORY = Number(process.env.BENCH_SEND_HISTORY ?? 50);
 
 const MJML = `<mj-section><mj-column>
   <mj-text><h1>Hei {{subscriber.name}}!</h1>
@@ -79,7 +80,7 @@ export async function run(): Promise<Record<string, number | string>> {
     const listId = await seed(db);
     let sampleRaw: Buffer | undefined;
 
-    const campaignRun = async (dkim: boolean) => {
+    const servicesFor = (dkim: boolean) => {
       const loaded = loadConfig({
         NODE_ENV: 'test',
         LOG_LEVEL: 'silent',
@@ -102,7 +103,10 @@ export async function run(): Promise<Record<string, number | string>> {
         maxConnections: CONCURRENCY,
       });
       const services = buildServices({ config, db, clock: systemClock, logger, mailer });
-      const campaign = await services.campaigns.create(
+      return { services, mailer, windowSize: config.send.windowSize };
+    };
+    const createCampaign = (services: ReturnType<typeof servicesFor>['services']) =>
+      services.campaigns.create(
         {
           name: 'Bench',
           subject: '{{subscriber.name}}, kevään uutuudet',
@@ -111,6 +115,10 @@ export async function run(): Promise<Record<string, number | string>> {
         },
         actor,
       );
+
+    const campaignRun = async (dkim: boolean) => {
+      const { services, mailer } = servicesFor(dkim);
+      const campaign = await createCampaign(services);
       // One mail exactly as the worker builds it (headers, tokens, personalisation), unsigned.
       sampleRaw ??= await rawOf(
         services.composer.compose(
@@ -183,7 +191,38 @@ export async function run(): Promise<Record<string, number | string>> {
     await assertDelivered(sink, 'floor');
     const floor = RECIPIENTS / floorRun.result;
 
+    // History: finished campaigns' records seeded in bulk, then a new campaign's first mail and
+    // the deletion of one old campaign, each timed.
+    const history = await (async () => {
+      const { services, mailer, windowSize } = servicesFor(false);
+      const old = await seedHistory(db, listId, windowSize);
+      const campaign = await createCampaign(services);
+      await sink.reset();
+      const started = performance.now();
+      await services.campaigns.send(campaign.id);
+      const worker = services.sendWorker;
+      let firstMailSeconds = 0;
+      const ticking = (async () => {
+        while (!firstMailSeconds) await worker.tick();
+      })();
+      while (!firstMailSeconds) {
+        if ((await sink.delivered()).length > 0) {
+          firstMailSeconds = (performance.now() - started) / 1000;
+        } else await new Promise((r) => setTimeout(r, 10));
+      }
+      await ticking;
+      await services.campaigns.cancel(campaign.id);
+      const deleting = performance.now();
+      await services.campaigns.remove(old);
+      const deleteSeconds = (performance.now() - deleting) / 1000;
+      mailer.close();
+      return { firstMailSeconds, deleteSeconds };
+    })();
+
     return {
+      'send.history.firstMailSeconds': Number(history.firstMailSeconds.toFixed(2)),
+      'send.history.deleteCampaignSeconds': Number(history.deleteSeconds.toFixed(2)),
+      'send.history.setup': `${HISTORY} finished campaigns of ${RECIPIENTS} recipients in the database (records seeded in bulk); /send to the first mail at the sink, and deleting one old campaign`,
       'send.mailsPerSecond': Math.round(plain.perSecond),
       'send.peakRssMiB': mib(plain.peakRss),
       'send.cpuMsPerMail': `Kirje ${plain.nodeCpuMs.toFixed(2)}, FerretDB ${plain.databaseCpuMs.toFixed(2)}`,
@@ -201,6 +240,94 @@ export async function run(): Promise<Record<string, number | string>> {
     await sink.stop();
     await db.dispose();
   }
+}
+
+/**
+ * HISTORY finished campaigns of RECIPIENTS each, written straight into the collections as the
+ * send worker leaves them (batches, entry lists, window records and outcomes, all sent). Returns
+ * the id of one of them, to delete.
+ */
+async function seedHistory(db: Database, listId: string, windowSize: number): Promise<string> {
+  const people = (
+    await db.models.Membership.find({ listId: new Types.ObjectId(listId) }, { subscriberId: 1 })
+      .limit(RECIPIENTS)
+      .lean()
+  ).map((m) => m.subscriberId);
+  const c = (name: string) => db.connection.collection(name);
+  const now = new Date();
+  let oldest = '';
+  for (let n = 0; n < HISTORY; n++) {
+    const campaignId = new Types.ObjectId();
+    oldest ||= String(campaignId);
+    await c('campaigns').insertOne({
+      _id: campaignId,
+      name: `History ${n}`,
+      subject: 'Old news',
+      mjml: MJML,
+      listIds: [new Types.ObjectId(listId)],
+      fromEmail: 'news@example.com',
+      status: 'finished',
+      snapshot: 'done',
+      recipientCount: people.length,
+      startedAt: now,
+      finishedAt: now,
+      recordsKeptUntil: new Date(now.getTime() + 30 * 86_400_000),
+      stateVersion: 3,
+      createdAt: now,
+      updatedAt: now,
+    });
+    const batches = [];
+    const entryLists = [];
+    const windows = [];
+    const outcomes = [];
+    for (let b = 0; b * BATCH_SIZE < people.length; b++) {
+      const batchId = new Types.ObjectId();
+      const members = people.slice(b * BATCH_SIZE, (b + 1) * BATCH_SIZE);
+      batches.push({
+        _id: batchId,
+        campaignId,
+        batchNo: b,
+        open: false,
+        availableAt: now,
+        leaseOwner: '',
+        leaseExpiresAt: new Date(0),
+        leaseGen: 1,
+        windowSize,
+        requeued: 0,
+      });
+      entryLists.push({
+        _id: batchId,
+        campaignId,
+        entries: members.map((subscriberId) => ({
+          subscriberId,
+          listId: new Types.ObjectId(listId),
+        })),
+      });
+      for (let cell = 0; cell * windowSize < members.length; cell++) {
+        const sent = Array.from(
+          { length: Math.min(windowSize, members.length - cell * windowSize) },
+          (_, k) => cell * windowSize + k,
+        );
+        const ref = { _id: `${String(batchId)}:1:${cell}`, campaignId, batchId, attempt: 1, cell };
+        windows.push({ ...ref, entryIndexes: sent, owner: 'history', openedAt: now });
+        outcomes.push({
+          ...ref,
+          sent,
+          failed: [],
+          retry: [],
+          skipped: [],
+          unknown: [],
+          counts: { sent: sent.length, failed: 0, retry: 0, skipped: 0, unknown: 0 },
+          recordedAt: now,
+        });
+      }
+    }
+    await c('campaign_batches').insertMany(batches);
+    await c('campaign_batch_entries').insertMany(entryLists);
+    await c('campaign_windows').insertMany(windows as never[]);
+    await c('campaign_window_outcomes').insertMany(outcomes as never[]);
+  }
+  return oldest;
 }
 
 /** A campaign mail as the wire carries it, for the floor's prebuilt messages. */
