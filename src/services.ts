@@ -174,7 +174,7 @@ export function buildServices(a: Adapters, overrides: Partial<Ports> = {}) {
       windowSize: a.config.send.windowSize,
     },
   );
-  const snapshot = new RecipientSnapshot(models, suppressions, ports.audience, a.clock);
+  const snapshot = new RecipientSnapshot(models, ports.audience, a.clock);
   // Built here, started only by the composition root (src/server.ts) when SEND_WORKER is on.
   const sendWorker = new SendWorker({
     models,
