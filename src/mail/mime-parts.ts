@@ -24,7 +24,7 @@ export class QuotedPrintablePart {
       'Content-Transfer-Encoding: quoted-printable\r\n\r\n';
   }
 
-  /** The whole MIME part (headers and body), for nodemailer's `raw` content option. */
+  /** The whole MIME part (headers and body), one alternative of a raw message. */
   part(content: string): string {
     return this.head + this.encode(content);
   }
