@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { Types } from 'mongoose';
 import { generateKeyPairSync } from 'node:crypto';
 import { dkimVerify } from 'mailauth/lib/dkim/verify.js';
 import type { AudienceSource } from '../../../src/campaigns/audience.js';
@@ -6,6 +7,7 @@ import { bootApp, type TestApp } from '../../helpers/app.js';
 import { drain, seedList } from '../../helpers/audience.js';
 import { TestRenderer } from '../../helpers/renderer.js';
 import { recipientOutcomes } from '../../helpers/send-records.js';
+import { expireRecipientRecords } from '../../../src/campaigns/send/records.js';
 import { SmtpSink } from '../../helpers/smtp-sink.js';
 
 const MJML =
@@ -287,6 +289,50 @@ describe('campaign sending', () => {
     expect(sink.to(soft!.email)).to.have.length(1);
     const ok = (await recipientOutcomes(t.db.models, id)).get(soft!.id);
     expect(ok).to.include({ status: 'sent', attempt: 2 });
+  });
+
+  it('keeps per-recipient records for SEND_RECIPIENT_RECORD_DAYS, then only the counters', async () => {
+    const list = await seedList(t.db.models, 6);
+    sink.responder = (rcpt) =>
+      rcpt === list.subscribers[0]!.email ? { code: 550, message: 'No such mailbox' } : null;
+    const id = await createCampaign({ lists: [list.listId] });
+    await t.http.post(`/api/v1/campaigns/${id}/send`).set(auth()).expect(202);
+    await drain(t.services.sendWorker);
+    const finished = await get(id);
+    expect(finished.stats).to.include({ recipients: 6, sent: 5, failed: 1 });
+    const campaignId = new Types.ObjectId(id);
+    const records = async () =>
+      (
+        await Promise.all([
+          t.db.models.CampaignBatch.countDocuments({ campaignId }),
+          t.db.models.CampaignBatchEntries.countDocuments({ campaignId }),
+          t.db.models.CampaignWindow.countDocuments({ campaignId }),
+          t.db.models.CampaignWindowOutcome.countDocuments({ campaignId }),
+        ])
+      ).reduce((a, b) => a + b, 0);
+    expect(await records()).to.be.above(0);
+    const expire = () => expireRecipientRecords(t.db.models, t.clock, 'test');
+
+    // Within the window (30 days by default) everything stays: who got what can still be told.
+    t.clock.advanceDays(29);
+    await expire();
+    expect((await recipientOutcomes(t.db.models, id)).get(list.subscribers[0]!.id)).to.include({
+      status: 'failed',
+    });
+
+    t.clock.advanceDays(2);
+    await expire();
+    expect(await records()).to.equal(0);
+    expect((await recipientOutcomes(t.db.models, id)).size).to.equal(0);
+    const after = await get(id);
+    expect(after.stats).to.deep.equal(finished.stats);
+    expect(after.status).to.equal('finished');
+    const retry = await t.http.post(`/api/v1/campaigns/${id}/retry-unknown`).set(auth());
+    expect(retry.status).to.equal(202);
+    expect(retry.body.requeued).to.equal(0);
+    // Deleting the campaign afterwards still works and leaves nothing of it.
+    await t.http.delete(`/api/v1/campaigns/${id}`).set(auth()).expect(204);
+    expect(await t.db.models.Campaign.countDocuments({ _id: campaignId })).to.equal(0);
   });
 
   it('schedules with sendAt by the injected clock', async () => {
