@@ -18,6 +18,7 @@ import type { SuppressionService } from '../../unsubscribe/suppressions.js';
 import type { CampaignRenderer, CompiledCampaign } from '../render/types.js';
 import type { MailComposer, MailList, MailRecipient } from './compose.js';
 import { writeCampaign, type CampaignWrite } from './lifecycle.js';
+import { DomainPacing, domainOf } from './domain-pacing.js';
 import { RateLimiter } from './rate-limiter.js';
 import { expireRecipientRecords } from './records.js';
 import type { BatchEntry, RecipientSnapshot } from './snapshot.js';
@@ -66,7 +67,11 @@ export interface SendWorkerDeps {
 }
 
 /** What one recipient's SMTP transaction came to. */
-type MailResult = { status: 'sent' } | { status: 'failed' | 'retry' | 'unknown'; reply: string };
+type MailResult =
+  | { status: 'sent' }
+  | { status: 'failed' | 'unknown'; reply: string }
+  /** `deferredByDomain`: the domain's server, not one mailbox, turned the mail away for now. */
+  | { status: 'retry'; reply: string; deferredByDomain: boolean };
 
 /** A window's recipients, read and checked, ready to go to SMTP. */
 interface PreparedWindow {
@@ -100,6 +105,7 @@ const RECORD_EXPIRY_EVERY_MS = 60_000;
 export class SendWorker {
   readonly id = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   private readonly limiter: RateLimiter;
+  private readonly domains: DomainPacing;
   private readonly ledger: WindowLedger;
   private readonly compiled = new Map<
     string,
@@ -112,6 +118,10 @@ export class SendWorker {
 
   constructor(private readonly deps: SendWorkerDeps) {
     this.limiter = new RateLimiter(deps.config.ratePerSecond);
+    this.domains = new DomainPacing(deps.clock, {
+      baseBackoffMs: deps.config.retryBaseSeconds * 1000,
+      perDomainPerSecond: deps.config.domainRatePerSecond,
+    });
     this.ledger = new WindowLedger(deps.models, deps.clock);
   }
 
@@ -465,29 +475,54 @@ export class SendWorker {
       subject: ctx.campaign.subject,
       fromEmail: ctx.campaign.fromEmail,
     };
+    const retryAfter = (attempt: number) =>
+      this.deps.clock.now().getTime() +
+      this.deps.config.retryBaseSeconds * 1000 * 2 ** (attempt - 1);
+    let retryAt = 0;
+    const retry = (i: number, reply: string, notBefore: number) => {
+      if (window.attempt > this.deps.config.maxRetries) {
+        outcomes.failed.push({ i, reply });
+        return;
+      }
+      outcomes.retry.push({ i, reply });
+      retryAt = Math.max(retryAt, notBefore);
+    };
     let next = 0;
     const lane = async () => {
       while (next < mails.length) {
         const mail = mails[next++]!;
+        const domain = domainOf(mail.to.email);
+        // Held back, not handed to SMTP: its domain is deferring; the others keep their pace.
+        const backingOff = this.domains.backingOffUntil(domain);
+        if (backingOff) {
+          retry(mail.i, `${domain} is deferring mail; held back`, backingOff.getTime());
+          continue;
+        }
+        await this.domains.take(domain);
         await this.limiter.take();
         const message = this.deps.composer.compose(campaignInfo, ctx.compiled, mail.to, mail.list);
         const result = await this.transact(message);
-        if (result.status === 'sent') outcomes.sent.push(mail.i);
-        else if (result.status === 'unknown') outcomes.unknown.push(mail.i);
-        else if (result.status === 'failed')
-          outcomes.failed.push({ i: mail.i, reply: result.reply });
-        else if (window.attempt > this.deps.config.maxRetries) {
-          outcomes.failed.push({ i: mail.i, reply: result.reply });
-        } else outcomes.retry.push({ i: mail.i, reply: result.reply });
+        switch (result.status) {
+          case 'sent':
+            this.domains.accepted(domain);
+            outcomes.sent.push(mail.i);
+            break;
+          case 'unknown':
+            outcomes.unknown.push(mail.i);
+            break;
+          case 'failed':
+            outcomes.failed.push({ i: mail.i, reply: result.reply });
+            break;
+          case 'retry':
+            if (result.deferredByDomain) this.domains.deferred(domain);
+            retry(mail.i, result.reply, retryAfter(window.attempt));
+        }
       }
     };
     await Promise.all(
       Array.from({ length: Math.min(this.deps.config.concurrency, mails.length) }, lane),
     );
-    if (outcomes.retry.length > 0) {
-      const delay = this.deps.config.retryBaseSeconds * 1000 * 2 ** (window.attempt - 1);
-      outcomes.retryAt = new Date(this.deps.clock.now().getTime() + delay);
-    }
+    if (outcomes.retry.length > 0) outcomes.retryAt = new Date(retryAt);
     return this.ledger.recordWindowOutcomes(ref, outcomes);
   }
 
@@ -502,7 +537,11 @@ export class SendWorker {
       if (e.responseCode && e.responseCode >= 500) return { status: 'failed', reply };
       // A temporary answer, or no connection at all: nothing was accepted, so trying again is safe.
       if ((e.responseCode && e.responseCode >= 400) || e.code === 'ECONNECTION') {
-        return { status: 'retry', reply };
+        return {
+          status: 'retry',
+          reply,
+          deferredByDomain: deferredByDomain(e.responseCode, reply),
+        };
       }
       // The connection broke with the message possibly on the wire: the outcome is not known.
       this.deps.logger.warn({ code: e.code, err: e.message }, 'SMTP transaction outcome unknown');
@@ -591,4 +630,14 @@ class BatchHeartbeat {
     clearInterval(this.timer);
     await this.beating;
   }
+}
+
+/**
+ * Whether a temporary refusal is about the sender's pace or the server rather than one mailbox:
+ * 421 (closing, too many connections), 451 (local error, greylisting), or an enhanced status of
+ * 4.3 (system), 4.4 (network) or 4.7 (policy, rate limits). A full or busy mailbox (450 4.2.x,
+ * 452 4.2.2) holds back only its own recipient.
+ */
+function deferredByDomain(code: number | undefined, reply: string): boolean {
+  return code === 421 || code === 451 || /^4\d\d[ -]4\.[347]\./.test(reply);
 }

@@ -291,6 +291,48 @@ describe('campaign sending', () => {
     expect(ok).to.include({ status: 'sent', attempt: 2 });
   });
 
+  it('backs off a domain that answers 451 while other domains keep their pace', async () => {
+    const list = await seedList(t.db.models, 10);
+    // Every other person moves to a domain whose server defers everything for now.
+    const slow = list.subscribers.filter((_, i) => i % 2 === 0);
+    const fast = list.subscribers.filter((_, i) => i % 2 === 1);
+    for (const [n, p] of slow.entries()) {
+      p.email = `slow${n}.${p.id}@slow.example.net`;
+      await t.db.models.Subscriber.collection.updateOne(
+        { _id: new Types.ObjectId(p.id) },
+        { $set: { email: p.email } },
+      );
+    }
+    let deferring = true;
+    const slowAttempts: string[] = [];
+    sink.responder = (rcpt) => {
+      if (!rcpt.endsWith('@slow.example.net')) return null;
+      slowAttempts.push(rcpt);
+      return deferring ? { code: 451, message: '4.7.1 Try again later' } : null;
+    };
+    const id = await createCampaign({ lists: [list.listId] });
+    await t.http.post(`/api/v1/campaigns/${id}/send`).set(auth()).expect(202);
+    await drain(t.services.sendWorker);
+    // Batches of 4 alternate the domains: the first window's two slow ones met the 451; the
+    // later slow ones were held back without a transaction; every fast one went out meanwhile.
+    expect(sink.messages.map((m) => m.rcptTo[0]).sort()).to.deep.equal(
+      fast.map((p) => p.email).sort(),
+    );
+    expect(slowAttempts).to.have.length(2);
+    const outcomes = await recipientOutcomes(t.db.models, id);
+    const held = slow.filter((p) => outcomes.get(p.id)!.detail!.includes('held back'));
+    expect(held).to.have.length(3);
+    expect((await get(id)).status).to.equal('running');
+
+    deferring = false;
+    t.clock.advance(61_000);
+    await drain(t.services.sendWorker);
+    const body = await get(id);
+    expect(body.status).to.equal('finished');
+    expect(body.stats).to.include({ sent: 10, failed: 0 });
+    for (const p of slow) expect(sink.to(p.email), p.email).to.have.length(1);
+  });
+
   it('keeps per-recipient records for SEND_RECIPIENT_RECORD_DAYS, then only the counters', async () => {
     const list = await seedList(t.db.models, 6);
     sink.responder = (rcpt) =>
