@@ -89,7 +89,10 @@ export class WindowLedger {
       counts: countsOf(outcomes),
       recordedAt: this.clock.now(),
     };
-    if (await insertOnce(this.models.CampaignWindowOutcome, record)) return outcomes;
+    if (await insertOnce(this.models.CampaignWindowOutcome, record)) {
+      // Recorded here and nowhere else, once per window: what counts outcomes belongs here.
+      return outcomes;
+    }
     const stored = await this.models.CampaignWindowOutcome.findById(_id).lean<WindowOutcomes>();
     return stored ?? outcomes;
   }
