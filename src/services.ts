@@ -183,11 +183,15 @@ export function buildServices(a: Adapters, overrides: Partial<Ports> = {}) {
     auth,
     audit,
     a.clock,
-    { fromEmail: a.config.mailFrom },
+    {
+      fromEmail: a.config.mailFrom,
+      recipientRecordDays: a.config.send.recipientRecordDays,
+      windowSize: a.config.send.windowSize,
+    },
     campaignTracking,
   );
   new DeliverabilityGuard(models, campaigns, a.config.guard, a.logger).watch(campaignCounter);
-  const snapshot = new RecipientSnapshot(models, suppressions, ports.audience, a.clock);
+  const snapshot = new RecipientSnapshot(models, ports.audience, a.clock);
   // Built here, started only by the composition root (src/server.ts) when SEND_WORKER is on.
   const sendWorker = new SendWorker({
     models,

@@ -9,8 +9,10 @@ import { AppError, badRequest, notFound } from '../shared/errors.js';
 import type { AudienceSource } from './audience.js';
 import type { CampaignRenderer, RenderedMail } from './render/types.js';
 import { sendingClaims } from '../db/claims.js';
+import { findByIds } from '../db/group-read.js';
 import { NOBODY, type MailComposer, type MailRecipient } from './send/compose.js';
 import { writeCampaign } from './send/lifecycle.js';
+import { countOutcomes, deleteCampaignRecords, requeueClaimId } from './send/records.js';
 import { writeBatch, type BatchEntry } from './send/snapshot.js';
 import type { GuardVerdict, GuardedCampaigns } from './stats/guard.js';
 import type { CampaignTracking } from './stats/tracking.js';
@@ -92,6 +94,8 @@ export class CampaignService implements GuardedCampaigns {
       | 'CampaignBatch'
       | 'CampaignBatchEntries'
       | 'CampaignCounts'
+      | 'CampaignWindow'
+      | 'CampaignWindowOutcome'
       | 'Claim'
       | 'List'
       | 'Subscriber'
@@ -105,7 +109,12 @@ export class CampaignService implements GuardedCampaigns {
     private readonly auth: AuthService,
     private readonly audit: AuditLog,
     private readonly clock: Clock,
-    private readonly defaults: { fromEmail: string | undefined },
+    private readonly defaults: {
+      fromEmail: string | undefined;
+      /** SEND_RECIPIENT_RECORD_DAYS and SEND_WINDOW_SIZE, for cancel and retry-unknown. */
+      recipientRecordDays: number;
+      windowSize: number;
+    },
     private readonly tracking: CampaignTracking,
   ) {}
 
@@ -208,10 +217,13 @@ export class CampaignService implements GuardedCampaigns {
         `a ${current.status} campaign cannot be deleted; cancel it first`,
       );
     }
-    await this.models.CampaignBatch.deleteMany({ campaignId: current._id });
-    await this.models.CampaignBatchEntries.deleteMany({ campaignId: current._id });
-    await this.models.CampaignRecipient.deleteMany({ campaignId: current._id });
+    await deleteCampaignRecords(this.models, current._id);
     await this.models.CampaignCounts.deleteMany({ campaignId: current._id });
+    const versions = Array.from(
+      { length: (current.stateVersion ?? 0) + 1 },
+      (_, v) => `campaign:${String(current._id)}:${v}`,
+    );
+    await this.models.Claim.deleteMany({ _id: { $in: versions } });
   }
 
   /** draft -> running now, or -> scheduled when sendAt lies in the future. */
@@ -282,39 +294,44 @@ export class CampaignService implements GuardedCampaigns {
   }
 
   cancel(id: string) {
+    const now = this.clock.now();
     return this.transition(id, ['draft', 'scheduled', 'running', 'paused'], {
       status: 'cancelled',
-      finishedAt: this.clock.now(),
+      finishedAt: now,
+      recordsKeptUntil: new Date(now.getTime() + this.defaults.recipientRecordDays * 86_400_000),
     });
   }
 
   /**
-   * The operator's decision to resend mails whose outcome is unknown (a worker died in the SMTP
-   * transaction): they go into a new batch as their next attempt, and stay `unknown` until that
-   * attempt's outcome is recorded. Their deterministic Message-ID lets a receiver recognise a
-   * duplicate.
+   * The operator's decision to resend mails whose outcome is unknown (a worker died while their
+   * window was on the wire): they go into a new batch and count as unknown until their new
+   * outcome is recorded. Their deterministic Message-ID lets a receiver recognise a duplicate.
+   * Each window's unknown recipients are requeued once, however many operators press the button
+   * together; after SEND_RECIPIENT_RECORD_DAYS nobody is left to requeue.
    */
   async retryUnknown(id: string): Promise<{ requeued: number; campaign: CampaignView }> {
     const current = await this.load(id);
     if (!['running', 'paused', 'finished'].includes(current.status)) {
       throw new AppError('invalid_state', `a ${current.status} campaign has nothing to retry`);
     }
-    const unknown = await this.models.CampaignRecipient.find(
-      { campaignId: current._id, status: 'unknown' },
-      { subscriberId: 1, listId: 1, attempts: 1 },
-    ).lean();
-    // Each unknown attempt is requeued once, however many operators press the button together.
+    const windows = await this.models.CampaignWindowOutcome.find(
+      { campaignId: current._id, 'counts.unknown': { $gt: 0 } },
+      { batchId: 1, unknown: 1 },
+    ).lean<Array<{ _id: string; batchId: Types.ObjectId; unknown: number[] }>>();
+    const batches = await findByIds<{ entries: BatchEntry[] }>(
+      this.models.CampaignBatchEntries,
+      [...new Set(windows.map((w) => String(w.batchId)))],
+      { entries: 1 },
+    );
     const entries: BatchEntry[] = [];
     const claims = sendingClaims(this.models.Claim);
     const at = this.clock.now();
-    for (const u of unknown) {
-      if (await claims.once(`requeue:${String(u._id)}:${u.attempts}`, { owner: 'api', at })) {
-        entries.push({
-          recipientId: u._id,
-          subscriberId: u.subscriberId,
-          listId: u.listId,
-          attempt: u.attempts + 1,
-        });
+    for (const w of windows) {
+      if (!(await claims.once(requeueClaimId(w._id), { owner: 'api', at }))) continue;
+      const batch = batches.get(String(w.batchId))?.entries ?? [];
+      for (const i of w.unknown) {
+        const { subscriberId, listId } = batch[i]!;
+        entries.push({ subscriberId, ...(listId ? { listId } : {}) });
       }
     }
     if (entries.length === 0) return { requeued: 0, campaign: await this.view(current) };
@@ -325,14 +342,19 @@ export class CampaignService implements GuardedCampaigns {
       .sort({ batchNo: -1 })
       .lean();
     let batchNo = (last?.batchNo ?? -1) + 1;
-    while (!(await writeBatch(this.models, this.clock, current._id, batchNo, entries))) {
+    const shape = { windowSize: this.defaults.windowSize, requeued: entries.length };
+    while (!(await writeBatch(this.models, this.clock, current._id, batchNo, entries, shape))) {
       batchNo += 1;
     }
     await writeCampaign(
       this.models,
       this.clock,
       current._id,
-      { from: ['finished'], set: { status: 'running' }, unset: { finishedAt: 1 } },
+      {
+        from: ['finished'],
+        set: { status: 'running' },
+        unset: { finishedAt: 1, recordsKeptUntil: 1 },
+      },
       'api',
     );
     return { requeued: entries.length, campaign: await this.get(id) };
@@ -392,30 +414,17 @@ export class CampaignService implements GuardedCampaigns {
   }
 
   private async stats(
-    campaign: Pick<Campaign, '_id' | 'recipientCount'>,
+    campaign: Pick<Campaign, '_id' | 'recipientCount' | 'totals'>,
   ): Promise<{ stats: CampaignStats; progress: number }> {
     const campaignId = campaign._id;
-    const rows = await this.models.CampaignRecipient.aggregate<{ _id: string; n: number }>([
-      { $match: { campaignId } },
-      { $group: { _id: '$status', n: { $sum: 1 } } },
-    ]);
-    const count = (s: string) => rows.find((r) => r._id === s)?.n ?? 0;
-    // Queued recipients have no document before their first outcome (src/db/models/campaign.ts):
-    // the snapshot's count includes them; while it is still being taken, what exists so far.
-    const recipients = campaign.recipientCount ?? rows.reduce((sum, r) => sum + r.n, 0);
-    const [unsubscribed, bounced] = await Promise.all([
+    const [counts, unsubscribed, bounced] = await Promise.all([
+      countOutcomes(this.models, campaign),
       this.models.UnsubscribeEvent.countDocuments({ campaignId, channel: { $ne: 'bounce' } }),
       this.models.UnsubscribeEvent.countDocuments({ campaignId, channel: 'bounce' }),
     ]);
-    const stats = {
-      recipients,
-      sent: count('sent'),
-      failed: count('failed'),
-      skipped: count('skipped'),
-      unknown: count('unknown'),
-      unsubscribed,
-      bounced,
-    };
+    // While the snapshot is still being taken, what it has counted so far is not known yet.
+    const recipients = campaign.recipientCount ?? 0;
+    const stats = { recipients, ...counts, unsubscribed, bounced };
     const settled = stats.sent + stats.failed + stats.skipped + stats.unknown;
     return {
       stats,
@@ -452,7 +461,7 @@ export class CampaignService implements GuardedCampaigns {
   private async transition(
     id: string,
     from: CampaignStatus[],
-    set: Partial<Pick<CampaignDoc, 'status' | 'startedAt' | 'finishedAt'>>,
+    set: Partial<Pick<CampaignDoc, 'status' | 'startedAt' | 'finishedAt' | 'recordsKeptUntil'>>,
   ): Promise<CampaignView> {
     const current = await this.load(id);
     const doc = await writeCampaign(this.models, this.clock, current._id, { from, set }, 'api');

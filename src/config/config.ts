@@ -101,6 +101,12 @@ export interface SendConfig {
   retryBaseSeconds: number;
   leaseSeconds: number;
   batchSize: number;
+  /** Recipients handed to SMTP under one durable record (docs/sending.md). */
+  windowSize: number;
+  /** Mails per second to one recipient domain; 0: no cap. */
+  domainRatePerSecond: number;
+  /** Days a finished campaign keeps per-recipient records before only its counters remain. */
+  recipientRecordDays: number;
 }
 
 /** A configuration problem, reported as one line that names the variable. */
@@ -219,6 +225,9 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
       retryBaseSeconds: e.SEND_RETRY_BASE_SECONDS,
       leaseSeconds: e.SEND_LEASE_SECONDS,
       batchSize: e.SEND_BATCH_SIZE,
+      windowSize: e.SEND_WINDOW_SIZE,
+      domainRatePerSecond: e.SEND_DOMAIN_RATE_PER_SECOND,
+      recipientRecordDays: e.SEND_RECIPIENT_RECORD_DAYS,
     },
   };
 }

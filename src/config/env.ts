@@ -128,6 +128,9 @@ export const envSchema = z.object({
       })
       .default('off'),
   ),
+  SEND_WINDOW_SIZE: number(z.coerce.number().int().min(1).max(500).default(50)),
+  SEND_DOMAIN_RATE_PER_SECOND: number(z.coerce.number().min(0).max(100_000).default(0)),
+  SEND_RECIPIENT_RECORD_DAYS: number(z.coerce.number().int().min(1).max(3650).default(30)),
   RETENTION_INTERVAL: optionalString.pipe(z.string().default('6 months')),
   RETENTION_CONTACT_MONTHS: positiveInt(6),
   RETENTION_INBOUND_MONTHS: positiveInt(6),

@@ -1,6 +1,7 @@
 import type { Connection } from 'mongoose';
 import type { ClaimModel } from './models/claim.js';
 import { isDuplicateKey } from '../shared/errors.js';
+import { retryTransient } from './retry.js';
 
 /**
  * Exactly-once decisions. FerretDB 1.24 applies a filtered update as read, modify, write back, so
@@ -81,5 +82,27 @@ export class Claims {
       if (await this.once(`${key}:${n}`, fields)) return n;
     }
     return null;
+  }
+}
+
+/** Where insertOnce writes: a mongoose model of a collection with string `_id`s. */
+export interface StringKeyed {
+  db: Connection;
+  collection: { collectionName: string };
+}
+
+/**
+ * Inserts a document whose `_id` names a step that may happen once: true when it went in, false
+ * when that `_id` was there already. Retried after a transient failure, so false may also mean
+ * this call's own earlier try went in: callers that must know compare a field only they write.
+ */
+export async function insertOnce(model: StringKeyed, doc: ClaimDoc): Promise<boolean> {
+  const collection = model.db.collection<ClaimDoc>(model.collection.collectionName);
+  try {
+    await retryTransient(() => collection.insertOne(doc));
+    return true;
+  } catch (err) {
+    if (isDuplicateKey(err)) return false;
+    throw err;
   }
 }

@@ -88,8 +88,9 @@ export const PERSONAL_DATA: readonly PersonalDataEntry[] = [
     collection: COLLECTIONS.deliveries,
     title: 'Campaign deliveries',
     match: bySubscriber(),
-    // Rows hold ids (the address is read from the subscriber at send time) and are kept for the
-    // campaign's statistics; the relay's answer can quote the address, so it goes.
+    // The people a campaign's snapshot left out, by id (src/db/models/campaign.ts), kept for
+    // SEND_RECIPIENT_RECORD_DAYS; rows of older versions may hold the relay's answer, which can
+    // quote the address, so it goes.
     erase: { kind: 'unset', fields: ['smtpResponse'] },
     retention: { rule: 'delivery-logs', dateField: 'sentAt', months: 'deliveryMonths' },
   },
@@ -97,8 +98,8 @@ export const PERSONAL_DATA: readonly PersonalDataEntry[] = [
     key: 'sendClaims',
     collection: COLLECTIONS.sendClaims,
     title: 'Claims of sending steps',
-    // One per send attempt, `send:<campaign>:<subscriber>:<attempt>` (src/campaigns/send/worker.ts),
-    // beside the batch and state-version claims; all are only needed while a campaign runs.
+    // Versions before the window protocol (docs/sending.md) wrote one per send attempt,
+    // `send:<campaign>:<subscriber>:<attempt>`; the batch and state-version claims name no person.
     match: (k) =>
       k.subscriberIds.length > 0
         ? { _id: { $regex: `^send:[0-9a-f]{24}:(?:${k.subscriberIds.map(String).join('|')}):` } }

@@ -1,6 +1,7 @@
+import { randomUUID } from 'node:crypto';
 import type { SendMailOptions } from 'nodemailer';
-import type { AttachmentLike } from 'nodemailer/lib/mailer/index.js';
 import { QuotedPrintablePart } from '../../mail/mime-parts.js';
+import { addressHeader, AlternativeMessage, mailDate, textHeader } from '../../mail/raw-message.js';
 import type { TokenService } from '../../unsubscribe/tokens.js';
 import type { CompiledCampaign, RenderedMail, RenderVars } from '../render/types.js';
 
@@ -39,7 +40,9 @@ export const NOBODY = '000000000000000000000000';
 /**
  * Builds one campaign mail: personalised body plus every header the contract promises
  * (List-Unsubscribe https + mailto, one-click POST, List-Id, Feedback-ID, our Message-ID, VERP
- * envelope sender). Tokens carry ids only, so no address appears in any link or token.
+ * envelope sender), as the whole raw message (src/mail/raw-message.ts). Tokens carry ids only, so
+ * no address appears in any link or token. Usable for any mail to a subscriber that carries these
+ * headers, inside a campaign or not.
  */
 export class MailComposer {
   /** Per compiled campaign: its parts' encoders, which reuse the lines every mail shares. */
@@ -47,6 +50,9 @@ export class MailComposer {
     CompiledCampaign,
     { html: QuotedPrintablePart; text: QuotedPrintablePart }
   >();
+  private readonly message = new AlternativeMessage();
+  /** From header lines by sender, encoded once. */
+  private readonly fromHeaders = new Map<string, string>();
 
   constructor(
     private readonly tokens: TokenService,
@@ -74,32 +80,41 @@ export class MailComposer {
     list: MailList,
     mode: { test?: boolean } = {},
   ): SendMailOptions {
-    const { inboundDomain } = this.opts;
+    const { inboundDomain, messageIdDomain } = this.opts;
     const { mail, unsubscribeUrl } = this.personalise(campaign, compiled, to, list);
     const mailtoToken = this.tokens.signAddress('unsubscribe', to.subscriberId, campaign.id);
     const bounceToken = this.tokens.signAddress('bounce', to.subscriberId, campaign.id);
     const parts = this.partsOf(compiled);
+    const messageId = mode.test
+      ? `<${randomUUID()}@${messageIdDomain}>`
+      : this.messageId(campaign.id, to.subscriberId);
+    // Structured values written plain (RFC 2369 and RFC 2919 parsers expect them so): every part
+    // is ASCII and free of CR/LF by construction.
+    const headerLines = [
+      this.fromHeader(campaign.fromEmail),
+      addressHeader('To', to.email),
+      textHeader('Subject', mode.test ? `[TEST] ${mail.subject}` : mail.subject),
+      `Message-ID: ${messageId}`,
+      `Date: ${mailDate(new Date())}`,
+      `List-Unsubscribe: <${unsubscribeUrl}>,\r\n <mailto:unsubscribe+${mailtoToken}@${inboundDomain}?subject=unsubscribe>`,
+      'List-Unsubscribe-Post: List-Unsubscribe=One-Click',
+      `List-Id: ${quote(list.name)} <${list.slug}.${inboundDomain}>`,
+      `Feedback-ID: ${campaign.id}:${list.slug}:campaign:kirje`,
+    ];
     return {
-      from: campaign.fromEmail,
-      to: to.email,
-      subject: mode.test ? `[TEST] ${mail.subject}` : mail.subject,
-      // Encoded here, not by nodemailer: see QuotedPrintablePart. Campaign text is mostly Latin
-      // script, where nodemailer would pick quoted-printable too.
-      html: rawPart(parts.html.part(mail.html)),
-      text: rawPart(parts.text.part(mail.text)),
-      ...(mode.test ? {} : { messageId: this.messageId(campaign.id, to.subscriberId) }),
       envelope: { from: `bounces+${bounceToken}@${inboundDomain}`, to: to.email },
-      // Prepared: nodemailer would otherwise MIME-encode these structured values (RFC 2369 and
-      // RFC 2919 parsers expect them plain); every part is ASCII and free of CR/LF by construction.
-      headers: {
-        'List-Unsubscribe': prepared(
-          `<${unsubscribeUrl}>,\r\n <mailto:unsubscribe+${mailtoToken}@${inboundDomain}?subject=unsubscribe>`,
-        ),
-        'List-Unsubscribe-Post': prepared('List-Unsubscribe=One-Click'),
-        'List-Id': prepared(`${quote(list.name)} <${list.slug}.${inboundDomain}>`),
-        'Feedback-ID': prepared(`${campaign.id}:${list.slug}:campaign:kirje`),
-      },
+      raw: this.message.build(headerLines, parts.text.part(mail.text), parts.html.part(mail.html)),
     };
+  }
+
+  private fromHeader(fromEmail: string): string {
+    let line = this.fromHeaders.get(fromEmail);
+    if (line === undefined) {
+      line = addressHeader('From', fromEmail);
+      if (this.fromHeaders.size > 100) this.fromHeaders.clear();
+      this.fromHeaders.set(fromEmail, line);
+    }
+    return line;
   }
 
   /** The recipient's unsubscribe URL (also the preference centre's) and the mail rendered with it. */
@@ -139,14 +154,6 @@ export class MailComposer {
     return parts;
   }
 }
-
-/**
- * A body part nodemailer takes as it is. MailComposer honours `raw` on `html` and `text` as on
- * attachments, but nodemailer's types declare it only for attachments.
- */
-const rawPart = (raw: string) => ({ raw }) as AttachmentLike;
-
-const prepared = (value: string) => ({ prepared: true, value });
 
 /** A List-Id phrase: an RFC 5322 quoted string, or an encoded word when the name is not ASCII. */
 function quote(text: string): string {

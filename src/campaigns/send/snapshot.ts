@@ -7,7 +7,6 @@ import type { Models } from '../../db/models/index.js';
 import { membershipId } from '../../db/models/membership.js';
 import type { Clock } from '../../shared/clock.js';
 import { isDuplicateKey } from '../../shared/errors.js';
-import type { SuppressionService } from '../../unsubscribe/suppressions.js';
 import type { AudienceSource } from '../audience.js';
 
 const PAGE = 1000;
@@ -20,10 +19,9 @@ type SnapshotModels = Pick<
   'Membership' | 'Subscriber' | 'CampaignRecipient' | 'CampaignBatch' | 'CampaignBatchEntries'
 >;
 
-/** A page of the audience; `people` when the page was read from the subscribers already. */
+/** A page of the audience. */
 interface CandidatePage {
   candidates: Map<string, Candidate>;
-  people?: Map<string, { email: string; status: string }>;
 }
 
 interface Candidate {
@@ -35,26 +33,28 @@ interface Candidate {
 
 /** One recipient of a batch, as campaign_batch_entries holds it. */
 export interface BatchEntry {
-  /** The `_id` its campaign_recipients document gets with its first outcome. */
-  recipientId: Types.ObjectId;
   subscriberId: Types.ObjectId;
   /** The audience list it is sent for; absent for a segment-only audience. */
   listId?: Types.ObjectId | null;
-  /** The attempt to make; absent: the first. */
-  attempt?: number | null;
+}
+
+/** How a batch is cut: recipients per claimed batch, and per window within it. */
+export interface BatchShape {
+  batchSize: number;
+  windowSize: number;
 }
 
 /**
- * Freezes a campaign's audience, once per subscriber: excluded people as `skipped` campaign_recipients
- * documents with the reason, the sendable ones as entries of numbered batches, whose entry lists
- * the worker reads by `_id` (their recipient documents are written with their first outcome). A
- * batch's entry list is written before the batch, and workers start only once the snapshot is
- * done; a snapshot that resumes after its predecessor died leaves out everyone it already placed.
+ * Freezes a campaign's audience, once per subscriber and in order: people whose memberships
+ * exclude them as `skipped` campaign_recipients documents with the reason, the others as entries
+ * of numbered batches (whose people and suppressions the worker checks right before each window),
+ * whose entry lists the worker reads by `_id`. A batch's entry list is written before the batch,
+ * and workers start only once the snapshot is done; a snapshot that resumes after its predecessor
+ * died leaves out everyone it already placed.
  */
 export class RecipientSnapshot {
   constructor(
     private readonly models: SnapshotModels,
-    private readonly suppressions: SuppressionService,
     private readonly audience: AudienceSource,
     private readonly clock: Clock,
   ) {}
@@ -66,7 +66,7 @@ export class RecipientSnapshot {
    */
   async take(
     campaign: Campaign,
-    batchSize: number,
+    { batchSize, windowSize }: BatchShape,
     keepAlive: () => Promise<void>,
   ): Promise<number> {
     const placed = await this.resume(campaign._id);
@@ -75,20 +75,9 @@ export class RecipientSnapshot {
     const sendable: BatchEntry[] = [];
     for await (const page of this.candidatePages(campaign)) {
       for (const id of placed.subscribers) page.candidates.delete(id);
-      const people = page.people ?? (await this.people([...page.candidates.keys()]));
-      const suppressed = await this.suppressedIds(people, page.candidates);
       const skipped: Array<Record<string, unknown>> = [];
       for (const [id, c] of page.candidates) {
-        const person = people.get(id);
-        const skipReason = !person
-          ? 'erased'
-          : c.excludedAs && !c.listId
-            ? c.excludedAs
-            : person.status !== 'subscribed'
-              ? person.status
-              : suppressed.has(id)
-                ? 'suppressed'
-                : undefined;
+        const skipReason = c.excludedAs && !c.listId ? c.excludedAs : undefined;
         const subscriberId = new Types.ObjectId(id);
         if (skipReason) {
           skipped.push({
@@ -97,12 +86,9 @@ export class RecipientSnapshot {
             ...(c.listId ? { listId: c.listId } : {}),
             status: 'skipped',
             skipReason,
-            batchNo: -1,
-            attempts: 0,
           });
         } else {
           sendable.push({
-            recipientId: new Types.ObjectId(),
             subscriberId,
             ...(c.listId ? { listId: c.listId } : {}),
           });
@@ -112,13 +98,13 @@ export class RecipientSnapshot {
       total += skipped.length;
       while (sendable.length >= batchSize) {
         const entries = sendable.splice(0, batchSize);
-        await writeBatch(this.models, this.clock, campaign._id, batchNo++, entries);
+        await writeBatch(this.models, this.clock, campaign._id, batchNo++, entries, { windowSize });
         total += entries.length;
       }
       await keepAlive();
     }
     if (sendable.length > 0) {
-      await writeBatch(this.models, this.clock, campaign._id, batchNo++, sendable);
+      await writeBatch(this.models, this.clock, campaign._id, batchNo++, sendable, { windowSize });
       total += sendable.length;
     }
     return total;
@@ -181,99 +167,85 @@ export class RecipientSnapshot {
     let members = 0;
     for (const listId of campaign.listIds) members += await countMatching(Membership, { listId });
     if (members <= SMALL_AUDIENCE) {
+      // One read of the lists' memberships, statuses included, instead of a second by pair key.
       const rows = await Membership.find(
         { listId: { $in: campaign.listIds } },
-        { subscriberId: 1 },
+        { subscriberId: 1, listId: 1, status: 1 },
       ).lean();
+      const statuses = new Map(rows.map((m) => [String(m._id), m.status]));
       const ids = [...new Set(rows.map((m) => String(m.subscriberId)))].sort();
-      for (let i = 0; i < ids.length; i += PAGE)
-        yield { candidates: await this.onLists(campaign, ids.slice(i, i + PAGE)) };
+      for (let i = 0; i < ids.length; i += PAGE) {
+        const page = ids.slice(i, i + PAGE);
+        yield { candidates: standing(campaign, page, (id) => statuses.get(id)) };
+      }
       return;
     }
     let after: Types.ObjectId | undefined;
     for (;;) {
-      const page = await Subscriber.find({ _id: idsAfter(after) }, { email: 1, status: 1 })
+      const page = await Subscriber.find({ _id: idsAfter(after) }, { _id: 1 })
         .sort({ _id: 1 })
         .limit(PAGE)
-        .lean<Array<{ _id: Types.ObjectId; email: string; status: string }>>();
+        .lean<Array<{ _id: Types.ObjectId }>>();
       if (page.length === 0) return;
       const candidates = await this.onLists(
         campaign,
         page.map((p) => String(p._id)),
       );
-      const people = new Map(page.map((p) => [String(p._id), p]));
-      yield { candidates, people };
+      yield { candidates };
       if (page.length < PAGE) return;
       after = page[page.length - 1]!._id;
     }
   }
 
-  /**
-   * These people's standing on the campaign's lists; everyone when the campaign has no lists.
-   * Someone subscribed to several is sent for the first of them in the campaign's order.
-   */
+  /** These people's standing on the campaign's lists, their memberships read by pair key. */
   private async onLists(campaign: Campaign, ids: string[]): Promise<Map<string, Candidate>> {
-    const out = new Map<string, Candidate>();
-    if (campaign.listIds.length === 0) {
-      for (const id of ids) out.set(id, {});
-      return out;
-    }
+    if (campaign.listIds.length === 0) return standing(campaign, ids, () => undefined);
     const memberships = await findByIds<{ status: string }>(
       this.models.Membership,
       ids.flatMap((id) => campaign.listIds.map((listId) => membershipId(id, listId))),
       { status: 1 },
     );
-    for (const id of ids) {
-      let candidate: Candidate | undefined;
-      for (const listId of campaign.listIds) {
-        const status = memberships.get(membershipId(id, listId))?.status;
-        if (!status) continue;
-        candidate ??= {};
-        if (status === 'subscribed') {
-          candidate.listId ??= listId;
-          delete candidate.excludedAs;
-        } else if (!candidate.listId) {
-          candidate.excludedAs ??= status;
-        }
-      }
-      if (candidate) out.set(id, candidate);
-    }
-    return out;
-  }
-
-  /** Address and status of each candidate, read in groups by `_id`. */
-  private async people(ids: string[]): Promise<Map<string, { email: string; status: string }>> {
-    return findByIds(this.models.Subscriber, ids, { email: 1, status: 1 });
-  }
-
-  private async suppressedIds(
-    people: Map<string, { email: string }>,
-    candidates: Map<string, Candidate>,
-  ): Promise<Set<string>> {
-    const byList = new Map<string, Array<{ id: string; hash: string }>>();
-    for (const [id, p] of people) {
-      const listId = candidates.get(id)?.listId;
-      const key = listId ? String(listId) : '';
-      const group = byList.get(key) ?? [];
-      group.push({ id, hash: this.suppressions.hash(p.email) });
-      byList.set(key, group);
-    }
-    const out = new Set<string>();
-    for (const [listId, group] of byList) {
-      const hit = await this.suppressions.suppressedHashes(
-        group.map((g) => g.hash),
-        listId || undefined,
-      );
-      for (const g of group) if (hit.has(g.hash)) out.add(g.id);
-    }
-    return out;
+    return standing(campaign, ids, (key) => memberships.get(key)?.status);
   }
 }
 
 /**
+ * People's standing on the campaign's lists, given each membership's status by its pair key;
+ * everyone when the campaign has no lists. Someone subscribed to several is sent for the first
+ * of them in the campaign's order.
+ */
+function standing(
+  campaign: Campaign,
+  ids: string[],
+  statusOf: (membershipKey: string) => string | undefined,
+): Map<string, Candidate> {
+  const out = new Map<string, Candidate>();
+  for (const id of ids) {
+    if (campaign.listIds.length === 0) {
+      out.set(id, {});
+      continue;
+    }
+    let candidate: Candidate | undefined;
+    for (const listId of campaign.listIds) {
+      const status = statusOf(membershipId(id, listId));
+      if (!status) continue;
+      candidate ??= {};
+      if (status === 'subscribed') {
+        candidate.listId ??= listId;
+        delete candidate.excludedAs;
+      } else if (!candidate.listId) {
+        candidate.excludedAs ??= status;
+      }
+    }
+    if (candidate) out.set(id, candidate);
+  }
+  return out;
+}
+
+/**
  * Writes one batch: its entry list, then the batch (claimable once the campaign's snapshot is
- * done). Also used by retry-unknown, whose entries carry `n`. Returns false when the batch number
- * was taken meanwhile (a concurrent writer).
+ * done). Also used by retry-unknown, whose batches count their entries as `requeued`. Returns
+ * false when the batch number was taken meanwhile (a concurrent writer).
  */
 export async function writeBatch(
   models: Pick<Models, 'CampaignBatch' | 'CampaignBatchEntries'>,
@@ -281,6 +253,7 @@ export async function writeBatch(
   campaignId: Types.ObjectId,
   batchNo: number,
   entries: BatchEntry[],
+  { windowSize, requeued = 0 }: { windowSize: number; requeued?: number },
 ): Promise<boolean> {
   const _id = new Types.ObjectId();
   // Plain documents: hundreds of entries made into mongoose subdocuments showed in CPU profiles.
@@ -295,6 +268,8 @@ export async function writeBatch(
       leaseOwner: '',
       leaseExpiresAt: new Date(0),
       leaseGen: 0,
+      windowSize,
+      requeued,
     });
   } catch (err) {
     if (!isDuplicateKey(err)) throw err;

@@ -7,10 +7,9 @@ import {
   CAMPAIGN_STATUSES,
   type CampaignBatchDoc,
   type CampaignDoc,
-  type RecipientStatus,
 } from '../../db/models/campaign.js';
-import { insertEach, writeInOrder } from '../../db/bulk.js';
 import { sendingClaims } from '../../db/claims.js';
+import { findByIds } from '../../db/group-read.js';
 import type { Models } from '../../db/models/index.js';
 import type { Mailer } from '../../mail/mailer.js';
 import type { Clock } from '../../shared/clock.js';
@@ -19,12 +18,19 @@ import type { SuppressionService } from '../../unsubscribe/suppressions.js';
 import type { CampaignRenderer, CompiledCampaign } from '../render/types.js';
 import type { MailComposer, MailList, MailRecipient } from './compose.js';
 import { writeCampaign, type CampaignWrite } from './lifecycle.js';
+import { DomainPacing, domainOf } from './domain-pacing.js';
 import { RateLimiter } from './rate-limiter.js';
-import { findByIds } from '../../db/group-read.js';
+import { expireRecipientRecords } from './records.js';
 import type { BatchEntry, RecipientSnapshot } from './snapshot.js';
 import type { CampaignCounter } from '../stats/counter.js';
-import { outcomeCounts } from '../stats/metrics.js';
 import type { CampaignTracking } from '../stats/tracking.js';
+import {
+  noOutcomes,
+  WindowLedger,
+  type PlannedWindow,
+  type WindowOutcomes,
+  type WindowRef,
+} from './windows.js';
 
 type WorkerModels = Pick<
   Models,
@@ -32,14 +38,14 @@ type WorkerModels = Pick<
   | 'CampaignRecipient'
   | 'CampaignBatch'
   | 'CampaignBatchEntries'
+  | 'CampaignWindow'
+  | 'CampaignWindowOutcome'
   | 'Subscriber'
   | 'List'
   | 'Claim'
 >;
 type Campaign = CampaignDoc & { _id: Types.ObjectId };
 type Batch = CampaignBatchDoc & { _id: Types.ObjectId };
-/** A batch entry with the attempt to make now. */
-type Due = BatchEntry & { attempt: number };
 interface Person {
   email: string;
   name: string;
@@ -65,28 +71,47 @@ export interface SendWorkerDeps {
   pollMs?: number;
 }
 
-/** The outcome of one attempt, as recorded on the recipient's document. */
-interface Outcome {
-  entry: Due;
-  status: RecipientStatus;
-  set: Record<string, unknown>;
+/** What one recipient's SMTP transaction came to. */
+type MailResult =
+  | { status: 'sent' }
+  | { status: 'failed' | 'unknown'; reply: string }
+  /** `deferredByDomain`: the domain's server, not one mailbox, turned the mail away for now. */
+  | { status: 'retry'; reply: string; deferredByDomain: boolean };
+
+/** A window's recipients, read and checked, ready to go to SMTP. */
+interface PreparedWindow {
+  window: PlannedWindow;
+  skipped: WindowOutcomes['skipped'];
+  mails: Array<{ i: number; to: MailRecipient; list: MailList }>;
 }
 
-// Recipients read, and re-checked for suppression, together just before their sends.
-const CHUNK = 8;
+/** Everything a batch's windows share. */
+interface BatchContext {
+  campaign: Campaign;
+  batch: Batch;
+  entries: BatchEntry[];
+  compiled: CompiledCampaign;
+  lists: Map<string, MailList>;
+  /** Unique per worker, batch and lease generation: a window opened by this holder says so. */
+  owner: string;
+}
+
 const SEGMENT_LIST: MailList = { slug: 'campaigns', name: 'Campaigns' };
+// Finished campaigns whose per-recipient records are due to go are looked for this often.
+const RECORD_EXPIRY_EVERY_MS = 60_000;
 
 /**
- * Sends running campaigns. Any number of workers (in one process or many) may run against one
- * database: a batch is claimed by a unique insert (src/db/claims.ts) and then leased; each attempt
- * of each recipient is claimed by a unique insert before its SMTP transaction, so no two workers
- * make the same attempt; an attempt claimed but never recorded (its worker died) is marked
- * `unknown` by the batch's next holder, never sent again by itself. Per recipient the database sees
- * only `_id` reads and writes, batched across lanes.
+ * Sends running campaigns by the window protocol (docs/sending.md). Any number of workers, in one
+ * process or many, may run against one database: a batch is leased by a unique insert
+ * (src/db/claims.ts); within it, each window of recipients is opened by a unique insert before any
+ * of them goes to SMTP and settled by one record of their outcomes after. A window opened by a
+ * holder that died is settled as unknown by the next holder and never resent by itself.
  */
 export class SendWorker {
   readonly id = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   private readonly limiter: RateLimiter;
+  private readonly domains: DomainPacing;
+  private readonly ledger: WindowLedger;
   private readonly compiled = new Map<
     string,
     { subject: string; mjml: string; compiled: CompiledCampaign }
@@ -94,9 +119,15 @@ export class SendWorker {
   private loop: Promise<void> | undefined;
   private stopping = false;
   private wakeUp: AbortController | undefined;
+  private lastRecordExpiry = 0;
 
   constructor(private readonly deps: SendWorkerDeps) {
     this.limiter = new RateLimiter(deps.config.ratePerSecond);
+    this.domains = new DomainPacing(deps.clock, {
+      baseBackoffMs: deps.config.retryBaseSeconds * 1000,
+      perDomainPerSecond: deps.config.domainRatePerSecond,
+    });
+    this.ledger = new WindowLedger(deps.models, deps.counter, deps.clock);
   }
 
   start(): void {
@@ -105,7 +136,7 @@ export class SendWorker {
     this.loop = this.run();
   }
 
-  /** Stops claiming, lets the mails in flight finish and be recorded, releases held batches. */
+  /** Stops claiming, lets the window in flight finish and be recorded, releases held batches. */
   async stop(): Promise<void> {
     this.stopping = true;
     this.wakeUp?.abort();
@@ -118,6 +149,7 @@ export class SendWorker {
       let worked = false;
       try {
         worked = await this.tick();
+        await this.expireRecordsNowAndThen();
       } catch (err) {
         this.deps.logger.error({ err }, 'send worker tick failed');
       }
@@ -128,6 +160,12 @@ export class SendWorker {
         );
       }
     }
+  }
+
+  private async expireRecordsNowAndThen(): Promise<void> {
+    if (Date.now() - this.lastRecordExpiry < RECORD_EXPIRY_EVERY_MS) return;
+    this.lastRecordExpiry = Date.now();
+    await expireRecipientRecords(this.deps.models, this.deps.clock, this.id);
   }
 
   /** One pass: start due schedules, then one batch of every running campaign. True if it sent. */
@@ -157,7 +195,7 @@ export class SendWorker {
     if (campaign.snapshot !== 'done') return this.takeSnapshot(campaign);
     const batch = await this.claimBatch(campaign._id);
     if (batch) {
-      await this.processBatch(campaign, batch);
+      await this.sendBatch(campaign, batch);
       return true;
     }
     await this.finishIfDone(campaign._id);
@@ -199,9 +237,10 @@ export class SendWorker {
         set: { snapshotLeaseExpiresAt: this.leaseEnd() },
       });
     };
+    const { batchSize, windowSize } = this.deps.config;
     const recipientCount = await this.deps.snapshot.take(
       mine,
-      this.deps.config.batchSize,
+      { batchSize, windowSize },
       keepAlive,
     );
     await this.write(campaign._id, {
@@ -257,10 +296,16 @@ export class SendWorker {
 
   private async finishIfDone(campaignId: Types.ObjectId): Promise<void> {
     if (await this.deps.models.CampaignBatch.exists({ campaignId, open: true })) return;
+    const now = this.deps.clock.now();
+    const keepDays = this.deps.config.recipientRecordDays;
     const done = await this.write(campaignId, {
       from: ['running'],
       when: (c) => c.snapshot === 'done',
-      set: { status: 'finished', finishedAt: this.deps.clock.now() },
+      set: {
+        status: 'finished',
+        finishedAt: now,
+        recordsKeptUntil: new Date(now.getTime() + keepDays * 86_400_000),
+      },
     });
     if (done) this.deps.logger.info({ campaignId: String(campaignId) }, 'campaign finished');
   }
@@ -290,179 +335,118 @@ export class SendWorker {
     );
   }
 
-  private async processBatch(campaign: Campaign, batch: Batch): Promise<void> {
-    const { models } = this.deps;
-    const list = await models.CampaignBatchEntries.findById(batch._id).lean();
-    const { due, waiting } = await this.dueEntries(batch, list?.entries ?? []);
-    const compiled = this.compile(campaign);
-    const lists = await this.lists(campaign);
-    const recorder = new Recorder(
-      models,
-      this.deps.counter,
-      `${this.id}:${String(batch._id)}:${batch.leaseGen}`,
-      campaign._id,
-      batch.batchNo,
-      this.deps.clock,
-    );
+  /**
+   * Sends what is left of a leased batch, one window at a time: the next window's recipients are
+   * read and checked while the current one is on the wire. Stops early on pause, cancel,
+   * shutdown, a lost lease, or a window someone else opened.
+   */
+  private async sendBatch(campaign: Campaign, batch: Batch): Promise<void> {
+    const { models, config } = this.deps;
+    const stored = await models.CampaignBatchEntries.findById(batch._id).lean();
+    const entries = (stored?.entries ?? []) as BatchEntry[];
+    const windowSize = batch.windowSize ?? config.windowSize;
+    // The first holder of a batch knows no window of it was opened before.
+    const plan =
+      batch.leaseGen === 1
+        ? this.ledger.planFresh(batch._id, entries.length, windowSize)
+        : await this.ledger.planBatch(campaign._id, batch._id, entries.length, windowSize);
+    const ctx: BatchContext = {
+      campaign,
+      batch,
+      entries,
+      compiled: this.compile(campaign),
+      lists: await this.lists(campaign),
+      owner: `${this.id}:${String(batch._id)}:${batch.leaseGen}`,
+    };
     const heartbeat = new BatchHeartbeat(
       this,
       campaign,
       batch,
-      Math.min(1000, (this.deps.config.leaseSeconds * 1000) / 4),
+      Math.min(1000, (config.leaseSeconds * 1000) / 4),
     );
-    let next = 0;
-    let cut = false;
-    const lane = async () => {
-      while (next < due.length && heartbeat.ok) {
-        const chunk = due.slice(next, next + CHUNK);
-        next += chunk.length;
-        const ctx = { recorder, heartbeat, waiting };
-        if (!(await this.sendChunk(campaign, compiled, chunk, lists, ctx))) cut = true;
-      }
-    };
-    // Every lane stops before the batch is let go: a lane still sending after its batch was
-    // abandoned could race the next holder.
-    const results = await Promise.allSettled(
-      Array.from({ length: this.deps.config.concurrency }, () =>
-        lane().catch((err: unknown) => {
-          heartbeat.fail();
-          throw err;
-        }),
-      ),
-    );
-    await heartbeat.end();
-    const failed = results.find((r) => r.status === 'rejected');
-    // On failure the batch stays leased until expiry; its next holder finds the claims of the
-    // attempts whose outcome was not recorded and marks them unknown.
-    if (failed) throw failed.reason;
-    await this.releaseBatch(batch, cut || next < due.length, waiting);
-  }
-
-  /**
-   * What is left to send in a batch. A batch nobody held before is all first attempts (or, from
-   * retry-unknown, the attempt its entry names): no read needed. One that was held before (a retry
-   * wait, a pause, a dead holder) is checked against each recipient's recorded outcome, by `_id`;
-   * a recipient with none yet is due (if a dead holder claimed that attempt, its claim says so).
-   */
-  private async dueEntries(
-    batch: Batch,
-    entries: BatchEntry[],
-  ): Promise<{ due: Due[]; waiting: Date[] }> {
-    const waiting: Date[] = [];
-    if (batch.leaseGen === 1) {
-      return { due: entries.map((e) => ({ ...e, attempt: e.attempt ?? 1 })), waiting };
-    }
-    const now = this.deps.clock.now();
-    const due: Due[] = [];
-    const recorded = await findByIds<{ status: string; attempts: number; nextAttemptAt?: Date }>(
-      this.deps.models.CampaignRecipient,
-      entries.map((e) => e.recipientId),
-      { status: 1, attempts: 1, nextAttemptAt: 1 },
-    );
-    for (const e of entries) {
-      const stored = recorded.get(String(e.recipientId));
-      const attempt = e.attempt ?? 1;
-      if (!stored) {
-        due.push({ ...e, attempt });
-      } else if (stored.status === 'retry' && stored.attempts >= attempt) {
-        if (stored.nextAttemptAt && stored.nextAttemptAt > now) waiting.push(stored.nextAttemptAt);
-        else due.push({ ...e, attempt: stored.attempts + 1 });
-      } else if (stored.attempts < attempt && stored.status !== 'skipped') {
-        // Not attempted yet, or claimed by a holder that died: the claim tells which.
-        due.push({ ...e, attempt });
-      }
-    }
-    return { due, waiting };
-  }
-
-  /**
-   * Sends one chunk; false when it stopped early (pause, cancel, shutdown, lost lease). Per mail:
-   * its claim (`send:<campaign>:<subscriber>:<attempt>`, a unique insert) is written, together with
-   * the lane's previous outcome, before its SMTP transaction starts; whoever loses a claim does not
-   * send. So at any crash each lane leaves at most one answered attempt without a
-   * recorded outcome (see Recorder), which the next holder marks unknown with any attempt claimed
-   * but not yet on the wire; none is resent by itself.
-   */
-  private async sendChunk(
-    campaign: Campaign,
-    compiled: CompiledCampaign,
-    chunk: Due[],
-    lists: Map<string, MailList>,
-    {
-      recorder,
-      heartbeat,
-      waiting,
-    }: { recorder: Recorder; heartbeat: BatchHeartbeat; waiting: Date[] },
-  ): Promise<boolean> {
-    const people = await this.people(chunk);
-    // Suppression is checked again right before the send: an opt-out after the snapshot wins.
-    const suppressed = await this.suppressedNow(chunk, people);
-    const campaignInfo = {
-      id: String(campaign._id),
-      subject: campaign.subject,
-      fromEmail: campaign.fromEmail,
-    };
-    let previous: Outcome | undefined;
+    const waiting: Date[] = plan.waitingUntil ? [plan.waitingUntil] : [];
+    let sentAll = false;
+    let lost = false;
     try {
-      for (const entry of chunk) {
-        if (!heartbeat.ok) return false;
-        const person = people.get(String(entry.subscriberId));
-        const reason = !person
-          ? 'erased'
-          : person.status !== 'subscribed'
-            ? person.status
-            : suppressed.has(String(entry.recipientId))
-              ? 'suppressed'
-              : undefined;
-        if (reason) {
-          recorder.add({ entry, status: 'skipped', set: { skipReason: reason } });
-          continue;
+      let next = plan.due[0] ? this.prepare(ctx, plan.due[0]) : undefined;
+      for (let k = 0; next; k++) {
+        const prepared = await next;
+        next = undefined;
+        if (!heartbeat.ok) break;
+        const settled = this.sendWindow(ctx, prepared);
+        const following = plan.due[k + 1];
+        if (following) {
+          next = this.prepare(ctx, following);
+          // Awaited on the next turn; until then a failure must not count as unhandled.
+          next.catch(() => {});
         }
-        const claimed = await recorder.claim(String(entry.subscriberId), entry.attempt, previous);
-        previous = undefined;
-        if (!claimed) {
-          // Claimed before by a holder that recorded no outcome: it died in the transaction.
-          recorder.add(lostAttempt(entry));
-          continue;
+        const outcomes = await settled;
+        if (!outcomes) {
+          lost = true;
+          break;
         }
-        const to: MailRecipient = {
-          subscriberId: String(entry.subscriberId),
-          email: person!.email,
-          name: person!.name,
-          locale: person!.locale,
-          attributes: (person!.attributes ?? {}) as MailRecipient['attributes'],
-        };
-        const list = (entry.listId && lists.get(String(entry.listId))) || SEGMENT_LIST;
-        await this.limiter.take();
-        const message = this.deps.composer.compose(campaignInfo, compiled, to, list);
-        previous = await this.attempt(entry, message);
-        if (previous.status === 'retry') waiting.push(previous.set.nextAttemptAt as Date);
+        if (outcomes.retryAt && outcomes.retry.length > 0) waiting.push(outcomes.retryAt);
+        if (!next) sentAll = true;
       }
+      if (plan.due.length === 0) sentAll = true;
     } finally {
-      if (previous) recorder.add(previous);
-      await recorder.flush();
+      await heartbeat.end();
     }
-    return true;
+    if (lost) return; // the batch has another holder now
+    await this.releaseBatch(batch, !sentAll, waiting);
   }
 
-  /** The chunk's people, in one read by `_id`. */
-  private people(chunk: Due[]): Promise<Map<string, Person>> {
-    return findByIds<Person>(
+  /** Reads a window's people and checks them right before their sends. */
+  private async prepare(ctx: BatchContext, window: PlannedWindow): Promise<PreparedWindow> {
+    const entries = window.entryIndexes.map((i) => ({ i, entry: ctx.entries[i]! }));
+    const people = await findByIds<Person>(
       this.deps.models.Subscriber,
-      chunk.map((e) => e.subscriberId),
+      entries.map((e) => e.entry.subscriberId),
       { email: 1, name: 1, locale: 1, attributes: 1, status: 1 },
     );
+    // Suppression is checked again right before the send: an opt-out after the snapshot wins.
+    const suppressed = await this.suppressedNow(entries, people);
+    const prepared: PreparedWindow = { window, skipped: [], mails: [] };
+    for (const { i, entry } of entries) {
+      const person = people.get(String(entry.subscriberId));
+      const reason = !person
+        ? 'erased'
+        : person.status !== 'subscribed'
+          ? person.status
+          : suppressed.has(i)
+            ? 'suppressed'
+            : undefined;
+      if (reason || !person) {
+        prepared.skipped.push({ i, reason: reason ?? 'erased' });
+        continue;
+      }
+      prepared.mails.push({
+        i,
+        to: {
+          subscriberId: String(entry.subscriberId),
+          email: person.email,
+          name: person.name,
+          locale: person.locale,
+          attributes: (person.attributes ?? {}) as MailRecipient['attributes'],
+        },
+        list: (entry.listId && ctx.lists.get(String(entry.listId))) || SEGMENT_LIST,
+      });
+    }
+    return prepared;
   }
 
-  private async suppressedNow(chunk: Due[], people: Map<string, Person>): Promise<Set<string>> {
-    const out = new Set<string>();
-    const byList = new Map<string, Array<{ entry: string; hash: string }>>();
-    for (const e of chunk) {
-      const person = people.get(String(e.subscriberId));
+  private async suppressedNow(
+    entries: Array<{ i: number; entry: BatchEntry }>,
+    people: Map<string, Person>,
+  ): Promise<Set<number>> {
+    const out = new Set<number>();
+    const byList = new Map<string, Array<{ i: number; hash: string }>>();
+    for (const { i, entry } of entries) {
+      const person = people.get(String(entry.subscriberId));
       if (!person) continue;
-      const key = e.listId ? String(e.listId) : '';
+      const key = entry.listId ? String(entry.listId) : '';
       const group = byList.get(key) ?? [];
-      group.push({ entry: String(e.recipientId), hash: this.deps.suppressions.hash(person.email) });
+      group.push({ i, hash: this.deps.suppressions.hash(person.email) });
       byList.set(key, group);
     }
     for (const [listId, group] of byList) {
@@ -470,56 +454,112 @@ export class SendWorker {
         group.map((g) => g.hash),
         listId || undefined,
       );
-      for (const g of group) if (hit.has(g.hash)) out.add(g.entry);
+      for (const g of group) if (hit.has(g.hash)) out.add(g.i);
     }
     return out;
   }
 
-  private async attempt(entry: Due, message: Parameters<Mailer['send']>[0]): Promise<Outcome> {
-    const attempts = entry.attempt;
-    const counted = { attempts };
+  /**
+   * The protocol for one window: open it (one insert naming who goes to SMTP), send them, record
+   * their outcomes (one insert). Null when someone else had opened it: nothing was sent.
+   */
+  private async sendWindow(
+    ctx: BatchContext,
+    { window, skipped, mails }: PreparedWindow,
+  ): Promise<WindowOutcomes | null> {
+    const ref: WindowRef = {
+      campaignId: ctx.campaign._id,
+      batchId: ctx.batch._id,
+      attempt: window.attempt,
+      cell: window.cell,
+    };
+    const handedToSmtp = mails.map((m) => m.i);
+    // A window with nobody to send needs no open record: its outcome alone settles it.
+    if (handedToSmtp.length > 0 && !(await this.ledger.openWindow(ref, handedToSmtp, ctx.owner))) {
+      return null;
+    }
+    const outcomes: WindowOutcomes = { ...noOutcomes(), skipped };
+    const campaignInfo = {
+      id: String(ctx.campaign._id),
+      subject: ctx.campaign.subject,
+      fromEmail: ctx.campaign.fromEmail,
+    };
+    const retryAfter = (attempt: number) =>
+      this.deps.clock.now().getTime() +
+      this.deps.config.retryBaseSeconds * 1000 * 2 ** (attempt - 1);
+    let retryAt = 0;
+    const retry = (i: number, reply: string, notBefore: number) => {
+      if (window.attempt > this.deps.config.maxRetries) {
+        outcomes.failed.push({ i, reply });
+        return;
+      }
+      outcomes.retry.push({ i, reply });
+      retryAt = Math.max(retryAt, notBefore);
+    };
+    let next = 0;
+    const lane = async () => {
+      while (next < mails.length) {
+        const mail = mails[next++]!;
+        const domain = domainOf(mail.to.email);
+        // Held back, not handed to SMTP: its domain is deferring; the others keep their pace.
+        const backingOff = this.domains.backingOffUntil(domain);
+        if (backingOff) {
+          retry(mail.i, `${domain} is deferring mail; held back`, backingOff.getTime());
+          continue;
+        }
+        await this.domains.take(domain);
+        await this.limiter.take();
+        const message = this.deps.composer.compose(campaignInfo, ctx.compiled, mail.to, mail.list);
+        const result = await this.transact(message);
+        switch (result.status) {
+          case 'sent':
+            this.domains.accepted(domain);
+            outcomes.sent.push(mail.i);
+            break;
+          case 'unknown':
+            outcomes.unknown.push(mail.i);
+            break;
+          case 'failed':
+            outcomes.failed.push({ i: mail.i, reply: result.reply });
+            break;
+          case 'retry':
+            if (result.deferredByDomain) this.domains.deferred(domain);
+            retry(mail.i, result.reply, retryAfter(window.attempt));
+        }
+      }
+    };
+    await Promise.all(
+      Array.from({ length: Math.min(this.deps.config.concurrency, mails.length) }, lane),
+    );
+    if (outcomes.retry.length > 0) outcomes.retryAt = new Date(retryAt);
+    return this.ledger.recordWindowOutcomes(ref, outcomes);
+  }
+
+  /** One SMTP transaction; never throws. */
+  private async transact(message: Parameters<Mailer['send']>[0]): Promise<MailResult> {
     try {
-      const info = await this.deps.mailer.send(message);
-      return {
-        entry,
-        status: 'sent',
-        set: {
-          ...counted,
-          smtpResponse: info.response,
-          messageId: info.messageId,
-          sentAt: this.deps.clock.now(),
-        },
-      };
+      await this.deps.mailer.send(message);
+      return { status: 'sent' };
     } catch (err) {
       const e = err as { responseCode?: number; response?: string; code?: string; message: string };
       const reply = e.response ?? e.message;
-      if (e.responseCode && e.responseCode >= 500) {
-        return { entry, status: 'failed', set: { ...counted, smtpResponse: reply } };
-      }
+      if (e.responseCode && e.responseCode >= 500) return { status: 'failed', reply };
       // A temporary answer, or no connection at all: nothing was accepted, so trying again is safe.
       if ((e.responseCode && e.responseCode >= 400) || e.code === 'ECONNECTION') {
-        if (attempts > this.deps.config.maxRetries) {
-          return { entry, status: 'failed', set: { ...counted, smtpResponse: reply } };
-        }
-        const delay = this.deps.config.retryBaseSeconds * 1000 * 2 ** (attempts - 1);
         return {
-          entry,
           status: 'retry',
-          set: {
-            ...counted,
-            smtpResponse: reply,
-            nextAttemptAt: new Date(this.deps.clock.now().getTime() + delay),
-          },
+          reply,
+          deferredByDomain: deferredByDomain(e.responseCode, reply),
         };
       }
       // The connection broke with the message possibly on the wire: the outcome is not known.
       this.deps.logger.warn({ code: e.code, err: e.message }, 'SMTP transaction outcome unknown');
-      return { entry, status: 'unknown', set: { ...counted, smtpResponse: reply } };
+      return { status: 'unknown', reply };
     }
   }
 
   /**
-   * Closes the batch when nothing is left, else hands it back: due at once when lanes stopped early
+   * Closes the batch when nothing is left, else hands it back: due at once when it stopped early
    * (pause, shutdown), else at the earliest retry. Only the holder writes it, by `_id`.
    */
   private async releaseBatch(batch: Batch, unfinished: boolean, waiting: Date[]): Promise<void> {
@@ -540,8 +580,7 @@ export class SendWorker {
 
   /**
    * Renews the batch lease; false when the batch was lost. Only the batch document is written:
-   * an update may write back the whole document it read, so a renewal touching recipients could
-   * undo an outcome a lane recorded at the same moment (docs/database.md).
+   * an update may write back the whole document it read (docs/database.md).
    */
   async renew(batch: Batch): Promise<boolean> {
     const res = await this.deps.models.CampaignBatch.updateOne(
@@ -562,9 +601,8 @@ export class SendWorker {
 }
 
 /**
- * Keeps a batch's lease (and the leases of its mails in flight) alive on a timer, so even a lane
- * stuck in a slow SMTP transaction keeps its claim; and notices pause, cancel or a lost lease, after
- * which lanes stop taking chunks.
+ * Keeps a batch's lease alive on a timer, so even a window stuck in a slow SMTP transaction keeps
+ * its batch; and notices pause, cancel or a lost lease, after which no further window is opened.
  */
 class BatchHeartbeat {
   private alive = true;
@@ -586,10 +624,6 @@ class BatchHeartbeat {
     return this.alive && !this.worker.isStopping;
   }
 
-  fail(): void {
-    this.alive = false;
-  }
-
   private async beat(): Promise<void> {
     try {
       this.alive =
@@ -607,142 +641,12 @@ class BatchHeartbeat {
   }
 }
 
-const lostAttempt = (e: Due): Outcome => ({
-  entry: e,
-  status: 'unknown',
-  set: { attempts: e.attempt, smtpResponse: 'worker stopped during the SMTP transaction' },
-});
-
 /**
- * Group commit for the lanes of one batch: claims go out as one unordered insert, first outcomes
- * as another (the recipient's document is created with its first outcome), later ones as
- * `_id`-only updates in bulk commands; lanes that reach the database together share its round
- * trips. A lane's previous outcome goes out with its next claim, so at most one per lane is
- * unwritten.
+ * Whether a temporary refusal is about the sender's pace or the server rather than one mailbox:
+ * 421 (closing, too many connections), 451 (local error, greylisting), or an enhanced status of
+ * 4.3 (system), 4.4 (network) or 4.7 (policy, rate limits). A full or busy mailbox (450 4.2.x,
+ * 452 4.2.2) holds back only its own recipient.
  */
-class Recorder {
-  private outcomes: Outcome[] = [];
-  private claims: Array<{ key: string; settle: (won: boolean | Error) => void }> = [];
-  private waiters: Array<(err?: unknown) => void> = [];
-  private busy = false;
-
-  constructor(
-    private readonly models: Pick<Models, 'CampaignRecipient' | 'Claim'>,
-    private readonly counter: CampaignCounter,
-    /** Unique per worker, batch and lease generation: a claim of ours is one made in this run. */
-    private readonly owner: string,
-    private readonly campaignId: Types.ObjectId,
-    private readonly batchNo: number,
-    private readonly clock: Clock,
-  ) {}
-
-  add(outcome: Outcome): void {
-    this.outcomes.push(outcome);
-  }
-
-  /** Writes `previous`, then claims this attempt; true when the claim is ours. */
-  claim(subscriberId: string, attempt: number, previous?: Outcome): Promise<boolean> {
-    if (previous) this.outcomes.push(previous);
-    const key = `send:${String(this.campaignId)}:${subscriberId}:${attempt}`;
-    const won = new Promise<boolean>((resolve, reject) =>
-      this.claims.push({ key, settle: (r) => (r instanceof Error ? reject(r) : resolve(r)) }),
-    );
-    this.kick();
-    return won;
-  }
-
-  /** Resolves once everything added so far is written. */
-  flush(): Promise<void> {
-    const done = new Promise<void>((resolve, reject) =>
-      this.waiters.push((err) => (err ? reject(err as Error) : resolve())),
-    );
-    this.kick();
-    return done;
-  }
-
-  private kick(): void {
-    if (this.busy) return;
-    this.busy = true;
-    void this.loop();
-  }
-
-  private async loop(): Promise<void> {
-    while (this.outcomes.length > 0 || this.claims.length > 0) {
-      const outcomes = this.outcomes.splice(0);
-      const claims = this.claims.splice(0);
-      const waiters = this.waiters.splice(0);
-      try {
-        // Side by side: a claim never waits for another lane's outcome. A lane's own previous
-        // outcome may then land just after its next claim, so a crash can leave one lane with two
-        // attempts unrecorded: one answered (or not), one not yet on the wire. Both become unknown.
-        const [won] = await Promise.all([
-          this.insertClaims(claims.map((c) => c.key)),
-          this.writeOutcomes(outcomes),
-        ]);
-        claims.forEach((c, i) => c.settle(won[i]!));
-        waiters.forEach((w) => w());
-      } catch (err) {
-        const e = err instanceof Error ? err : new Error(String(err));
-        claims.forEach((c) => c.settle(e));
-        waiters.forEach((w) => w(e));
-      }
-    }
-    // Decided in the same turn as the loop condition, so nothing added meanwhile is left waiting.
-    this.busy = false;
-    this.waiters.splice(0).forEach((w) => w());
-  }
-
-  private async writeOutcomes(outcomes: Outcome[]): Promise<void> {
-    const first = outcomes.filter((o) => o.entry.attempt === 1);
-    const inserted = await insertEach(
-      this.models.CampaignRecipient.collection,
-      first.map((o) => this.recipientDoc(o)),
-    );
-    // A document already there is our own insert repeated after a transient error, or the
-    // `pending` document of a campaign snapshotted before recipients waited for their first outcome.
-    const updates = [
-      ...first.filter((_, i) => !inserted[i]),
-      ...outcomes.filter((o) => o.entry.attempt !== 1),
-    ];
-    await writeInOrder(
-      this.models.CampaignRecipient,
-      updates.map((o) => ({
-        updateOne: {
-          filter: { _id: o.entry.recipientId },
-          update: { $set: { status: o.status, ...o.set } },
-        },
-      })),
-    );
-    this.counter.add(String(this.campaignId), outcomeCounts(outcomes), this.clock.now());
-  }
-
-  private recipientDoc(o: Outcome): Record<string, unknown> {
-    return {
-      _id: o.entry.recipientId,
-      campaignId: this.campaignId,
-      subscriberId: o.entry.subscriberId,
-      ...(o.entry.listId ? { listId: o.entry.listId } : {}),
-      batchNo: this.batchNo,
-      attempts: 0,
-      status: o.status,
-      ...o.set,
-    };
-  }
-
-  private async insertClaims(keys: string[]): Promise<boolean[]> {
-    if (keys.length === 0) return [];
-    const at = this.clock.now();
-    // The driver directly: claims have string keys, and a refused key is an answer, not an error.
-    const won = await insertEach(
-      this.models.Claim.collection,
-      keys.map((_id) => ({ _id, owner: this.owner, at })),
-    );
-    // A key already there may be ours from a repeat after SQLITE_BUSY: its owner tells.
-    for (const [i, key] of keys.entries()) {
-      if (won[i]) continue;
-      const claim = await this.models.Claim.findById(key, { owner: 1 }).lean();
-      won[i] = claim?.owner === this.owner;
-    }
-    return won;
-  }
+function deferredByDomain(code: number | undefined, reply: string): boolean {
+  return code === 421 || code === 451 || /^4\d\d[ -]4\.[347]\./.test(reply);
 }

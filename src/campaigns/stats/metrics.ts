@@ -1,3 +1,5 @@
+import type { WindowOutcomes } from '../send/windows.js';
+
 /**
  * What is counted per campaign (src/db/models/campaign-counts.ts). Every count is of mail or of
  * requests, never of a person: a link's clicks are the requests for its redirect.
@@ -25,20 +27,15 @@ export const GUARDED: readonly Metric[] = ['delivered', 'hardBounced', 'complain
 const PERMANENT = /^\s*5\d\d\b/;
 
 /**
- * The counts of recorded send outcomes (src/campaigns/send/worker.ts): a delivery, a refusal (5xx:
- * hard, else soft), a deferral to be retried (soft). Skipped and unknown outcomes count as nothing.
+ * The counts of a window's recorded outcomes (src/campaigns/send/windows.ts): a delivery, a
+ * refusal (5xx: hard, else soft), a deferral to be retried (soft). Skipped and unknown recipients
+ * count as nothing.
  */
-export function outcomeCounts(
-  outcomes: Array<{ status: string; set: { smtpResponse?: unknown } }>,
-) {
-  const counts = { delivered: 0, hardBounced: 0, softBounced: 0 };
-  for (const { status, set } of outcomes) {
-    if (status === 'sent') counts.delivered += 1;
-    else if (status === 'retry') counts.softBounced += 1;
-    else if (status === 'failed') {
-      if (PERMANENT.test(String(set.smtpResponse ?? ''))) counts.hardBounced += 1;
-      else counts.softBounced += 1;
-    }
-  }
-  return counts;
+export function outcomeCounts(outcomes: WindowOutcomes): Counts {
+  const hardBounced = outcomes.failed.filter(({ reply }) => PERMANENT.test(reply)).length;
+  return {
+    delivered: outcomes.sent.length,
+    hardBounced,
+    softBounced: outcomes.failed.length - hardBounced + outcomes.retry.length,
+  };
 }

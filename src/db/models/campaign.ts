@@ -13,7 +13,7 @@ export const CAMPAIGN_STATUSES = [
 export type CampaignStatus = (typeof CAMPAIGN_STATUSES)[number];
 
 /**
- * A campaign and its lifecycle. The audience snapshot, once taken, lives in campaign_recipients;
+ * A campaign and its lifecycle. The audience snapshot, once taken, lives in its batches;
  * `snapshot` says how far it got so a crash mid-snapshot resumes instead of starting over.
  */
 export function campaignSchema(clock: Clock) {
@@ -37,6 +37,20 @@ export function campaignSchema(clock: Clock) {
       // Everyone the snapshot took in, excluded ones included; written with `snapshot: 'done'`.
       // Until their first outcome, the queued ones exist only as entries of their batch.
       recipientCount: { type: Number },
+      // Set when it finished or was cancelled: per-recipient records go after this date, leaving
+      // `totals` (src/campaigns/send/record-expiry.ts).
+      recordsKeptUntil: { type: Date },
+      totals: {
+        type: new Schema(
+          {
+            sent: { type: Number, required: true },
+            failed: { type: Number, required: true },
+            skipped: { type: Number, required: true },
+            unknown: { type: Number, required: true },
+          },
+          { _id: false },
+        ),
+      },
       // Bumped by every write, each of which first claims the version it read
       // (src/campaigns/send/lifecycle.ts).
       stateVersion: { type: Number, default: 0 },
@@ -84,49 +98,24 @@ export const campaignModel = (conn: Connection, clock: Clock): CampaignModel =>
   conn.model<CampaignDoc>('Campaign', campaignSchema(clock), 'campaigns');
 
 /**
- * Per-recipient state machine:
- *   (queued) -> sent | failed | retry | skipped | unknown;  retry -> sent | failed | retry
- *   A queued recipient is only an entry of its batch (campaign_batch_entries): its document here is
- *   inserted with its first outcome, one insert instead of an insert at the snapshot and an update
- *   per send. `pending` documents are those of campaigns snapshotted before that (counted alike).
- *   unknown: a worker claimed the attempt (claims `send:<campaign>:<subscriber>:<attempt>`, inserted
- *   just before the SMTP transaction) and died before recording its outcome; never resent by itself.
- *   skipped: excluded at snapshot or suppressed right before the send.
- * `attempts` is the number of the last attempt whose outcome is recorded here. Holds ids only: the
- * address is read from the subscriber at send time, so erasure needs no second copy deleted here.
+ * People the snapshot left out (not subscribed, suppressed, erased), one document each with the
+ * reason. Everyone sendable is an entry of a batch instead, and their outcomes are recorded per
+ * window (campaign_window_outcomes). Holds ids only: the address is read from the subscriber at
+ * send time, so erasure needs no second copy deleted here.
  */
-export const RECIPIENT_STATUSES = [
-  'pending',
-  'sent',
-  'failed',
-  'retry',
-  'unknown',
-  'skipped',
-] as const;
-export type RecipientStatus = (typeof RECIPIENT_STATUSES)[number];
-
 export function campaignRecipientSchema() {
   const schema = new Schema(
     {
       campaignId: { type: Schema.Types.ObjectId, required: true },
       subscriberId: { type: Schema.Types.ObjectId, required: true },
-      // The audience list the address came through (List-Id, unsubscribe scope); absent for segments.
+      // The audience list the address came through; absent for segments.
       listId: { type: Schema.Types.ObjectId },
-      status: { type: String, enum: RECIPIENT_STATUSES, required: true },
-      // -1 for entries skipped at the snapshot (no sparse indexes on FerretDB, so never absent).
-      batchNo: { type: Number, required: true, default: -1 },
-      attempts: { type: Number, default: 0 },
-      nextAttemptAt: { type: Date },
+      status: { type: String, enum: ['skipped'], required: true },
       skipReason: { type: String },
-      smtpResponse: { type: String },
-      messageId: { type: String },
-      sentAt: { type: Date },
     },
     { versionKey: false },
   );
   schema.index({ campaignId: 1, subscriberId: 1 }, { unique: true });
-  schema.index({ campaignId: 1, batchNo: 1, status: 1 });
-  schema.index({ campaignId: 1, status: 1 });
   return schema;
 }
 
@@ -142,9 +131,10 @@ export const campaignRecipientModel = (conn: Connection): CampaignRecipientModel
 /**
  * The unit a worker claims. A claim is the insert of the key `batch:<id>:<leaseGen>` into the
  * claims collection (src/db/claims.ts): only one worker wins each generation, and the winner bumps
- * `leaseGen`, so several worker processes never hold the same batch. `availableAt` delays batches
- * whose remaining recipients wait for a retry. Its recipients are in campaign_batch_entries under
- * the same `_id`.
+ * `leaseGen`, so several worker processes rarely contend for one batch (the window records decide
+ * who sends, see campaign_windows). `availableAt` delays batches whose remaining recipients wait
+ * for a retry. Its recipients are in campaign_batch_entries under the same `_id`, cut into windows
+ * of `windowSize` entries.
  */
 export function campaignBatchSchema() {
   const schema = new Schema(
@@ -156,6 +146,9 @@ export function campaignBatchSchema() {
       leaseOwner: { type: String, default: '' },
       leaseExpiresAt: { type: Date, required: true },
       leaseGen: { type: Number, required: true, default: 0 },
+      windowSize: { type: Number, required: true },
+      // Entries that resend recipients whose outcome was unknown (retry-unknown); 0 otherwise.
+      requeued: { type: Number, required: true, default: 0 },
     },
     { versionKey: false },
   );
@@ -170,10 +163,10 @@ export const campaignBatchModel = (conn: Connection): CampaignBatchModel =>
   conn.model<CampaignBatchDoc>('CampaignBatch', campaignBatchSchema(), 'campaign_batches');
 
 /**
- * The recipients of one batch, written once by the snapshot (or by retry-unknown) before the batch
- * itself, and read by `_id` (the batch's `_id`) when a worker claims the batch, so sending never
- * searches campaign_recipients. Kept apart from the batch document, which is rewritten on every
- * lease renewal. `attempt` is the attempt to make (absent: the first).
+ * The recipients of one batch, in send order, written once by the snapshot (or by retry-unknown)
+ * before the batch itself, and read by `_id` (the batch's `_id`) when a worker claims the batch.
+ * Window records name recipients by their index in `entries`. Kept apart from the batch document,
+ * which is rewritten on every lease renewal.
  */
 export function campaignBatchEntriesSchema() {
   return new Schema(
@@ -183,10 +176,8 @@ export function campaignBatchEntriesSchema() {
         type: [
           new Schema(
             {
-              recipientId: { type: Schema.Types.ObjectId, required: true },
               subscriberId: { type: Schema.Types.ObjectId, required: true },
               listId: { type: Schema.Types.ObjectId },
-              attempt: { type: Number },
             },
             { _id: false },
           ),
@@ -195,7 +186,7 @@ export function campaignBatchEntriesSchema() {
       },
     },
     { versionKey: false },
-  );
+  ).index({ campaignId: 1 });
 }
 
 export type CampaignBatchEntriesDoc = InferSchemaType<
@@ -207,4 +198,86 @@ export const campaignBatchEntriesModel = (conn: Connection): CampaignBatchEntrie
     'CampaignBatchEntries',
     campaignBatchEntriesSchema(),
     'campaign_batch_entries',
+  );
+
+/**
+ * The durable record written before a window of recipients is handed to SMTP: `_id` is
+ * `<batchId>:<attempt>:<cell>` (cell k holds the batch's entries k·windowSize … (k+1)·windowSize−1),
+ * inserted once, so whoever inserts it is the only one to send those attempts. `entryIndexes` are
+ * the entries actually handed to SMTP (the others of the cell were skipped or are not in this
+ * attempt). A window without an outcome record after its holder is gone is settled as unknown.
+ */
+export function campaignWindowSchema() {
+  const schema = new Schema(
+    {
+      _id: { type: String, required: true },
+      campaignId: { type: Schema.Types.ObjectId, required: true },
+      batchId: { type: Schema.Types.ObjectId, required: true },
+      attempt: { type: Number, required: true },
+      cell: { type: Number, required: true },
+      entryIndexes: { type: [Number], default: [] },
+      owner: { type: String, required: true },
+      openedAt: { type: Date, required: true },
+    },
+    { versionKey: false },
+  );
+  schema.index({ campaignId: 1 });
+  schema.index({ batchId: 1 });
+  return schema;
+}
+
+export type CampaignWindowDoc = InferSchemaType<ReturnType<typeof campaignWindowSchema>>;
+export type CampaignWindowModel = Model<CampaignWindowDoc>;
+export const campaignWindowModel = (conn: Connection): CampaignWindowModel =>
+  conn.model<CampaignWindowDoc>('CampaignWindow', campaignWindowSchema(), 'campaign_windows');
+
+const indexed = { i: { type: Number, required: true } };
+const withText = (field: string) =>
+  new Schema({ ...indexed, [field]: { type: String } }, { _id: false });
+
+/**
+ * What became of one window: its key is the window's, inserted once, by its sender or, for a
+ * window whose sender is gone, by whoever settles it as unknown. Recipients are entry indexes of
+ * the batch; the relay's reply is kept for failures and retries only. `counts` are what the
+ * campaign's statistics add up, and all that remains once the per-recipient records expire.
+ */
+export function campaignWindowOutcomeSchema() {
+  const schema = new Schema(
+    {
+      _id: { type: String, required: true },
+      campaignId: { type: Schema.Types.ObjectId, required: true },
+      batchId: { type: Schema.Types.ObjectId, required: true },
+      attempt: { type: Number, required: true },
+      cell: { type: Number, required: true },
+      sent: { type: [Number], default: [] },
+      failed: { type: [withText('reply')], default: [] },
+      retry: { type: [withText('reply')], default: [] },
+      retryAt: { type: Date },
+      skipped: { type: [withText('reason')], default: [] },
+      unknown: { type: [Number], default: [] },
+      counts: {
+        sent: { type: Number, required: true },
+        failed: { type: Number, required: true },
+        retry: { type: Number, required: true },
+        skipped: { type: Number, required: true },
+        unknown: { type: Number, required: true },
+      },
+      recordedAt: { type: Date, required: true },
+    },
+    { versionKey: false },
+  );
+  schema.index({ campaignId: 1 });
+  schema.index({ batchId: 1 });
+  return schema;
+}
+
+export type CampaignWindowOutcomeDoc = InferSchemaType<
+  ReturnType<typeof campaignWindowOutcomeSchema>
+>;
+export type CampaignWindowOutcomeModel = Model<CampaignWindowOutcomeDoc>;
+export const campaignWindowOutcomeModel = (conn: Connection): CampaignWindowOutcomeModel =>
+  conn.model<CampaignWindowOutcomeDoc>(
+    'CampaignWindowOutcome',
+    campaignWindowOutcomeSchema(),
+    'campaign_window_outcomes',
   );

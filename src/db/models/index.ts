@@ -7,6 +7,8 @@ import {
   campaignBatchModel,
   campaignModel,
   campaignRecipientModel,
+  campaignWindowModel,
+  campaignWindowOutcomeModel,
 } from './campaign.js';
 import { campaignCountsModel } from './campaign-counts.js';
 import { consentEventModel, consentTextModel } from './consent.js';
@@ -56,6 +58,8 @@ export function createModels(conn: Connection, clock: Clock) {
     CampaignBatch: campaignBatchModel(conn),
     CampaignBatchEntries: campaignBatchEntriesModel(conn),
     CampaignCounts: campaignCountsModel(conn),
+    CampaignWindow: campaignWindowModel(conn),
+    CampaignWindowOutcome: campaignWindowOutcomeModel(conn),
     PrivacyRequest: privacyRequestModel(conn, clock),
     ErasureJob: erasureJobModel(conn, clock),
     RetentionSchedule: retentionScheduleModel(conn, clock),

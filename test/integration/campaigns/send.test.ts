@@ -1,10 +1,13 @@
 import { expect } from 'chai';
+import { Types } from 'mongoose';
 import { generateKeyPairSync } from 'node:crypto';
 import { dkimVerify } from 'mailauth/lib/dkim/verify.js';
 import type { AudienceSource } from '../../../src/campaigns/audience.js';
 import { bootApp, type TestApp } from '../../helpers/app.js';
 import { drain, seedList } from '../../helpers/audience.js';
 import { TestRenderer } from '../../helpers/renderer.js';
+import { recipientOutcomes } from '../../helpers/send-records.js';
+import { expireRecipientRecords } from '../../../src/campaigns/send/records.js';
 import { SmtpSink } from '../../helpers/smtp-sink.js';
 
 const MJML =
@@ -274,9 +277,9 @@ describe('campaign sending', () => {
     let body = await get(id);
     expect(body.status).to.equal('running');
     expect(body.stats).to.include({ sent: 0, failed: 1 });
-    const failed = await t.db.models.CampaignRecipient.findOne({ subscriberId: hard!.id }).lean();
+    const failed = (await recipientOutcomes(t.db.models, id)).get(hard!.id);
     expect(failed!.status).to.equal('failed');
-    expect(failed!.smtpResponse).to.include('550').and.include('No such mailbox here');
+    expect(failed!.detail).to.include('550').and.include('No such mailbox here');
 
     t.clock.advance(61_000);
     await drain(t.services.sendWorker);
@@ -284,8 +287,94 @@ describe('campaign sending', () => {
     expect(body.status).to.equal('finished');
     expect(body.stats).to.include({ sent: 1, failed: 1 });
     expect(sink.to(soft!.email)).to.have.length(1);
-    const ok = await t.db.models.CampaignRecipient.findOne({ subscriberId: soft!.id }).lean();
-    expect(ok).to.include({ status: 'sent', attempts: 2 });
+    const ok = (await recipientOutcomes(t.db.models, id)).get(soft!.id);
+    expect(ok).to.include({ status: 'sent', attempt: 2 });
+  });
+
+  it('backs off a domain that answers 451 while other domains keep their pace', async () => {
+    const list = await seedList(t.db.models, 10);
+    // Every other person moves to a domain whose server defers everything for now.
+    const slow = list.subscribers.filter((_, i) => i % 2 === 0);
+    const fast = list.subscribers.filter((_, i) => i % 2 === 1);
+    for (const [n, p] of slow.entries()) {
+      p.email = `slow${n}.${p.id}@slow.example.net`;
+      await t.db.models.Subscriber.collection.updateOne(
+        { _id: new Types.ObjectId(p.id) },
+        { $set: { email: p.email } },
+      );
+    }
+    let deferring = true;
+    const slowAttempts: string[] = [];
+    sink.responder = (rcpt) => {
+      if (!rcpt.endsWith('@slow.example.net')) return null;
+      slowAttempts.push(rcpt);
+      return deferring ? { code: 451, message: '4.7.1 Try again later' } : null;
+    };
+    const id = await createCampaign({ lists: [list.listId] });
+    await t.http.post(`/api/v1/campaigns/${id}/send`).set(auth()).expect(202);
+    await drain(t.services.sendWorker);
+    // Batches of 4 alternate the domains: the first window's two slow ones met the 451; the
+    // later slow ones were held back without a transaction; every fast one went out meanwhile.
+    expect(sink.messages.map((m) => m.rcptTo[0]).sort()).to.deep.equal(
+      fast.map((p) => p.email).sort(),
+    );
+    expect(slowAttempts).to.have.length(2);
+    const outcomes = await recipientOutcomes(t.db.models, id);
+    const held = slow.filter((p) => outcomes.get(p.id)!.detail!.includes('held back'));
+    expect(held).to.have.length(3);
+    expect((await get(id)).status).to.equal('running');
+
+    deferring = false;
+    t.clock.advance(61_000);
+    await drain(t.services.sendWorker);
+    const body = await get(id);
+    expect(body.status).to.equal('finished');
+    expect(body.stats).to.include({ sent: 10, failed: 0 });
+    for (const p of slow) expect(sink.to(p.email), p.email).to.have.length(1);
+  });
+
+  it('keeps per-recipient records for SEND_RECIPIENT_RECORD_DAYS, then only the counters', async () => {
+    const list = await seedList(t.db.models, 6);
+    sink.responder = (rcpt) =>
+      rcpt === list.subscribers[0]!.email ? { code: 550, message: 'No such mailbox' } : null;
+    const id = await createCampaign({ lists: [list.listId] });
+    await t.http.post(`/api/v1/campaigns/${id}/send`).set(auth()).expect(202);
+    await drain(t.services.sendWorker);
+    const finished = await get(id);
+    expect(finished.stats).to.include({ recipients: 6, sent: 5, failed: 1 });
+    const campaignId = new Types.ObjectId(id);
+    const records = async () =>
+      (
+        await Promise.all([
+          t.db.models.CampaignBatch.countDocuments({ campaignId }),
+          t.db.models.CampaignBatchEntries.countDocuments({ campaignId }),
+          t.db.models.CampaignWindow.countDocuments({ campaignId }),
+          t.db.models.CampaignWindowOutcome.countDocuments({ campaignId }),
+        ])
+      ).reduce((a, b) => a + b, 0);
+    expect(await records()).to.be.above(0);
+    const expire = () => expireRecipientRecords(t.db.models, t.clock, 'test');
+
+    // Within the window (30 days by default) everything stays: who got what can still be told.
+    t.clock.advanceDays(29);
+    await expire();
+    expect((await recipientOutcomes(t.db.models, id)).get(list.subscribers[0]!.id)).to.include({
+      status: 'failed',
+    });
+
+    t.clock.advanceDays(2);
+    await expire();
+    expect(await records()).to.equal(0);
+    expect((await recipientOutcomes(t.db.models, id)).size).to.equal(0);
+    const after = await get(id);
+    expect(after.stats).to.deep.equal(finished.stats);
+    expect(after.status).to.equal('finished');
+    const retry = await t.http.post(`/api/v1/campaigns/${id}/retry-unknown`).set(auth());
+    expect(retry.status).to.equal(202);
+    expect(retry.body.requeued).to.equal(0);
+    // Deleting the campaign afterwards still works and leaves nothing of it.
+    await t.http.delete(`/api/v1/campaigns/${id}`).set(auth()).expect(204);
+    expect(await t.db.models.Campaign.countDocuments({ _id: campaignId })).to.equal(0);
   });
 
   it('schedules with sendAt by the injected clock', async () => {

@@ -69,6 +69,22 @@ describe('hot queries use their indexes on the embedded database', () => {
         /_campaignId_1/,
       ],
       ["a campaign's batches", () => m.CampaignBatch.find({ campaignId: id }), /_campaignId_1/],
+      ["a batch's open windows", () => m.CampaignWindow.find({ batchId: id }), /_batchId_1/],
+      [
+        "a batch's window outcomes",
+        () => m.CampaignWindowOutcome.find({ batchId: id }),
+        /_batchId_1/,
+      ],
+      [
+        "a campaign's window outcomes (statistics)",
+        () => m.CampaignWindowOutcome.find({ campaignId: id }, { counts: 1 }),
+        /_campaignId_1/,
+      ],
+      [
+        "a campaign's batch entries (deletion)",
+        () => m.CampaignBatchEntries.find({ campaignId: id }),
+        /_campaignId_1/,
+      ],
       ["a campaign's opt-outs", () => m.UnsubscribeEvent.find({ campaignId: id }), /_campaignId_1/],
       [
         'suppressions of addresses',

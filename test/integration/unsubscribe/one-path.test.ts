@@ -6,6 +6,7 @@ import { bootApp, type TestApp } from '../../helpers/app.js';
 import { drain, seedList } from '../../helpers/audience.js';
 import { SmtpSink } from '../../helpers/smtp-sink.js';
 import { makeList, makePerson } from './fixtures.js';
+import { recipientOutcomes } from '../../helpers/send-records.js';
 
 const ONE_CLICK = 'List-Unsubscribe=One-Click';
 
@@ -256,8 +257,9 @@ describe('one-click: honoured by the very next send and form', () => {
     expect(sink.messages.map((m) => m.rcptTo[0]).sort()).to.deep.equal(
       others.map((p) => p.email).sort(),
     );
-    const skipped = await t.db.models.CampaignRecipient.find({ status: 'skipped' }).lean();
-    expect(skipped.map((r) => [String(r.subscriberId), r.skipReason]).sort()).to.deep.equal(
+    const outcomes = await recipientOutcomes(t.db.models, id);
+    const skipped = [...outcomes].filter(([, o]) => o.status === 'skipped');
+    expect(skipped.map(([subscriberId, o]) => [subscriberId, o.detail]).sort()).to.deep.equal(
       [
         // Left the list before the snapshot; suppressed after it.
         [before!.id, 'unsubscribed'],
