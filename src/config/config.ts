@@ -43,6 +43,7 @@ export interface Config {
   /** Mail a short confirmation after someone unsubscribes on the web (off by default). */
   unsubscribeConfirmationMail: boolean;
   send: SendConfig;
+  webhooks: { disableAfterFailures: number; timeoutMs: number };
   retention: RetentionConfig;
   admin: AdminConfig;
 }
@@ -212,6 +213,10 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
       retryBaseSeconds: e.SEND_RETRY_BASE_SECONDS,
       leaseSeconds: e.SEND_LEASE_SECONDS,
       batchSize: e.SEND_BATCH_SIZE,
+    },
+    webhooks: {
+      disableAfterFailures: e.WEBHOOK_DISABLE_AFTER_FAILURES,
+      timeoutMs: e.WEBHOOK_TIMEOUT_SECONDS * 1000,
     },
   };
 }

@@ -12,6 +12,7 @@ import {
 import { insertEach, writeInOrder } from '../../db/bulk.js';
 import { sendingClaims } from '../../db/claims.js';
 import type { Models } from '../../db/models/index.js';
+import type { DomainEvents } from '../../events/domain-events.js';
 import type { Mailer } from '../../mail/mailer.js';
 import type { Clock } from '../../shared/clock.js';
 import type { Logger } from '../../shared/logger.js';
@@ -55,6 +56,7 @@ export interface SendWorkerDeps {
   clock: Clock;
   logger: Logger;
   config: SendConfig;
+  events: DomainEvents;
   /** Idle wait between polls when there is nothing to do. */
   pollMs?: number;
 }
@@ -256,7 +258,15 @@ export class SendWorker {
       when: (c) => c.snapshot === 'done',
       set: { status: 'finished', finishedAt: this.deps.clock.now() },
     });
-    if (done) this.deps.logger.info({ campaignId: String(campaignId) }, 'campaign finished');
+    if (!done) return;
+    await this.deps.events.emit([
+      {
+        type: 'campaign.finished',
+        key: String(campaignId),
+        data: { campaignId: String(campaignId) },
+      },
+    ]);
+    this.deps.logger.info({ campaignId: String(campaignId) }, 'campaign finished');
   }
 
   private compile(campaign: Campaign): CompiledCampaign {
