@@ -412,10 +412,13 @@ function StepEditor(props: {
             <input
               id={id}
               value={s.subject ?? ''}
-              onChange={(e) => {
-                const { subject: _old, ...rest } = s;
-                props.onChange(e.target.value ? { ...rest, subject: e.target.value } : rest);
-              }}
+              onChange={(e) =>
+                props.onChange({
+                  type: 'send',
+                  templateId: s.templateId,
+                  ...(e.target.value ? { subject: e.target.value } : {}),
+                })
+              }
             />
           )}
         </Field>
