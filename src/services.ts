@@ -107,7 +107,15 @@ export function buildServices(a: Adapters, overrides: Partial<Ports> = {}) {
   const systemMails = new SystemMailRenderer(a.config.org);
   const templates = new TemplateService(models, campaignRenderer);
   const segments = new SegmentService(models, a.clock);
-  const imports = new ImportService(models, emailKeys, suppressions, protector, audit, a.clock);
+  const imports = new ImportService(
+    models,
+    emailKeys,
+    suppressions,
+    protector,
+    audit,
+    a.clock,
+    events,
+  );
   const exports = new ExportService(models, segments, lists, audit);
   const ports: Ports = {
     renderer: campaignRenderer,
