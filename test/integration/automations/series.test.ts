@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { bootApp, type TestApp } from '../../helpers/app.js';
 import { createList, createSubscriber } from '../../helpers/api.js';
 import { SmtpSink } from '../../helpers/smtp-sink.js';
+import { confirmLink, makeList } from '../subscribe/helpers.js';
 
 const section = (text: string) =>
   `<mj-section><mj-column><mj-text>${text} {{subscriber.name}}</mj-text></mj-column></mj-section>`;
@@ -168,6 +169,88 @@ describe('automations: series of mails', function () {
     expect(sink.to(person.email).map((m) => m.parsed.subject)).to.deep.equal([
       'Kiitos tilauksesta',
     ]);
+  });
+
+  it('on a double opt-in list, welcomes only after the person confirms', async () => {
+    const list = await makeList(t, { doubleOptIn: true });
+    const welcome = await template('welcome-doi', 'Vahvistettu, tervetuloa');
+    await automation({
+      name: 'Welcome after confirming',
+      trigger: { type: 'list_joined', list: list.id },
+      steps: [{ type: 'send', templateId: welcome.id }],
+    });
+    const address = `doi-${Math.random().toString(36).slice(2)}@example.com`;
+    await t.http
+      .post('/subscribe')
+      .type('form')
+      .send({ email: address, list: list.slug, consent: 'yes' })
+      .expect(200);
+    await t.services.subscribe.drain();
+    await settle();
+    const [confirmation] = sink.to(address);
+    expect(sink.to(address)).to.have.length(1);
+    expect(confirmation!.parsed.subject).not.to.equal('Vahvistettu, tervetuloa');
+    await t.http.post(confirmLink(confirmation!).path).type('form').send('').expect(200);
+    await settle();
+    expect(sink.to(address).map((m) => m.parsed.subject)).to.deep.equal([
+      confirmation!.parsed.subject,
+      'Vahvistettu, tervetuloa',
+    ]);
+  });
+
+  it('starts date triggers on the day: 180 days without an order, and a birthday each year', async () => {
+    const quiet = await template('quiet', 'Ikävä sinua');
+    const birthday = await template('birthday', 'Hyvää syntymäpäivää');
+    await automation({
+      name: 'Win-back',
+      reentry: true,
+      trigger: { type: 'order_date_passed', order: 'last', days: 180 },
+      steps: [{ type: 'send', templateId: quiet.id }],
+    });
+    await automation({
+      name: 'Birthday',
+      reentry: true,
+      trigger: { type: 'date_attribute', attribute: 'birthday' },
+      steps: [{ type: 'send', templateId: birthday.id }],
+    });
+    const today = t.clock.now();
+    const inTwoDays = new Date(today.getTime() + 2 * 86_400_000).toISOString().slice(5, 10);
+    const buyer = await createSubscriber(t);
+    const loyal = await createSubscriber(t);
+    const born = await createSubscriber(t, { attributes: { birthday: `1990-${inTwoDays}` } });
+    const order = (email: string, at: Date) =>
+      t.http
+        .post('/api/v1/orders')
+        .set(bearer())
+        .send({
+          externalId: `order-${Math.random()}`,
+          email,
+          orderedAt: at.toISOString(),
+          total: 10,
+          currency: 'EUR',
+        })
+        .expect(200);
+    await order(buyer.email, today);
+    await order(loyal.email, today);
+    await settle();
+    t.clock.advanceDays(2);
+    await settle();
+    expect(sink.to(born.email).map((m) => m.parsed.subject)).to.deep.equal(['Hyvää syntymäpäivää']);
+    // 102 days in, `loyal` orders again; `buyer` does not.
+    t.clock.advanceDays(100);
+    await order(loyal.email, t.clock.now());
+    for (let day = 0; day < 80; day += 5) {
+      t.clock.advanceDays(5);
+      await settle();
+    }
+    expect(sink.to(buyer.email).map((m) => m.parsed.subject)).to.deep.equal(['Ikävä sinua']);
+    expect(sink.to(loyal.email)).to.have.length(0);
+    // A year on, the birthday again (once more, not once per scan).
+    t.clock.advanceDays(365 - 180);
+    await settle();
+    t.clock.advance(5 * 3600_000);
+    await settle();
+    expect(sink.to(born.email)).to.have.length(2);
   });
 
   it('branches on a segment rule and leaves when the exit rule matches', async () => {

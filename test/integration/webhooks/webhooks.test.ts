@@ -3,6 +3,7 @@ import { Webhook } from 'standardwebhooks';
 import { bootApp, type TestApp } from '../../helpers/app.js';
 import { createList, createSubscriber } from '../../helpers/api.js';
 import { FakeClock } from '../../helpers/clock.js';
+import { SmtpSink } from '../../helpers/smtp-sink.js';
 import { WebhookReceiver } from '../../helpers/webhook-receiver.js';
 import { WebhookService } from '../../../src/webhooks/service.js';
 import { WEBHOOK_EVENT_TYPES } from '../../../src/events/domain-events.js';
@@ -21,11 +22,14 @@ interface Payload {
 describe('webhooks', function () {
   let t: TestApp;
   let receiver: WebhookReceiver;
+  let sink: SmtpSink;
   const bearer = () => ({ Authorization: `Bearer ${t.adminToken}` });
 
   before(async () => {
     receiver = await new WebhookReceiver().start();
+    sink = await new SmtpSink().start();
     t = await bootApp({
+      smtpUrl: sink.url,
       clock: new FakeClock(new Date()),
       env: { WEBHOOK_DISABLE_AFTER_FAILURES: '5' },
     });
@@ -33,6 +37,7 @@ describe('webhooks', function () {
   after(async () => {
     await t.close();
     await receiver.stop();
+    await sink.stop();
   });
   beforeEach(async () => {
     receiver.received.length = 0;
@@ -128,6 +133,60 @@ describe('webhooks', function () {
     const payload = new Webhook(secret).verify(hook.body, WebhookReceiver.signed(hook)) as Payload;
     expect(payload).to.deep.include({ type: 'subscriber.erased' });
     expect(payload.data).to.deep.equal({ subscriberId: person.id });
+  });
+
+  it('tells a finished campaign, a hard bounce and a complaint', async () => {
+    const { secret } = await endpoint([
+      'campaign.finished',
+      'subscriber.bounced',
+      'subscriber.complained',
+    ]);
+    const list = await createList(t);
+    const [bouncer, complainer] = [
+      await createSubscriber(t, { lists: [list.id] }),
+      await createSubscriber(t, { lists: [list.id] }),
+    ];
+    const campaign = (
+      await t.http
+        .post('/api/v1/campaigns')
+        .set(bearer())
+        .send({
+          name: 'Syksy',
+          subject: 'Syksyn uutiset',
+          mjml: '<mj-section><mj-column><mj-text>Hei</mj-text></mj-column></mj-section>',
+          lists: [list.id],
+        })
+        .expect(201)
+    ).body as { id: string };
+    await t.http.post(`/api/v1/campaigns/${campaign.id}/send`).set(bearer()).expect(202);
+    for (let round = 0; round < 50; round++) {
+      await t.services.sendWorker.tick();
+      const { status } = (
+        await t.http.get(`/api/v1/campaigns/${campaign.id}`).set(bearer()).expect(200)
+      ).body as { status: string };
+      if (status === 'finished') break;
+    }
+    for (const [who, reason] of [
+      [bouncer, 'bounce'],
+      [complainer, 'complaint'],
+    ] as const)
+      await t.services.unsubscribe.unsubscribe({
+        subscriberId: who.id,
+        scope: { all: true },
+        channel: reason,
+        reason,
+        campaignId: campaign.id,
+      });
+    await settle();
+    const verifier = new Webhook(secret);
+    const got = receiver.received.map(
+      (h) => verifier.verify(h.body, WebhookReceiver.signed(h)) as Payload,
+    );
+    expect(got.map((p) => [p.type, p.data])).to.deep.equal([
+      ['campaign.finished', { campaignId: campaign.id }],
+      ['subscriber.bounced', { subscriberId: bouncer.id, campaignId: campaign.id }],
+      ['subscriber.complained', { subscriberId: complainer.id, campaignId: campaign.id }],
+    ]);
   });
 
   it('a receiver down for a while gets every event later, in order per subscriber', async () => {
