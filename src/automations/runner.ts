@@ -35,6 +35,12 @@ interface Person {
 }
 
 const DUE_PER_ROUND = 100;
+const SWEEP_EVERY_MS = 3600_000;
+/**
+ * Step and scan claims older than this go: a step claim is needed only while its step is taken
+ * (minutes), a scan's for the 7 days a date trigger looks back.
+ */
+const KEEP_CLAIMS_DAYS = 30;
 
 export interface RunnerDeps {
   models: Pick<
@@ -72,6 +78,7 @@ export class AutomationRunner {
   private loop: Promise<void> | undefined;
   private stopping = false;
   private wakeUp: AbortController | undefined;
+  private sweptAt = 0;
 
   constructor(private readonly deps: RunnerDeps) {
     const claims = sendingClaims(deps.models.Claim);
@@ -126,11 +133,22 @@ export class AutomationRunner {
 
   /** One round: new events, date scans, then the steps that are due. True if anything happened. */
   async tick(): Promise<boolean> {
+    await this.sweepIfDue();
     const active = await this.active();
     const handled = await this.triggers.handleEvents([...active.values()]);
     const scanned = await this.triggers.scanDates([...active.values()]);
     const stepped = await this.takeDueSteps(active);
     return handled || scanned || stepped;
+  }
+
+  private async sweepIfDue(): Promise<void> {
+    const now = this.deps.clock.now().getTime();
+    if (now - this.sweptAt < SWEEP_EVERY_MS) return;
+    this.sweptAt = now;
+    await this.deps.models.Claim.deleteMany({
+      _id: { $regex: '^automation' },
+      at: { $lt: new Date(now - KEEP_CLAIMS_DAYS * 86_400_000) },
+    });
   }
 
   private async active(): Promise<Map<string, Automation>> {
@@ -152,8 +170,11 @@ export class AutomationRunner {
   }
 
   private async takeDueSteps(active: Map<string, Automation>): Promise<boolean> {
+    if (active.size === 0) return false;
+    // Only active automations' people: those of a paused one wait and must not fill the page.
     const due = await this.deps.models.AutomationEnrolment.find({
       status: 'active',
+      automationId: { $in: [...active.values()].map((a) => a._id) },
       dueAt: { $lte: this.deps.clock.now() },
     })
       .sort({ dueAt: 1 })
@@ -162,7 +183,6 @@ export class AutomationRunner {
     let took = false;
     for (const e of due) {
       if (this.stopping) break;
-      // A paused automation's people wait where they are until it is active again.
       const automation = active.get(String(e.automationId));
       if (automation && (await this.take(automation, e))) took = true;
     }

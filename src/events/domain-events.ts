@@ -97,6 +97,16 @@ export class DomainEvents {
     );
   }
 
+  /** Removes events both consumers handled before `before`: the outbox keeps only recent ones. */
+  async sweep(before: Date): Promise<number> {
+    const res = await this.models.DomainEvent.deleteMany({
+      webhooksPending: false,
+      automationsPending: false,
+      at: { $lt: before },
+    });
+    return res.deletedCount;
+  }
+
   async byIds(ids: Types.ObjectId[]): Promise<Map<string, StoredEvent>> {
     const docs = (await this.models.DomainEvent.find({ _id: { $in: ids } }).lean()) as unknown[];
     return new Map((docs as StoredEvent[]).map((d) => [String(d._id), d]));

@@ -31,6 +31,9 @@ const EVENTS_PER_ROUND = 200;
 const DELIVERIES_PER_ROUND = 50;
 const ENDPOINT_LEASE_MS = 5 * 60_000;
 const ERROR_TEXT = 300;
+const SWEEP_EVERY_MS = 3600_000;
+/** How long handled events and delivered webhooks stay for the delivery log. */
+export const KEEP_DELIVERED_DAYS = 30;
 
 /**
  * Delivers outbox events to webhook endpoints. Each event is fanned out once per endpoint that
@@ -47,6 +50,7 @@ export class WebhookDispatcher {
   private loop: Promise<void> | undefined;
   private stopping = false;
   private wakeUp: AbortController | undefined;
+  private sweptAt = 0;
 
   constructor(
     private readonly deps: {
@@ -94,6 +98,7 @@ export class WebhookDispatcher {
 
   /** Fans out new events, then delivers what is due; true when anything happened. */
   async tick(): Promise<boolean> {
+    await this.sweepIfDue();
     const fanned = await this.fanOut();
     const endpoints = await this.deps.models.WebhookEndpoint.find({ enabled: true }).lean<
       Endpoint[]
@@ -104,6 +109,19 @@ export class WebhookDispatcher {
       if (await this.deliverTo(endpoint)) delivered = true;
     }
     return fanned || delivered;
+  }
+
+  /** Hourly: old handled events and old delivered webhooks go (pending ones always stay). */
+  private async sweepIfDue(): Promise<void> {
+    const now = this.deps.clock.now().getTime();
+    if (now - this.sweptAt < SWEEP_EVERY_MS) return;
+    this.sweptAt = now;
+    const before = new Date(now - KEEP_DELIVERED_DAYS * 86_400_000);
+    await this.deps.events.sweep(before);
+    await this.deps.models.WebhookDelivery.deleteMany({
+      status: 'delivered',
+      deliveredAt: { $lt: before },
+    });
   }
 
   private async fanOut(): Promise<boolean> {
