@@ -137,6 +137,25 @@ describe('automations: series of mails', function () {
     expect(stats.exits).to.deep.equal({ unsubscribed: 1 });
   });
 
+  it('mails nobody erased between the steps, and keeps no trace of them in the automation', async () => {
+    const { list, id } = await welcomeSeries();
+    const person = await createSubscriber(t, { lists: [list.id] });
+    await settle();
+    await sink.waitFor(1);
+    await t.http
+      .post('/api/v1/privacy/subjects/erase')
+      .set(bearer())
+      .send({ email: person.email })
+      .expect(200);
+    t.clock.advanceDays(3);
+    await settle();
+    expect(sink.to(person.email)).to.have.length(1);
+    const stats = (await t.http.get(`/api/v1/automations/${id}/stats`).set(bearer()).expect(200))
+      .body as { enrolments: Record<string, number>; steps: Array<{ counts: object }> };
+    expect(stats.enrolments).to.deep.equal({ active: 0, completed: 0, exited: 0 });
+    expect(stats.steps.map((s) => s.counts)).to.deep.equal([{}, {}, {}]);
+  });
+
   it('sends the first-order mail once even when the shop posts the order twice', async () => {
     const thanks = await template('thanks', 'Kiitos tilauksesta');
     await automation({
