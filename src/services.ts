@@ -152,6 +152,7 @@ export function buildServices(a: Adapters, overrides: Partial<Ports> = {}) {
     unsubscribe,
     audit,
     a.clock,
+    events,
   );
   const unsubscribeConfirmation = new UnsubscribeConfirmation(
     a.mailer,

@@ -112,3 +112,17 @@ export class DomainEvents {
     return new Map((docs as StoredEvent[]).map((d) => [String(d._id), d]));
   }
 }
+
+/** A person now subscribed to a list (automations start welcome series from it). */
+export function joinedList(
+  subscriberId: Types.ObjectId | string,
+  listId: string,
+  at: Date,
+): DomainEvent {
+  return {
+    type: 'subscriber.joined_list',
+    key: `${String(subscriberId)}:${listId}:${at.toISOString()}`,
+    subscriberId,
+    data: { listId },
+  };
+}

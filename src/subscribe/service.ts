@@ -1,5 +1,4 @@
-import type { DomainEvents } from '../events/domain-events.js';
-import { joinedList } from '../subscribers/contacts.js';
+import { joinedList, type DomainEvents } from '../events/domain-events.js';
 import { Types } from 'mongoose';
 import type { SubscribeConfig } from '../config/config.js';
 import type { Models } from '../db/models/index.js';

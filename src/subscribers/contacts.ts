@@ -24,7 +24,7 @@ import {
 } from './schemas.js';
 import type { UnsubscribeService } from '../unsubscribe/service.js';
 import type { SuppressionService } from '../unsubscribe/suppressions.js';
-import type { DomainEvent, DomainEvents } from '../events/domain-events.js';
+import { joinedList, type DomainEvent, type DomainEvents } from '../events/domain-events.js';
 
 export type SubscriberCreate = z.output<typeof subscriberCreateBody>;
 export type SubscriberUpdate = z.output<typeof subscriberUpdateBody>;
@@ -488,19 +488,5 @@ function summary(s: Lean, lists: MembershipRef[]): SubscriberSummary {
     customerSegment: s.customerSegment ?? null,
     createdAt: s.createdAt,
     updatedAt: s.updatedAt,
-  };
-}
-
-/** A person now subscribed to a list (automations start welcome series from it). */
-export function joinedList(
-  subscriberId: Types.ObjectId | string,
-  listId: string,
-  at: Date,
-): DomainEvent {
-  return {
-    type: 'subscriber.joined_list',
-    key: `${String(subscriberId)}:${listId}:${at.toISOString()}`,
-    subscriberId,
-    data: { listId },
   };
 }
