@@ -262,7 +262,9 @@ export function buildServices(a: Adapters, overrides: Partial<Ports> = {}) {
     a.config.retention,
     a.clock,
   );
-  const automations = new AutomationService(models, lists, templates, audit, a.clock);
+  const automations = new AutomationService(models, lists, templates, audit, a.clock, {
+    fromEmail: a.config.mailFrom,
+  });
   // Built here, started only by the composition root (src/server.ts) when SEND_WORKER is on.
   const automationRunner = new AutomationRunner({
     models,

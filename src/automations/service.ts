@@ -44,6 +44,7 @@ export class AutomationService {
     private readonly templates: Pick<TemplateService, 'get'>,
     private readonly audit: AuditLog,
     private readonly clock: Clock,
+    private readonly defaults: { fromEmail: string | undefined },
   ) {}
 
   async create(ctx: AuditContext, input: AutomationCreate): Promise<AutomationView> {
@@ -103,6 +104,8 @@ export class AutomationService {
     const current = await this.load(id);
     if (current.status !== 'active') {
       await this.checkReferences(current.trigger as Trigger, current.steps as Step[]);
+      if (!current.fromEmail && !this.defaults.fromEmail)
+        throw new AppError('validation_failed', 'fromEmail: give a sender, or set MAIL_FROM');
       await this.models.Automation.updateOne(
         { _id: current._id },
         { $set: { status: 'active', activatedAt: this.clock.now() } },
