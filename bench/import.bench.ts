@@ -7,7 +7,7 @@ import { systemClock } from '../src/shared/clock.js';
 import { mapConcurrent } from '../src/shared/concurrency.js';
 import { DataProtector } from '../src/shared/crypto.js';
 import { ImportService } from '../src/subscribers/csv-import.js';
-import { EmailKeys } from '../src/subscribers/email-keys.js';
+import { SubscriberAddresses } from '../src/subscribers/by-address.js';
 import { SuppressionService } from '../src/unsubscribe/suppressions.js';
 import { benchDatabase, mib, withPeakRss } from './support.js';
 
@@ -38,10 +38,10 @@ export async function run(): Promise<Record<string, number | string>> {
     const { models } = db;
     const protector = new DataProtector(Buffer.alloc(32, 3));
     const suppressions = new SuppressionService(models, protector);
-    const keys = new EmailKeys(models);
+    const addresses = new SubscriberAddresses(models);
     const imports = new ImportService(
       models,
-      keys,
+      addresses,
       suppressions,
       protector,
       new AuditLog(models, systemClock),
@@ -60,7 +60,7 @@ export async function run(): Promise<Record<string, number | string>> {
     ].map((p) => ({ ...p, _id: new Types.ObjectId(), source: 'api' }));
     const idOf = new Map(known.map((p) => [p.email, p._id]));
     for (let i = 0; i < known.length; i += 1000) {
-      const created = await keys.createMany(known.slice(i, i + 1000), []);
+      const created = await addresses.createMany(known.slice(i, i + 1000), []);
       if (created.some(Boolean)) throw new Error('seeding found an address taken');
     }
     for (let i = 0; i < leftList.length; i += 1000)
@@ -114,7 +114,7 @@ export async function run(): Promise<Record<string, number | string>> {
       unsubscribed,
       leftList,
       suppressed,
-      keys,
+      addresses,
     });
     if (resubscribed > 0) throw new Error(`${resubscribed} opted-out addresses became mailable`);
     const subscribers = await models.Subscriber.estimatedDocumentCount();
@@ -185,7 +185,12 @@ async function optedOutNowMailable(
   models: Awaited<ReturnType<typeof benchDatabase>>['models'],
   listId: Types.ObjectId,
   idOf: Map<string, Types.ObjectId>,
-  pre: { unsubscribed: string[]; leftList: string[]; suppressed: string[]; keys: EmailKeys },
+  pre: {
+    unsubscribed: string[];
+    leftList: string[];
+    suppressed: string[];
+    addresses: SubscriberAddresses;
+  },
 ): Promise<number> {
   const unsubscribed = new Set(pre.unsubscribed);
   const bad = await mapConcurrent([...pre.unsubscribed, ...pre.leftList], 16, async (email) => {
@@ -199,6 +204,6 @@ async function optedOutNowMailable(
       (membership !== null && membership.status !== 'unsubscribed')
     );
   });
-  const created = await pre.keys.lookupMany(pre.suppressed, []);
+  const created = await pre.addresses.lookupMany(pre.suppressed, []);
   return bad.filter(Boolean).length + created.size;
 }

@@ -161,9 +161,7 @@ async function insertAll<T>(model: Model<T>, docs: Array<Record<string, unknown>
 
 /**
  * Seeds the register in chunks of CHUNK, one unordered insert per collection and chunk, of
- * documents shaped by the models (asStored): subscribers after their address keys
- * (src/db/models/email-key.ts: `_id` is the normalised address), as EmailKeys writes them;
- * memberships with the `_id` of membershipId(); order facts. The seeded createdAt is kept.
+ * documents shaped by the models (asStored): subscribers with normalised addresses; memberships with the `_id` of membershipId(); order facts. The seeded createdAt is kept.
  * (Through the models' own bulk writes a chunk took 3-4 times as long, in mongoose.)
  */
 export async function seed(
@@ -189,12 +187,10 @@ export async function seed(
   for (let from = 0; from < pop.subscribers; from += CHUNK) {
     const now = new Date();
     const people: Array<Record<string, unknown>> = [];
-    const emailKeys: Array<Record<string, unknown>> = [];
     const members: Array<Record<string, unknown>> = [];
     for (let i = from; i < Math.min(from + CHUNK, pop.subscribers); i++) {
       const p = person(i, pop);
       const email = normaliseEmail(p.email)!;
-      emailKeys.push(asStored(models.EmailKey, { _id: email, subscriberId: p._id }, now));
       people.push(
         asStored(
           models.Subscriber,
@@ -231,7 +227,6 @@ export async function seed(
       members.push(member(newsletter!._id));
       if (p.onOffers) members.push(member(offers!._id));
     }
-    await insertAll(models.EmailKey, emailKeys);
     await insertAll(models.Subscriber, people);
     await insertAll(models.Membership, members);
     memberships += members.length;

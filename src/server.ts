@@ -84,6 +84,7 @@ export async function startService(
   const { port } = server.address() as AddressInfo;
   const retention = new RetentionScheduler(services.retention, logger);
   retention.start();
+  services.campaignCounter.start();
   if (config.send.worker) {
     services.sendWorker.start();
     services.automationRunner.start();
@@ -128,6 +129,8 @@ export async function startService(
         clearTimeout(cut);
         clearTimeout(grace);
         await inboundStopped;
+        // Last: clicks answered and outcomes recorded above are all counted before the close.
+        await services.campaignCounter.stop();
         mailer.close();
         await db.close();
         logger.info('shutdown complete');

@@ -10,6 +10,11 @@ import { MailComposer } from './campaigns/send/compose.js';
 import { RecipientSnapshot } from './campaigns/send/snapshot.js';
 import { SendWorker } from './campaigns/send/worker.js';
 import { CampaignService, type TemplateSource } from './campaigns/service.js';
+import { CampaignCounter } from './campaigns/stats/counter.js';
+import { DeliverabilityGuard } from './campaigns/stats/guard.js';
+import { LinkRedirects } from './campaigns/stats/redirects.js';
+import { CampaignAnalyticsService } from './campaigns/stats/report.js';
+import { CampaignTracking } from './campaigns/stats/tracking.js';
 import { StaffAdminService } from './auth/admin.js';
 import { SecondFactor } from './auth/second-factor.js';
 import { Claims } from './db/claims.js';
@@ -44,7 +49,7 @@ import { UnsubscribeConfirmation } from './unsubscribe/confirmation.js';
 import { UnsubscribePortal } from './unsubscribe/portal.js';
 import { PreferenceService } from './unsubscribe/preferences.js';
 import { ContactService } from './subscribers/contacts.js';
-import { EmailKeys } from './subscribers/email-keys.js';
+import { SubscriberAddresses } from './subscribers/by-address.js';
 import { campaignsUsingList, ListService } from './subscribers/lists.js';
 import { OrderService } from './subscribers/orders.js';
 import { UnsubscribeService } from './unsubscribe/service.js';
@@ -88,7 +93,7 @@ export function buildServices(a: Adapters, overrides: Partial<Ports> = {}) {
     new Claims(models.Claim.db, models.Claim.collection.collectionName),
     a.clock,
   );
-  const emailKeys = new EmailKeys(models);
+  const addresses = new SubscriberAddresses(models);
   const lists = new ListService(models, audit, campaignsUsingList(a.db.connection));
   const contacts = new ContactService(
     models,
@@ -98,7 +103,7 @@ export function buildServices(a: Adapters, overrides: Partial<Ports> = {}) {
     protector,
     suppressions,
     unsubscribe,
-    emailKeys,
+    addresses,
     events,
   );
   const orders = new OrderService(models, contacts, audit, events);
@@ -109,7 +114,7 @@ export function buildServices(a: Adapters, overrides: Partial<Ports> = {}) {
   const segments = new SegmentService(models, a.clock);
   const imports = new ImportService(
     models,
-    emailKeys,
+    addresses,
     suppressions,
     protector,
     audit,
@@ -142,7 +147,7 @@ export function buildServices(a: Adapters, overrides: Partial<Ports> = {}) {
     clock: a.clock,
     logger: a.logger,
     config: a.config,
-    emailKeys,
+    addresses,
     events,
   });
   const preferences = new PreferenceService(
@@ -170,6 +175,16 @@ export function buildServices(a: Adapters, overrides: Partial<Ports> = {}) {
     (token) => `${a.config.baseUrl}/u/${token}`,
   );
   const messageIdDomain = a.config.dkim?.domainName ?? a.config.inboundDomain;
+  // Campaign analytics: counted per campaign, written grouped; started and stopped by server.ts.
+  const campaignCounter = new CampaignCounter(models.CampaignCounts, a.logger);
+  const campaignTracking = new CampaignTracking(tokens, a.config.baseUrl);
+  const linkRedirects = new LinkRedirects(models, tokens, campaignCounter, a.clock);
+  const campaignAnalytics = new CampaignAnalyticsService(
+    models,
+    campaignCounter,
+    a.config.guard,
+    a.clock,
+  );
   const composer = new MailComposer(tokens, {
     baseUrl: a.config.baseUrl,
     inboundDomain: a.config.inboundDomain,
@@ -187,7 +202,9 @@ export function buildServices(a: Adapters, overrides: Partial<Ports> = {}) {
     audit,
     a.clock,
     { fromEmail: a.config.mailFrom },
+    campaignTracking,
   );
+  new DeliverabilityGuard(models, campaigns, a.config.guard, a.logger).watch(campaignCounter);
   const snapshot = new RecipientSnapshot(models, suppressions, ports.audience, a.clock);
   // Built here, started only by the composition root (src/server.ts) when SEND_WORKER is on.
   const sendWorker = new SendWorker({
@@ -200,11 +217,13 @@ export function buildServices(a: Adapters, overrides: Partial<Ports> = {}) {
     clock: a.clock,
     logger: a.logger,
     config: a.config.send,
+    tracking: campaignTracking,
+    counter: campaignCounter,
     events,
   });
   const auditReader = new AuditReader(models);
   const privacyRequests = new PrivacyRequestService(models, protector, audit, a.clock, events);
-  const subscriberLookup = subscriberLookupFrom(models, emailKeys);
+  const subscriberLookup = subscriberLookupFrom(models, addresses);
   const inbound = new InboundPipeline(
     models,
     {
@@ -225,6 +244,7 @@ export function buildServices(a: Adapters, overrides: Partial<Ports> = {}) {
       subscribers: subscriberLookup,
       // "Poista tietoni" / "delete my data" opens an erasure request in the register.
       privacy: privacyRequests,
+      counter: campaignCounter,
       clock: a.clock,
       logger: a.logger,
     },
@@ -304,7 +324,7 @@ export function buildServices(a: Adapters, overrides: Partial<Ports> = {}) {
     auth,
     tokens,
     suppressions,
-    emailKeys,
+    addresses,
     consent,
     unsubscribe,
     staffAdmin,
@@ -325,6 +345,9 @@ export function buildServices(a: Adapters, overrides: Partial<Ports> = {}) {
     unsubscribePortal,
     composer,
     campaigns,
+    campaignCounter,
+    campaignAnalytics,
+    linkRedirects,
     sendWorker,
     auditReader,
     privacyRequests,

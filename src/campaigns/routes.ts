@@ -4,6 +4,7 @@ import type { RouteDef } from '../http/routes.js';
 import { dateTime, emptyBody, singleLine } from '../http/schemas.js';
 import { parseInput } from '../http/validate.js';
 import { CAMPAIGN_STATUSES } from '../db/models/campaign.js';
+import { UNSUBSCRIBE_CHANNELS } from '../db/models/unsubscribe-event.js';
 import type { Services } from '../services.js';
 
 // A CR or LF in a header value would let input add headers of its own (header injection).
@@ -25,6 +26,8 @@ const campaignFields = {
     })
     .transform((s) => new Date(s))
     .nullable(),
+  trackClicks: z.boolean(),
+  trackOpens: z.boolean(),
 };
 
 const createBody = z.strictObject({
@@ -35,6 +38,8 @@ const createBody = z.strictObject({
   segmentId: campaignFields.segmentId.optional(),
   fromEmail: campaignFields.fromEmail.optional(),
   sendAt: campaignFields.sendAt.optional(),
+  trackClicks: campaignFields.trackClicks.optional(),
+  trackOpens: campaignFields.trackOpens.optional(),
 });
 const patchBody = z.strictObject(campaignFields).partial();
 const testBody = z.strictObject({ emails: z.array(z.email()).min(1).max(10) });
@@ -65,6 +70,51 @@ const campaignView = z.object({
   updatedAt: dateTime,
   stats: statsSchema,
   progress: z.number(),
+  tracking: z.object({ clicks: z.boolean(), opens: z.boolean() }),
+  pausedByGuard: z.object({ code: z.string(), message: z.string(), at: dateTime }).nullable(),
+});
+const counts = {
+  delivered: z.number().int(),
+  hardBounced: z.number().int(),
+  softBounced: z.number().int(),
+  complaints: z.number().int(),
+  unsubscribed: z.number().int(),
+  clicks: z.number().int(),
+  botClicks: z.number().int(),
+  opens: z.number().int(),
+  botOpens: z.number().int(),
+};
+/** CampaignAnalytics (src/campaigns/stats/report.ts) as JSON. */
+const analyticsView = z.object({
+  campaignId: z.string(),
+  tracking: z.object({ clicks: z.boolean(), opens: z.boolean() }),
+  totals: z.object(counts),
+  unsubscribedByChannel: z.record(z.enum(UNSUBSCRIBE_CHANNELS), z.number().int()),
+  links: z.array(
+    z.object({
+      index: z.number().int(),
+      url: z.string(),
+      clicks: z.number().int(),
+      botClicks: z.number().int(),
+    }),
+  ),
+  series: z.array(
+    z.object({ start: dateTime, hours: z.union([z.literal(1), z.literal(24)]), ...counts }),
+  ),
+  guard: z.object({
+    limits: z.object({
+      hardBounceShare: z.number(),
+      complaintShare: z.number(),
+      minDelivered: z.number().int(),
+    }),
+    measured: z.object({
+      delivered: z.number().int(),
+      hardBounceShare: z.number(),
+      complaintShare: z.number(),
+    }),
+    pausedBy: z.object({ code: z.string(), message: z.string(), at: dateTime }).nullable(),
+  }),
+  notes: z.object({ opens: z.string(), clicks: z.string() }),
 });
 const retryResponse = z.object({ requeued: z.number().int(), campaign: campaignView });
 const testResponse = z.object({ sent: z.array(z.string()) });
@@ -120,6 +170,15 @@ export function campaignRoutes(s: Services): RouteDef[] {
       summary: 'A campaign, its MJML, status, aggregate stats and progress',
       response: campaignView.extend({ mjml: z.string() }),
       handler: async (req, res) => res.json(await c.get(id(req))),
+    },
+    {
+      method: 'get',
+      path: '/campaigns/:id/stats',
+      permission: 'campaigns.read',
+      summary:
+        'Counts and series (hourly for 48 h, then daily): deliveries, bounces, complaints, unsubscribes by channel, clicks per link, opens; per campaign, never per person',
+      response: analyticsView,
+      handler: async (req, res) => res.json(await s.campaignAnalytics.report(id(req))),
     },
     {
       method: 'patch',

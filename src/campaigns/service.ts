@@ -12,6 +12,8 @@ import { sendingClaims } from '../db/claims.js';
 import { NOBODY, type MailComposer, type MailRecipient } from './send/compose.js';
 import { writeCampaign } from './send/lifecycle.js';
 import { writeBatch, type BatchEntry } from './send/snapshot.js';
+import type { GuardVerdict, GuardedCampaigns } from './stats/guard.js';
+import type { CampaignTracking } from './stats/tracking.js';
 
 /** Where stored templates come from (`templateId`); the template capability provides it. */
 export interface TemplateSource {
@@ -28,6 +30,10 @@ export interface CampaignInput {
   segmentId?: string;
   fromEmail?: string;
   sendAt?: Date | null;
+  /** Wrap links in counting redirects (default on); aggregate, never per person. */
+  trackClicks?: boolean;
+  /** Add the open pixel (default off); aggregate, never per person. */
+  trackOpens?: boolean;
 }
 
 export interface CampaignStats {
@@ -56,6 +62,9 @@ export interface CampaignView {
   stats: CampaignStats;
   /** Share of the recipients whose outcome is settled (sent, failed, skipped, unknown), 0..1. */
   progress: number;
+  tracking: { clicks: boolean; opens: boolean };
+  /** Set while the deliverability guard holds the campaign paused: why, and since when. */
+  pausedByGuard: { code: string; message: string; at: Date } | null;
 }
 
 type Campaign = CampaignDoc & { _id: Types.ObjectId };
@@ -74,7 +83,7 @@ const SAMPLE: Omit<MailRecipient, 'email'> = {
  * (send/lifecycle.ts), so two operators (or an operator and a worker) racing cannot both win;
  * the loser gets 409.
  */
-export class CampaignService {
+export class CampaignService implements GuardedCampaigns {
   constructor(
     private readonly models: Pick<
       Models,
@@ -82,6 +91,7 @@ export class CampaignService {
       | 'CampaignRecipient'
       | 'CampaignBatch'
       | 'CampaignBatchEntries'
+      | 'CampaignCounts'
       | 'Claim'
       | 'List'
       | 'Subscriber'
@@ -96,6 +106,7 @@ export class CampaignService {
     private readonly audit: AuditLog,
     private readonly clock: Clock,
     private readonly defaults: { fromEmail: string | undefined },
+    private readonly tracking: CampaignTracking,
   ) {}
 
   async create(input: CampaignInput, ctx: AuditContext): Promise<CampaignView> {
@@ -107,7 +118,7 @@ export class CampaignService {
     }
     const fromEmail = input.fromEmail ?? this.defaults.fromEmail;
     if (!fromEmail) throw badRequest('fromEmail: required (MAIL_FROM is not set)');
-    this.renderer.compile({ subject: input.subject, mjml });
+    const { links } = this.renderer.compile({ subject: input.subject, mjml });
     const doc = await this.models.Campaign.create({
       name: input.name,
       subject: input.subject,
@@ -118,6 +129,8 @@ export class CampaignService {
       fromEmail,
       sendAt: input.sendAt ?? undefined,
       status: 'draft',
+      tracking: { clicks: input.trackClicks ?? true, opens: input.trackOpens ?? false },
+      links: links ?? [],
       createdBy: ctx.actor.type === 'staff' ? ctx.actor.userId : undefined,
     });
     return this.view(doc.toObject() as Campaign);
@@ -161,10 +174,17 @@ export class CampaignService {
       if (patch.sendAt) set.sendAt = patch.sendAt;
       else unset.sendAt = 1;
     }
-    this.renderer.compile({
+    if (patch.trackClicks !== undefined || patch.trackOpens !== undefined) {
+      set.tracking = {
+        clicks: patch.trackClicks ?? current.tracking?.clicks ?? true,
+        opens: patch.trackOpens ?? current.tracking?.opens ?? false,
+      };
+    }
+    const { links } = this.renderer.compile({
       subject: (set.subject as string | undefined) ?? current.subject,
       mjml: (set.mjml as string | undefined) ?? current.mjml,
     });
+    set.links = links ?? [];
     const doc = await writeCampaign(
       this.models,
       this.clock,
@@ -191,6 +211,7 @@ export class CampaignService {
     await this.models.CampaignBatch.deleteMany({ campaignId: current._id });
     await this.models.CampaignBatchEntries.deleteMany({ campaignId: current._id });
     await this.models.CampaignRecipient.deleteMany({ campaignId: current._id });
+    await this.models.CampaignCounts.deleteMany({ campaignId: current._id });
   }
 
   /** draft -> running now, or -> scheduled when sendAt lies in the future. */
@@ -209,8 +230,55 @@ export class CampaignService {
     return this.transition(id, ['running'], { status: 'paused' });
   }
 
-  resume(id: string) {
-    return this.transition(id, ['paused'], { status: 'running' });
+  /**
+   * A resume after the deliverability guard paused is the operator's knowing decision: the counts
+   * the guard judged are acknowledged, and from now on it judges only what comes after them.
+   */
+  async resume(id: string): Promise<CampaignView> {
+    const current = await this.load(id);
+    const guard = current.pausedByGuard;
+    const doc = await writeCampaign(
+      this.models,
+      this.clock,
+      current._id,
+      {
+        from: ['paused'],
+        set: {
+          status: 'running',
+          ...(guard ? { guardAcknowledged: { at: this.clock.now(), counts: guard.counts } } : {}),
+        },
+        unset: { pausedByGuard: 1 },
+      },
+      'api',
+    );
+    if (!doc) {
+      const now = await this.load(id);
+      throw new AppError('invalid_state', `cannot go from ${now.status} to running`);
+    }
+    return this.view(doc);
+  }
+
+  /** The deliverability guard's pause (src/campaigns/stats/guard.ts): the same pause, with why. */
+  async pauseForGuard(id: string, verdict: GuardVerdict): Promise<boolean> {
+    const doc = await writeCampaign(
+      this.models,
+      this.clock,
+      new Types.ObjectId(id),
+      {
+        from: ['running'],
+        set: {
+          status: 'paused',
+          pausedByGuard: {
+            code: verdict.code,
+            message: verdict.message,
+            at: this.clock.now(),
+            counts: verdict.counts,
+          },
+        },
+      },
+      'guard',
+    );
+    return doc !== null;
   }
 
   cancel(id: string) {
@@ -297,7 +365,8 @@ export class CampaignService {
       };
       await this.audit.record(ctx, 'campaign.preview', subscriberId, { campaignId: id });
     }
-    const { info, compiled, list } = await this.mailing(campaign);
+    // Exactly what would be sent, tracked links included.
+    const { info, compiled, list } = await this.mailing(campaign, true);
     return this.composer.render(info, compiled, to, list);
   }
 
@@ -313,7 +382,8 @@ export class CampaignService {
       }
     }
     for (const user of staff) {
-      const { info, compiled, list } = await this.mailing(campaign);
+      // Test mails keep their links as written: staff clicks are not the campaign's.
+      const { info, compiled, list } = await this.mailing(campaign, false);
       const to = { ...SAMPLE, name: user.name, email: user.email };
       await this.mailer.send(this.composer.compose(info, compiled, to, list, { test: true }));
     }
@@ -354,8 +424,19 @@ export class CampaignService {
   }
 
   /** What composing a mail of this campaign takes, outside the send worker. */
-  private async mailing(campaign: Campaign) {
-    const compiled = this.renderer.compile({ subject: campaign.subject, mjml: campaign.mjml });
+  private async mailing(campaign: Campaign, tracked: boolean) {
+    const compiled = this.renderer.compile({
+      subject: campaign.subject,
+      mjml: campaign.mjml,
+      ...(tracked
+        ? {
+            tracking: this.tracking.of(
+              { id: String(campaign._id), links: campaign.links },
+              campaign.tracking,
+            ),
+          }
+        : {}),
+    });
     const list = campaign.listIds[0]
       ? await this.models.List.findById(campaign.listIds[0], { slug: 1, name: 1 }).lean()
       : null;
@@ -429,6 +510,10 @@ export class CampaignService {
       updatedAt: c.updatedAt,
       stats,
       progress,
+      tracking: { clicks: c.tracking?.clicks !== false, opens: c.tracking?.opens === true },
+      pausedByGuard: c.pausedByGuard
+        ? { code: c.pausedByGuard.code, message: c.pausedByGuard.message, at: c.pausedByGuard.at }
+        : null,
     };
   }
 }

@@ -44,6 +44,8 @@ export interface Config {
   unsubscribeConfirmationMail: boolean;
   send: SendConfig;
   webhooks: { disableAfterFailures: number; timeoutMs: number };
+  /** The deliverability guard (src/campaigns/stats/guard.ts): shares as fractions, 0.05 = 5 %. */
+  guard: { hardBounceShare: number; complaintShare: number; minDelivered: number };
   retention: RetentionConfig;
   admin: AdminConfig;
 }
@@ -204,6 +206,11 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
       require2fa: e.ADMIN_REQUIRE_2FA,
       sessionIdleMinutes: e.ADMIN_SESSION_IDLE_MINUTES,
       sessionMaxHours: e.ADMIN_SESSION_MAX_HOURS,
+    },
+    guard: {
+      hardBounceShare: e.GUARD_HARD_BOUNCE_PERCENT / 100,
+      complaintShare: e.GUARD_COMPLAINT_PERCENT / 100,
+      minDelivered: e.GUARD_MIN_DELIVERED,
     },
     send: {
       worker: e.SEND_WORKER === 'true',

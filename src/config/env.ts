@@ -118,6 +118,18 @@ export const envSchema = z.object({
   SEND_BATCH_SIZE: number(z.coerce.number().int().min(1).max(5000).default(200)),
   WEBHOOK_DISABLE_AFTER_FAILURES: number(z.coerce.number().int().min(1).max(100).default(8)),
   WEBHOOK_TIMEOUT_SECONDS: number(z.coerce.number().positive().max(120).default(10)),
+  GUARD_HARD_BOUNCE_PERCENT: number(z.coerce.number().positive().max(100).default(5)),
+  GUARD_COMPLAINT_PERCENT: number(z.coerce.number().positive().max(100).default(0.3)),
+  GUARD_MIN_DELIVERED: positiveInt(200),
+  // Person-level tracking is refused: the only accepted value is off (docs/analytics.md).
+  TRACKING_PERSON_LEVEL: optionalString.pipe(
+    z
+      .enum(['off'], {
+        message:
+          'only "off" is accepted: Kirje counts clicks and opens per campaign, never per person (docs/analytics.md)',
+      })
+      .default('off'),
+  ),
   RETENTION_INTERVAL: optionalString.pipe(z.string().default('6 months')),
   RETENTION_CONTACT_MONTHS: positiveInt(6),
   RETENTION_INBOUND_MONTHS: positiveInt(6),

@@ -3,6 +3,7 @@ import type { Clock } from '../shared/clock.js';
 import type { Logger } from '../shared/logger.js';
 import { startEmbedded, type EmbeddedDatabase } from './embedded.js';
 import { createModels, type Models } from './models/index.js';
+import { dropRetiredCollections } from './retired.js';
 
 export interface Database {
   connection: Connection;
@@ -64,6 +65,7 @@ export async function connect(
   await connection.asPromise();
   const models = createModels(connection, opts.clock);
   await Promise.all(Object.values(models).map((m) => m.createIndexes()));
+  await dropRetiredCollections(connection);
   opts.logger.info({ db: dbName, embedded: Boolean(embedded) }, 'database connected');
 
   return {

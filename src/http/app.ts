@@ -2,6 +2,7 @@ import express, { type Express, type RequestHandler } from 'express';
 import helmet from 'helmet';
 import type { Adapters, Services } from '../services.js';
 import { AppError } from '../shared/errors.js';
+import { trackingRouter } from '../campaigns/stats/routes.js';
 import { subscribeRouter } from '../subscribe/routes.js';
 import { unsubscribeRouter } from '../unsubscribe/routes.js';
 import { accessLog } from './access-log.js';
@@ -57,6 +58,7 @@ export function createApp(deps: AppDeps): Express {
 
   // Before the others: RFC 8058 one-click POSTs are the bulk of the traffic; no paths overlap.
   app.use(unsubscribeRouter(services.unsubscribePortal));
+  app.use(trackingRouter(services.linkRedirects));
 
   const api = express.Router();
   const routes = adminRoutes(services);

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { simpleParser, type ParsedMail } from 'mailparser';
 import { Types, type mongo } from 'mongoose';
+import type { CampaignCounter } from '../campaigns/stats/counter.js';
 import type { Models } from '../db/models/index.js';
 import type { InboundClassification, InboundStatus } from '../db/models/inbound-message.js';
 import type { Clock } from '../shared/clock.js';
@@ -178,6 +179,8 @@ export class InboundPipeline {
       campaigns: CampaignLists;
       subscribers: SubscriberLookup;
       privacy: PrivacyRequestSink | undefined;
+      /** Campaign analytics: each distinct complaint and bounce report about a campaign's mail. */
+      counter: Pick<CampaignCounter, 'add'>;
       clock: Clock;
       logger: Logger;
     },
@@ -268,6 +271,7 @@ export class InboundPipeline {
         set: { ...stored(final), updatedAt: this.deps.clock.now() },
       });
     }
+    this.countForCampaign(final, receivedAt);
     return {
       id: String(id),
       duplicate: false,
@@ -275,6 +279,17 @@ export class InboundPipeline {
       classification: final.classification,
       outcome: final.outcome,
     };
+  }
+
+  /** A verified report about a campaign's mail, stored once (deduplicated), counts for it. */
+  private countForCampaign(final: Decision, at: Date): void {
+    if (!final.campaignId || final.status === 'error') return;
+    if (final.classification === 'complaint' && final.outcome !== 'no_action')
+      this.deps.counter.add(final.campaignId, { complaints: 1 }, at);
+    else if (final.classification === 'bounce' && final.bounce?.kind === 'hard')
+      this.deps.counter.add(final.campaignId, { hardBounced: 1 }, at);
+    else if (final.classification === 'bounce' && final.bounce?.kind === 'soft')
+      this.deps.counter.add(final.campaignId, { softBounced: 1 }, at);
   }
 
   private failed(id: Types.ObjectId, err: unknown): Decision {

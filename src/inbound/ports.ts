@@ -1,7 +1,7 @@
 import { Types } from 'mongoose';
 import { GroupRead } from '../db/group-read.js';
 import type { Models } from '../db/models/index.js';
-import type { EmailKeys } from '../subscribers/email-keys.js';
+import type { SubscriberAddresses } from '../subscribers/by-address.js';
 
 /** Where an erasure request asked for by mail goes: the data-protection request register. */
 export interface PrivacyRequestSink {
@@ -28,7 +28,7 @@ export interface SubscriberLookup {
 
 export function subscriberLookupFrom(
   models: Pick<Models, 'Subscriber'>,
-  keys: Pick<EmailKeys, 'lookup'>,
+  addresses: Pick<SubscriberAddresses, 'lookup'>,
 ): SubscriberLookup {
   const ref = (
     d: { _id: unknown; email: string; locale?: string | null; status: string } | null,
@@ -46,8 +46,7 @@ export function subscriberLookupFrom(
       return ref(await people.byId(new Types.ObjectId(id)));
     },
     async byEmail(email) {
-      // By the address's key: a filter on `email` would scan every subscriber per message.
-      return ref(await keys.lookup(email, ['locale', 'status']));
+      return ref(await addresses.lookup(email, ['locale', 'status']));
     },
   };
 }

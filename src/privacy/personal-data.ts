@@ -52,7 +52,6 @@ const anyOf = (emails: string[]) => `(?:${emails.map(escapeRegex).join('|')})`;
 
 export const COLLECTIONS = {
   subscribers: 'subscribers',
-  emailKeys: 'subscriber_email_keys',
   memberships: 'memberships',
   consentEvents: 'consent_events',
   consentTexts: 'consent_texts',
@@ -245,14 +244,5 @@ export const PERSONAL_DATA: readonly PersonalDataEntry[] = [
     match: (k) => (k.subscriberIds.length ? { _id: { $in: k.subscriberIds } } : null),
     erase: { kind: 'delete' },
     omit: ['hetuSealed'],
-  },
-  {
-    key: 'emailKeys',
-    collection: COLLECTIONS.emailKeys,
-    title: 'Address lookup key',
-    // After the subscriber: a key left behind by a crash names no one and reads as absent
-    // (src/subscribers/email-keys.ts); matched by subscriber so a key someone else now holds stays.
-    match: bySubscriber(),
-    erase: { kind: 'delete' },
   },
 ];

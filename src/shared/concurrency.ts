@@ -60,3 +60,26 @@ export class Semaphore {
     }
   }
 }
+
+/**
+ * The items of `source`, asking for the next as soon as the current one is handed out, so that
+ * producing it (a database read) overlaps the consumer's work on the current one. A consumer that
+ * stops early closes the source once the read in flight has settled.
+ */
+export async function* readAhead<T>(source: AsyncIterable<T>): AsyncGenerator<T> {
+  const iterator = source[Symbol.asyncIterator]();
+  let pending = iterator.next();
+  try {
+    for (;;) {
+      const current = await pending;
+      if (current.done) return;
+      pending = iterator.next();
+      yield current.value;
+    }
+  } finally {
+    await pending.then(
+      () => iterator.return?.(),
+      () => undefined,
+    );
+  }
+}

@@ -28,6 +28,6 @@ export function createLogger(level: string, fd: 1 | 2 = 1): Logger {
 /** Tokens travel in URL paths (/u/:token); logs keep only the route shape. */
 export function redactUrl(url: string): string {
   return url
-    .replace(/^(\/u\/|\/subscribe\/confirm\/)[^/?#]+/, '$1[token]')
+    .replace(/^(\/u\/|\/subscribe\/confirm\/|\/r\/|\/o\/)[^/?#]+/, '$1[token]')
     .replace(/([?&](token|email)=)[^&#]*/gi, '$1[redacted]');
 }

@@ -13,7 +13,7 @@ import type { DataProtector } from '../shared/crypto.js';
 import { normaliseEmail } from '../shared/email.js';
 import { AppError, isDuplicateKey, notFound } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
-import type { EmailKeys } from '../subscribers/email-keys.js';
+import type { SubscriberAddresses } from '../subscribers/by-address.js';
 import {
   ALL_LISTS,
   type SuppressionReason,
@@ -77,7 +77,7 @@ export interface SubscribeDeps {
   audit: AuditLog;
   clock: Clock;
   logger: Logger;
-  emailKeys: Pick<EmailKeys, 'lookup' | 'create'>;
+  addresses: Pick<SubscriberAddresses, 'lookup' | 'create'>;
   events: DomainEvents;
   config: {
     subscribe: SubscribeConfig;
@@ -416,7 +416,7 @@ export class SubscribeService {
     meta: RequestMeta,
     slug: string,
   ) {
-    const existing = await this.deps.emailKeys.lookup(email, ['status']);
+    const existing = await this.deps.addresses.lookup(email, ['status']);
     if (existing) return existing;
     const locale = (LOCALES as readonly string[]).includes(req.locale ?? '')
       ? req.locale
@@ -431,7 +431,7 @@ export class SubscribeService {
       status: 'unconfirmed' as const,
     };
     // A concurrent post of the same address may have created it first: then theirs is used.
-    const holder = await this.deps.emailKeys.create(doc, ['status']);
+    const holder = await this.deps.addresses.create(doc, ['status']);
     if (holder) return holder;
     await this.deps.events.emit([
       {

@@ -14,7 +14,7 @@ import { decodeCursor, encodeCursor } from '../shared/cursor.js';
 import { normaliseEmail } from '../shared/email.js';
 import { AppError, badRequest, conflict, isDuplicateKey, notFound } from '../shared/errors.js';
 import { maskHetu, parseHetu } from '../privacy/hetu.js';
-import type { EmailKeys } from './email-keys.js';
+import type { SubscriberAddresses } from './by-address.js';
 import type { ListService } from './lists.js';
 import {
   ATTRIBUTE_FILTER,
@@ -97,7 +97,7 @@ export class ContactService {
       'isSuppressed' | 'suppressedHashes' | 'hash'
     >,
     private readonly unsubscribe: Pick<UnsubscribeService, 'unsubscribe'>,
-    private readonly keys: EmailKeys,
+    private readonly addresses: SubscriberAddresses,
     private readonly events: DomainEvents,
   ) {}
 
@@ -111,7 +111,7 @@ export class ContactService {
     const suppressedEverywhere = await this.suppressions.isSuppressed(email);
 
     const _id = new Types.ObjectId();
-    const holder = await this.keys.create(
+    const holder = await this.addresses.create(
       {
         _id,
         email,
@@ -251,14 +251,6 @@ export class ContactService {
     put('address', input.address);
     put('customerSegment', input.customerSegment);
     put('hetuSealed', input.hetu ? this.sealHetu(input.hetu) : input.hetu);
-    // A new address is claimed (its key) before it is written and the old one released after, so
-    // a crash in between leaves a key that reads as absent, never two subscribers on one address.
-    const before = $set.email !== undefined ? await this.load(id) : undefined;
-    const moving = before && before.email !== $set.email ? String($set.email) : undefined;
-    if (moving) {
-      const holder = await this.keys.claim(moving, _id, []);
-      if (holder) throw conflict('another subscriber has this email', { id: String(holder._id) });
-    }
     let res;
     try {
       // updateOne rather than findOneAndUpdate: the embedded database reports a unique-index
@@ -272,17 +264,11 @@ export class ContactService {
         { runValidators: true },
       );
     } catch (err) {
-      if (!isDuplicateKey(err) || !moving) throw err;
-      // Someone holds the address without a key that says so; the key now does.
-      const holder = (await this.keys.adopt([moving], [])).get(moving);
-      if (!holder) throw err;
-      throw conflict('another subscriber has this email', { id: String(holder._id) });
+      if (!isDuplicateKey(err) || $set.email === undefined) throw err;
+      const holder = await this.addresses.lookup(String($set.email), []);
+      throw conflict('another subscriber has this email', holder ? { id: String(holder._id) } : {});
     }
-    if (res.matchedCount === 0) {
-      if (moving) await this.keys.release(moving, _id);
-      throw notFound('subscriber');
-    }
-    if (moving) await this.keys.release(before!.email, _id);
+    if (res.matchedCount === 0) throw notFound('subscriber');
     const updated = await this.load(id);
     // Field names only: the trail must not become a second copy of the personal data.
     await this.audit.record(ctx, 'subscriber.update', id, {
@@ -315,7 +301,7 @@ export class ContactService {
   ): Promise<Map<string, Types.ObjectId>> {
     const unique = [...new Set(emails)];
     const ids = new Map<string, Types.ObjectId>();
-    for (const [email, s] of await this.keys.lookupMany(unique, [])) ids.set(email, s._id);
+    for (const [email, s] of await this.addresses.lookupMany(unique, [])) ids.set(email, s._id);
     const missing = unique.filter((e) => !ids.has(e));
     if (missing.length === 0) return ids;
     const suppressed = await this.suppressions.suppressedHashes(
@@ -329,7 +315,7 @@ export class ContactService {
         ? ('unsubscribed' as const)
         : ('unconfirmed' as const),
     }));
-    const holders = await this.keys.createMany(docs, []);
+    const holders = await this.addresses.createMany(docs, []);
     const created: DomainEvent[] = [];
     for (const [i, doc] of docs.entries()) {
       // Created concurrently by another request: use theirs.

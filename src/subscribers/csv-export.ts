@@ -1,4 +1,4 @@
-import { stringify } from 'csv-stringify';
+import { stringify } from 'csv-stringify/sync';
 import { Types } from 'mongoose';
 import { Readable } from 'node:stream';
 import { z } from 'zod';
@@ -7,6 +7,7 @@ import type { Models } from '../db/models/index.js';
 import { MEMBERSHIP_STATUSES } from '../db/models/membership.js';
 import type { AuditContext, AuditLog } from '../privacy/audit.js';
 import { ATTRIBUTE_KEY, type Rule } from '../segments/rules.js';
+import { readAhead } from '../shared/concurrency.js';
 import type { MatchedSubscriber, SegmentService } from '../segments/service.js';
 import type { ListService } from './lists.js';
 
@@ -79,16 +80,17 @@ export class ExportService {
       ...COLUMNS,
       ...(q.attributes === 'json' ? ['attributes'] : q.attributes.map((k) => `attributes.${k}`)),
     ];
-    const rows = this.rows(ctx, q, rules, header);
-    return Readable.from(rows).pipe(stringify({ header: true, columns: header }));
+    return Readable.from(this.csv(ctx, q, rules, header));
   }
 
-  private async *rows(
+  /** The CSV text: the header, then one chunk per page of people (one write each, not per row). */
+  private async *csv(
     ctx: AuditContext,
     q: ExportQuery,
     rules: Rule,
     header: string[],
-  ): AsyncGenerator<string[]> {
+  ): AsyncGenerator<string> {
+    yield stringify([header]);
     let count = 0;
     let complete = false;
     try {
@@ -100,11 +102,11 @@ export class ExportService {
               q.status ?? [...MEMBERSHIP_STATUSES],
             )
           : this.segments.matching(rules);
-      for await (const page of pages) {
-        for (const s of page) {
-          count += 1;
-          yield header.map((h) => cell(valueOf(s, h)));
-        }
+      // The next page is read while this one is written out.
+      for await (const page of readAhead(pages)) {
+        if (page.length === 0) continue;
+        count += page.length;
+        yield stringify(page.map((person) => header.map((h) => cell(valueOf(person, h)))));
       }
       complete = true;
     } finally {

@@ -22,7 +22,7 @@ import { findByIds } from '../db/group-read.js';
 import { AppError, notFound } from '../shared/errors.js';
 import type { SuppressionService } from '../unsubscribe/suppressions.js';
 import { csvRecords } from './csv-records.js';
-import type { EmailKeys, Holder } from './email-keys.js';
+import type { Holder, SubscriberAddresses } from './by-address.js';
 
 /** Plain fields an import may set; the identity number is never importable in bulk. */
 export const IMPORT_FIELDS = ['email', 'name', 'phone', 'locale', 'customerSegment'] as const;
@@ -114,15 +114,15 @@ interface Job {
 /**
  * Streams a CSV into subscribers and one list. Memory is bounded by one batch of rows plus the
  * set of email hashes already seen (needed to merge duplicates across the whole file). Each batch
- * costs one read of suppressions, unordered bulk inserts of address keys, subscribers and
- * memberships, and, for addresses already known, a few `_id` reads each (a bounded number at a
+ * costs one read of suppressions, unordered bulk inserts of subscribers and memberships, and,
+ * for addresses already known, an indexed read of their holders and a few `_id` reads each (a bounded number at a
  * time). Nothing here ever makes an unsubscribed, complained, bounced or suppressed address
  * mailable again, nor touches an unsubscribed membership: such rows are counted as skipped.
  */
 export class ImportService {
   constructor(
     private readonly models: Pick<Models, 'ImportJob' | 'Subscriber' | 'Membership' | 'List'>,
-    private readonly keys: EmailKeys,
+    private readonly addresses: SubscriberAddresses,
     private readonly suppressions: Pick<SuppressionService, 'suppressedHashes'>,
     private readonly protector: DataProtector,
     private readonly audit: AuditLog,
@@ -306,10 +306,9 @@ export class ImportService {
   }
 
   /**
-   * Suppressions are checked before anything is written. Then every row is created through its
-   * address key (src/subscribers/email-keys.ts): a batch of new addresses costs two bulk inserts
-   * and no lookup; an address found taken costs `_id` reads of its key, subscriber and membership.
-   * No filter here scans a collection that grows with the register.
+   * Suppressions are checked before anything is written. Then every row is created unless its
+   * address is taken (src/subscribers/by-address.ts): a batch of new addresses costs one bulk
+   * insert and no lookup; the addresses found taken cost one indexed read of their holders.
    */
   private async writeBatch(job: Job, rows: Row[]): Promise<void> {
     const listId = job.listId;
@@ -328,7 +327,7 @@ export class ImportService {
       source,
       status: 'subscribed' as const,
     }));
-    const holders = await this.keys.createMany(docs, ['status']);
+    const holders = await this.addresses.createMany(docs, ['status']);
     const joins: Join[] = [];
     const known: Array<{ row: Row; holder: Holder<'status'> }> = [];
     const created: DomainEvent[] = [];

@@ -14,10 +14,22 @@ import { AppError } from '../shared/errors.js';
  *   limits a local part to 64 octets and some relays fold its case. So these are lower-case
  *   base32 of subscriber id + campaign id + a 64-bit HMAC over the purpose and both ids: 52
  *   characters, which with "unsubscribe+" is exactly 64.
+ * - Link tokens (/r/:token, /o/:token): the same for every recipient of a campaign, so they hold
+ *   the campaign id and a link index only; base64url of both plus a 96-bit HMAC-SHA256 over the
+ *   purpose and both (35 characters). No header names an algorithm, so none can be swapped in.
  */
 export const URL_PURPOSES = ['unsubscribe', 'preferences', 'subscribe-confirm'] as const;
 export type UrlPurpose = (typeof URL_PURPOSES)[number];
 export type AddressPurpose = 'unsubscribe' | 'bounce';
+/** Campaign links (src/campaigns/stats): a wrapped link's click, the open pixel. */
+export type LinkPurpose = 'click' | 'open';
+
+/** What a campaign link token names: a campaign and one of its links, never a person. */
+export interface LinkClaims {
+  campaignId: string;
+  /** The link's index in the campaign's list of links; 0 for the open pixel. */
+  index: number;
+}
 
 export interface TokenClaims {
   /** Subscriber id. */
@@ -117,6 +129,30 @@ export class TokenService {
     return { subscriberId: hex.slice(0, 24), campaignId: hex.slice(24) };
   }
 
+  signLink(purpose: LinkPurpose, claims: LinkClaims): string {
+    const body = linkBody(claims);
+    return Buffer.concat([body, this.linkMac(this.keys[0]!, purpose, body)]).toString('base64url');
+  }
+
+  /** The claims of a valid link token for this purpose; anything else is a 400. */
+  verifyLink(purpose: LinkPurpose, token: string): LinkClaims {
+    const bytes = LINK_TOKEN.test(token) ? Buffer.from(token, 'base64url') : null;
+    if (!bytes || bytes.length !== LINK_BODY_BYTES + LINK_MAC_BYTES) throw invalid();
+    const body = bytes.subarray(0, LINK_BODY_BYTES);
+    const mac = bytes.subarray(LINK_BODY_BYTES);
+    if (!this.keys.some((k) => timingSafeEqual(this.linkMac(k, purpose, body), mac)))
+      throw invalid();
+    return { campaignId: body.subarray(0, 12).toString('hex'), index: body.readUInt16BE(12) };
+  }
+
+  private linkMac(key: Key, purpose: LinkPurpose, body: Buffer): Buffer {
+    return createHmac('sha256', key.raw)
+      .update(`kirje-link-${purpose}:`)
+      .update(body)
+      .digest()
+      .subarray(0, LINK_MAC_BYTES);
+  }
+
   private mac(key: Key, purpose: AddressPurpose, ids: Buffer): Buffer {
     return createHmac('sha256', key.raw)
       .update(`kirje-address-${purpose}:`)
@@ -124,6 +160,22 @@ export class TokenService {
       .digest()
       .subarray(0, 8);
   }
+}
+
+const LINK_BODY_BYTES = 14;
+const LINK_MAC_BYTES = 12;
+/** The most links a campaign's index can name. */
+export const MAX_LINK_INDEX = 0xffff;
+const LINK_TOKEN = /^[A-Za-z0-9_-]{35}$/;
+
+function linkBody({ campaignId, index }: LinkClaims): Buffer {
+  if (!objectIdPattern.test(campaignId) || !Number.isInteger(index) || index < 0)
+    throw new Error('link tokens take a campaign id and a link index');
+  if (index > MAX_LINK_INDEX) throw new Error('link index out of range');
+  const body = Buffer.alloc(LINK_BODY_BYTES);
+  body.write(campaignId, 0, 'hex');
+  body.writeUInt16BE(index, 12);
+  return body;
 }
 
 function claimsOf(sub: unknown, c: unknown, l: unknown): TokenClaims {

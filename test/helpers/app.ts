@@ -72,6 +72,8 @@ export async function bootApp(opts: TestAppOptions = {}): Promise<TestApp> {
   });
   const adapters = { config, db, clock, logger, mailer, dnsResolver: opts.dnsResolver ?? noDns };
   const services = buildServices(adapters, opts.ports);
+  // As src/server.ts does: campaign counts are written every second.
+  services.campaignCounter.start();
   const app = createApp({ ...adapters, services });
   const { token } = await staffToken(services, 'admin');
   return {
@@ -84,6 +86,7 @@ export async function bootApp(opts: TestAppOptions = {}): Promise<TestApp> {
     mailer,
     adminToken: token,
     async close() {
+      await services.campaignCounter.stop();
       mailer.close();
       await db.close();
     },

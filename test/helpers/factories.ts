@@ -3,7 +3,7 @@ import { Types } from 'mongoose';
 import type { Role } from '../../src/auth/permissions.js';
 import type { SubscriberDoc } from '../../src/db/models/subscriber.js';
 import type { Services } from '../../src/services.js';
-import type { NewSubscriber } from '../../src/subscribers/email-keys.js';
+import type { NewSubscriber } from '../../src/subscribers/by-address.js';
 
 let seq = 0;
 
@@ -24,16 +24,15 @@ export async function staffToken(
 }
 
 /**
- * A subscriber stored as the services store one, with its address key, for tests that seed the
- * register directly and then reach it by email (src/subscribers/email-keys.ts). Fails when the
- * address is taken.
+ * A subscriber stored as the services store one, for tests that seed the register directly.
+ * Fails when the address is taken.
  */
 export async function createSubscriber(
-  services: Pick<Services, 'emailKeys'>,
+  services: Pick<Services, 'addresses'>,
   doc: Omit<NewSubscriber, '_id'> & Pick<SubscriberDoc, 'source' | 'status'>,
 ): Promise<Types.ObjectId> {
   const _id = new Types.ObjectId();
-  const holder = await services.emailKeys.create({ ...doc, _id }, []);
+  const holder = await services.addresses.create({ ...doc, _id }, []);
   if (holder) throw new Error(`${doc.email} is already subscriber ${String(holder._id)}`);
   return _id;
 }

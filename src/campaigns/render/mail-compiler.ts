@@ -5,6 +5,8 @@ import mjml2html from 'mjml';
 import type { MJMLParseError, MJMLParsingOptions, MJMLParseResults } from 'mjml-core';
 import { AppError } from '../../shared/errors.js';
 import { MjmlSourceAssembler, type Assembled } from './mjml-source.js';
+import { trackLinks } from './links.js';
+import type { LinkTracking } from './types.js';
 import { assertTemplate, compileTemplate, oneLine, type VariablePolicy } from './personalise.js';
 
 export const MAIL_LOCALES = ['fi', 'en'] as const;
@@ -35,12 +37,16 @@ export interface MailSource {
   assembledPolicy: VariablePolicy;
   /** Sample context for the dry run, and values the HTML and text must then contain. */
   probe: { context: Record<string, unknown>; mustShow: string[] };
+  /** Aggregate link and open tracking of the HTML part; the text part keeps the links as written. */
+  tracking?: LinkTracking;
 }
 
 export interface CompiledMail {
   subject: (context: unknown) => string;
   html: (context: unknown) => string;
   text: (context: unknown) => string;
+  /** The distinct http(s) links of the HTML, in order. */
+  links: string[];
 }
 
 const MAX_SUBJECT = 998;
@@ -110,7 +116,11 @@ export class MailCompiler {
     assertMjmlMarkup(src.mjml);
 
     const html = this.toHtml(this.assemble(src));
-    const htmlTemplate = compileTemplate(html, src.assembledPolicy, { html: true, what: 'html' });
+    const tracked = trackLinks(html, src.tracking);
+    const htmlTemplate = compileTemplate(tracked.html, src.assembledPolicy, {
+      html: true,
+      what: 'html',
+    });
     const textTemplate = compileTemplate(this.toText(html), src.assembledPolicy, {
       html: false,
       what: 'text',
@@ -119,6 +129,7 @@ export class MailCompiler {
       subject: (ctx) => oneLine(subject(ctx)),
       html: htmlTemplate,
       text: textTemplate,
+      links: tracked.links,
     };
     this.dryRun(mail, src.probe);
     return mail;

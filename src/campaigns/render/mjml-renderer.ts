@@ -61,8 +61,10 @@ export class MjmlCampaignRenderer implements CampaignRenderer {
         context: context(PROBE, strings),
         mustShow: [PROBE.unsubscribeUrl, PROBE.preferencesUrl, PROBE.org.name, PROBE.org.address],
       },
+      tracking: source.tracking,
     });
     return {
+      links: mail.links,
       render(vars: RenderVars): RenderedMail {
         const ctx = context(vars, strings);
         return { subject: mail.subject(ctx), html: mail.html(ctx), text: mail.text(ctx) };

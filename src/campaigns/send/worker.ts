@@ -23,6 +23,9 @@ import { writeCampaign, type CampaignWrite } from './lifecycle.js';
 import { RateLimiter } from './rate-limiter.js';
 import { findByIds } from '../../db/group-read.js';
 import type { BatchEntry, RecipientSnapshot } from './snapshot.js';
+import type { CampaignCounter } from '../stats/counter.js';
+import { outcomeCounts } from '../stats/metrics.js';
+import type { CampaignTracking } from '../stats/tracking.js';
 
 type WorkerModels = Pick<
   Models,
@@ -57,6 +60,9 @@ export interface SendWorkerDeps {
   logger: Logger;
   config: SendConfig;
   events: DomainEvents;
+  /** Campaign analytics: aggregate link tracking, and the counts of each recorded outcome. */
+  tracking: CampaignTracking;
+  counter: CampaignCounter;
   /** Idle wait between polls when there is nothing to do. */
   pollMs?: number;
 }
@@ -275,7 +281,11 @@ export class SendWorker {
     const hit = this.compiled.get(key);
     // Compiled once per campaign: content is frozen once sending starts.
     if (hit && hit.subject === subject && hit.mjml === mjml) return hit.compiled;
-    const compiled = this.deps.renderer.compile({ subject, mjml });
+    const compiled = this.deps.renderer.compile({
+      subject,
+      mjml,
+      tracking: this.deps.tracking.of({ id: key, links: campaign.links }, campaign.tracking),
+    });
     this.compiled.set(key, { subject, mjml, compiled });
     return compiled;
   }
@@ -298,6 +308,7 @@ export class SendWorker {
     const lists = await this.lists(campaign);
     const recorder = new Recorder(
       models,
+      this.deps.counter,
       `${this.id}:${String(batch._id)}:${batch.leaseGen}`,
       campaign._id,
       batch.batchNo,
@@ -627,6 +638,7 @@ class Recorder {
 
   constructor(
     private readonly models: Pick<Models, 'CampaignRecipient' | 'Claim'>,
+    private readonly counter: CampaignCounter,
     /** Unique per worker, batch and lease generation: a claim of ours is one made in this run. */
     private readonly owner: string,
     private readonly campaignId: Types.ObjectId,
@@ -711,6 +723,7 @@ class Recorder {
         },
       })),
     );
+    this.counter.add(String(this.campaignId), outcomeCounts(outcomes), this.clock.now());
   }
 
   private recipientDoc(o: Outcome): Record<string, unknown> {

@@ -41,6 +41,36 @@ export function campaignSchema(clock: Clock) {
       // (src/campaigns/send/lifecycle.ts).
       stateVersion: { type: Number, default: 0 },
       createdBy: { type: String },
+      // Aggregate tracking (src/campaigns/stats): wrapped links and the open pixel identify no one.
+      tracking: {
+        clicks: { type: Boolean, default: true },
+        opens: { type: Boolean, default: false },
+      },
+      // The campaign's distinct http(s) links in order, written whenever its content is; a click
+      // token names an index into this list, so only these URLs can be redirected to.
+      links: { type: [String], default: [] },
+      // Why the deliverability guard paused the campaign, and the counts it judged; moved to
+      // `guardAcknowledged` when the operator resumes, after which only mail since then is judged.
+      pausedByGuard: {
+        type: new Schema(
+          {
+            code: { type: String, required: true },
+            message: { type: String, required: true },
+            at: { type: Date, required: true },
+            counts: { type: Schema.Types.Mixed, required: true },
+          },
+          { _id: false },
+        ),
+      },
+      guardAcknowledged: {
+        type: new Schema(
+          {
+            at: { type: Date, required: true },
+            counts: { type: Schema.Types.Mixed, required: true },
+          },
+          { _id: false },
+        ),
+      },
     },
     { timestamps: { currentTime: () => clock.now() } },
   );

@@ -11,8 +11,8 @@ import {
   campaignModel,
   campaignRecipientModel,
 } from './campaign.js';
+import { campaignCountsModel } from './campaign-counts.js';
 import { consentEventModel, consentTextModel } from './consent.js';
-import { emailKeyModel } from './email-key.js';
 import { importJobModel } from './import-job.js';
 import { inboundMessageModel } from './inbound-message.js';
 import { listModel } from './list.js';
@@ -37,7 +37,6 @@ import { unsubscribeEventModel } from './unsubscribe-event.js';
 export function createModels(conn: Connection, clock: Clock) {
   return {
     Subscriber: subscriberModel(conn, clock),
-    EmailKey: emailKeyModel(conn, clock),
     List: listModel(conn, clock),
     Membership: membershipModel(conn, clock),
     Suppression: suppressionModel(conn, clock),
@@ -59,6 +58,7 @@ export function createModels(conn: Connection, clock: Clock) {
     CampaignRecipient: campaignRecipientModel(conn),
     CampaignBatch: campaignBatchModel(conn),
     CampaignBatchEntries: campaignBatchEntriesModel(conn),
+    CampaignCounts: campaignCountsModel(conn),
     PrivacyRequest: privacyRequestModel(conn, clock),
     ErasureJob: erasureJobModel(conn, clock),
     RetentionSchedule: retentionScheduleModel(conn, clock),

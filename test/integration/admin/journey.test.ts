@@ -9,7 +9,7 @@ import { Secret, TOTP } from 'otpauth';
 import type { BrowserContext, Page } from 'playwright-core';
 import { projectRoot } from '../../../src/shared/paths.js';
 import { bootApp, type TestApp } from '../../helpers/app.js';
-import { drain } from '../../helpers/audience.js';
+import { drain, seedList } from '../../helpers/audience.js';
 import { CHROMIUM, launchChromium } from '../../helpers/browser.js';
 import { email } from '../../helpers/factories.js';
 import { SmtpSink, type SunkMessage } from '../../helpers/smtp-sink.js';
@@ -301,6 +301,63 @@ describe('admin app in a real browser', function () {
     expect(await page.locator('dl.facts').last().innerText()).to.match(/city\s+Oulu/);
     await axe('person');
     await shot('09-person');
+    await signOut();
+  });
+
+  it('shows what recipients did, per link and over time, and the guard’s pause', async () => {
+    const list = await seedList(t.db.models, 2);
+    const mjml =
+      '<mj-section><mj-column><mj-text><a href="https://shop.example.com/kevat">Kevät</a> <a href="https://shop.example.com/kesa">Kesä</a></mj-text></mj-column></mj-section>';
+    const ctx = { actor: { type: 'system' as const, name: 'journey' } };
+    const clicked = await t.services.campaigns.create(
+      { name: 'Linkit', subject: 'Linkit', mjml, lists: [list.slug] },
+      ctx,
+    );
+    sink.messages.length = 0;
+    await t.services.campaigns.send(clicked.id);
+    await drain(t.services.sendWorker);
+    const [mail] = await sink.waitFor(2);
+    const redirect = /href="(http[^"]+\/r\/[^"]+)"/.exec(String(mail!.parsed.html))![1]!;
+    // Clicked two hours after the send: the series has points to draw.
+    t.clock.advance(2 * 3_600_000);
+    const click = await fetch(redirect, {
+      redirect: 'manual',
+      headers: { 'user-agent': 'Mozilla/5.0 (X11; Linux x86_64) Chrome/131.0' },
+    });
+    expect(click.status).to.equal(302);
+
+    // Another campaign, paused by the guard while it runs.
+    const guarded = await t.services.campaigns.create(
+      { name: 'Vahdittu', subject: 'Vahdittu', mjml, lists: [list.slug] },
+      ctx,
+    );
+    await t.services.campaigns.send(guarded.id);
+    await t.services.campaigns.pauseForGuard(guarded.id, {
+      code: 'hard_bounces',
+      message: 'hard bounces are 9.1 % of delivered mail, over the limit of 5 %',
+      counts: { delivered: 220, hardBounced: 20, complaints: 0 },
+    });
+
+    await signIn(users.marketer, true);
+    await page.goto(`${base}/admin/campaigns/${clicked.id}`);
+    const links = page.getByTestId('campaign-links');
+    await links.waitFor();
+    expect(await links.innerText()).to.match(/https:\/\/shop\.example\.com\/kevat\s+1\s+0/);
+    expect(await page.getByTestId('campaign-analytics').innerText()).to.match(/Toimitettu\s+2/);
+    await page.locator('[data-testid=campaign-analytics] canvas').waitFor();
+    await axe('campaign analytics');
+    await shot('12-campaign-analytics');
+
+    await page.goto(`${base}/admin/campaigns/${guarded.id}`);
+    const banner = page.getByTestId('guard-paused');
+    await banner.waitFor();
+    expect(await banner.innerText()).to.include('hard bounces are 9.1 %');
+    await axe('campaign paused by the guard');
+    await shot('13-campaign-guard-paused');
+    await page.getByRole('button', { name: 'Jatka silti' }).click();
+    await page.locator('[data-testid=campaign-status][data-status=running]').waitFor();
+    expect(await page.getByTestId('guard-paused').count()).to.equal(0);
+    await drain(t.services.sendWorker);
     await signOut();
   });
 

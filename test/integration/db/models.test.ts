@@ -94,6 +94,30 @@ describe('models on the test database', () => {
     }
   });
 
+  it('refuses an update to a taken email with the duplicate-key code, as MongoDB does', async () => {
+    const taken = email();
+    await db.models.Subscriber.create({ email: taken, source: 'api', status: 'subscribed' });
+    const mover = await db.models.Subscriber.create({
+      email: email(),
+      source: 'api',
+      status: 'subscribed',
+    });
+    const codeOf = (write: Promise<unknown>) =>
+      write.then(
+        () => 'accepted',
+        (err: { code?: number }) => err.code,
+      );
+    expect(
+      await codeOf(db.models.Subscriber.updateOne({ _id: mover._id }, { $set: { email: taken } })),
+    ).to.equal(11000);
+    expect(
+      await codeOf(
+        db.models.Subscriber.findOneAndUpdate({ _id: mover._id }, { $set: { email: taken } }),
+      ),
+    ).to.equal(11000);
+    expect((await db.models.Subscriber.findById(mover._id).lean())!.email).to.equal(mover.email);
+  });
+
   it('refuses a duplicate list slug, membership and suppression', async () => {
     const slug = `dup-${Date.now()}`;
     await db.models.List.create({ name: 'A', slug });

@@ -18,7 +18,7 @@ describe('the service under mixed load on a stored audience', function () {
 
   before(async () => {
     t = await bootApp();
-    const { Subscriber, EmailKey } = t.db.models;
+    const { Subscriber } = t.db.models;
     for (let start = 0; start < STORED; start += 2000) {
       const people = Array.from({ length: Math.min(2000, STORED - start) }, (_, i) => ({
         _id: new Types.ObjectId(),
@@ -28,10 +28,6 @@ describe('the service under mixed load on a stored audience', function () {
         locale: 'fi',
       }));
       await Subscriber.insertMany(people, { lean: true });
-      await EmailKey.insertMany(
-        people.map((p) => ({ _id: p.email, subscriberId: p._id })),
-        { lean: true },
-      );
     }
   });
   after(async () => t.close());

@@ -106,6 +106,27 @@ describe('CSV export', () => {
     expect(both).to.deep.equal([]);
   });
 
+  it('exports a list of several pages whole: every member once, the header once', async () => {
+    const { Subscriber, List, Membership } = t.db.models;
+    const big = await List.create({ name: 'Big', slug: 'big' });
+    const members = 1234;
+    const people = await Subscriber.insertMany(
+      Array.from({ length: members }, (_v, i) => ({
+        email: `page-${i}@example.com`,
+        name: `Sivu ${i}`,
+        source: 'api',
+        status: 'subscribed',
+      })),
+    );
+    await Membership.insertMany(
+      people.map((person) => ({ subscriberId: person._id, listId: big._id, status: 'subscribed' })),
+    );
+    const rows = await csvOf('?list=big');
+    expect(rows).to.have.length(members);
+    expect(new Set(rows.map((row) => row.email)).size).to.equal(members);
+    expect(rows.find((row) => row.email === 'page-777@example.com')?.name).to.equal('Sivu 777');
+  });
+
   it('is audited once per export', async () => {
     const before = await t.db.models.AuditEntry.countDocuments({ action: 'subscribers.export' });
     await csvOf('?list=news');

@@ -262,3 +262,37 @@ describe('TokenService: address tokens', () => {
     );
   });
 });
+
+describe('TokenService: link tokens', () => {
+  const tokens = new TokenService(parseTokenKeys(`${NEW},${OLD}`), new FakeClock());
+  const token = tokens.signLink('click', { campaignId: CAMPAIGN, index: 2 });
+
+  it('round-trip, hold the campaign and the index only, and are short', () => {
+    expect(token).to.match(/^[A-Za-z0-9_-]{35}$/);
+    expect(tokens.verifyLink('click', token)).to.deep.equal({ campaignId: CAMPAIGN, index: 2 });
+    const bytes = Buffer.from(token, 'base64url');
+    expect(bytes.subarray(0, 12).toString('hex')).to.equal(CAMPAIGN);
+    expect(bytes.readUInt16BE(12)).to.equal(2);
+    expect(bytes).to.have.length(26);
+  });
+
+  it('rejects every single-character edit, the wrong purpose and malformed input', () => {
+    for (let i = 0; i < token.length; i++) {
+      const ch = token[i] === 'A' ? 'B' : 'A';
+      rejected(() => tokens.verifyLink('click', token.slice(0, i) + ch + token.slice(i + 1)));
+    }
+    rejected(() => tokens.verifyLink('open', token));
+    for (const bad of ['', 'x'.repeat(35), `${token}A`, token.slice(1), 'a'.repeat(5000)])
+      rejected(() => tokens.verifyLink('click', bad));
+  });
+
+  it('key rotation: an old key verifies while listed, not after removal', () => {
+    const old = new TokenService(parseTokenKeys(OLD), new FakeClock()).signLink('open', {
+      campaignId: CAMPAIGN,
+      index: 0,
+    });
+    expect(tokens.verifyLink('open', old).campaignId).to.equal(CAMPAIGN);
+    const rotated = new TokenService(parseTokenKeys(NEW), new FakeClock());
+    rejected(() => rotated.verifyLink('open', old));
+  });
+});
