@@ -7,6 +7,7 @@ import type { Logger } from '../shared/logger.js';
 
 /** An automation mail's List-Id and unsubscribe scope when no list started it (order, date). */
 const NO_LIST: MailList = { slug: 'automations', name: 'Automations' };
+const MAX_COMPILED = 100;
 
 export interface StepMail {
   automationId: string;
@@ -50,6 +51,8 @@ export class StepMailer {
     const cacheKey = `${template.id}:${template.updatedAt.getTime()}:${subject}`;
     let compiled = this.compiled.get(cacheKey);
     if (!compiled) {
+      // Old versions are never asked for again; a bound keeps edits from piling up.
+      if (this.compiled.size >= MAX_COMPILED) this.compiled.clear();
       compiled = this.deps.renderer.compile({ subject, mjml: template.mjml });
       this.compiled.set(cacheKey, compiled);
     }
