@@ -1,3 +1,4 @@
+import { DomainEvents } from '../src/events/domain-events.js';
 import { Types } from 'mongoose';
 import { Readable } from 'node:stream';
 import { membershipId } from '../src/db/models/membership.js';
@@ -45,6 +46,7 @@ export async function run(): Promise<Record<string, number | string>> {
       protector,
       new AuditLog(models, systemClock),
       systemClock,
+      new DomainEvents(models, systemClock),
     );
     const listId = (await models.List.create({ name: 'Bench', slug: 'bench' }))._id;
 

@@ -85,7 +85,11 @@ export async function startService(
   const retention = new RetentionScheduler(services.retention, logger);
   retention.start();
   services.campaignCounter.start();
-  if (config.send.worker) services.sendWorker.start();
+  if (config.send.worker) {
+    services.sendWorker.start();
+    services.automationRunner.start();
+    services.webhookDispatcher.start();
+  }
   const poller = config.imap
     ? new ImapPoller(services.inbound, config.imap, config.inboundMaxBytes, logger)
     : undefined;
@@ -111,7 +115,12 @@ export async function startService(
         // Phase one stops the worker claiming; its in-flight mails finish and are recorded. A relay
         // that does not answer must not hold the shutdown past its limit: after a while the
         // transactions still open are cut (recorded as unknown, never resent by themselves).
-        const drained = Promise.all([closed, services.sendWorker.stop()]);
+        const drained = Promise.all([
+          closed,
+          services.sendWorker.stop(),
+          services.automationRunner.stop(),
+          services.webhookDispatcher.stop(),
+        ]);
         const cut = setTimeout(() => {
           logger.warn('mail still in flight at shutdown: cutting its SMTP transactions');
           mailer.abort();

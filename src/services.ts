@@ -1,4 +1,10 @@
+import { AutomationRunner } from './automations/runner.js';
+import { AutomationService } from './automations/service.js';
+import { StepMailer } from './automations/step-mail.js';
 import { segmentAudience, type AudienceSource } from './campaigns/audience.js';
+import { DomainEvents } from './events/domain-events.js';
+import { WebhookDispatcher } from './webhooks/dispatcher.js';
+import { WebhookService } from './webhooks/service.js';
 import type { CampaignRenderer } from './campaigns/render/types.js';
 import { MailComposer } from './campaigns/send/compose.js';
 import { RecipientSnapshot } from './campaigns/send/snapshot.js';
@@ -75,11 +81,12 @@ export function buildServices(a: Adapters, overrides: Partial<Ports> = {}) {
   const { models } = a.db;
   const protector = new DataProtector(a.config.dataKey);
   const audit = new AuditLog(models, a.clock);
+  const events = new DomainEvents(models, a.clock);
   const auth = new AuthService(models, a.clock);
   const tokens = new TokenService(a.config.tokenKeys, a.clock);
   const suppressions = new SuppressionService(models, protector, a.clock);
   const consent = new ConsentLedger(models);
-  const unsubscribe = new UnsubscribeService(models, suppressions, consent, a.clock);
+  const unsubscribe = new UnsubscribeService(models, suppressions, consent, a.clock, events);
   const staffAdmin = new StaffAdminService(
     auth,
     audit,
@@ -97,14 +104,23 @@ export function buildServices(a: Adapters, overrides: Partial<Ports> = {}) {
     suppressions,
     unsubscribe,
     addresses,
+    events,
   );
-  const orders = new OrderService(models, contacts, audit);
+  const orders = new OrderService(models, contacts, audit, events);
   const campaignLists = campaignListsFrom(a.db.connection);
   const campaignRenderer = new MjmlCampaignRenderer();
   const systemMails = new SystemMailRenderer(a.config.org);
   const templates = new TemplateService(models, campaignRenderer);
   const segments = new SegmentService(models, a.clock);
-  const imports = new ImportService(models, addresses, suppressions, protector, audit, a.clock);
+  const imports = new ImportService(
+    models,
+    addresses,
+    suppressions,
+    protector,
+    audit,
+    a.clock,
+    events,
+  );
   const exports = new ExportService(models, segments, lists, audit);
   const ports: Ports = {
     renderer: campaignRenderer,
@@ -132,6 +148,7 @@ export function buildServices(a: Adapters, overrides: Partial<Ports> = {}) {
     logger: a.logger,
     config: a.config,
     addresses,
+    events,
   });
   const preferences = new PreferenceService(
     models,
@@ -140,6 +157,7 @@ export function buildServices(a: Adapters, overrides: Partial<Ports> = {}) {
     unsubscribe,
     audit,
     a.clock,
+    events,
   );
   const unsubscribeConfirmation = new UnsubscribeConfirmation(
     a.mailer,
@@ -205,9 +223,10 @@ export function buildServices(a: Adapters, overrides: Partial<Ports> = {}) {
     config: a.config.send,
     tracking: campaignTracking,
     counter: campaignCounter,
+    events,
   });
   const auditReader = new AuditReader(models);
-  const privacyRequests = new PrivacyRequestService(models, protector, audit, a.clock);
+  const privacyRequests = new PrivacyRequestService(models, protector, audit, a.clock, events);
   const subscriberLookup = subscriberLookupFrom(models, addresses);
   const inbound = new InboundPipeline(
     models,
@@ -258,6 +277,7 @@ export function buildServices(a: Adapters, overrides: Partial<Ports> = {}) {
     protector,
     audit,
     a.clock,
+    events,
   );
   const retention = new RetentionService(
     models,
@@ -266,7 +286,43 @@ export function buildServices(a: Adapters, overrides: Partial<Ports> = {}) {
     a.config.retention,
     a.clock,
   );
+  const automations = new AutomationService(models, lists, templates, audit, a.clock, {
+    fromEmail: a.config.mailFrom,
+  });
+  // Built here, started only by the composition root (src/server.ts) when SEND_WORKER is on.
+  const automationRunner = new AutomationRunner({
+    models,
+    events,
+    segments,
+    suppressions,
+    mail: new StepMailer({
+      templates,
+      renderer: ports.renderer,
+      composer,
+      mailer: a.mailer,
+      logger: a.logger,
+    }),
+    clock: a.clock,
+    logger: a.logger,
+    config: { mailFrom: a.config.mailFrom, send: a.config.send },
+  });
+  const webhooks = new WebhookService(models, protector, audit, {
+    production: a.config.env === 'production',
+  });
+  const webhookDispatcher = new WebhookDispatcher({
+    models,
+    events,
+    protector,
+    clock: a.clock,
+    logger: a.logger,
+    config: a.config.webhooks,
+  });
   return {
+    events,
+    automations,
+    automationRunner,
+    webhooks,
+    webhookDispatcher,
     protector,
     audit,
     auth,

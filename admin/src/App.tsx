@@ -3,6 +3,8 @@ import { api, setCsrfToken, whenSignedOut } from './api/client';
 import { I18n, STRINGS, useT, type TextKey } from './i18n';
 import { navigate, useRoute } from './router';
 import { AuditScreen } from './screens/Audit';
+import { AutomationsScreen } from './screens/Automations';
+import { WebhooksScreen } from './screens/Webhooks';
 import { ImportScreen } from './screens/Import';
 import { ListsScreen } from './screens/Lists';
 import { Overview } from './screens/Overview';
@@ -29,6 +31,8 @@ const NAV: NavItem[] = [
   { path: 'import', label: 'import', permission: 'subscribers.import' },
   { path: 'segments', label: 'segments', permission: 'segments.read' },
   { path: 'campaigns', label: 'campaigns', permission: 'campaigns.read' },
+  { path: 'automations', label: 'automations', permission: 'automations.read' },
+  { path: 'webhooks', label: 'webhooks', permission: 'webhooks.manage' },
   { path: 'privacy', label: 'privacy', permission: 'privacy.read' },
   { path: 'audit', label: 'audit', permission: 'audit.read' },
   { path: 'users', label: 'users', permission: 'users.manage' },
@@ -165,6 +169,10 @@ function Screen({ route }: { route: string[] }) {
       return <SegmentsScreen />;
     case 'campaigns':
       return <CampaignsScreen id={second} />;
+    case 'automations':
+      return <AutomationsScreen id={second} />;
+    case 'webhooks':
+      return <WebhooksScreen />;
     case 'privacy':
       return <PrivacyScreen />;
     case 'audit':

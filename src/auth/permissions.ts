@@ -20,12 +20,15 @@ export const PERMISSIONS = [
   'campaigns.read',
   'campaigns.write',
   'campaigns.send',
+  'automations.read',
+  'automations.write',
   'inbound.read',
   'inbound.write',
   'privacy.read',
   'privacy.write',
   'audit.read',
   'users.manage',
+  'webhooks.manage',
   'pii.hetu.read',
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
@@ -45,6 +48,8 @@ const marketing: Permission[] = [
   'campaigns.read',
   'campaigns.write',
   'campaigns.send',
+  'automations.read',
+  'automations.write',
   'inbound.read',
   'inbound.write',
 ];

@@ -43,6 +43,7 @@ export interface Config {
   /** Mail a short confirmation after someone unsubscribes on the web (off by default). */
   unsubscribeConfirmationMail: boolean;
   send: SendConfig;
+  webhooks: { disableAfterFailures: number; timeoutMs: number };
   /** The deliverability guard (src/campaigns/stats/guard.ts): shares as fractions, 0.05 = 5 %. */
   guard: { hardBounceShare: number; complaintShare: number; minDelivered: number };
   retention: RetentionConfig;
@@ -228,6 +229,10 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
       windowSize: e.SEND_WINDOW_SIZE,
       domainRatePerSecond: e.SEND_DOMAIN_RATE_PER_SECOND,
       recipientRecordDays: e.SEND_RECIPIENT_RECORD_DAYS,
+    },
+    webhooks: {
+      disableAfterFailures: e.WEBHOOK_DISABLE_AFTER_FAILURES,
+      timeoutMs: e.WEBHOOK_TIMEOUT_SECONDS * 1000,
     },
   };
 }

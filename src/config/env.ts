@@ -116,6 +116,8 @@ export const envSchema = z.object({
   SEND_RETRY_BASE_SECONDS: number(z.coerce.number().positive().default(60)),
   SEND_LEASE_SECONDS: number(z.coerce.number().min(2).max(3600).default(60)),
   SEND_BATCH_SIZE: number(z.coerce.number().int().min(1).max(5000).default(200)),
+  WEBHOOK_DISABLE_AFTER_FAILURES: number(z.coerce.number().int().min(1).max(100).default(8)),
+  WEBHOOK_TIMEOUT_SECONDS: number(z.coerce.number().positive().max(120).default(10)),
   GUARD_HARD_BOUNCE_PERCENT: number(z.coerce.number().positive().max(100).default(5)),
   GUARD_COMPLAINT_PERCENT: number(z.coerce.number().positive().max(100).default(0.3)),
   GUARD_MIN_DELIVERED: positiveInt(200),

@@ -1,3 +1,4 @@
+import { automationRoutes } from '../automations/routes.js';
 import { userRoutes } from '../auth/routes.js';
 import { sessionRoutes } from '../auth/session-routes.js';
 import { templateRoutes } from '../campaigns/templates/routes.js';
@@ -9,6 +10,7 @@ import type { Services } from '../services.js';
 import { csvRoutes } from '../subscribers/csv-routes.js';
 import { subscribeAdminRoutes } from '../subscribe/routes.js';
 import { subscriberRoutes } from '../subscribers/routes.js';
+import { webhookRoutes } from '../webhooks/routes.js';
 import type { RouteDef } from './routes.js';
 
 /** Every admin endpoint under /api/v1, gathered from the capabilities that own them. */
@@ -24,5 +26,7 @@ export function adminRoutes(s: Services): RouteDef[] {
     ...csvRoutes(s),
     ...privacyRoutes(s),
     ...inboundRoutes(s),
+    ...automationRoutes(s),
+    ...webhookRoutes(s),
   ];
 }

@@ -1,3 +1,4 @@
+import type { DomainEvents } from '../events/domain-events.js';
 import type { Connection, Types } from 'mongoose';
 import type { Models } from '../db/models/index.js';
 import type { ErasureJobDoc } from '../db/models/privacy.js';
@@ -60,6 +61,7 @@ export class ErasureService {
     private readonly protector: DataProtector,
     private readonly audit: AuditLog,
     private readonly clock: Clock,
+    private readonly events: DomainEvents,
   ) {}
 
   /** A person's erasure, on request. */
@@ -181,6 +183,14 @@ export class ErasureService {
       );
       return 1;
     });
+    // Before the job is done, so a crash here emits them on resume (once: keyed by the id).
+    await this.events.emit(
+      keys.subscriberIds.map((id) => ({
+        type: 'subscriber.erased' as const,
+        key: String(id),
+        subscriberId: id,
+      })),
+    );
     await this.models.ErasureJob.updateOne(
       { _id: job._id },
       { $set: { status: 'done', finishedAt: this.clock.now() }, $unset: { identifiersSealed: 1 } },

@@ -67,6 +67,10 @@ export const COLLECTIONS = {
   inboundMessages: 'inbound_messages',
   inboundClaims: 'inbound_claims',
   bounceCounts: 'bounce_counts',
+  // Owned by automations and the domain-event outbox.
+  enrolments: 'automation_enrolments',
+  stepRuns: 'automation_step_runs',
+  domainEvents: 'domain_events',
 } as const;
 
 /**
@@ -200,6 +204,30 @@ export const PERSONAL_DATA: readonly PersonalDataEntry[] = [
     erase: {
       kind: 'keep',
       why: 'the time of the latest opt-out keeps an earlier resubscribe from lifting its suppression',
+    },
+  },
+  {
+    key: 'automationEnrolments',
+    collection: COLLECTIONS.enrolments,
+    title: 'Automations the person went through',
+    match: bySubscriber(),
+    erase: { kind: 'delete' },
+  },
+  {
+    key: 'automationSteps',
+    collection: COLLECTIONS.stepRuns,
+    title: 'Steps of automations taken for the person',
+    match: bySubscriber(),
+    erase: { kind: 'delete' },
+  },
+  {
+    key: 'domainEvents',
+    collection: COLLECTIONS.domainEvents,
+    title: 'Events told to webhooks and automations',
+    match: bySubscriber(),
+    erase: {
+      kind: 'keep',
+      why: 'ids and facts only (no address or name); the erasure itself is told by one of them',
     },
   },
   {

@@ -1,3 +1,4 @@
+import type { DomainEvents } from '../events/domain-events.js';
 import type { Models } from '../db/models/index.js';
 import type {
   PRIVACY_REQUEST_CHANNELS,
@@ -54,6 +55,7 @@ export class PrivacyRequestService {
     private readonly protector: DataProtector,
     private readonly audit: AuditLog,
     private readonly clock: Clock,
+    private readonly events: DomainEvents,
   ) {}
 
   /** `ctx` defaults to the system, so inbound mail can use this as its request sink directly. */
@@ -82,6 +84,19 @@ export class PrivacyRequestService {
           { upsert: true, new: true },
         ).lean()
       : (await this.models.PrivacyRequest.create(fields)).toObject();
+    // The request's id and kind only: who asked stays in the register.
+    await this.events.emit([
+      {
+        type: 'privacy_request.opened',
+        key: String(doc._id),
+        data: {
+          requestId: String(doc._id),
+          requestType: input.type,
+          channel: input.channel,
+          dueDate: fields.dueDate,
+        },
+      },
+    ]);
     await this.audit.record(ctx, 'privacy.request.open', null, {
       requestId: String(doc._id),
       type: input.type,

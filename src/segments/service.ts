@@ -273,6 +273,22 @@ export class SegmentService {
    * costs (subscribers × ids); set algebra over one query per group's plain conditions and one
    * aggregation per fact reads each collection a few times instead.
    */
+  /**
+   * Whether one subscriber matches the rules now (automation branches and exits): the same
+   * evaluation as a count, with every read narrowed to that person by an indexed field.
+   */
+  async includes(rules: Rule, subscriberId: string): Promise<boolean> {
+    const only = new Types.ObjectId(subscriberId);
+    if (!hasFacts(rules)) {
+      const filter = await this.compileRule(rules);
+      return (await this.models.Subscriber.exists({ $and: [filter, { _id: only }] })) !== null;
+    }
+    const set = await this.idSet(rules, only);
+    const named = set.ids.has(subscriberId);
+    if (set.negated ? named : !named) return false;
+    return set.grounded || (await this.models.Subscriber.exists({ _id: only })) !== null;
+  }
+
   private async select(rules: Rule): Promise<Selected> {
     if (!hasFacts(rules)) return { filter: await this.compileRule(rules) };
     const set = await this.idSet(rules);
@@ -283,12 +299,13 @@ export class SegmentService {
     return { ids: [...ids].sort().map((id) => new Types.ObjectId(id)) };
   }
 
-  private async idSet(rule: Rule): Promise<IdSet> {
-    if (!isGroup(rule)) return this.factSet(rule as ListCondition | OrderCondition);
+  /** `only`: evaluate for this one subscriber (the sets then hold at most that id). */
+  private async idSet(rule: Rule, only?: Types.ObjectId): Promise<IdSet> {
+    if (!isGroup(rule)) return this.factSet(rule as ListCondition | OrderCondition, only);
     const all = 'all' in rule;
     const children = all ? rule.all : rule.any;
     const parts: IdSet[] = [];
-    for (const child of children.filter(hasFacts)) parts.push(await this.idSet(child));
+    for (const child of children.filter(hasFacts)) parts.push(await this.idSet(child, only));
     const plain = children.filter((c) => !hasFacts(c));
     if (plain.length > 0) {
       const filters: SubscriberFilter[] = [];
@@ -313,7 +330,9 @@ export class SegmentService {
         }
       } else {
         const found = await this.models.Subscriber.find(
-          { [all ? '$and' : '$or']: filters },
+          only
+            ? { $and: [{ [all ? '$and' : '$or']: filters }, { _id: only }] }
+            : { [all ? '$and' : '$or']: filters },
           { _id: 1 },
         )
           .batchSize(READ_BATCH)
@@ -326,7 +345,8 @@ export class SegmentService {
   }
 
   /** A list or order condition as the set of subscribers it names. */
-  private async factSet(c: ListCondition | OrderCondition): Promise<IdSet> {
+  private async factSet(c: ListCondition | OrderCondition, only?: Types.ObjectId): Promise<IdSet> {
+    const narrowed = only ? { subscriberId: only } : {};
     if ('list' in c) {
       const list = await this.models.List.findOne(
         Types.ObjectId.isValid(c.list)
@@ -336,7 +356,7 @@ export class SegmentService {
       if (!list) throw new AppError('validation_failed', `rules: no list ${c.list}`);
       // Read and deduplicated here: `distinct` can cost the square of the values (docs/database.md).
       const members = await this.models.Membership.find(
-        { listId: list._id, status: { $in: c.status } },
+        { listId: list._id, status: { $in: c.status }, ...narrowed },
         { subscriberId: 1 },
       )
         .batchSize(READ_BATCH)
@@ -349,23 +369,26 @@ export class SegmentService {
     }
     switch (c.orders) {
       case 'category': {
-        const match: Record<string, unknown> = { categories: c.category };
+        const match: Record<string, unknown> = { categories: c.category, ...narrowed };
         if (c.withinDays) match.orderedAt = { $gte: this.daysAgo(c.withinDays) };
         return { ids: await this.orderingSubscribers(match), negated: false, grounded: false };
       }
       case 'noneSince':
         return {
-          ids: await this.orderingSubscribers({ orderedAt: { $gte: this.daysAgo(c.days) } }),
+          ids: await this.orderingSubscribers({
+            orderedAt: { $gte: this.daysAgo(c.days) },
+            ...narrowed,
+          }),
           negated: true,
           grounded: false,
         };
       case 'totalSpent': {
-        const match: Record<string, unknown> = { currency: c.currency };
+        const match: Record<string, unknown> = { currency: c.currency, ...narrowed };
         if (c.withinDays) match.orderedAt = { $gte: this.daysAgo(c.withinDays) };
         return this.aggregateSet(match, 'totalCents', c.op, Math.round(c.amount * 100));
       }
       case 'count': {
-        const match: Record<string, unknown> = {};
+        const match: Record<string, unknown> = { ...narrowed };
         if (c.withinDays) match.orderedAt = { $gte: this.daysAgo(c.withinDays) };
         return this.aggregateSet(match, 'count', c.op, c.value);
       }

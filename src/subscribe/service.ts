@@ -1,3 +1,4 @@
+import { joinedList, type DomainEvents } from '../events/domain-events.js';
 import { Types } from 'mongoose';
 import type { SubscribeConfig } from '../config/config.js';
 import type { Models } from '../db/models/index.js';
@@ -77,6 +78,7 @@ export interface SubscribeDeps {
   clock: Clock;
   logger: Logger;
   addresses: Pick<SubscriberAddresses, 'lookup' | 'create'>;
+  events: DomainEvents;
   config: {
     subscribe: SubscribeConfig;
     baseUrl: string;
@@ -174,7 +176,7 @@ export class SubscribeService {
     const subscriberId = String(subscriber._id);
     const now = this.deps.clock.now();
     const toConfirm: PublicList[] = [];
-    let subscribedNow = false;
+    const joined: string[] = [];
 
     for (const list of eligible) {
       const source = `web-form:${list.slug}`;
@@ -195,7 +197,7 @@ export class SubscribeService {
         toConfirm.push(list);
       } else {
         await this.markSubscribed(subscriber._id, list.id, source, now);
-        subscribedNow = true;
+        joined.push(list.id);
       }
       await this.deps.consent.record({
         subscriberId,
@@ -207,12 +209,14 @@ export class SubscribeService {
         ...this.networkEvidence(meta),
       });
     }
-    if (subscribedNow && subscriber.status === 'unconfirmed') {
+    if (joined.length > 0 && subscriber.status === 'unconfirmed') {
       await this.deps.models.Subscriber.updateOne(
         { _id: subscriber._id, status: 'unconfirmed' },
         { $set: { status: 'subscribed' } },
       );
     }
+    // After the status, so a series that starts at once finds the person subscribed.
+    await this.deps.events.emit(joined.map((listId) => joinedList(subscriber._id, listId, now)));
     if (toConfirm.length > 0)
       await this.queueConfirmation(subscriberId, email, toConfirm, meta.locale);
     return lists;
@@ -273,6 +277,7 @@ export class SubscribeService {
       { _id: subscriber._id, status: { $in: ['unconfirmed', 'unsubscribed'] } },
       { $set: { status: 'subscribed' } },
     );
+    await this.deps.events.emit([joinedList(subscriber._id, listId, now)]);
     if (suppressed.size > 0) {
       await this.deps.suppressions.lift(subscriber.email, [...suppressed.keys()], decidedAt, [
         ...SELF_LIFTABLE,
@@ -426,9 +431,17 @@ export class SubscribeService {
       status: 'unconfirmed' as const,
     };
     // A concurrent post of the same address may have created it first: then theirs is used.
-    return (
-      (await this.deps.addresses.create(doc, ['status'])) ?? { _id: doc._id, status: doc.status }
-    );
+    const holder = await this.deps.addresses.create(doc, ['status']);
+    if (holder) return holder;
+    await this.deps.events.emit([
+      {
+        type: 'subscriber.created',
+        key: String(doc._id),
+        subscriberId: doc._id,
+        data: { status: doc.status, source: doc.source },
+      },
+    ]);
+    return { _id: doc._id, status: doc.status };
   }
 
   private async addMembership(

@@ -24,6 +24,7 @@ import {
 } from './schemas.js';
 import type { UnsubscribeService } from '../unsubscribe/service.js';
 import type { SuppressionService } from '../unsubscribe/suppressions.js';
+import { joinedList, type DomainEvent, type DomainEvents } from '../events/domain-events.js';
 
 export type SubscriberCreate = z.output<typeof subscriberCreateBody>;
 export type SubscriberUpdate = z.output<typeof subscriberUpdateBody>;
@@ -97,6 +98,7 @@ export class ContactService {
     >,
     private readonly unsubscribe: Pick<UnsubscribeService, 'unsubscribe'>,
     private readonly addresses: SubscriberAddresses,
+    private readonly events: DomainEvents,
   ) {}
 
   async create(ctx: AuditContext, input: SubscriberCreate): Promise<SubscriberFull> {
@@ -130,10 +132,19 @@ export class ContactService {
     const created = await this.load(String(_id));
 
     const now = this.clock.now();
+    const happened: DomainEvent[] = [
+      {
+        type: 'subscriber.created',
+        key: String(_id),
+        subscriberId: _id,
+        data: { status: created.status, source: created.source },
+      },
+    ];
     for (const list of lists) {
       const suppressed =
         suppressedEverywhere || (await this.suppressions.isSuppressed(email, list.id));
       const status: MembershipStatus = suppressed ? 'unsubscribed' : requested;
+      if (status === 'subscribed') happened.push(joinedList(_id, list.id, now));
       await this.models.Membership.updateOne(
         { _id: membershipId(_id, list.id) },
         {
@@ -149,6 +160,7 @@ export class ContactService {
         { upsert: true },
       );
     }
+    await this.events.emit(happened);
     await this.audit.record(ctx, 'subscriber.create', String(created._id), {
       source: created.source,
       lists: lists.map((l) => l.id),
@@ -304,12 +316,21 @@ export class ContactService {
         : ('unconfirmed' as const),
     }));
     const holders = await this.addresses.createMany(docs, []);
+    const created: DomainEvent[] = [];
     for (const [i, doc] of docs.entries()) {
       // Created concurrently by another request: use theirs.
       const holder = holders[i];
       ids.set(doc.email, holder ? holder._id : doc._id);
-      if (!holder) await this.audit.record(ctx, 'subscriber.create', String(doc._id), { source });
+      if (holder) continue;
+      created.push({
+        type: 'subscriber.created',
+        key: String(doc._id),
+        subscriberId: doc._id,
+        data: { status: doc.status, source },
+      });
+      await this.audit.record(ctx, 'subscriber.create', String(doc._id), { source });
     }
+    await this.events.emit(created);
     return ids;
   }
 

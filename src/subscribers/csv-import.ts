@@ -1,3 +1,4 @@
+import type { DomainEvent, DomainEvents } from '../events/domain-events.js';
 import { Types, type AnyBulkWriteOperation } from 'mongoose';
 import type { Readable } from 'node:stream';
 import { z } from 'zod';
@@ -126,6 +127,7 @@ export class ImportService {
     private readonly protector: DataProtector,
     private readonly audit: AuditLog,
     private readonly clock: Clock,
+    private readonly events: DomainEvents,
   ) {}
 
   private readonly perList = new KeyedQueue();
@@ -328,12 +330,22 @@ export class ImportService {
     const holders = await this.addresses.createMany(docs, ['status']);
     const joins: Join[] = [];
     const known: Array<{ row: Row; holder: Holder<'status'> }> = [];
+    const created: DomainEvent[] = [];
     candidates.forEach((row, i) => {
       const holder = holders[i];
       if (holder) return known.push({ row, holder });
       job.counts.created += 1;
-      if (listId) joins.push({ subscriberId: docs[i]!._id, status: 'subscribed' });
+      const subscriberId = docs[i]!._id;
+      created.push({
+        type: 'subscriber.created',
+        key: String(subscriberId),
+        subscriberId,
+        data: { status: 'subscribed', source },
+      });
+      if (listId) joins.push({ subscriberId, status: 'subscribed' });
     });
+    // Told to webhooks; an import joins people to a list without starting its welcome series.
+    await this.events.emit(created);
     if (known.length) joins.push(...(await this.mergeExisting(job, known)));
 
     if (listId && joins.length) {

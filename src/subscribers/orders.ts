@@ -7,6 +7,7 @@ import { normaliseEmail } from '../shared/email.js';
 import { AppError, isDuplicateKey, notFound } from '../shared/errors.js';
 import type { ContactService } from './contacts.js';
 import type { OrderInput } from './schemas.js';
+import type { DomainEvents } from '../events/domain-events.js';
 
 export interface OrderView {
   id: string;
@@ -42,6 +43,7 @@ export class OrderService {
     private readonly models: Pick<Models, 'Order'>,
     private readonly contacts: ContactService,
     private readonly audit: AuditLog,
+    private readonly events: DomainEvents,
   ) {}
 
   /**
@@ -101,6 +103,15 @@ export class OrderService {
     const stored = await this.models.Order.find({ externalId: { $in: [...byExternalId.keys()] } })
       .sort({ _id: 1 })
       .lean<Lean[]>();
+    // Keyed by the shop's order id, so an order posted twice starts nothing twice.
+    await this.events.emit(
+      stored.map((o) => ({
+        type: 'order.recorded' as const,
+        key: o.externalId,
+        subscriberId: o.subscriberId,
+        data: { orderId: String(o._id), categories: o.categories ?? [] },
+      })),
+    );
     await this.audit.record(ctx, 'orders.ingest', null, {
       orders: unique.length,
       created,

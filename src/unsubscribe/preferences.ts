@@ -1,3 +1,4 @@
+import { joinedList, type DomainEvents } from '../events/domain-events.js';
 import { Types } from 'mongoose';
 import type { Models } from '../db/models/index.js';
 import { membershipId } from '../db/models/membership.js';
@@ -51,6 +52,7 @@ export class PreferenceService {
     private readonly unsubscribe: UnsubscribeService,
     private readonly audit: AuditLog,
     private readonly clock: Clock,
+    private readonly events: DomainEvents,
   ) {}
 
   /** Null when the person no longer exists (erased). */
@@ -190,6 +192,9 @@ export class PreferenceService {
     );
     if (blocking.size > 0)
       await this.suppressions.lift(subscriber.email, [...blocking.keys()], decidedAt);
+    // Last: a series this starts finds the person subscribed and no longer suppressed.
+    if (previous?.status !== 'subscribed')
+      await this.events.emit([joinedList(subscriber.id, listId, now)]);
     return true;
   }
 }

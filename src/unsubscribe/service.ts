@@ -11,6 +11,7 @@ import { insertEach, writeInOrder } from '../db/bulk.js';
 import { GroupCommit } from '../db/group-commit.js';
 import { findByIds } from '../db/group-read.js';
 import { AppError } from '../shared/errors.js';
+import type { DomainEvent, DomainEvents } from '../events/domain-events.js';
 import {
   ALL_LISTS,
   type SuppressionService,
@@ -126,6 +127,7 @@ export class UnsubscribeService {
     private readonly suppressions: SuppressionService,
     private readonly consent: ConsentLedger,
     private readonly clock: Clock,
+    private readonly events: DomainEvents,
   ) {}
 
   async unsubscribe(req: UnsubscribeRequest): Promise<UnsubscribeResult> {
@@ -303,6 +305,10 @@ export class UnsubscribeService {
         })),
       ),
     );
+    // Named by the opt-out's event: a retry after a crash emits them once.
+    await this.events.emit(
+      fresh.flatMap((p) => domainEventsOf(p.optOut, String(p.eventId), p.eventLists)),
+    );
     // The event last: it is what says "this opt-out is complete".
     const written = await insertEach(
       this.models.UnsubscribeEvent.collection,
@@ -361,6 +367,30 @@ export class UnsubscribeService {
     for (const row of rows) counts.set(String(row._id), row.n);
     return counts;
   }
+}
+
+/** What others learn of an opt-out: always `subscriber.unsubscribed`, and why when it was no click. */
+function domainEventsOf(optOut: OptOut, key: string, listIds: string[]): DomainEvent[] {
+  const campaign = optOut.campaignId ? { campaignId: optOut.campaignId } : {};
+  const base = { key, subscriberId: optOut.subscriberId };
+  const events: DomainEvent[] = [
+    {
+      ...base,
+      type: 'subscriber.unsubscribed',
+      data: {
+        channel: optOut.channel,
+        reason: optOut.reason,
+        allLists: optOut.allLists,
+        listIds,
+        ...campaign,
+      },
+    },
+  ];
+  if (optOut.reason === 'bounce')
+    events.push({ ...base, type: 'subscriber.bounced', data: campaign });
+  if (optOut.reason === 'complaint')
+    events.push({ ...base, type: 'subscriber.complained', data: campaign });
+  return events;
 }
 
 /** The suppressions an opt-out stands on, for this address hash. */

@@ -11,6 +11,7 @@ import {
 import { sendingClaims } from '../../db/claims.js';
 import { findByIds } from '../../db/group-read.js';
 import type { Models } from '../../db/models/index.js';
+import type { DomainEvents } from '../../events/domain-events.js';
 import type { Mailer } from '../../mail/mailer.js';
 import type { Clock } from '../../shared/clock.js';
 import type { Logger } from '../../shared/logger.js';
@@ -64,6 +65,7 @@ export interface SendWorkerDeps {
   clock: Clock;
   logger: Logger;
   config: SendConfig;
+  events: DomainEvents;
   /** Campaign analytics: aggregate link tracking, and the counts of each recorded outcome. */
   tracking: CampaignTracking;
   counter: CampaignCounter;
@@ -307,7 +309,15 @@ export class SendWorker {
         recordsKeptUntil: new Date(now.getTime() + keepDays * 86_400_000),
       },
     });
-    if (done) this.deps.logger.info({ campaignId: String(campaignId) }, 'campaign finished');
+    if (!done) return;
+    await this.deps.events.emit([
+      {
+        type: 'campaign.finished',
+        key: String(campaignId),
+        data: { campaignId: String(campaignId) },
+      },
+    ]);
+    this.deps.logger.info({ campaignId: String(campaignId) }, 'campaign finished');
   }
 
   private compile(campaign: Campaign): CompiledCampaign {

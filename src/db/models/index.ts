@@ -1,6 +1,9 @@
 import type { Connection } from 'mongoose';
 import type { Clock } from '../../shared/clock.js';
 import { auditEntryModel } from './audit.js';
+import { automationModel, enrolmentModel, stepRunModel } from './automation.js';
+import { domainEventModel } from './domain-event.js';
+import { webhookDeliveryModel, webhookEndpointModel } from './webhook.js';
 import { claimModel } from './claim.js';
 import {
   campaignBatchEntriesModel,
@@ -66,6 +69,12 @@ export function createModels(conn: Connection, clock: Clock) {
     RetentionReport: retentionReportModel(conn, clock),
     RetentionClaim: retentionClaimModel(conn, clock),
     InboundMessage: inboundMessageModel(conn, clock),
+    DomainEvent: domainEventModel(conn),
+    Automation: automationModel(conn, clock),
+    AutomationEnrolment: enrolmentModel(conn, clock),
+    AutomationStepRun: stepRunModel(conn),
+    WebhookEndpoint: webhookEndpointModel(conn, clock),
+    WebhookDelivery: webhookDeliveryModel(conn),
   };
 }
 

@@ -1,0 +1,91 @@
+import type { SendMailOptions } from 'nodemailer';
+import type { CampaignRenderer, CompiledCampaign } from '../campaigns/render/types.js';
+import type { MailComposer, MailList, MailRecipient } from '../campaigns/send/compose.js';
+import type { TemplateService } from '../campaigns/templates/service.js';
+import type { Mailer } from '../mail/mailer.js';
+import type { Logger } from '../shared/logger.js';
+
+/** An automation mail's List-Id and unsubscribe scope when no list started it (order, date). */
+const NO_LIST: MailList = { slug: 'automations', name: 'Automations' };
+const MAX_COMPILED = 100;
+
+export interface StepMail {
+  automationId: string;
+  /** Unique per mail (enrolment and step generation): the Message-ID is made from it. */
+  mailKey: string;
+  templateId: string;
+  subject: string | undefined;
+  fromEmail: string;
+  to: MailRecipient;
+  list: MailList | null;
+}
+
+/** What one SMTP transaction came to, in the words of the step records. */
+export type MailOutcome =
+  | { status: 'sent'; smtpResponse: string; messageId: string }
+  | { status: 'failed' | 'unknown'; smtpResponse: string }
+  | { status: 'retry'; smtpResponse: string };
+
+/**
+ * Builds and sends the mail of a send step with the campaign composer, so it carries the same
+ * List-Unsubscribe (https and mailto), one-click POST, List-Id, Feedback-ID, VERP return path and
+ * signed tokens as campaign mail; the automation's id stands where a campaign's would.
+ */
+export class StepMailer {
+  private readonly compiled = new Map<string, CompiledCampaign>();
+
+  constructor(
+    private readonly deps: {
+      templates: Pick<TemplateService, 'get'>;
+      renderer: CampaignRenderer;
+      composer: MailComposer;
+      mailer: Mailer;
+      logger: Logger;
+    },
+  ) {}
+
+  async compose(mail: StepMail): Promise<SendMailOptions> {
+    const template = await this.deps.templates.get(mail.templateId);
+    const subject = mail.subject ?? template.subject ?? '';
+    // Keyed by the template's version: an edited template is compiled again, once.
+    const cacheKey = `${template.id}:${template.updatedAt.getTime()}:${subject}`;
+    let compiled = this.compiled.get(cacheKey);
+    if (!compiled) {
+      // Old versions are never asked for again; a bound keeps edits from piling up.
+      if (this.compiled.size >= MAX_COMPILED) this.compiled.clear();
+      compiled = this.deps.renderer.compile({ subject, mjml: template.mjml });
+      this.compiled.set(cacheKey, compiled);
+    }
+    const message = this.deps.composer.compose(
+      { id: mail.automationId, subject, fromEmail: mail.fromEmail },
+      compiled,
+      mail.to,
+      mail.list ?? NO_LIST,
+    );
+    return {
+      ...message,
+      messageId: this.deps.composer.messageId(mail.mailKey, mail.to.subscriberId),
+    };
+  }
+
+  async send(message: SendMailOptions): Promise<MailOutcome> {
+    try {
+      const info = await this.deps.mailer.send(message);
+      return { status: 'sent', smtpResponse: info.response, messageId: info.messageId };
+    } catch (err) {
+      const e = err as { responseCode?: number; response?: string; code?: string; message: string };
+      const reply = e.response ?? e.message;
+      if (e.responseCode && e.responseCode >= 500) return { status: 'failed', smtpResponse: reply };
+      // A temporary answer, or no connection at all: nothing was accepted, so trying again is safe.
+      if (
+        (e.responseCode && e.responseCode >= 400) ||
+        e.code === 'ECONNECTION' ||
+        e.code === 'mail_not_configured'
+      )
+        return { status: 'retry', smtpResponse: reply };
+      // The connection broke with the message possibly on the wire: the outcome is not known.
+      this.deps.logger.warn({ code: e.code, err: e.message }, 'automation mail outcome unknown');
+      return { status: 'unknown', smtpResponse: reply };
+    }
+  }
+}
