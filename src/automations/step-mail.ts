@@ -1,4 +1,5 @@
 import type { SendMailOptions } from 'nodemailer';
+import { sendFailureOf } from '../mail/send-failure.js';
 import type { CampaignRenderer, CompiledCampaign } from '../campaigns/render/types.js';
 import type { MailComposer, MailList, MailRecipient } from '../campaigns/send/compose.js';
 import type { TemplateService } from '../campaigns/templates/service.js';
@@ -73,19 +74,10 @@ export class StepMailer {
       const info = await this.deps.mailer.send(message);
       return { status: 'sent', smtpResponse: info.response, messageId: info.messageId };
     } catch (err) {
-      const e = err as { responseCode?: number; response?: string; code?: string; message: string };
-      const reply = e.response ?? e.message;
-      if (e.responseCode && e.responseCode >= 500) return { status: 'failed', smtpResponse: reply };
-      // A temporary answer, or no connection at all: nothing was accepted, so trying again is safe.
-      if (
-        (e.responseCode && e.responseCode >= 400) ||
-        e.code === 'ECONNECTION' ||
-        e.code === 'mail_not_configured'
-      )
-        return { status: 'retry', smtpResponse: reply };
-      // The connection broke with the message possibly on the wire: the outcome is not known.
-      this.deps.logger.warn({ code: e.code, err: e.message }, 'automation mail outcome unknown');
-      return { status: 'unknown', smtpResponse: reply };
+      const { status, reply, code } = sendFailureOf(err);
+      if (status === 'unknown')
+        this.deps.logger.warn({ code, err: reply }, 'automation mail outcome unknown');
+      return { status, smtpResponse: reply };
     }
   }
 }

@@ -19,6 +19,7 @@ import type { SuppressionService } from '../../unsubscribe/suppressions.js';
 import type { CampaignRenderer, CompiledCampaign } from '../render/types.js';
 import type { MailComposer, MailList, MailRecipient } from './compose.js';
 import { writeCampaign, type CampaignWrite } from './lifecycle.js';
+import { sendFailureOf } from '../../mail/send-failure.js';
 import { DomainPacing, domainOf } from './domain-pacing.js';
 import { RateLimiter } from './rate-limiter.js';
 import { expireRecipientRecords } from './records.js';
@@ -551,20 +552,12 @@ export class SendWorker {
       await this.deps.mailer.send(message);
       return { status: 'sent' };
     } catch (err) {
-      const e = err as { responseCode?: number; response?: string; code?: string; message: string };
-      const reply = e.response ?? e.message;
-      if (e.responseCode && e.responseCode >= 500) return { status: 'failed', reply };
-      // A temporary answer, or no connection at all: nothing was accepted, so trying again is safe.
-      if ((e.responseCode && e.responseCode >= 400) || e.code === 'ECONNECTION') {
-        return {
-          status: 'retry',
-          reply,
-          deferredByDomain: deferredByDomain(e.responseCode, reply),
-        };
-      }
-      // The connection broke with the message possibly on the wire: the outcome is not known.
-      this.deps.logger.warn({ code: e.code, err: e.message }, 'SMTP transaction outcome unknown');
-      return { status: 'unknown', reply };
+      const { status, reply, responseCode, code } = sendFailureOf(err);
+      if (status === 'retry')
+        return { status, reply, deferredByDomain: deferredByDomain(responseCode, reply) };
+      if (status === 'unknown')
+        this.deps.logger.warn({ code, err: reply }, 'SMTP transaction outcome unknown');
+      return { status, reply };
     }
   }
 
