@@ -57,16 +57,14 @@ export class StepMailer {
       compiled = this.deps.renderer.compile({ subject, mjml: template.mjml });
       this.compiled.set(cacheKey, compiled);
     }
-    const message = this.deps.composer.compose(
+    // Each step's mail has its own Message-ID: the automation's id alone would repeat it.
+    return this.deps.composer.compose(
       { id: mail.automationId, subject, fromEmail: mail.fromEmail },
       compiled,
       mail.to,
       mail.list ?? NO_LIST,
+      { messageKey: mail.mailKey },
     );
-    return {
-      ...message,
-      messageId: this.deps.composer.messageId(mail.mailKey, mail.to.subscriberId),
-    };
   }
 
   async send(message: SendMailOptions): Promise<MailOutcome> {

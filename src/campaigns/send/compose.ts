@@ -78,7 +78,8 @@ export class MailComposer {
     compiled: CompiledCampaign,
     to: MailRecipient,
     list: MailList,
-    mode: { test?: boolean } = {},
+    /** `messageKey`: what the Message-ID is made of with the recipient, the campaign's id by default. */
+    mode: { test?: boolean; messageKey?: string } = {},
   ): SendMailOptions {
     const { inboundDomain, messageIdDomain } = this.opts;
     const { mail, unsubscribeUrl } = this.personalise(campaign, compiled, to, list);
@@ -87,7 +88,7 @@ export class MailComposer {
     const parts = this.partsOf(compiled);
     const messageId = mode.test
       ? `<${randomUUID()}@${messageIdDomain}>`
-      : this.messageId(campaign.id, to.subscriberId);
+      : this.messageId(mode.messageKey ?? campaign.id, to.subscriberId);
     // Structured values written plain (RFC 2369 and RFC 2919 parsers expect them so): every part
     // is ASCII and free of CR/LF by construction.
     const headerLines = [
