@@ -9,6 +9,7 @@ import { maskEmail } from '../shared/email.js';
 import { AppError, notFound } from '../shared/errors.js';
 import {
   isGroup,
+  isNegation,
   parseRules,
   type AttributeCondition,
   type Condition,
@@ -219,6 +220,8 @@ export class SegmentService {
   }
 
   private async compileRule(rule: Rule): Promise<SubscriberFilter> {
+    // Counts and audiences evaluate a negation as a set (needsSets); compile() still validates it.
+    if (isNegation(rule)) return { $nor: [await this.compileRule(rule.not)] };
     if (isGroup(rule)) {
       const [op, children] =
         'all' in rule ? (['$and', rule.all] as const) : (['$or', rule.any] as const);
@@ -274,7 +277,7 @@ export class SegmentService {
    * aggregation per fact reads each collection a few times instead.
    */
   private async select(rules: Rule): Promise<Selected> {
-    if (!hasFacts(rules)) return { filter: await this.compileRule(rules) };
+    if (!needsSets(rules)) return { filter: await this.compileRule(rules) };
     const set = await this.idSet(rules);
     let ids = set.ids;
     if (set.negated) ids = without(await this.everyone(), set.ids);
@@ -284,12 +287,18 @@ export class SegmentService {
   }
 
   private async idSet(rule: Rule): Promise<IdSet> {
+    if (isNegation(rule)) {
+      const inner = needsSets(rule.not)
+        ? await this.idSet(rule.not)
+        : await this.plainSet(await this.compileRule(rule.not));
+      return { ids: inner.ids, negated: !inner.negated, grounded: false };
+    }
     if (!isGroup(rule)) return this.factSet(rule as ListCondition | OrderCondition);
     const all = 'all' in rule;
     const children = all ? rule.all : rule.any;
     const parts: IdSet[] = [];
-    for (const child of children.filter(hasFacts)) parts.push(await this.idSet(child));
-    const plain = children.filter((c) => !hasFacts(c));
+    for (const child of children.filter(needsSets)) parts.push(await this.idSet(child));
+    const plain = children.filter((c) => !needsSets(c));
     if (plain.length > 0) {
       const filters: SubscriberFilter[] = [];
       for (const child of plain) filters.push(await this.compileRule(child));
@@ -301,8 +310,8 @@ export class SegmentService {
             .sort((a, b) => a.ids.size - b.ids.size)
             .at(0)
         : undefined;
-      const ids = new Set<string>();
       if (named) {
+        const ids = new Set<string>();
         const candidates = [...named.ids].map((id) => new Types.ObjectId(id));
         for (let i = 0; i < candidates.length; i += MAX_IDS_PER_READ) {
           const found = await this.models.Subscriber.find(
@@ -311,18 +320,20 @@ export class SegmentService {
           ).lean();
           for (const d of found) ids.add(String(d._id));
         }
+        parts.push({ ids, negated: false, grounded: true });
       } else {
-        const found = await this.models.Subscriber.find(
-          { [all ? '$and' : '$or']: filters },
-          { _id: 1 },
-        )
-          .batchSize(READ_BATCH)
-          .lean();
-        for (const d of found) ids.add(String(d._id));
+        parts.push(await this.plainSet({ [all ? '$and' : '$or']: filters }));
       }
-      parts.push({ ids, negated: false, grounded: true });
     }
     return all ? allOf(parts) : anyOf(parts);
+  }
+
+  /** The subscribers a filter selects, as a set. */
+  private async plainSet(filter: SubscriberFilter): Promise<IdSet> {
+    const found = await this.models.Subscriber.find(filter, { _id: 1 })
+      .batchSize(READ_BATCH)
+      .lean();
+    return { ids: new Set(found.map((d) => String(d._id))), negated: false, grounded: true };
   }
 
   /** A list or order condition as the set of subscribers it names. */
@@ -461,8 +472,14 @@ interface IdSet {
   grounded: boolean;
 }
 
-const hasFacts = (r: Rule): boolean =>
-  isGroup(r) ? ('all' in r ? r.all : r.any).some(hasFacts) : 'list' in r || 'orders' in r;
+/**
+ * Whether a rule is evaluated as sets of ids rather than as one filter: it names list or order
+ * facts, or negates a part (the complement of a set, not a filter operator the embedded database
+ * may lack).
+ */
+const needsSets = (r: Rule): boolean =>
+  isNegation(r) ||
+  (isGroup(r) ? ('all' in r ? r.all : r.any).some(needsSets) : 'list' in r || 'orders' in r);
 
 function union(sets: Set<string>[]): Set<string> {
   const out = new Set<string>();
