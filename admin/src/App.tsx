@@ -4,6 +4,7 @@ import { I18n, STRINGS, useT, type TextKey } from './i18n';
 import { navigate, useRoute } from './router';
 import { AuditScreen } from './screens/Audit';
 import { ImportScreen } from './screens/Import';
+import { InboundScreen } from './screens/Inbound';
 import { ListsScreen } from './screens/Lists';
 import { Overview } from './screens/Overview';
 import { PrivacyScreen } from './screens/Privacy';
@@ -16,6 +17,7 @@ import { Link } from './ui';
 
 // The editor (CodeMirror) is loaded only when a campaign is opened: it is most of the weight.
 const CampaignsScreen = lazy(() => import('./screens/Campaigns'));
+const TemplatesScreen = lazy(() => import('./screens/Templates'));
 
 interface NavItem {
   path: string;
@@ -28,7 +30,9 @@ const NAV: NavItem[] = [
   { path: 'subscribers', label: 'subscribers', permission: 'subscribers.read' },
   { path: 'import', label: 'import', permission: 'subscribers.import' },
   { path: 'segments', label: 'segments', permission: 'segments.read' },
+  { path: 'templates', label: 'templates', permission: 'templates.read' },
   { path: 'campaigns', label: 'campaigns', permission: 'campaigns.read' },
+  { path: 'inbound', label: 'inbound', permission: 'inbound.read' },
   { path: 'privacy', label: 'privacy', permission: 'privacy.read' },
   { path: 'audit', label: 'audit', permission: 'audit.read' },
   { path: 'users', label: 'users', permission: 'users.manage' },
@@ -165,6 +169,10 @@ function Screen({ route }: { route: string[] }) {
       return <SegmentsScreen />;
     case 'campaigns':
       return <CampaignsScreen id={second} />;
+    case 'templates':
+      return <TemplatesScreen id={second} />;
+    case 'inbound':
+      return <InboundScreen />;
     case 'privacy':
       return <PrivacyScreen />;
     case 'audit':
