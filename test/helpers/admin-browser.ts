@@ -120,6 +120,19 @@ export class AdminBrowser {
     const overflow = await this.page.evaluate(
       'document.documentElement.scrollWidth - document.documentElement.clientWidth',
     );
-    expect(overflow, `${screen} scrolls sideways`).to.be.at.most(0);
+    // Elements that stick out of the page (not merely out of a box that scrolls), to name.
+    const culprits = (await this.page.evaluate(`(() => {
+      const width = document.documentElement.clientWidth + 1;
+      const clipped = (e) => {
+        for (let a = e.parentElement; a && a !== document.body; a = a.parentElement)
+          if (getComputedStyle(a).overflowX !== 'visible') return true;
+        return false;
+      };
+      return [...document.querySelectorAll('body *')]
+        .filter((e) => e.getBoundingClientRect().right > width && !clipped(e))
+        .slice(0, 5)
+        .map((e) => e.tagName + '.' + e.className + ' ' + (e.textContent || '').slice(0, 40));
+    })()`)) as string[];
+    expect(overflow, `${screen} scrolls sideways: ${culprits.join(', ')}`).to.be.at.most(0);
   }
 }

@@ -139,8 +139,8 @@ export function SubscriberScreen({ id }: { id: string }) {
     if (!person || !window.confirm(`${t.unsubscribeConfirm} ${person.email}`)) return;
     const { error: failure } = await api.DELETE('/api/v1/subscribers/{id}', path);
     setError(failure ? messageOf(failure) : null);
-    if (!failure) setStatus(t.unsubscribedDone);
     await load();
+    if (!failure) setStatus(t.unsubscribedDone);
   }
 
   if (!person) return error ? <ErrorText message={error} /> : <p>{t.loading}</p>;
