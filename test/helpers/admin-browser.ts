@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
@@ -8,7 +8,7 @@ import path from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { projectRoot } from '../../src/shared/paths.js';
 import { bootApp, type TestApp, type TestAppOptions } from './app.js';
-import { launchChromium } from './browser.js';
+import { CHROMIUM, launchChromium } from './browser.js';
 
 /** Where the browser tests write their screenshots (docs/images takes its pictures from here). */
 export const SHOTS = path.join(projectRoot, 'test-results', 'admin');
@@ -22,6 +22,13 @@ interface AxeViolation {
   impact: string | null;
   help: string;
   nodes: string[][];
+}
+
+/** Skips the suite (saying why) on a machine without Debian's Chromium. */
+export function requireChromium(suite: Mocha.Context): void {
+  if (existsSync(CHROMIUM)) return;
+  console.error(`  skipped: no Chromium at ${CHROMIUM}`);
+  suite.skip();
 }
 
 /** The same build `npm start` makes; skipped when nothing changed since the last one. */

@@ -1,4 +1,5 @@
 import type { ReactNode } from 'react';
+import { useT } from '../i18n';
 
 export interface Column<T> {
   header: string;
@@ -10,17 +11,22 @@ export interface Column<T> {
 
 /**
  * A table of rows with a caption for screen readers, scrolling sideways inside its own box on a
- * narrow screen instead of widening the page.
+ * narrow screen instead of widening the page. Rows still loading (null) say so; no rows say
+ * "nothing found", or `empty` when given.
  */
 export function DataTable<T>(props: {
   caption: string;
-  columns: Array<Column<T> | false>;
-  rows: readonly T[];
+  columns: Array<Column<T>>;
+  rows: readonly T[] | null;
+  empty?: string;
   rowKey(row: T): string;
   rowClass?(row: T): string | undefined;
   testId?: string;
 }) {
-  const columns = props.columns.filter((c): c is Column<T> => c !== false);
+  const t = useT();
+  const columns = props.columns;
+  if (props.rows === null) return <p>{t.loading}</p>;
+  if (props.rows.length === 0) return <p>{props.empty ?? t.noResults}</p>;
   return (
     <div className="table-wrap">
       <table data-testid={props.testId}>

@@ -118,20 +118,16 @@ function CampaignList() {
           </button>
         </form>
       ) : null}
-      {page === null ? (
-        <p>{t.loading}</p>
-      ) : (
-        <DataTable
-          caption={t.campaigns}
-          rows={page.items}
-          rowKey={(c) => c.id}
-          columns={[
-            { header: t.name, cell: (c) => <Link to={`campaigns/${c.id}`}>{c.name}</Link> },
-            { header: t.status, cell: (c) => t.campaignStatus[c.status] },
-            { header: t.sent, cell: (c) => `${c.stats.sent} / ${c.stats.recipients}` },
-          ]}
-        />
-      )}
+      <DataTable
+        caption={t.campaigns}
+        rows={page?.items ?? null}
+        rowKey={(c) => c.id}
+        columns={[
+          { header: t.name, cell: (c) => <Link to={`campaigns/${c.id}`}>{c.name}</Link> },
+          { header: t.status, cell: (c) => t.campaignStatus[c.status] },
+          { header: t.sent, cell: (c) => `${c.stats.sent} / ${c.stats.recipients}` },
+        ]}
+      />
       {pager}
     </>
   );

@@ -66,63 +66,58 @@ export function InboundScreen() {
       <p>{t.inboundIntro}</p>
       <ErrorText message={error} />
       <Status message={status} />
-      {messages === null ? (
-        <p>{t.loading}</p>
-      ) : messages.length === 0 ? (
-        <p>{t.nothingToReview}</p>
-      ) : (
-        <DataTable
-          caption={t.inbound}
-          testId="inbound-review"
-          rows={messages}
-          rowKey={(m) => m.id}
-          columns={[
-            { header: t.received, cell: (m) => new Date(m.receivedAt).toLocaleString() },
-            { header: t.sender, cell: (m) => m.from },
-            {
-              header: t.subject,
-              cell: (m) => (
-                <>
-                  {m.subject}
-                  {reading?.id === m.id ? (
-                    <pre className="code message-text">{reading.text}</pre>
-                  ) : null}
-                </>
-              ),
-            },
-            {
-              header: t.reason,
-              cell: (m) => (
-                <>
-                  <code>{m.classification ?? ''}</code> {m.detail ?? ''}
-                </>
-              ),
-            },
-            {
-              header: t.action,
-              hiddenHeader: true,
-              className: 'actions',
-              cell: (m) => (
-                <>
-                  <button type="button" onClick={() => void read(m)}>
-                    {t.readMessage} <span className="visually-hidden">{m.subject}</span>
-                  </button>
-                  {can('inbound.write') ? (
-                    <>
-                      <button type="button" onClick={() => void act(m, 'unsubscribe')}>
-                        {t.unsubscribeSender} <span className="visually-hidden">{m.from}</span>
-                      </button>
-                      <button type="button" onClick={() => void act(m, 'ignore')}>
-                        {t.dismiss} <span className="visually-hidden">{m.from}</span>
-                      </button>
-                    </>
-                  ) : null}
-                </>
-              ),
-            },
-          ]}
-        />
-      )}
+      <DataTable
+        caption={t.inbound}
+        testId="inbound-review"
+        rows={messages}
+        rowKey={(m) => m.id}
+        columns={[
+          { header: t.received, cell: (m) => new Date(m.receivedAt).toLocaleString() },
+          { header: t.sender, cell: (m) => m.from },
+          {
+            header: t.subject,
+            cell: (m) => (
+              <>
+                {m.subject}
+                {reading?.id === m.id ? (
+                  <pre className="code message-text">{reading.text}</pre>
+                ) : null}
+              </>
+            ),
+          },
+          {
+            header: t.reason,
+            cell: (m) => (
+              <>
+                <code>{m.classification ?? ''}</code> {m.detail ?? ''}
+              </>
+            ),
+          },
+          {
+            header: t.action,
+            hiddenHeader: true,
+            className: 'actions',
+            cell: (m) => (
+              <>
+                <button type="button" onClick={() => void read(m)}>
+                  {t.readMessage} <span className="visually-hidden">{m.subject}</span>
+                </button>
+                {can('inbound.write') ? (
+                  <>
+                    <button type="button" onClick={() => void act(m, 'unsubscribe')}>
+                      {t.unsubscribeSender} <span className="visually-hidden">{m.from}</span>
+                    </button>
+                    <button type="button" onClick={() => void act(m, 'ignore')}>
+                      {t.dismiss} <span className="visually-hidden">{m.from}</span>
+                    </button>
+                  </>
+                ) : null}
+              </>
+            ),
+          },
+        ]}
+        empty={t.nothingToReview}
+      />
       <Pager
         labels={t}
         hasPrevious={befores.length > 1}

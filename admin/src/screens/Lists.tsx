@@ -61,44 +61,40 @@ export function ListsScreen() {
           }}
         />
       ) : null}
-      {page === null ? (
-        <p>{t.loading}</p>
-      ) : (
-        <DataTable
-          caption={t.lists}
-          rows={page.items}
-          rowKey={(l) => l.id}
-          columns={[
-            { header: t.name, cell: (l) => l.name },
-            { header: t.slug, cell: (l) => <code>{l.slug}</code> },
-            {
-              header: t.members,
-              cell: (l) =>
-                `${l.counts.subscribed ?? 0} ${t.subscribed}, ${l.counts.unconfirmed ?? 0} ` +
-                `${t.unconfirmed}, ${l.counts.unsubscribed ?? 0} ${t.unsubscribed}`,
-            },
-            {
-              header: t.editList,
-              hiddenHeader: true,
-              className: 'actions',
-              cell: (l) => (
-                <>
-                  {can('lists.write') ? (
-                    <button type="button" onClick={() => setEditing(l)}>
-                      {t.editList}
-                      <span className="visually-hidden"> {l.name}</span>
-                    </button>
-                  ) : null}
-                  <button type="button" onClick={() => setEmbedFor(l)}>
-                    {t.embedForm}
+      <DataTable
+        caption={t.lists}
+        rows={page?.items ?? null}
+        rowKey={(l) => l.id}
+        columns={[
+          { header: t.name, cell: (l) => l.name },
+          { header: t.slug, cell: (l) => <code>{l.slug}</code> },
+          {
+            header: t.members,
+            cell: (l) =>
+              `${l.counts.subscribed ?? 0} ${t.subscribed}, ${l.counts.unconfirmed ?? 0} ` +
+              `${t.unconfirmed}, ${l.counts.unsubscribed ?? 0} ${t.unsubscribed}`,
+          },
+          {
+            header: t.editList,
+            hiddenHeader: true,
+            className: 'actions',
+            cell: (l) => (
+              <>
+                {can('lists.write') ? (
+                  <button type="button" onClick={() => setEditing(l)}>
+                    {t.editList}
                     <span className="visually-hidden"> {l.name}</span>
                   </button>
-                </>
-              ),
-            },
-          ]}
-        />
-      )}
+                ) : null}
+                <button type="button" onClick={() => setEmbedFor(l)}>
+                  {t.embedForm}
+                  <span className="visually-hidden"> {l.name}</span>
+                </button>
+              </>
+            ),
+          },
+        ]}
+      />
       {pager}
       {embedFor ? <EmbedForm list={embedFor} /> : null}
     </>

@@ -66,49 +66,43 @@ export function PrivacyScreen() {
       <h1>{t.privacy}</h1>
       <ErrorText message={error} />
       <Status message={status} />
-      {requests === null ? (
-        <p>{t.loading}</p>
-      ) : requests.length === 0 ? (
-        <p>{t.noResults}</p>
-      ) : (
-        <DataTable
-          caption={t.openRequests}
-          testId="privacy-requests"
-          rows={requests}
-          rowKey={(r) => r.id}
-          rowClass={(r) => (r.overdue ? 'overdue' : undefined)}
-          columns={[
-            { header: t.requestType, cell: (r) => r.type },
-            { header: t.email, cell: (r) => r.emailMasked },
-            {
-              header: t.due,
-              cell: (r) => (
-                <>
-                  {r.dueDate} {r.overdue ? <strong className="warn">({t.overdue})</strong> : null}
-                </>
-              ),
-            },
-            { header: t.status, cell: (r) => r.status },
-            {
-              header: t.action,
-              hiddenHeader: true,
-              className: 'actions',
-              cell: (r) => (
-                <>
-                  <button type="button" onClick={() => void exportFor(r)}>
-                    {t.exportData}
+      <DataTable
+        caption={t.openRequests}
+        testId="privacy-requests"
+        rows={requests}
+        rowKey={(r) => r.id}
+        rowClass={(r) => (r.overdue ? 'overdue' : undefined)}
+        columns={[
+          { header: t.requestType, cell: (r) => r.type },
+          { header: t.email, cell: (r) => r.emailMasked },
+          {
+            header: t.due,
+            cell: (r) => (
+              <>
+                {r.dueDate} {r.overdue ? <strong className="warn">({t.overdue})</strong> : null}
+              </>
+            ),
+          },
+          { header: t.status, cell: (r) => r.status },
+          {
+            header: t.action,
+            hiddenHeader: true,
+            className: 'actions',
+            cell: (r) => (
+              <>
+                <button type="button" onClick={() => void exportFor(r)}>
+                  {t.exportData}
+                </button>
+                {can('privacy.write') && r.type === 'erasure' ? (
+                  <button type="button" onClick={() => void erase(r)}>
+                    {t.erase}
                   </button>
-                  {can('privacy.write') && r.type === 'erasure' ? (
-                    <button type="button" onClick={() => void erase(r)}>
-                      {t.erase}
-                    </button>
-                  ) : null}
-                </>
-              ),
-            },
-          ]}
-        />
-      )}
+                ) : null}
+              </>
+            ),
+          },
+        ]}
+      />
       {can('privacy.write') ? (
         <form className="panel" onSubmit={(e) => void register(e)} aria-labelledby="new-request">
           <h2 id="new-request">{t.newRequest}</h2>
@@ -192,37 +186,32 @@ function RetentionSection() {
         </form>
       ) : null}
       <h3>{t.retentionRuns}</h3>
-      {reports === null ? (
-        <p>{t.loading}</p>
-      ) : (
-        <DataTable<RetentionRun>
-          caption={t.retentionRuns}
-          testId="retention-runs"
-          rows={reports.items}
-          rowKey={(r) => r.id}
-          columns={[
-            { header: t.started, cell: (r) => when(r.startedAt) },
-            {
-              header: t.status,
-              cell: (r) =>
-                `${r.trigger}${r.dryRun ? ` · ${t.dryRun}` : ''}${r.error ? ` · ${r.error}` : ''}`,
-            },
-            {
-              header: t.rule,
-              cell: (r) => (
-                <ul className="plain">
-                  {r.rules.map((rule) => (
-                    <li key={rule.rule}>
-                      <code>{rule.rule}</code>: {t.matched} {rule.matched}, {t.removed}{' '}
-                      {rule.removed}
-                    </li>
-                  ))}
-                </ul>
-              ),
-            },
-          ]}
-        />
-      )}
+      <DataTable<RetentionRun>
+        caption={t.retentionRuns}
+        testId="retention-runs"
+        rows={reports?.items ?? null}
+        rowKey={(r) => r.id}
+        columns={[
+          { header: t.started, cell: (r) => when(r.startedAt) },
+          {
+            header: t.status,
+            cell: (r) =>
+              `${r.trigger}${r.dryRun ? ` · ${t.dryRun}` : ''}${r.error ? ` · ${r.error}` : ''}`,
+          },
+          {
+            header: t.rule,
+            cell: (r) => (
+              <ul className="plain">
+                {r.rules.map((rule) => (
+                  <li key={rule.rule}>
+                    <code>{rule.rule}</code>: {t.matched} {rule.matched}, {t.removed} {rule.removed}
+                  </li>
+                ))}
+              </ul>
+            ),
+          },
+        ]}
+      />
     </section>
   );
 }

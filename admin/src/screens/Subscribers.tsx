@@ -79,30 +79,24 @@ export function SubscribersScreen() {
         </button>
       </form>
       <ErrorText message={error} />
-      {page === null ? (
-        <p>{t.loading}</p>
-      ) : page.items.length === 0 ? (
-        <p>{t.noResults}</p>
-      ) : (
-        <DataTable
-          caption={t.subscribers}
-          rows={page.items}
-          rowKey={(s) => s.id}
-          columns={[
-            {
-              header: t.email,
-              cell: (s) => <Link to={`subscribers/${s.id}`}>{s.email}</Link>,
-            },
-            { header: t.name, cell: (s) => s.name },
-            { header: t.status, cell: (s) => t[s.status] },
-            {
-              header: t.lists,
-              cell: (s) =>
-                s.lists.map((l) => `${l.slug} (${membershipStatus(t, l.status)})`).join(', '),
-            },
-          ]}
-        />
-      )}
+      <DataTable
+        caption={t.subscribers}
+        rows={page?.items ?? null}
+        rowKey={(s) => s.id}
+        columns={[
+          {
+            header: t.email,
+            cell: (s) => <Link to={`subscribers/${s.id}`}>{s.email}</Link>,
+          },
+          { header: t.name, cell: (s) => s.name },
+          { header: t.status, cell: (s) => t[s.status] },
+          {
+            header: t.lists,
+            cell: (s) =>
+              s.lists.map((l) => `${l.slug} (${membershipStatus(t, l.status)})`).join(', '),
+          },
+        ]}
+      />
       {pager}
     </>
   );

@@ -37,22 +37,16 @@ function TemplateList() {
         </button>
       ) : null}
       <ErrorText message={error} />
-      {page === null ? (
-        <p>{t.loading}</p>
-      ) : page.items.length === 0 ? (
-        <p>{t.noResults}</p>
-      ) : (
-        <DataTable
-          caption={t.templates}
-          rows={page.items}
-          rowKey={(tpl) => tpl.id}
-          columns={[
-            { header: t.name, cell: (tpl) => <Link to={`templates/${tpl.id}`}>{tpl.name}</Link> },
-            { header: t.defaultSubject, cell: (tpl) => tpl.subject ?? '' },
-            { header: t.updated, cell: (tpl) => new Date(tpl.updatedAt).toLocaleString() },
-          ]}
-        />
-      )}
+      <DataTable
+        caption={t.templates}
+        rows={page?.items ?? null}
+        rowKey={(tpl) => tpl.id}
+        columns={[
+          { header: t.name, cell: (tpl) => <Link to={`templates/${tpl.id}`}>{tpl.name}</Link> },
+          { header: t.defaultSubject, cell: (tpl) => tpl.subject ?? '' },
+          { header: t.updated, cell: (tpl) => new Date(tpl.updatedAt).toLocaleString() },
+        ]}
+      />
       {pager}
     </>
   );

@@ -1,15 +1,14 @@
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { Secret, TOTP } from 'otpauth';
 import type { Page } from 'playwright-core';
 import { projectRoot } from '../../../src/shared/paths.js';
 import type { TestApp } from '../../helpers/app.js';
-import { AdminBrowser } from '../../helpers/admin-browser.js';
+import { AdminBrowser, requireChromium } from '../../helpers/admin-browser.js';
 import { drain } from '../../helpers/audience.js';
-import { CHROMIUM } from '../../helpers/browser.js';
 import { email } from '../../helpers/factories.js';
 import { SmtpSink, type SunkMessage } from '../../helpers/smtp-sink.js';
 
@@ -31,10 +30,7 @@ describe('admin app in a real browser', function () {
   let totp: TOTP;
 
   before(async function () {
-    if (!existsSync(CHROMIUM)) {
-      console.error(`  skipped: no Chromium at ${CHROMIUM}`);
-      this.skip();
-    }
+    requireChromium(this);
     sink = await new SmtpSink().start();
     browser = await AdminBrowser.start({
       password: PASSWORD,
@@ -208,6 +204,7 @@ describe('admin app in a real browser', function () {
     const preview = page.frameLocator('iframe[title="Esikatselu"]');
     await preview.getByText('Tervetuloa kevääseen').waitFor();
     await page.getByRole('button', { name: 'Mobiili' }).click();
+    await page.locator('iframe.preview.mobile').waitFor();
     const frameWidth = await page
       .locator('iframe[title="Esikatselu"]')
       .evaluate((f) => f.clientWidth);

@@ -1,11 +1,9 @@
 import { expect } from 'chai';
-import { existsSync } from 'node:fs';
 import type { Page } from 'playwright-core';
 import { loadCorpus } from '../../../scripts/eval-replies.js';
 import type { TestApp } from '../../helpers/app.js';
-import { AdminBrowser } from '../../helpers/admin-browser.js';
+import { AdminBrowser, requireChromium } from '../../helpers/admin-browser.js';
 import { drain } from '../../helpers/audience.js';
-import { CHROMIUM } from '../../helpers/browser.js';
 import { email } from '../../helpers/factories.js';
 import { crlf, signExampleCom, testDns } from '../../helpers/inbound.js';
 import { SmtpSink } from '../../helpers/smtp-sink.js';
@@ -42,10 +40,7 @@ describe('admin screens: templates, scheduling, review, a person, retention', fu
     t.db.models.AuditEntry.countDocuments({ action, ...(subjectId ? { subjectId } : {}) });
 
   before(async function () {
-    if (!existsSync(CHROMIUM)) {
-      console.error(`  skipped: no Chromium at ${CHROMIUM}`);
-      this.skip();
-    }
+    requireChromium(this);
     sink = await new SmtpSink().start();
     browser = await AdminBrowser.start({
       password: PASSWORD,
@@ -128,6 +123,7 @@ describe('admin screens: templates, scheduling, review, a person, retention', fu
     const preview = page.frameLocator('iframe[title="Esikatselu"]');
     await preview.getByText('Terveisin Testikauppa Oy').waitFor();
     await page.getByRole('button', { name: 'Mobiili' }).click();
+    await page.locator('iframe.preview.mobile').waitFor();
     const width = await page.locator('iframe[title="Esikatselu"]').evaluate((f) => f.clientWidth);
     expect(width).to.be.at.most(375);
     await browser.axe('template editor');
@@ -172,10 +168,10 @@ describe('admin screens: templates, scheduling, review, a person, retention', fu
     await page.getByLabel('Ajastettuna').check();
     await page.getByLabel('Lähetysaika').fill(local);
     await browser.axe('campaign schedule');
+    await browser.shot('21-campaign-schedule');
     await page.getByRole('button', { name: 'Ajasta' }).click();
     await page.locator('[data-testid=campaign-status][data-status=scheduled]').waitFor();
     await page.getByText('Ajastettu', { exact: false }).first().waitFor();
-    await browser.shot('21-campaign-scheduled');
     const scheduled = await t.http.get(`/api/v1/campaigns/${campaignId}`).set(admin()).expect(200);
     expect(scheduled.body.sendAt).to.equal(new Date(at - (at % MINUTE)).toISOString());
 
@@ -323,7 +319,6 @@ describe('admin screens: templates, scheduling, review, a person, retention', fu
     await browser.signIn(users.sales);
     await browser.open(/Tietosuoja/);
     const runs = page.getByTestId('retention-runs');
-    await runs.waitFor();
     expect(await page.getByLabel('Koeajo (vain laskenta)').isChecked()).to.equal(true);
     await page.getByRole('button', { name: 'Aja säilytyssäännöt nyt' }).click();
     await runs.getByText(/api · Koeajo/).waitFor();
