@@ -28,7 +28,8 @@ export function DataTable<T>(props: {
   if (props.rows === null) return <p>{t.loading}</p>;
   if (props.rows.length === 0) return <p>{props.empty ?? t.noResults}</p>;
   return (
-    <div className="table-wrap">
+    // A region that may scroll sideways takes focus, so a keyboard can scroll it too.
+    <div className="table-wrap" role="region" aria-label={props.caption} tabIndex={0}>
       <table data-testid={props.testId}>
         <caption className="visually-hidden">{props.caption}</caption>
         <thead>
