@@ -91,11 +91,16 @@ export function MjmlEditor(props: {
     // The editor owns its text after the first render; later props.value changes come from it.
   }, []);
 
+  // Problems inside an included partial have their lines in that file, not here.
+  const ownLines = props.errors
+    .filter((e) => !e.file)
+    .map((e) => e.line)
+    .join(',');
   useEffect(() => {
-    // Problems inside an included partial have their lines in that file, not here.
-    const own = props.errors.filter((e) => !e.file).map((e) => e.line);
-    view.current?.dispatch({ effects: showErrors.of(own) });
-  }, [props.errors]);
+    // Only a change of the marked lines touches the editor (a dispatch can scroll the page).
+    const lines = ownLines ? ownLines.split(',').map(Number) : [];
+    view.current?.dispatch({ effects: showErrors.of(lines) });
+  }, [ownLines]);
 
   function insert(variable: string) {
     const editor = view.current;

@@ -203,7 +203,9 @@ describe('admin app in a real browser', function () {
     await page.getByRole('button', { name: 'Esikatselu' }).click();
     const preview = page.frameLocator('iframe[title="Esikatselu"]');
     await preview.getByText('Tervetuloa kevääseen').waitFor();
-    await page.getByRole('button', { name: 'Mobiili' }).click();
+    // By keyboard: a pointer click here raced the page's scrolling and hit the frame instead.
+    await page.getByRole('button', { name: 'Mobiili' }).focus();
+    await page.keyboard.press('Enter');
     await page.locator('iframe.preview.mobile').waitFor();
     const frameWidth = await page
       .locator('iframe[title="Esikatselu"]')
