@@ -123,7 +123,9 @@ describe('admin screens: templates, scheduling, review, a person, retention', fu
       .click();
     const preview = page.frameLocator('iframe[title="Esikatselu"]');
     await preview.getByText('Terveisin Testikauppa Oy').waitFor();
-    await page.getByRole('button', { name: 'Mobiili' }).click();
+    // By keyboard, as in the journey (a pointer click can race the page's scrolling).
+    await page.getByRole('button', { name: 'Mobiili' }).focus();
+    await page.keyboard.press('Enter');
     await page.locator('iframe.preview.mobile').waitFor();
     const width = await page.locator('iframe[title="Esikatselu"]').evaluate((f) => f.clientWidth);
     expect(width).to.be.at.most(375);
