@@ -1,4 +1,4 @@
-import { useEffect, useState, type FormEvent } from 'react';
+import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { api, messageOf } from '../api/client';
 import type { Answer, QueryOf } from '../api/types';
 import { DataTable } from '../components/DataTable';
@@ -146,6 +146,7 @@ function CampaignScreen({ id }: { id: string }) {
   const [testTo, setTestTo] = useState(me.email);
   const [status, setStatus] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
+  const loaded = useRef(false);
 
   async function load() {
     const { data, error: failure } = await api.GET('/api/v1/campaigns/{id}', {
@@ -153,8 +154,15 @@ function CampaignScreen({ id }: { id: string }) {
     });
     if (!data) return setError(messageOf(failure));
     setCampaign(data);
-    setSubject((s) => s || data.subject);
-    setMjml((m) => m ?? data.mjml);
+    if (loaded.current) return;
+    // The first load fills the editor, and shows a send time stored earlier so a save keeps it.
+    loaded.current = true;
+    setSubject(data.subject);
+    setMjml(data.mjml);
+    if (data.sendAt) {
+      setWhen('later');
+      setSendAt(localInputValue(new Date(data.sendAt)));
+    }
   }
   useEffect(() => void load(), [id]);
   // Progress is polled while the worker sends.
@@ -357,6 +365,15 @@ function CampaignScreen({ id }: { id: string }) {
         </section>
       ) : null}
     </>
+  );
+}
+
+/** A date as a datetime-local field shows it: the browser's local time, to the minute. */
+function localInputValue(d: Date): string {
+  const two = (n: number) => String(n).padStart(2, '0');
+  return (
+    `${d.getFullYear()}-${two(d.getMonth() + 1)}-${two(d.getDate())}` +
+    `T${two(d.getHours())}:${two(d.getMinutes())}`
   );
 }
 

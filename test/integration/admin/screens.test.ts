@@ -170,6 +170,13 @@ describe('admin screens: templates, scheduling, review, a person, retention', fu
     })()`)) as string;
     await page.getByLabel('Ajastettuna').check();
     await page.getByLabel('Lähetysaika').fill(local);
+    // A save (the preview saves first) stores the time; the page shows it again when reopened.
+    await page.getByRole('button', { name: 'Esikatselu' }).click();
+    await page.frameLocator('iframe[title="Esikatselu"]').getByText('Terveisin').waitFor();
+    await page.reload();
+    await page.getByRole('textbox', { name: 'Sisältö (MJML)' }).waitFor();
+    expect(await page.getByLabel('Ajastettuna').isChecked()).to.equal(true);
+    expect(await page.getByLabel('Lähetysaika').inputValue()).to.equal(local);
     await browser.axe('campaign schedule');
     await browser.shot('21-campaign-schedule');
     await page.getByRole('button', { name: 'Ajasta' }).click();
