@@ -110,7 +110,7 @@ export function buildServices(a: Adapters, overrides: Partial<Ports> = {}) {
   const campaignLists = campaignListsFrom(a.db.connection);
   const campaignRenderer = new MjmlCampaignRenderer();
   const systemMails = new SystemMailRenderer(a.config.org);
-  const templates = new TemplateService(models, campaignRenderer);
+  const templates = new TemplateService(models, campaignRenderer, a.config.org);
   const segments = new SegmentService(models, a.clock);
   const imports = new ImportService(
     models,

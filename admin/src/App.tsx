@@ -6,6 +6,7 @@ import { AuditScreen } from './screens/Audit';
 import { AutomationsScreen } from './screens/Automations';
 import { WebhooksScreen } from './screens/Webhooks';
 import { ImportScreen } from './screens/Import';
+import { InboundScreen } from './screens/Inbound';
 import { ListsScreen } from './screens/Lists';
 import { Overview } from './screens/Overview';
 import { PrivacyScreen } from './screens/Privacy';
@@ -18,6 +19,7 @@ import { Link } from './ui';
 
 // The editor (CodeMirror) is loaded only when a campaign is opened: it is most of the weight.
 const CampaignsScreen = lazy(() => import('./screens/Campaigns'));
+const TemplatesScreen = lazy(() => import('./screens/Templates'));
 
 interface NavItem {
   path: string;
@@ -30,9 +32,11 @@ const NAV: NavItem[] = [
   { path: 'subscribers', label: 'subscribers', permission: 'subscribers.read' },
   { path: 'import', label: 'import', permission: 'subscribers.import' },
   { path: 'segments', label: 'segments', permission: 'segments.read' },
+  { path: 'templates', label: 'templates', permission: 'templates.read' },
   { path: 'campaigns', label: 'campaigns', permission: 'campaigns.read' },
   { path: 'automations', label: 'automations', permission: 'automations.read' },
   { path: 'webhooks', label: 'webhooks', permission: 'webhooks.manage' },
+  { path: 'inbound', label: 'inbound', permission: 'inbound.read' },
   { path: 'privacy', label: 'privacy', permission: 'privacy.read' },
   { path: 'audit', label: 'audit', permission: 'audit.read' },
   { path: 'users', label: 'users', permission: 'users.manage' },
@@ -173,6 +177,10 @@ function Screen({ route }: { route: string[] }) {
       return <AutomationsScreen id={second} />;
     case 'webhooks':
       return <WebhooksScreen />;
+    case 'templates':
+      return <TemplatesScreen id={second} />;
+    case 'inbound':
+      return <InboundScreen />;
     case 'privacy':
       return <PrivacyScreen />;
     case 'audit':

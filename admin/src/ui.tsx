@@ -73,11 +73,3 @@ export function Pager(props: {
     </nav>
   );
 }
-
-/** The same query at another page: `cursor` replaced, or removed for the first page. */
-export function atCursor<Q extends { cursor?: string }>(query: Q, cursor: string | undefined): Q {
-  const next = { ...query };
-  delete next.cursor;
-  if (cursor) next.cursor = cursor;
-  return next;
-}

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { auditContext } from '../http/types.js';
 import type { RouteDef } from '../http/routes.js';
-import { dateTime, emptyBody, singleLine } from '../http/schemas.js';
+import { cursorQuery, dateTime, emptyBody, page, singleLine } from '../http/schemas.js';
 import { parseInput } from '../http/validate.js';
 import { CAMPAIGN_STATUSES } from '../db/models/campaign.js';
 import { UNSUBSCRIBE_CHANNELS } from '../db/models/unsubscribe-event.js';
@@ -42,6 +42,7 @@ const createBody = z.strictObject({
   trackOpens: campaignFields.trackOpens.optional(),
 });
 const patchBody = z.strictObject(campaignFields).partial();
+const listQuery = z.strictObject({ ...cursorQuery });
 const testBody = z.strictObject({ emails: z.array(z.email()).min(1).max(10) });
 const previewBody = z.strictObject({ subscriberId: objectId.optional() });
 
@@ -159,9 +160,10 @@ export function campaignRoutes(s: Services): RouteDef[] {
       method: 'get',
       path: '/campaigns',
       permission: 'campaigns.read',
-      summary: 'List campaigns with their stats',
-      response: z.object({ items: z.array(campaignView) }),
-      handler: async (_req, res) => res.json({ items: await c.list() }),
+      summary: 'Campaigns with their stats, newest first, paged by cursor',
+      query: listQuery,
+      response: page(campaignView),
+      handler: async (req, res) => res.json(await c.list(parseInput(listQuery, req.query))),
     },
     {
       method: 'get',

@@ -5,7 +5,9 @@ import type { Models } from '../db/models/index.js';
 import type { Mailer } from '../mail/mailer.js';
 import type { AuditContext, AuditLog } from '../privacy/audit.js';
 import type { Clock } from '../shared/clock.js';
+import { decodeCursor, encodeCursor } from '../shared/cursor.js';
 import { AppError, badRequest, notFound } from '../shared/errors.js';
+import { idsBefore } from '../db/keyset.js';
 import type { AudienceSource } from './audience.js';
 import type { CampaignRenderer, RenderedMail } from './render/types.js';
 import { sendingClaims } from '../db/claims.js';
@@ -71,6 +73,8 @@ export interface CampaignView {
 
 type Campaign = CampaignDoc & { _id: Types.ObjectId };
 
+/** Each campaign on a page costs a stats read; a page stays small. */
+const DEFAULT_PAGE = 50;
 const EDITABLE: CampaignStatus[] = ['draft', 'scheduled'];
 const SAMPLE: Omit<MailRecipient, 'email'> = {
   subscriberId: NOBODY,
@@ -145,12 +149,21 @@ export class CampaignService implements GuardedCampaigns {
     return this.view(doc.toObject() as Campaign);
   }
 
-  async list(): Promise<CampaignView[]> {
-    const docs = await this.models.Campaign.find()
-      .sort({ createdAt: -1 })
-      .limit(500)
+  /** A page of campaigns, newest first, with their stats; keyset on `_id`. */
+  async list(
+    page: { cursor?: string; limit?: number } = {},
+  ): Promise<{ items: CampaignView[]; nextCursor: string | null }> {
+    const limit = page.limit ?? DEFAULT_PAGE;
+    const before = page.cursor ? new Types.ObjectId(decodeCursor(page.cursor)) : undefined;
+    const found = await this.models.Campaign.find({ _id: idsBefore(before) })
+      .sort({ _id: -1 })
+      .limit(limit + 1)
       .lean<Campaign[]>();
-    return Promise.all(docs.map((d) => this.view(d)));
+    const docs = found.slice(0, limit);
+    return {
+      items: await Promise.all(docs.map((d) => this.view(d))),
+      nextCursor: found.length > limit ? encodeCursor(String(docs.at(-1)!._id)) : null,
+    };
   }
 
   /** One campaign with its MJML source, for the editor; lists leave the source out. */

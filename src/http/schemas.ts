@@ -34,8 +34,18 @@ export const singleLine = (max: number) =>
     );
 export const page = <T extends z.ZodType>(item: T) =>
   z.object({ items: z.array(item), nextCursor: z.string().nullable() });
+/** A problem of a template at its line (MJML, variables, includes), for editors to mark. */
+const lineError = z.looseObject({
+  line: z.number().int(),
+  message: z.string(),
+  file: z.string().optional(),
+});
 export const errorBody = z.object({
-  error: z.looseObject({ code: z.string(), message: z.string() }),
+  error: z.looseObject({
+    code: z.string(),
+    message: z.string(),
+    errors: z.array(lineError).optional(),
+  }),
 });
 /** The body of a POST that takes none: absent, or an empty JSON object. */
 export const emptyBody = z.strictObject({});

@@ -9,6 +9,7 @@ import { AppError } from '../shared/errors.js';
  * (hetuSealed), address and phone are not fields here on purpose.
  *
  *   {"all": [rule, ...]} | {"any": [rule, ...]}                    groups, nest up to MAX_DEPTH
+ *   {"not": rule}                                                 everyone the rule does not select
  *   {"field": "status", "op": "in", "value": ["subscribed"]}      subscriber fields
  *   {"attribute": "tier", "op": "eq", "value": "gold"}            attributes.KEY
  *   {"list": "<id or slug>", "status": ["subscribed"], "member": true}
@@ -125,9 +126,11 @@ export type ListCondition = z.output<typeof listCondition>;
 export type OrderCondition = z.output<typeof orderCondition>;
 export type Condition = FieldCondition | AttributeCondition | ListCondition | OrderCondition;
 export type Group = { all: Rule[] } | { any: Rule[] };
-export type Rule = Group | Condition;
+export type Negation = { not: Rule };
+export type Rule = Group | Negation | Condition;
 
 export const isGroup = (r: Rule): r is Group => 'all' in r || 'any' in r;
+export const isNegation = (r: Rule): r is Negation => 'not' in r;
 
 /**
  * How deep the raw JSON nests, walked before zod sees it so that a hostile, deeply nested body is
@@ -147,6 +150,7 @@ function jsonDepth(value: unknown, limit: number): number {
 }
 
 function measure(rule: Rule, depth: number): { depth: number; conditions: number } {
+  if (isNegation(rule)) return measure(rule.not, depth + 1);
   if (!isGroup(rule)) return { depth: depth - 1, conditions: 1 };
   const children = 'all' in rule ? rule.all : rule.any;
   let maxDepth = depth;
@@ -182,6 +186,7 @@ export const ruleSchema: z.ZodType<Rule> = z
     z.union([
       z.strictObject({ all: z.array(ruleSchema).min(1).max(MAX_CONDITIONS) }),
       z.strictObject({ any: z.array(ruleSchema).min(1).max(MAX_CONDITIONS) }),
+      z.strictObject({ not: ruleSchema }),
       fieldCondition,
       attributeCondition,
       listCondition,

@@ -9,6 +9,7 @@ import { maskEmail } from '../shared/email.js';
 import { AppError, notFound } from '../shared/errors.js';
 import {
   isGroup,
+  isNegation,
   parseRules,
   type AttributeCondition,
   type Condition,
@@ -219,6 +220,8 @@ export class SegmentService {
   }
 
   private async compileRule(rule: Rule): Promise<SubscriberFilter> {
+    // Counts and audiences evaluate a negation as a set (needsSets); compile() still validates it.
+    if (isNegation(rule)) return { $nor: [await this.compileRule(rule.not)] };
     if (isGroup(rule)) {
       const [op, children] =
         'all' in rule ? (['$and', rule.all] as const) : (['$or', rule.any] as const);
@@ -279,7 +282,7 @@ export class SegmentService {
    */
   async includes(rules: Rule, subscriberId: string): Promise<boolean> {
     const only = new Types.ObjectId(subscriberId);
-    if (!hasFacts(rules)) {
+    if (!needsSets(rules)) {
       const filter = await this.compileRule(rules);
       return (await this.models.Subscriber.exists({ $and: [filter, { _id: only }] })) !== null;
     }
@@ -290,7 +293,7 @@ export class SegmentService {
   }
 
   private async select(rules: Rule): Promise<Selected> {
-    if (!hasFacts(rules)) return { filter: await this.compileRule(rules) };
+    if (!needsSets(rules)) return { filter: await this.compileRule(rules) };
     const set = await this.idSet(rules);
     let ids = set.ids;
     if (set.negated) ids = without(await this.everyone(), set.ids);
@@ -301,12 +304,18 @@ export class SegmentService {
 
   /** `only`: evaluate for this one subscriber (the sets then hold at most that id). */
   private async idSet(rule: Rule, only?: Types.ObjectId): Promise<IdSet> {
+    if (isNegation(rule)) {
+      const inner = needsSets(rule.not)
+        ? await this.idSet(rule.not, only)
+        : await this.plainSet(await this.compileRule(rule.not), only);
+      return { ids: inner.ids, negated: !inner.negated, grounded: false };
+    }
     if (!isGroup(rule)) return this.factSet(rule as ListCondition | OrderCondition, only);
     const all = 'all' in rule;
     const children = all ? rule.all : rule.any;
     const parts: IdSet[] = [];
-    for (const child of children.filter(hasFacts)) parts.push(await this.idSet(child, only));
-    const plain = children.filter((c) => !hasFacts(c));
+    for (const child of children.filter(needsSets)) parts.push(await this.idSet(child, only));
+    const plain = children.filter((c) => !needsSets(c));
     if (plain.length > 0) {
       const filters: SubscriberFilter[] = [];
       for (const child of plain) filters.push(await this.compileRule(child));
@@ -318,8 +327,8 @@ export class SegmentService {
             .sort((a, b) => a.ids.size - b.ids.size)
             .at(0)
         : undefined;
-      const ids = new Set<string>();
       if (named) {
+        const ids = new Set<string>();
         const candidates = [...named.ids].map((id) => new Types.ObjectId(id));
         for (let i = 0; i < candidates.length; i += MAX_IDS_PER_READ) {
           const found = await this.models.Subscriber.find(
@@ -328,20 +337,25 @@ export class SegmentService {
           ).lean();
           for (const d of found) ids.add(String(d._id));
         }
+        parts.push({ ids, negated: false, grounded: true });
       } else {
-        const found = await this.models.Subscriber.find(
-          only
-            ? { $and: [{ [all ? '$and' : '$or']: filters }, { _id: only }] }
-            : { [all ? '$and' : '$or']: filters },
-          { _id: 1 },
-        )
-          .batchSize(READ_BATCH)
-          .lean();
-        for (const d of found) ids.add(String(d._id));
+        parts.push(await this.plainSet({ [all ? '$and' : '$or']: filters }, only));
       }
-      parts.push({ ids, negated: false, grounded: true });
     }
     return all ? allOf(parts) : anyOf(parts);
+  }
+
+  /** The subscribers a filter selects (or, given `only`, that one if it does), as a set. */
+  private async plainSet(filter: SubscriberFilter, only?: Types.ObjectId): Promise<IdSet> {
+    const found = await this.models.Subscriber.find(
+      only ? { $and: [filter, { _id: only }] } : filter,
+      {
+        _id: 1,
+      },
+    )
+      .batchSize(READ_BATCH)
+      .lean();
+    return { ids: new Set(found.map((d) => String(d._id))), negated: false, grounded: true };
   }
 
   /** A list or order condition as the set of subscribers it names. */
@@ -484,8 +498,14 @@ interface IdSet {
   grounded: boolean;
 }
 
-const hasFacts = (r: Rule): boolean =>
-  isGroup(r) ? ('all' in r ? r.all : r.any).some(hasFacts) : 'list' in r || 'orders' in r;
+/**
+ * Whether a rule is evaluated as sets of ids rather than as one filter: it names list or order
+ * facts, or negates a part (the complement of a set, not a filter operator the embedded database
+ * may lack).
+ */
+const needsSets = (r: Rule): boolean =>
+  isNegation(r) ||
+  (isGroup(r) ? ('all' in r ? r.all : r.any).some(needsSets) : 'list' in r || 'orders' in r);
 
 function union(sets: Set<string>[]): Set<string> {
   const out = new Set<string>();

@@ -1,10 +1,12 @@
 import { Types, type Connection } from 'mongoose';
 import type { z } from 'zod';
 import { countMatching } from '../db/count.js';
+import { idsAfter } from '../db/keyset.js';
 import type { Models } from '../db/models/index.js';
 import type { ListDoc } from '../db/models/list.js';
 import { MEMBERSHIP_STATUSES } from '../db/models/membership.js';
 import type { AuditContext, AuditLog } from '../privacy/audit.js';
+import { decodeCursor, encodeCursor } from '../shared/cursor.js';
 import { AppError, conflict, isDuplicateKey, notFound } from '../shared/errors.js';
 import type { listCreateBody, listUpdateBody } from './schemas.js';
 
@@ -39,6 +41,8 @@ export interface ListRef {
  */
 export type ListInUseCheck = (listId: string) => Promise<boolean>;
 
+/** Lists are few; a page of them fills every picker in the admin in one read. */
+const DEFAULT_LIST_PAGE = 100;
 const ACTIVE_CAMPAIGN_STATUSES = ['running', 'paused', 'scheduled'];
 
 /** The default check reads the `campaigns` collection directly, since campaigns may not exist yet. */
@@ -73,10 +77,23 @@ export class ListService {
     }
   }
 
-  async list(): Promise<ListView[]> {
-    const lists = await this.models.List.find().sort({ name: 1, _id: 1 }).lean();
+  /** A page of lists in the order they were made, with member counts; keyset on `_id`. */
+  async list(page: { cursor?: string; limit?: number } = {}): Promise<{
+    items: ListView[];
+    nextCursor: string | null;
+  }> {
+    const limit = page.limit ?? DEFAULT_LIST_PAGE;
+    const after = page.cursor ? new Types.ObjectId(decodeCursor(page.cursor)) : undefined;
+    const found = await this.models.List.find({ _id: idsAfter(after) })
+      .sort({ _id: 1 })
+      .limit(limit + 1)
+      .lean();
+    const lists = found.slice(0, limit);
     const counts = await this.counts(lists.map((l) => l._id));
-    return lists.map((l) => toView(l, counts.get(String(l._id)) ?? emptyCounts()));
+    return {
+      items: lists.map((l) => toView(l, counts.get(String(l._id)) ?? emptyCounts())),
+      nextCursor: found.length > limit ? encodeCursor(String(lists.at(-1)!._id)) : null,
+    };
   }
 
   async get(idOrSlug: string): Promise<ListView> {

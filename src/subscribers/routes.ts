@@ -7,6 +7,7 @@ import type { OrderService } from './orders.js';
 import {
   listCreateBody,
   listPage,
+  listQuery,
   listUpdateBody,
   listView,
   orderBatchBody,
@@ -37,9 +38,10 @@ export function subscriberRoutes(s: Deps): RouteDef[] {
       method: 'get',
       path: '/lists',
       permission: 'lists.read',
-      summary: 'All lists with member counts by membership status',
+      summary: 'Lists with member counts by membership status, oldest first, paged by cursor',
+      query: listQuery,
       response: listPage,
-      handler: async (_req, res) => res.json({ items: await s.lists.list() }),
+      handler: async (req, res) => res.json(await s.lists.list(parseInput(listQuery, req.query))),
     },
     {
       method: 'post',

@@ -58,7 +58,8 @@ export const listView = z.object({
   createdAt: dateTime,
   updatedAt: dateTime,
 });
-export const listPage = z.object({ items: z.array(listView) });
+export const listPage = page(listView);
+export const listQuery = z.strictObject({ ...cursorQuery });
 
 // ---- subscribers
 

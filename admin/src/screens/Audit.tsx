@@ -1,33 +1,26 @@
-import { useEffect, useState, type FormEvent } from 'react';
-import { api, messageOf } from '../api/client';
+import { useState, type FormEvent } from 'react';
+import { api } from '../api/client';
 import type { Answer, QueryOf } from '../api/types';
+import { DataTable } from '../components/DataTable';
+import { TextField } from '../components/fields';
+import { useCursorPages } from '../components/paging';
 import { useT } from '../i18n';
-import { atCursor, ErrorText, Field, Pager } from '../ui';
+import { ErrorText } from '../ui';
 
 type Query = QueryOf<'/api/v1/audit'>;
-type Page = Answer<'/api/v1/audit'>;
+type Entry = Answer<'/api/v1/audit'>['items'][number];
+const fetchPage = (query: Query) => api.GET('/api/v1/audit', { params: { query } });
 
 /** The audit trail for auditors: newest first, filtered and paged by the server. */
 export function AuditScreen() {
   const t = useT();
   const [filter, setFilter] = useState({ subject: '', actor: '' });
-  const [query, setQuery] = useState<Query>({ limit: 50 });
-  const [cursors, setCursors] = useState<Array<string | undefined>>([]);
-  const [page, setPage] = useState<Page | null>(null);
-  const [error, setError] = useState<string | null>(null);
+  const { page, error, pager, search } = useCursorPages<Query, Entry>({ limit: '50' }, fetchPage);
 
-  useEffect(() => {
-    void api.GET('/api/v1/audit', { params: { query } }).then(({ data, error: failure }) => {
-      setError(failure ? messageOf(failure) : null);
-      setPage(data ?? { items: [], nextCursor: null });
-    });
-  }, [query]);
-
-  function search(e: FormEvent) {
+  function submit(e: FormEvent) {
     e.preventDefault();
-    setCursors([]);
-    setQuery({
-      limit: 50,
+    search({
+      limit: '50',
       ...(filter.subject ? { subject: filter.subject } : {}),
       ...(filter.actor ? { actor: filter.actor } : {}),
     });
@@ -36,75 +29,35 @@ export function AuditScreen() {
   return (
     <>
       <h1>{t.audit}</h1>
-      <form className="filters" role="search" onSubmit={search}>
-        <Field label={t.subjectId}>
-          {(id) => (
-            <input
-              id={id}
-              value={filter.subject}
-              onChange={(e) => setFilter({ ...filter, subject: e.target.value })}
-            />
-          )}
-        </Field>
-        <Field label={t.actor}>
-          {(id) => (
-            <input
-              id={id}
-              value={filter.actor}
-              onChange={(e) => setFilter({ ...filter, actor: e.target.value })}
-            />
-          )}
-        </Field>
+      <form className="filters" role="search" onSubmit={submit}>
+        <TextField
+          label={t.subjectId}
+          value={filter.subject}
+          onChange={(subject) => setFilter({ ...filter, subject })}
+        />
+        <TextField
+          label={t.actor}
+          value={filter.actor}
+          onChange={(actor) => setFilter({ ...filter, actor })}
+        />
         <button type="submit" className="primary">
           {t.search}
         </button>
       </form>
       <ErrorText message={error} />
-      {page ? (
-        <div className="table-wrap">
-          <table data-testid="audit-log">
-            <caption className="visually-hidden">{t.audit}</caption>
-            <thead>
-              <tr>
-                <th scope="col">{t.when}</th>
-                <th scope="col">{t.actor}</th>
-                <th scope="col">{t.action}</th>
-                <th scope="col">{t.subjectId}</th>
-              </tr>
-            </thead>
-            <tbody>
-              {page.items.map((e) => (
-                <tr key={e.id}>
-                  <td>{new Date(e.at).toLocaleString()}</td>
-                  <td>
-                    {e.actorType} {e.actorId ?? ''}
-                  </td>
-                  <td>
-                    <code>{e.action}</code>
-                  </td>
-                  <td>{e.subjectId ?? ''}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      ) : (
-        <p>{t.loading}</p>
-      )}
-      <Pager
-        labels={t}
-        hasPrevious={cursors.length > 0}
-        nextCursor={page?.nextCursor}
-        onPrevious={() => {
-          const cursor = cursors.at(-1);
-          setCursors(cursors.slice(0, -1));
-          setQuery(atCursor(query, cursor));
-        }}
-        onNext={(cursor) => {
-          setCursors([...cursors, query.cursor]);
-          setQuery(atCursor(query, cursor));
-        }}
+      <DataTable
+        caption={t.audit}
+        testId="audit-log"
+        rows={page?.items ?? null}
+        rowKey={(e) => e.id}
+        columns={[
+          { header: t.when, cell: (e) => new Date(e.at).toLocaleString() },
+          { header: t.actor, cell: (e) => `${e.actorType} ${e.actorId ?? ''}` },
+          { header: t.action, cell: (e) => <code>{e.action}</code> },
+          { header: t.subjectId, cell: (e) => e.subjectId ?? '' },
+        ]}
       />
+      {pager}
     </>
   );
 }

@@ -1,27 +1,20 @@
-import { xml } from '@codemirror/lang-xml';
-import { defaultKeymap, history, historyKeymap, indentWithTab } from '@codemirror/commands';
-import { EditorState } from '@codemirror/state';
-import { EditorView, keymap, lineNumbers } from '@codemirror/view';
 import { lazy, Suspense, useEffect, useRef, useState, type FormEvent } from 'react';
 import { api, messageOf } from '../api/client';
-import type { Answer } from '../api/types';
+import type { Answer, QueryOf } from '../api/types';
+import { DataTable } from '../components/DataTable';
+import { CheckField, SelectField, TextField } from '../components/fields';
+import { lineErrorsOf, MjmlEditor, type LineError } from '../components/MjmlEditor';
+import { useCursorPages } from '../components/paging';
+import { PreviewPane } from '../components/PreviewPane';
 import { useT } from '../i18n';
 import { navigate } from '../router';
 import { useSession } from '../session';
-import { ErrorText, Field, Link, Status } from '../ui';
+import { ErrorText, Link, Status } from '../ui';
 
 type Campaign = Answer<'/api/v1/campaigns/{id}'>;
 type Summary = Answer<'/api/v1/campaigns'>['items'][number];
-
-const VARIABLES = [
-  '{{subscriber.name}}',
-  '{{subscriber.attributes.KEY}}',
-  '{{unsubscribeUrl}}',
-  '{{preferencesUrl}}',
-  '{{org.name}}',
-  '{{org.address}}',
-  '{{campaign.subject}}',
-];
+type Query = QueryOf<'/api/v1/campaigns'>;
+const fetchPage = (query: Query) => api.GET('/api/v1/campaigns', { params: { query } });
 const STARTER =
   '<mj-section>\n  <mj-column>\n    <mj-text>Hei {{subscriber.name}}!</mj-text>\n' +
   '    <mj-text><a href="{{unsubscribeUrl}}">Peru tilaus</a></mj-text>\n  </mj-column>\n</mj-section>\n';
@@ -36,20 +29,24 @@ export default function CampaignsScreen({ id }: { id: string | undefined }) {
 function CampaignList() {
   const t = useT();
   const { can } = useSession();
-  const [items, setItems] = useState<Summary[] | null>(null);
+  const { page, pager } = useCursorPages<Query, Summary>({ limit: '20' }, fetchPage);
   const [lists, setLists] = useState<Array<{ id: string; name: string }>>([]);
   const [segments, setSegments] = useState<Array<{ id: string; name: string }>>([]);
+  const [templates, setTemplates] = useState<Array<{ id: string; name: string }>>([]);
   const [draft, setDraft] = useState({
     name: '',
     subject: '',
     lists: [] as string[],
     segmentId: '',
+    templateId: '',
   });
   const [error, setError] = useState<string | null>(null);
 
   useEffect(() => {
-    void api.GET('/api/v1/campaigns').then(({ data }) => setItems(data?.items ?? []));
-    void api.GET('/api/v1/lists').then(({ data }) => setLists(data?.items ?? []));
+    if (!can('campaigns.write')) return;
+    const first = { params: { query: { limit: '200' } } };
+    void api.GET('/api/v1/lists', first).then(({ data }) => setLists(data?.items ?? []));
+    void api.GET('/api/v1/templates', first).then(({ data }) => setTemplates(data?.items ?? []));
     if (can('segments.read'))
       void api.GET('/api/v1/segments').then(({ data }) => setSegments(data?.items ?? []));
   }, [can]);
@@ -60,7 +57,7 @@ function CampaignList() {
       body: {
         name: draft.name,
         subject: draft.subject,
-        mjml: STARTER,
+        ...(draft.templateId ? { templateId: draft.templateId } : { mjml: STARTER }),
         lists: draft.lists,
         ...(draft.segmentId ? { segmentId: draft.segmentId } : {}),
       },
@@ -75,61 +72,47 @@ function CampaignList() {
       {can('campaigns.write') ? (
         <form className="panel" onSubmit={(e) => void create(e)} aria-labelledby="new-campaign">
           <h2 id="new-campaign">{t.newCampaign}</h2>
-          <Field label={t.name}>
-            {(id) => (
-              <input
-                id={id}
-                required
-                value={draft.name}
-                onChange={(e) => setDraft({ ...draft, name: e.target.value })}
-              />
-            )}
-          </Field>
-          <Field label={t.subject}>
-            {(id) => (
-              <input
-                id={id}
-                required
-                value={draft.subject}
-                onChange={(e) => setDraft({ ...draft, subject: e.target.value })}
-              />
-            )}
-          </Field>
+          <TextField
+            label={t.name}
+            required
+            value={draft.name}
+            onChange={(name) => setDraft({ ...draft, name })}
+          />
+          <TextField
+            label={t.subject}
+            required
+            value={draft.subject}
+            onChange={(subject) => setDraft({ ...draft, subject })}
+          />
+          <SelectField
+            label={t.fromTemplate}
+            value={draft.templateId}
+            empty={t.blankTemplate}
+            choices={templates.map((x) => ({ value: x.id, label: x.name }))}
+            onChange={(templateId) => setDraft({ ...draft, templateId })}
+          />
           <fieldset>
             <legend>{t.audience}</legend>
             {lists.map((l) => (
-              <label key={l.id} className="check">
-                <input
-                  type="checkbox"
-                  checked={draft.lists.includes(l.id)}
-                  onChange={(e) =>
-                    setDraft({
-                      ...draft,
-                      lists: e.target.checked
-                        ? [...draft.lists, l.id]
-                        : draft.lists.filter((x) => x !== l.id),
-                    })
-                  }
-                />{' '}
-                {l.name}
-              </label>
+              <CheckField
+                key={l.id}
+                label={l.name}
+                checked={draft.lists.includes(l.id)}
+                onChange={(checked) =>
+                  setDraft({
+                    ...draft,
+                    lists: checked ? [...draft.lists, l.id] : draft.lists.filter((x) => x !== l.id),
+                  })
+                }
+              />
             ))}
-            <Field label={t.segment}>
-              {(id) => (
-                <select
-                  id={id}
-                  value={draft.segmentId}
-                  onChange={(e) => setDraft({ ...draft, segmentId: e.target.value })}
-                >
-                  <option value="">{t.noSegment}</option>
-                  {segments.map((s) => (
-                    <option key={s.id} value={s.id}>
-                      {s.name}
-                    </option>
-                  ))}
-                </select>
-              )}
-            </Field>
+            <SelectField
+              label={t.segment}
+              value={draft.segmentId}
+              empty={t.noSegment}
+              choices={segments.map((x) => ({ value: x.id, label: x.name }))}
+              onChange={(segmentId) => setDraft({ ...draft, segmentId })}
+            />
           </fieldset>
           <ErrorText message={error} />
           <button type="submit" className="primary">
@@ -137,66 +120,19 @@ function CampaignList() {
           </button>
         </form>
       ) : null}
-      {items === null ? (
-        <p>{t.loading}</p>
-      ) : (
-        <div className="table-wrap">
-          <table>
-            <caption className="visually-hidden">{t.campaigns}</caption>
-            <thead>
-              <tr>
-                <th scope="col">{t.name}</th>
-                <th scope="col">{t.status}</th>
-                <th scope="col">{t.sent}</th>
-              </tr>
-            </thead>
-            <tbody>
-              {items.map((c) => (
-                <tr key={c.id}>
-                  <td>
-                    <Link to={`campaigns/${c.id}`}>{c.name}</Link>
-                  </td>
-                  <td>{t.campaignStatus[c.status]}</td>
-                  <td>
-                    {c.stats.sent} / {c.stats.recipients}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
+      <DataTable
+        caption={t.campaigns}
+        rows={page?.items ?? null}
+        rowKey={(c) => c.id}
+        columns={[
+          { header: t.name, cell: (c) => <Link to={`campaigns/${c.id}`}>{c.name}</Link> },
+          { header: t.status, cell: (c) => t.campaignStatus[c.status] },
+          { header: t.sent, cell: (c) => `${c.stats.sent} / ${c.stats.recipients}` },
+        ]}
+      />
+      {pager}
     </>
   );
-}
-
-function MjmlEditor(props: { value: string; onChange(value: string): void; label: string }) {
-  const host = useRef<HTMLDivElement>(null);
-  const onChange = useRef(props.onChange);
-  onChange.current = props.onChange;
-  useEffect(() => {
-    const view = new EditorView({
-      parent: host.current!,
-      state: EditorState.create({
-        doc: props.value,
-        extensions: [
-          lineNumbers(),
-          history(),
-          xml(),
-          // Tab indents; Escape then Tab leaves the editor (CodeMirror's keyboard escape hatch).
-          keymap.of([...defaultKeymap, ...historyKeymap, indentWithTab]),
-          EditorView.lineWrapping,
-          EditorView.contentAttributes.of({ 'aria-label': props.label }),
-          EditorView.updateListener.of((u) => {
-            if (u.docChanged) onChange.current(u.state.doc.toString());
-          }),
-        ],
-      }),
-    });
-    return () => view.destroy();
-    // The editor owns its text after the first render; later props.value changes come from it.
-  }, []);
-  return <div className="editor" ref={host} />;
 }
 
 function CampaignScreen({ id }: { id: string }) {
@@ -206,10 +142,13 @@ function CampaignScreen({ id }: { id: string }) {
   const [subject, setSubject] = useState('');
   const [mjml, setMjml] = useState<string | null>(null);
   const [preview, setPreview] = useState<string | null>(null);
-  const [width, setWidth] = useState<'desktop' | 'mobile'>('desktop');
+  const [problems, setProblems] = useState<LineError[]>([]);
+  const [when, setWhen] = useState<'now' | 'later'>('now');
+  const [sendAt, setSendAt] = useState('');
   const [testTo, setTestTo] = useState(me.email);
   const [status, setStatus] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
+  const loaded = useRef(false);
 
   async function load() {
     const { data, error: failure } = await api.GET('/api/v1/campaigns/{id}', {
@@ -217,8 +156,15 @@ function CampaignScreen({ id }: { id: string }) {
     });
     if (!data) return setError(messageOf(failure));
     setCampaign(data);
-    setSubject((s) => s || data.subject);
-    setMjml((m) => m ?? data.mjml);
+    if (loaded.current) return;
+    // The first load fills the editor, and shows a send time stored earlier so a save keeps it.
+    loaded.current = true;
+    setSubject(data.subject);
+    setMjml(data.mjml);
+    if (data.sendAt) {
+      setWhen('later');
+      setSendAt(localInputValue(new Date(data.sendAt)));
+    }
   }
   useEffect(() => void load(), [id]);
   // Progress is polled while the worker sends.
@@ -231,12 +177,15 @@ function CampaignScreen({ id }: { id: string }) {
   const path = { params: { path: { id } } };
   const editable = campaign?.status === 'draft' && can('campaigns.write');
 
+  /** Saves content and the send time; problems in the MJML come back at their lines. */
   async function save(): Promise<boolean> {
     if (!editable || mjml === null) return true;
+    const at = when === 'later' && sendAt ? new Date(sendAt).toISOString() : null;
     const { error: failure } = await api.PATCH('/api/v1/campaigns/{id}', {
       ...path,
-      body: { subject, mjml },
+      body: { subject, mjml, sendAt: at },
     });
+    setProblems(lineErrorsOf(failure));
     setError(failure ? messageOf(failure) : null);
     return !failure;
   }
@@ -264,13 +213,30 @@ function CampaignScreen({ id }: { id: string }) {
     else setError(messageOf(failure));
   }
   async function act(action: 'send' | 'pause' | 'resume' | 'cancel') {
-    if (action === 'send' && (!(await save()) || !window.confirm(t.confirmSend))) return;
+    if (action === 'send') {
+      const question =
+        when === 'later'
+          ? `${t.confirmSchedule} ${new Date(sendAt).toLocaleString()}?`
+          : t.confirmSend;
+      if (!(await save()) || !window.confirm(question)) return;
+    }
     if (action === 'resume' && campaign?.pausedByGuard && !window.confirm(t.confirmResumeGuard))
       return;
     const url = `/api/v1/campaigns/{id}/${action}` as const;
     const { error: failure } = await api.POST(url, { ...path, body: {} });
     setError(failure ? messageOf(failure) : null);
     await load();
+  }
+  async function retryUnknown() {
+    const { data, error: failure } = await api.POST('/api/v1/campaigns/{id}/retry-unknown', {
+      ...path,
+      body: {},
+    });
+    setError(failure ? messageOf(failure) : null);
+    if (data) {
+      setStatus(`${t.requeued} ${data.requeued}`);
+      setCampaign({ ...data.campaign, mjml: campaign?.mjml ?? '' });
+    }
   }
 
   if (error && !campaign) return <ErrorText message={error} />;
@@ -287,6 +253,13 @@ function CampaignScreen({ id }: { id: string }) {
         <strong data-testid="campaign-status" data-status={campaign.status}>
           {t.campaignStatus[campaign.status]}
         </strong>
+        {campaign.status === 'scheduled' && campaign.sendAt ? (
+          <>
+            {' '}
+            · {t.scheduledFor}{' '}
+            <time dateTime={campaign.sendAt}>{new Date(campaign.sendAt).toLocaleString()}</time>
+          </>
+        ) : null}
       </p>
       {campaign.pausedByGuard ? (
         <div className="panel warning" role="alert" data-testid="guard-paused">
@@ -298,18 +271,8 @@ function CampaignScreen({ id }: { id: string }) {
         <div className="split">
           <section className="panel" aria-labelledby="content-title">
             <h2 id="content-title">{t.content}</h2>
-            <Field label={t.subject}>
-              {(fid) => (
-                <input id={fid} value={subject} onChange={(e) => setSubject(e.target.value)} />
-              )}
-            </Field>
-            <MjmlEditor value={mjml} onChange={setMjml} label={t.content} />
-            <p className="variables">
-              {t.variables}:{' '}
-              {VARIABLES.map((v) => (
-                <code key={v}>{v}</code>
-              ))}
-            </p>
+            <TextField label={t.subject} value={subject} onChange={setSubject} />
+            <MjmlEditor value={mjml} onChange={setMjml} label={t.content} errors={problems} />
             <div className="row">
               <button type="button" onClick={() => void showPreview()}>
                 {t.preview}
@@ -317,48 +280,54 @@ function CampaignScreen({ id }: { id: string }) {
             </div>
             {can('campaigns.send') ? (
               <form onSubmit={(e) => void sendTest(e)}>
-                <Field label={t.testTo}>
-                  {(fid) => (
-                    <input id={fid} value={testTo} onChange={(e) => setTestTo(e.target.value)} />
-                  )}
-                </Field>
+                <TextField label={t.testTo} value={testTo} onChange={setTestTo} />
                 <div className="row">
                   <button type="submit">{t.testSend}</button>
-                  <button type="button" className="primary" onClick={() => void act('send')}>
-                    {t.send}
+                </div>
+                <fieldset>
+                  <legend>{t.whenToSend}</legend>
+                  <label className="check">
+                    <input
+                      type="radio"
+                      name="when"
+                      checked={when === 'now'}
+                      onChange={() => setWhen('now')}
+                    />{' '}
+                    {t.sendNow}
+                  </label>
+                  <label className="check">
+                    <input
+                      type="radio"
+                      name="when"
+                      checked={when === 'later'}
+                      onChange={() => setWhen('later')}
+                    />{' '}
+                    {t.sendLater}
+                  </label>
+                  {when === 'later' ? (
+                    <TextField
+                      label={t.sendAt}
+                      type="datetime-local"
+                      required
+                      value={sendAt}
+                      onChange={setSendAt}
+                    />
+                  ) : null}
+                </fieldset>
+                <div className="row">
+                  <button
+                    type="button"
+                    className="primary"
+                    disabled={when === 'later' && !sendAt}
+                    onClick={() => void act('send')}
+                  >
+                    {when === 'later' ? t.schedule : t.send}
                   </button>
                 </div>
               </form>
             ) : null}
           </section>
-          <section className="panel" aria-labelledby="preview-title">
-            <h2 id="preview-title">{t.preview}</h2>
-            <div className="row" role="group" aria-label={t.preview}>
-              <button
-                type="button"
-                aria-pressed={width === 'desktop'}
-                onClick={() => setWidth('desktop')}
-              >
-                {t.desktop}
-              </button>
-              <button
-                type="button"
-                aria-pressed={width === 'mobile'}
-                onClick={() => setWidth('mobile')}
-              >
-                {t.mobile}
-              </button>
-            </div>
-            {preview !== null ? (
-              // No scripts, no same-origin: the mail's HTML cannot reach the admin app.
-              <iframe
-                title={t.preview}
-                sandbox=""
-                srcDoc={preview}
-                className={`preview ${width}`}
-              />
-            ) : null}
-          </section>
+          <PreviewPane html={preview} />
         </div>
       ) : null}
       <ErrorText message={error} />
@@ -386,6 +355,11 @@ function CampaignScreen({ id }: { id: string }) {
                   {t.cancelSending}
                 </button>
               ) : null}
+              {s.unknown > 0 ? (
+                <button type="button" onClick={() => void retryUnknown()}>
+                  {t.retryUnknown} ({t.unknownStat}: {s.unknown})
+                </button>
+              ) : null}
             </div>
           ) : null}
           <Bars
@@ -406,6 +380,15 @@ function CampaignScreen({ id }: { id: string }) {
         </Suspense>
       ) : null}
     </>
+  );
+}
+
+/** A date as a datetime-local field shows it: the browser's local time, to the minute. */
+function localInputValue(d: Date): string {
+  const two = (n: number) => String(n).padStart(2, '0');
+  return (
+    `${d.getFullYear()}-${two(d.getMonth() + 1)}-${two(d.getDate())}` +
+    `T${two(d.getHours())}:${two(d.getMinutes())}`
   );
 }
 

@@ -3,6 +3,7 @@ import { upload } from '../api/client';
 import { api, messageOf } from '../api/client';
 import type { Answer } from '../api/types';
 import { useT } from '../i18n';
+import { SelectField } from '../components/fields';
 import { ErrorText, Field } from '../ui';
 
 type Job = Answer<'/api/v1/imports/{id}'>;
@@ -87,7 +88,9 @@ export function ImportScreen() {
   const [error, setError] = useState<string | null>(null);
 
   useEffect(() => {
-    void api.GET('/api/v1/lists').then(({ data }) => setLists(data?.items ?? []));
+    void api
+      .GET('/api/v1/lists', { params: { query: { limit: '200' } } })
+      .then(({ data }) => setLists(data?.items ?? []));
   }, []);
 
   const lines = text?.split(/\r?\n/).filter((l) => l.trim() !== '') ?? [];
@@ -258,30 +261,22 @@ export function ImportScreen() {
                 </tbody>
               </table>
             </div>
-            <Field label={t.intoList}>
-              {(id) => (
-                <select id={id} value={list} onChange={(e) => setList(e.target.value)}>
-                  <option value="">—</option>
-                  {lists.map((l) => (
-                    <option key={l.id} value={l.id}>
-                      {l.name}
-                    </option>
-                  ))}
-                </select>
-              )}
-            </Field>
-            <Field label={t.mode}>
-              {(id) => (
-                <select
-                  id={id}
-                  value={mode}
-                  onChange={(e) => setMode(e.target.value as 'add' | 'upsert')}
-                >
-                  <option value="add">{t.modeAdd}</option>
-                  <option value="upsert">{t.modeUpsert}</option>
-                </select>
-              )}
-            </Field>
+            <SelectField
+              label={t.intoList}
+              value={list}
+              empty="—"
+              choices={lists.map((l) => ({ value: l.id, label: l.name }))}
+              onChange={setList}
+            />
+            <SelectField<'add' | 'upsert'>
+              label={t.mode}
+              value={mode}
+              choices={[
+                { value: 'add', label: t.modeAdd },
+                { value: 'upsert', label: t.modeUpsert },
+              ]}
+              onChange={setMode}
+            />
             <button type="submit" className="primary" disabled={progress !== null}>
               {t.runImport}
             </button>

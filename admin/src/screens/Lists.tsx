@@ -1,11 +1,17 @@
-import { useCallback, useEffect, useState, type FormEvent } from 'react';
+import { useEffect, useState, type FormEvent } from 'react';
 import { api, messageOf } from '../api/client';
-import type { Answer } from '../api/types';
+import type { Answer, QueryOf } from '../api/types';
+import { DataTable } from '../components/DataTable';
+import { CheckField, TextField } from '../components/fields';
+import { useCursorPages } from '../components/paging';
 import { useT } from '../i18n';
 import { useSession } from '../session';
 import { ErrorText, Field, Status } from '../ui';
 
 type List = Answer<'/api/v1/lists'>['items'][number];
+type Query = QueryOf<'/api/v1/lists'>;
+const PAGE_SIZE = '50';
+const fetchPage = (query: Query) => api.GET('/api/v1/lists', { params: { query } });
 
 interface Draft {
   name: string;
@@ -34,14 +40,9 @@ const slugOf = (name: string) =>
 export function ListsScreen() {
   const t = useT();
   const { can } = useSession();
-  const [lists, setLists] = useState<List[] | null>(null);
   const [editing, setEditing] = useState<List | 'new' | null>(null);
   const [embedFor, setEmbedFor] = useState<List | null>(null);
-
-  const load = useCallback(async () => {
-    setLists((await api.GET('/api/v1/lists')).data?.items ?? []);
-  }, []);
-  useEffect(() => void load(), [load]);
+  const { page, pager, reload } = useCursorPages<Query, List>({ limit: PAGE_SIZE }, fetchPage);
 
   return (
     <>
@@ -56,55 +57,45 @@ export function ListsScreen() {
           list={editing === 'new' ? null : editing}
           onDone={() => {
             setEditing(null);
-            void load();
+            reload();
           }}
         />
       ) : null}
-      {lists === null ? (
-        <p>{t.loading}</p>
-      ) : (
-        <div className="table-wrap">
-          <table>
-            <caption className="visually-hidden">{t.lists}</caption>
-            <thead>
-              <tr>
-                <th scope="col">{t.name}</th>
-                <th scope="col">{t.slug}</th>
-                <th scope="col">{t.members}</th>
-                <th scope="col">
-                  <span className="visually-hidden">{t.editList}</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {lists.map((l) => (
-                <tr key={l.id}>
-                  <td>{l.name}</td>
-                  <td>
-                    <code>{l.slug}</code>
-                  </td>
-                  <td>
-                    {l.counts.subscribed ?? 0} {t.subscribed}, {l.counts.unconfirmed ?? 0}{' '}
-                    {t.unconfirmed}, {l.counts.unsubscribed ?? 0} {t.unsubscribed}
-                  </td>
-                  <td className="actions">
-                    {can('lists.write') ? (
-                      <button type="button" onClick={() => setEditing(l)}>
-                        {t.editList}
-                        <span className="visually-hidden"> {l.name}</span>
-                      </button>
-                    ) : null}
-                    <button type="button" onClick={() => setEmbedFor(l)}>
-                      {t.embedForm}
-                      <span className="visually-hidden"> {l.name}</span>
-                    </button>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
+      <DataTable
+        caption={t.lists}
+        rows={page?.items ?? null}
+        rowKey={(l) => l.id}
+        columns={[
+          { header: t.name, cell: (l) => l.name },
+          { header: t.slug, cell: (l) => <code>{l.slug}</code> },
+          {
+            header: t.members,
+            cell: (l) =>
+              `${l.counts.subscribed ?? 0} ${t.subscribed}, ${l.counts.unconfirmed ?? 0} ` +
+              `${t.unconfirmed}, ${l.counts.unsubscribed ?? 0} ${t.unsubscribed}`,
+          },
+          {
+            header: t.editList,
+            hiddenHeader: true,
+            className: 'actions',
+            cell: (l) => (
+              <>
+                {can('lists.write') ? (
+                  <button type="button" onClick={() => setEditing(l)}>
+                    {t.editList}
+                    <span className="visually-hidden"> {l.name}</span>
+                  </button>
+                ) : null}
+                <button type="button" onClick={() => setEmbedFor(l)}>
+                  {t.embedForm}
+                  <span className="visually-hidden"> {l.name}</span>
+                </button>
+              </>
+            ),
+          },
+        ]}
+      />
+      {pager}
       {embedFor ? <EmbedForm list={embedFor} /> : null}
     </>
   );
@@ -140,32 +131,19 @@ function ListForm(props: { list: List | null; onDone(): void }) {
   return (
     <form className="panel" onSubmit={(e) => void submit(e)}>
       <h2>{props.list ? t.editList : t.newList}</h2>
-      <Field label={t.name}>
-        {(id) => (
-          <input
-            id={id}
-            required
-            value={draft.name}
-            onChange={(e) =>
-              set({
-                name: e.target.value,
-                ...(props.list ? {} : { slug: slugOf(e.target.value) }),
-              })
-            }
-          />
-        )}
-      </Field>
-      <Field label={t.slug}>
-        {(id) => (
-          <input
-            id={id}
-            required
-            pattern="[a-z0-9-]+"
-            value={draft.slug}
-            onChange={(e) => set({ slug: e.target.value })}
-          />
-        )}
-      </Field>
+      <TextField
+        label={t.name}
+        required
+        value={draft.name}
+        onChange={(name) => set({ name, ...(props.list ? {} : { slug: slugOf(name) }) })}
+      />
+      <TextField
+        label={t.slug}
+        required
+        pattern="[a-z0-9-]+"
+        value={draft.slug}
+        onChange={(slug) => set({ slug })}
+      />
       <Field label={t.description}>
         {(id) => (
           <textarea
@@ -175,32 +153,22 @@ function ListForm(props: { list: List | null; onDone(): void }) {
           />
         )}
       </Field>
-      <label className="check">
-        <input
-          type="checkbox"
-          checked={draft.doubleOptIn}
-          onChange={(e) => set({ doubleOptIn: e.target.checked })}
-        />{' '}
-        {t.doubleOptIn}
-      </label>
-      <label className="check">
-        <input
-          type="checkbox"
-          checked={draft.public}
-          onChange={(e) => set({ public: e.target.checked })}
-        />{' '}
-        {t.publicList}
-      </label>
-      <Field label={t.thankYouUrl}>
-        {(id) => (
-          <input
-            id={id}
-            type="url"
-            value={draft.thankYouUrl}
-            onChange={(e) => set({ thankYouUrl: e.target.value })}
-          />
-        )}
-      </Field>
+      <CheckField
+        label={t.doubleOptIn}
+        checked={draft.doubleOptIn}
+        onChange={(doubleOptIn) => set({ doubleOptIn })}
+      />
+      <CheckField
+        label={t.publicList}
+        checked={draft.public}
+        onChange={(checked) => set({ public: checked })}
+      />
+      <TextField
+        label={t.thankYouUrl}
+        type="url"
+        value={draft.thankYouUrl}
+        onChange={(thankYouUrl) => set({ thankYouUrl })}
+      />
       <ErrorText message={error} />
       <div className="row">
         <button type="submit" className="primary">

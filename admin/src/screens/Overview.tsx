@@ -6,8 +6,10 @@ import { Link } from '../ui';
 
 type Lists = Awaited<ReturnType<typeof loadLists>>;
 type Campaigns = Awaited<ReturnType<typeof loadCampaigns>>;
-const loadLists = async () => (await api.GET('/api/v1/lists')).data?.items ?? [];
-const loadCampaigns = async () => (await api.GET('/api/v1/campaigns')).data?.items ?? [];
+const loadLists = async () =>
+  (await api.GET('/api/v1/lists', { params: { query: { limit: '10' } } })).data?.items ?? [];
+const loadCampaigns = async () =>
+  (await api.GET('/api/v1/campaigns', { params: { query: { limit: '5' } } })).data?.items ?? [];
 
 /** What needs attention today: lists, recent campaigns, open requests, inbound to review. */
 export function Overview() {
@@ -20,7 +22,7 @@ export function Overview() {
 
   useEffect(() => {
     if (can('lists.read')) void loadLists().then(setLists);
-    if (can('campaigns.read')) void loadCampaigns().then((c) => setCampaigns(c.slice(0, 5)));
+    if (can('campaigns.read')) void loadCampaigns().then(setCampaigns);
     if (can('privacy.read'))
       void api.GET('/api/v1/privacy/requests').then(({ data }) => {
         const open = (data?.items ?? []).filter(
@@ -30,7 +32,7 @@ export function Overview() {
       });
     if (can('inbound.read'))
       void api
-        .GET('/api/v1/inbound', { params: { query: { status: 'needs_review', limit: 100 } } })
+        .GET('/api/v1/inbound', { params: { query: { status: 'needs_review', limit: '100' } } })
         .then(({ data }) => setInbound(data?.items.length ?? 0));
   }, [can]);
 
@@ -74,7 +76,9 @@ export function Overview() {
         {inbound !== null ? (
           <section aria-labelledby="ov-inbound">
             <h2 id="ov-inbound">{t.inboundWaiting}</h2>
-            <p>{inbound}</p>
+            <p>
+              <Link to="inbound">{inbound}</Link>
+            </p>
           </section>
         ) : null}
       </div>

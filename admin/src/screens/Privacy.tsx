@@ -3,7 +3,9 @@ import { api, messageOf } from '../api/client';
 import type { Answer } from '../api/types';
 import { useT } from '../i18n';
 import { useSession } from '../session';
-import { ErrorText, Field, Status } from '../ui';
+import { DataTable } from '../components/DataTable';
+import { CheckField, plainChoices, SelectField, TextField } from '../components/fields';
+import { ErrorText, Status } from '../ui';
 
 type Request = Answer<'/api/v1/privacy/requests'>['items'][number];
 const TYPES = ['access', 'rectification', 'erasure', 'objection'] as const;
@@ -64,97 +66,152 @@ export function PrivacyScreen() {
       <h1>{t.privacy}</h1>
       <ErrorText message={error} />
       <Status message={status} />
-      {requests === null ? (
-        <p>{t.loading}</p>
-      ) : requests.length === 0 ? (
-        <p>{t.noResults}</p>
-      ) : (
-        <div className="table-wrap">
-          <table data-testid="privacy-requests">
-            <caption className="visually-hidden">{t.openRequests}</caption>
-            <thead>
-              <tr>
-                <th scope="col">{t.requestType}</th>
-                <th scope="col">{t.email}</th>
-                <th scope="col">{t.due}</th>
-                <th scope="col">{t.status}</th>
-                <th scope="col">
-                  <span className="visually-hidden">{t.action}</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {requests.map((r) => (
-                <tr key={r.id} className={r.overdue ? 'overdue' : undefined}>
-                  <td>{r.type}</td>
-                  <td>{r.emailMasked}</td>
-                  <td>
-                    {r.dueDate} {r.overdue ? <strong className="warn">({t.overdue})</strong> : null}
-                  </td>
-                  <td>{r.status}</td>
-                  <td className="actions">
-                    <button type="button" onClick={() => void exportFor(r)}>
-                      {t.exportData}
-                    </button>
-                    {can('privacy.write') && r.type === 'erasure' ? (
-                      <button type="button" onClick={() => void erase(r)}>
-                        {t.erase}
-                      </button>
-                    ) : null}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
+      <DataTable
+        caption={t.openRequests}
+        testId="privacy-requests"
+        rows={requests}
+        rowKey={(r) => r.id}
+        rowClass={(r) => (r.overdue ? 'overdue' : undefined)}
+        columns={[
+          { header: t.requestType, cell: (r) => r.type },
+          { header: t.email, cell: (r) => r.emailMasked },
+          {
+            header: t.due,
+            cell: (r) => (
+              <>
+                {r.dueDate} {r.overdue ? <strong className="warn">({t.overdue})</strong> : null}
+              </>
+            ),
+          },
+          { header: t.status, cell: (r) => r.status },
+          {
+            header: t.action,
+            hiddenHeader: true,
+            className: 'actions',
+            cell: (r) => (
+              <>
+                <button type="button" onClick={() => void exportFor(r)}>
+                  {t.exportData}
+                </button>
+                {can('privacy.write') && r.type === 'erasure' ? (
+                  <button type="button" onClick={() => void erase(r)}>
+                    {t.erase}
+                  </button>
+                ) : null}
+              </>
+            ),
+          },
+        ]}
+      />
       {can('privacy.write') ? (
         <form className="panel" onSubmit={(e) => void register(e)} aria-labelledby="new-request">
           <h2 id="new-request">{t.newRequest}</h2>
-          <Field label={t.requestType}>
-            {(id) => (
-              <select
-                id={id}
-                value={draft.type}
-                onChange={(e) => setDraft({ ...draft, type: e.target.value as Request['type'] })}
-              >
-                {TYPES.map((x) => (
-                  <option key={x}>{x}</option>
-                ))}
-              </select>
-            )}
-          </Field>
-          <Field label={t.email}>
-            {(id) => (
-              <input
-                id={id}
-                type="email"
-                required
-                value={draft.email}
-                onChange={(e) => setDraft({ ...draft, email: e.target.value })}
-              />
-            )}
-          </Field>
-          <Field label={t.channel}>
-            {(id) => (
-              <select
-                id={id}
-                value={draft.channel}
-                onChange={(e) =>
-                  setDraft({ ...draft, channel: e.target.value as Request['channel'] })
-                }
-              >
-                {CHANNELS.map((x) => (
-                  <option key={x}>{x}</option>
-                ))}
-              </select>
-            )}
-          </Field>
+          <SelectField
+            label={t.requestType}
+            value={draft.type}
+            choices={plainChoices(TYPES)}
+            onChange={(type) => setDraft({ ...draft, type })}
+          />
+          <TextField
+            label={t.email}
+            type="email"
+            required
+            value={draft.email}
+            onChange={(email) => setDraft({ ...draft, email })}
+          />
+          <SelectField
+            label={t.channel}
+            value={draft.channel}
+            choices={plainChoices(CHANNELS)}
+            onChange={(channel) => setDraft({ ...draft, channel })}
+          />
           <button type="submit" className="primary">
             {t.create}
           </button>
         </form>
       ) : null}
+      <RetentionSection />
     </>
+  );
+}
+
+type RetentionReports = Answer<'/api/v1/privacy/retention/reports'>;
+type RetentionRun = RetentionReports['items'][number];
+
+/** The retention rules' schedule, the reports of past runs, and a run (or dry run) now. */
+function RetentionSection() {
+  const t = useT();
+  const { can } = useSession();
+  const [reports, setReports] = useState<RetentionReports | null>(null);
+  const [dryRun, setDryRun] = useState(true);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const load = () =>
+    void api.GET('/api/v1/privacy/retention/reports').then(({ data, error: failure }) => {
+      setError(failure ? messageOf(failure) : null);
+      setReports(data ?? null);
+    });
+  useEffect(load, []);
+
+  async function run(e: FormEvent) {
+    e.preventDefault();
+    setBusy(true);
+    const { error: failure } = await api.POST('/api/v1/privacy/retention/run', {
+      body: { dryRun },
+    });
+    setBusy(false);
+    setError(failure ? messageOf(failure) : null);
+    load();
+  }
+  const when = (iso: string | null) => (iso ? new Date(iso).toLocaleString() : '—');
+
+  return (
+    <section className="panel" aria-labelledby="retention-title">
+      <h2 id="retention-title">{t.retention}</h2>
+      <ErrorText message={error} />
+      {reports ? (
+        <dl className="facts">
+          <dt>{t.nextDue}</dt>
+          <dd>{when(reports.schedule.nextDueAt)}</dd>
+          <dt>{t.lastRun}</dt>
+          <dd>{when(reports.schedule.lastRunAt)}</dd>
+        </dl>
+      ) : null}
+      {can('privacy.write') ? (
+        <form className="row" onSubmit={(e) => void run(e)}>
+          <CheckField label={t.dryRun} checked={dryRun} onChange={setDryRun} />
+          <button type="submit" className="primary" disabled={busy}>
+            {t.runRetention}
+          </button>
+        </form>
+      ) : null}
+      <h3>{t.retentionRuns}</h3>
+      <DataTable<RetentionRun>
+        caption={t.retentionRuns}
+        testId="retention-runs"
+        rows={reports?.items ?? null}
+        rowKey={(r) => r.id}
+        columns={[
+          { header: t.started, cell: (r) => when(r.startedAt) },
+          {
+            header: t.status,
+            cell: (r) =>
+              `${r.trigger}${r.dryRun ? ` · ${t.dryRun}` : ''}${r.error ? ` · ${r.error}` : ''}`,
+          },
+          {
+            header: t.rule,
+            cell: (r) => (
+              <ul className="plain">
+                {r.rules.map((rule) => (
+                  <li key={rule.rule}>
+                    <code>{rule.rule}</code>: {t.matched} {rule.matched}, {t.removed} {rule.removed}
+                  </li>
+                ))}
+              </ul>
+            ),
+          },
+        ]}
+      />
+    </section>
   );
 }

@@ -3,12 +3,13 @@ import { api, messageOf } from '../api/client';
 import type { Answer } from '../api/types';
 import { useT } from '../i18n';
 import { useSession, type Schemas } from '../session';
+import { CheckField, SelectField } from '../components/fields';
 import { ErrorText, Field, Status } from '../ui';
 
 type Rules = Schemas['Shared1'];
 type Segment = Answer<'/api/v1/segments'>['items'][number];
 
-/** The conditions the builder edits; anything else (nested groups, orders) stays JSON-only. */
+/** The conditions the builder edits; anything else stays JSON-only. */
 type Condition =
   | {
       kind: 'attribute';
@@ -20,69 +21,88 @@ type Condition =
   | { kind: 'locale'; value: 'fi' | 'sv' | 'en' }
   | { kind: 'orders'; op: 'gte' | 'lt'; value: number; withinDays: number };
 
-interface Built {
+/** all (and) or any (or) of its parts, or with `not` everyone they do not select. */
+interface Group {
+  kind: 'group';
   join: 'all' | 'any';
-  conditions: Condition[];
+  not: boolean;
+  parts: Part[];
+}
+type Part = Condition | Group;
+
+/** Groups nest at most this deep on the server (src/segments/rules.ts MAX_DEPTH). */
+const MAX_DEPTH = 4;
+
+function conditionRule(c: Condition): unknown {
+  switch (c.kind) {
+    case 'attribute':
+      return c.op === 'exists'
+        ? { attribute: c.attribute, op: 'exists', value: c.value !== 'false' }
+        : { attribute: c.attribute, op: c.op, value: c.value };
+    case 'list':
+      return { list: c.list, member: c.member };
+    case 'locale':
+      return { field: 'locale', op: 'eq', value: c.value };
+    case 'orders':
+      return { orders: 'count', op: c.op, value: c.value, withinDays: c.withinDays };
+  }
 }
 
-function toRules(b: Built): Rules {
-  const rules = b.conditions.map((c) => {
-    switch (c.kind) {
-      case 'attribute':
-        return c.op === 'exists'
-          ? { attribute: c.attribute, op: 'exists', value: c.value !== 'false' }
-          : { attribute: c.attribute, op: c.op, value: c.value };
-      case 'list':
-        return { list: c.list, member: c.member };
-      case 'locale':
-        return { field: 'locale', op: 'eq', value: c.value };
-      case 'orders':
-        return { orders: 'count', op: c.op, value: c.value, withinDays: c.withinDays };
-    }
-  });
-  return (b.join === 'all' ? { all: rules } : { any: rules }) as Rules;
+function toRules(part: Part): Rules {
+  if (part.kind !== 'group') return conditionRule(part) as Rules;
+  const group = { [part.join]: part.parts.map(toRules) };
+  return (part.not ? { not: group } : group) as Rules;
+}
+
+function conditionOf(r: Record<string, unknown>): Condition | null {
+  if (typeof r.attribute === 'string' && ['eq', 'neq', 'contains', 'exists'].includes(String(r.op)))
+    return { kind: 'attribute', attribute: r.attribute, op: r.op as 'eq', value: String(r.value) };
+  if (typeof r.list === 'string') return { kind: 'list', list: r.list, member: r.member !== false };
+  if (r.field === 'locale' && r.op === 'eq') return { kind: 'locale', value: r.value as 'fi' };
+  if (r.orders === 'count' && (r.op === 'gte' || r.op === 'lt'))
+    return {
+      kind: 'orders',
+      op: r.op,
+      value: Number(r.value),
+      withinDays: Number(r.withinDays ?? 365),
+    };
+  return null;
 }
 
 /** The builder's view of raw rules, or null when they use more than the builder shows. */
-function fromRules(raw: unknown): Built | null {
+function partOf(raw: unknown): Part | null {
   if (typeof raw !== 'object' || raw === null) return null;
-  const join = 'all' in raw ? 'all' : 'any' in raw ? 'any' : null;
-  if (!join) return null;
-  const list = (raw as Record<string, unknown>)[join];
-  if (!Array.isArray(list)) return null;
-  const conditions: Condition[] = [];
-  for (const r of list as Array<Record<string, unknown>>) {
-    if (
-      typeof r.attribute === 'string' &&
-      ['eq', 'neq', 'contains', 'exists'].includes(String(r.op))
-    )
-      conditions.push({
-        kind: 'attribute',
-        attribute: r.attribute,
-        op: r.op as 'eq',
-        value: String(r.value),
-      });
-    else if (typeof r.list === 'string')
-      conditions.push({ kind: 'list', list: r.list, member: r.member !== false });
-    else if (r.field === 'locale' && r.op === 'eq')
-      conditions.push({ kind: 'locale', value: r.value as 'fi' });
-    else if (r.orders === 'count' && (r.op === 'gte' || r.op === 'lt'))
-      conditions.push({
-        kind: 'orders',
-        op: r.op,
-        value: Number(r.value),
-        withinDays: Number(r.withinDays ?? 365),
-      });
-    else return null;
+  const rule = raw as Record<string, unknown>;
+  if ('not' in rule) {
+    const inner = partOf(rule.not);
+    if (!inner) return null;
+    return inner.kind === 'group' && !inner.not
+      ? { ...inner, not: true }
+      : { kind: 'group', join: 'all', not: true, parts: [inner] };
   }
-  return { join, conditions };
+  const join = 'all' in rule ? 'all' : 'any' in rule ? 'any' : null;
+  if (!join) return conditionOf(rule);
+  const list = rule[join];
+  if (!Array.isArray(list)) return null;
+  const parts = list.map(partOf);
+  return parts.every((x) => x !== null)
+    ? { kind: 'group', join, not: false, parts: parts as Part[] }
+    : null;
 }
 
-const NEW: Record<Condition['kind'], Condition> = {
+/** The root is always a group; a lone condition becomes a group of one. */
+function fromRules(raw: unknown): Group | null {
+  const part = partOf(raw);
+  if (!part) return null;
+  return part.kind === 'group' ? part : { kind: 'group', join: 'all', not: false, parts: [part] };
+}
+
+const NEW: Record<Part['kind'], Part> = {
   attribute: { kind: 'attribute', attribute: '', op: 'eq', value: '' },
   list: { kind: 'list', list: '', member: true },
   locale: { kind: 'locale', value: 'fi' },
   orders: { kind: 'orders', op: 'gte', value: 1, withinDays: 365 },
+  group: { kind: 'group', join: 'all', not: false, parts: [] },
 };
 
 export function SegmentsScreen() {
@@ -90,7 +110,7 @@ export function SegmentsScreen() {
   const { can } = useSession();
   const [segments, setSegments] = useState<Segment[]>([]);
   const [name, setName] = useState('');
-  const [built, setBuilt] = useState<Built | null>({ join: 'all', conditions: [] });
+  const [built, setBuilt] = useState<Group | null>({ ...(NEW.group as Group) });
   const [json, setJson] = useState(JSON.stringify({ all: [] }, null, 2));
   const [jsonError, setJsonError] = useState<string | null>(null);
   const [count, setCount] = useState<number | null>(null);
@@ -102,7 +122,9 @@ export function SegmentsScreen() {
     void api.GET('/api/v1/segments').then(({ data }) => setSegments(data?.items ?? []));
   useEffect(() => {
     load();
-    void api.GET('/api/v1/lists').then(({ data }) => setLists(data?.items ?? []));
+    void api
+      .GET('/api/v1/lists', { params: { query: { limit: '200' } } })
+      .then(({ data }) => setLists(data?.items ?? []));
   }, []);
 
   // The count follows the rules as they are typed, a moment after the last change.
@@ -124,7 +146,7 @@ export function SegmentsScreen() {
     return () => clearTimeout(timer);
   }, [json]);
 
-  function edit(next: Built) {
+  function edit(next: Group) {
     setBuilt(next);
     setJson(JSON.stringify(toRules(next), null, 2));
   }
@@ -137,8 +159,6 @@ export function SegmentsScreen() {
       setJsonError(String(err));
     }
   }
-  const setCondition = (i: number, c: Condition) =>
-    built && edit({ ...built, conditions: built.conditions.map((x, j) => (j === i ? c : x)) });
 
   async function save(e: FormEvent) {
     e.preventDefault();
@@ -158,57 +178,7 @@ export function SegmentsScreen() {
         <form className="panel" onSubmit={(e) => void save(e)} aria-labelledby="rules-title">
           <h2 id="rules-title">{t.rules}</h2>
           {built ? (
-            <>
-              <Field label={t.rules}>
-                {(id) => (
-                  <select
-                    id={id}
-                    value={built.join}
-                    onChange={(e) => edit({ ...built, join: e.target.value as 'all' | 'any' })}
-                  >
-                    <option value="all">{t.matchAll}</option>
-                    <option value="any">{t.matchAny}</option>
-                  </select>
-                )}
-              </Field>
-              <ol className="conditions">
-                {built.conditions.map((c, i) => (
-                  <li key={i}>
-                    <ConditionEditor
-                      condition={c}
-                      lists={lists}
-                      onChange={(next) => setCondition(i, next)}
-                    />
-                    <button
-                      type="button"
-                      onClick={() =>
-                        edit({ ...built, conditions: built.conditions.filter((_, j) => j !== i) })
-                      }
-                    >
-                      {t.remove}
-                    </button>
-                  </li>
-                ))}
-              </ol>
-              <div className="row">
-                {(Object.keys(NEW) as Array<Condition['kind']>).map((kind) => (
-                  <button
-                    key={kind}
-                    type="button"
-                    onClick={() => edit({ ...built, conditions: [...built.conditions, NEW[kind]] })}
-                  >
-                    +{' '}
-                    {kind === 'attribute'
-                      ? t.attribute
-                      : kind === 'list'
-                        ? t.list
-                        : kind === 'locale'
-                          ? t.language
-                          : t.orders}
-                  </button>
-                ))}
-              </div>
-            </>
+            <GroupEditor group={built} depth={1} lists={lists} onChange={edit} root />
           ) : null}
           <Field label={t.rawJson}>
             {(id) => (
@@ -261,6 +231,95 @@ export function SegmentsScreen() {
         </section>
       </div>
     </>
+  );
+}
+
+/** One group: and/or, not, its conditions and the groups inside it. */
+function GroupEditor(props: {
+  group: Group;
+  depth: number;
+  lists: Array<{ slug: string; name: string }>;
+  onChange(group: Group): void;
+  root?: boolean;
+}) {
+  const t = useT();
+  const { group, onChange } = props;
+  const setPart = (i: number, part: Part) =>
+    onChange({ ...group, parts: group.parts.map((x, j) => (j === i ? part : x)) });
+  const kinds = (Object.keys(NEW) as Array<Part['kind']>).filter(
+    (kind) => kind !== 'group' || props.depth < MAX_DEPTH,
+  );
+  const kindLabel = (kind: Part['kind']) =>
+    ({
+      attribute: t.attribute,
+      list: t.list,
+      locale: t.language,
+      orders: t.orders,
+      group: t.addGroup,
+    })[kind];
+  const where = props.root ? t.rules : `${t.group} (${props.depth})`;
+  return (
+    <div className={props.root ? 'rule-group' : 'rule-group nested'}>
+      <div className="row">
+        <SelectField<'all' | 'any'>
+          label={where}
+          value={group.join}
+          choices={[
+            { value: 'all', label: t.matchAll },
+            { value: 'any', label: t.matchAny },
+          ]}
+          onChange={(join) => onChange({ ...group, join })}
+        />
+        <CheckField
+          label={
+            <>
+              {t.negate}
+              <span className="visually-hidden"> {where}</span>
+            </>
+          }
+          checked={group.not}
+          onChange={(not) => onChange({ ...group, not })}
+        />
+      </div>
+      <ol className="conditions">
+        {group.parts.map((part, i) => (
+          <li key={i}>
+            {part.kind === 'group' ? (
+              <GroupEditor
+                group={part}
+                depth={props.depth + 1}
+                lists={props.lists}
+                onChange={(next) => setPart(i, next)}
+              />
+            ) : (
+              <ConditionEditor
+                condition={part}
+                lists={props.lists}
+                onChange={(next) => setPart(i, next)}
+              />
+            )}
+            <button
+              type="button"
+              onClick={() => onChange({ ...group, parts: group.parts.filter((_, j) => j !== i) })}
+            >
+              {t.remove}
+            </button>
+          </li>
+        ))}
+      </ol>
+      <div className="row">
+        {kinds.map((kind) => (
+          <button
+            key={kind}
+            type="button"
+            onClick={() => onChange({ ...group, parts: [...group.parts, NEW[kind]] })}
+          >
+            + {kindLabel(kind)}
+            {props.root ? null : <span className="visually-hidden"> {where}</span>}
+          </button>
+        ))}
+      </div>
+    </div>
   );
 }
 

@@ -2,7 +2,8 @@ import { useState, type FormEvent } from 'react';
 import { api, messageOf, type ApiError } from '../api/client';
 import { useT } from '../i18n';
 import type { Me } from '../session';
-import { ErrorText, Field } from '../ui';
+import { TextField } from '../components/fields';
+import { ErrorText } from '../ui';
 
 export function SignIn(props: { onSignedIn(me: Me): void }) {
   const t = useT();
@@ -33,43 +34,31 @@ export function SignIn(props: { onSignedIn(me: Me): void }) {
     <main id="main" className="signin">
       <h1>{t.signInTitle}</h1>
       <form onSubmit={(e) => void submit(e)}>
-        <Field label={t.email}>
-          {(id) => (
-            <input
-              id={id}
-              type="email"
-              autoComplete="username"
-              required
-              value={email}
-              onChange={(e) => setEmail(e.target.value)}
-            />
-          )}
-        </Field>
-        <Field label={t.password}>
-          {(id) => (
-            <input
-              id={id}
-              type="password"
-              autoComplete="current-password"
-              required
-              value={password}
-              onChange={(e) => setPassword(e.target.value)}
-            />
-          )}
-        </Field>
+        <TextField
+          label={t.email}
+          type="email"
+          autoComplete="username"
+          required
+          value={email}
+          onChange={setEmail}
+        />
+        <TextField
+          label={t.password}
+          type="password"
+          autoComplete="current-password"
+          required
+          value={password}
+          onChange={setPassword}
+        />
         {needsCode ? (
-          <Field label={t.code}>
-            {(id) => (
-              <input
-                id={id}
-                autoComplete="one-time-code"
-                autoFocus
-                required
-                value={code}
-                onChange={(e) => setCode(e.target.value)}
-              />
-            )}
-          </Field>
+          <TextField
+            label={t.code}
+            autoComplete="one-time-code"
+            autoFocus
+            required
+            value={code}
+            onChange={setCode}
+          />
         ) : null}
         <ErrorText message={error} />
         <button type="submit" className="primary" disabled={busy}>

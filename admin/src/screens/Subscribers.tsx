@@ -1,193 +1,158 @@
 import { useEffect, useState, type FormEvent } from 'react';
 import { api, messageOf } from '../api/client';
 import type { Answer, QueryOf } from '../api/types';
+import { DataTable } from '../components/DataTable';
+import { SelectField, TextField } from '../components/fields';
+import { useCursorPages } from '../components/paging';
 import { useT, type Strings } from '../i18n';
-import { atCursor, ErrorText, Field, Link, Pager } from '../ui';
+import { navigate } from '../router';
+import { useSession } from '../session';
+import { ErrorText, Link, Status } from '../ui';
 
 type Query = QueryOf<'/api/v1/subscribers'>;
-type Page = Answer<'/api/v1/subscribers'>;
+type Summary = Answer<'/api/v1/subscribers'>['items'][number];
 type ListItem = Answer<'/api/v1/lists'>['items'][number];
 const STATUSES = ['subscribed', 'unconfirmed', 'unsubscribed', 'bounced', 'complained'] as const;
-const PAGE_SIZE = 50;
+type SubscriberStatus = (typeof STATUSES)[number];
+const LOCALES = ['fi', 'sv', 'en'] as const;
+const PAGE_SIZE = '50';
+const fetchPage = (query: Query) => api.GET('/api/v1/subscribers', { params: { query } });
 
 /** Search and filters run on the server; pages are fetched by cursor, never the whole register. */
 export function SubscribersScreen() {
   const t = useT();
   const [lists, setLists] = useState<ListItem[]>([]);
   const [form, setForm] = useState({ email: '', name: '', list: '', status: '' });
-  const [query, setQuery] = useState<Query>({ limit: PAGE_SIZE });
-  // Cursors of the pages before the current one, for "previous".
-  const [cursors, setCursors] = useState<Array<string | undefined>>([]);
-  const [page, setPage] = useState<Page | null>(null);
-  const [error, setError] = useState<string | null>(null);
+  const { page, error, pager, search } = useCursorPages<Query, Summary>(
+    { limit: PAGE_SIZE },
+    fetchPage,
+  );
 
   useEffect(() => {
-    void api.GET('/api/v1/lists').then(({ data }) => setLists(data?.items ?? []));
+    void api
+      .GET('/api/v1/lists', { params: { query: { limit: '200' } } })
+      .then(({ data }) => setLists(data?.items ?? []));
   }, []);
-  useEffect(() => {
-    setPage(null);
-    void api.GET('/api/v1/subscribers', { params: { query } }).then(({ data, error: failure }) => {
-      setError(failure ? messageOf(failure) : null);
-      setPage(data ?? { items: [], nextCursor: null });
-    });
-  }, [query]);
 
-  function search(e: FormEvent) {
+  function submit(e: FormEvent) {
     e.preventDefault();
     const q: Query = { limit: PAGE_SIZE };
     if (form.email) q.email = form.email;
     if (form.name) q.name = form.name;
     if (form.list) q.list = form.list;
-    if (form.status) q.status = form.status as (typeof STATUSES)[number];
-    setCursors([]);
-    setQuery(q);
+    if (form.status) q.status = form.status as SubscriberStatus;
+    search(q);
   }
 
   return (
     <>
       <h1>{t.subscribers}</h1>
-      <form className="filters" role="search" onSubmit={search}>
-        <Field label={t.searchByEmail}>
-          {(id) => (
-            <input
-              id={id}
-              type="search"
-              value={form.email}
-              onChange={(e) => setForm({ ...form, email: e.target.value })}
-            />
-          )}
-        </Field>
-        <Field label={t.searchByName}>
-          {(id) => (
-            <input
-              id={id}
-              type="search"
-              value={form.name}
-              onChange={(e) => setForm({ ...form, name: e.target.value })}
-            />
-          )}
-        </Field>
-        <Field label={t.list}>
-          {(id) => (
-            <select
-              id={id}
-              value={form.list}
-              onChange={(e) => setForm({ ...form, list: e.target.value })}
-            >
-              <option value="">{t.anyList}</option>
-              {lists.map((l) => (
-                <option key={l.id} value={l.id}>
-                  {l.name}
-                </option>
-              ))}
-            </select>
-          )}
-        </Field>
-        <Field label={t.status}>
-          {(id) => (
-            <select
-              id={id}
-              value={form.status}
-              onChange={(e) => setForm({ ...form, status: e.target.value })}
-            >
-              <option value="">{t.anyStatus}</option>
-              {STATUSES.map((s) => (
-                <option key={s} value={s}>
-                  {t[s]}
-                </option>
-              ))}
-            </select>
-          )}
-        </Field>
+      <form className="filters" role="search" onSubmit={submit}>
+        <TextField
+          label={t.searchByEmail}
+          type="search"
+          value={form.email}
+          onChange={(email) => setForm({ ...form, email })}
+        />
+        <TextField
+          label={t.searchByName}
+          type="search"
+          value={form.name}
+          onChange={(name) => setForm({ ...form, name })}
+        />
+        <SelectField
+          label={t.list}
+          value={form.list}
+          empty={t.anyList}
+          choices={lists.map((l) => ({ value: l.id, label: l.name }))}
+          onChange={(list) => setForm({ ...form, list })}
+        />
+        <SelectField
+          label={t.status}
+          value={form.status}
+          empty={t.anyStatus}
+          choices={STATUSES.map((s) => ({ value: s, label: t[s] }))}
+          onChange={(status) => setForm({ ...form, status })}
+        />
         <button type="submit" className="primary">
           {t.search}
         </button>
       </form>
       <ErrorText message={error} />
-      {page === null ? (
-        <p>{t.loading}</p>
-      ) : page.items.length === 0 ? (
-        <p>{t.noResults}</p>
-      ) : (
-        <div className="table-wrap">
-          <table>
-            <caption className="visually-hidden">{t.subscribers}</caption>
-            <thead>
-              <tr>
-                <th scope="col">{t.email}</th>
-                <th scope="col">{t.name}</th>
-                <th scope="col">{t.status}</th>
-                <th scope="col">{t.lists}</th>
-              </tr>
-            </thead>
-            <tbody>
-              {page.items.map((s) => (
-                <tr key={s.id}>
-                  <td>
-                    <Link to={`subscribers/${s.id}`}>{s.email}</Link>
-                  </td>
-                  <td>{s.name}</td>
-                  <td>{t[s.status]}</td>
-                  <td>
-                    {s.lists.map((l) => `${l.slug} (${membershipStatus(t, l.status)})`).join(', ')}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
-      <Pager
-        labels={t}
-        hasPrevious={cursors.length > 0}
-        nextCursor={page?.nextCursor}
-        onPrevious={() => {
-          const previous = cursors.slice(0, -1);
-          const cursor = cursors.at(-1);
-          setCursors(previous);
-          setQuery(atCursor(query, cursor));
-        }}
-        onNext={(cursor) => {
-          setCursors([...cursors, query.cursor]);
-          setQuery(atCursor(query, cursor));
-        }}
+      <DataTable
+        caption={t.subscribers}
+        rows={page?.items ?? null}
+        rowKey={(s) => s.id}
+        columns={[
+          {
+            header: t.email,
+            cell: (s) => <Link to={`subscribers/${s.id}`}>{s.email}</Link>,
+          },
+          { header: t.name, cell: (s) => s.name },
+          { header: t.status, cell: (s) => t[s.status] },
+          {
+            header: t.lists,
+            cell: (s) =>
+              s.lists.map((l) => `${l.slug} (${membershipStatus(t, l.status)})`).join(', '),
+          },
+        ]}
       />
+      {pager}
     </>
   );
 }
 
 type Person = Answer<'/api/v1/subscribers/{id}'>;
 type Consents = Answer<'/api/v1/subscribers/{id}/consents'>;
+type AttributeValue = Person['attributes'][string];
 
+/** A person's record, with edit, unsubscribe and erase for the roles that may. */
 export function SubscriberScreen({ id }: { id: string }) {
   const t = useT();
+  const { can } = useSession();
   const [person, setPerson] = useState<Person | null>(null);
   const [consents, setConsents] = useState<Consents | null>(null);
+  const [editing, setEditing] = useState(false);
   const [error, setError] = useState<string | null>(null);
+  const [status, setStatus] = useState<string | null>(null);
+  const path = { params: { path: { id } } };
+
+  async function load() {
+    const { data, error: failure } = await api.GET('/api/v1/subscribers/{id}', path);
+    if (data) setPerson(data);
+    else setError(messageOf(failure));
+  }
   useEffect(() => {
-    const path = { path: { id } };
-    void api.GET('/api/v1/subscribers/{id}', { params: path }).then(({ data, error: failure }) => {
-      if (data) setPerson(data);
-      else setError(messageOf(failure));
-    });
+    void load();
     void api
-      .GET('/api/v1/subscribers/{id}/consents', { params: path })
+      .GET('/api/v1/subscribers/{id}/consents', path)
       .then(({ data }) => setConsents(data ?? null));
   }, [id]);
 
-  if (error) return <ErrorText message={error} />;
-  if (!person) return <p>{t.loading}</p>;
+  async function unsubscribe() {
+    if (!person || !window.confirm(`${t.unsubscribeConfirm} ${person.email}`)) return;
+    const { error: failure } = await api.DELETE('/api/v1/subscribers/{id}', path);
+    setError(failure ? messageOf(failure) : null);
+    await load();
+    if (!failure) setStatus(t.unsubscribedDone);
+  }
+
+  if (!person) return error ? <ErrorText message={error} /> : <p>{t.loading}</p>;
   return (
     <>
       <p>
         <Link to="subscribers">← {t.subscribers}</Link>
       </p>
       <h1>{person.name || person.email}</h1>
-      <dl className="facts">
+      <ErrorText message={error} />
+      <Status message={status} />
+      <dl className="facts" data-testid="person-facts">
         <dt>{t.email}</dt>
         <dd>{person.email}</dd>
         <dt>{t.status}</dt>
         <dd>{t[person.status]}</dd>
+        <dt>{t.language}</dt>
+        <dd>{person.locale}</dd>
         {person.hetu ? (
           <>
             <dt>HETU</dt>
@@ -195,6 +160,28 @@ export function SubscriberScreen({ id }: { id: string }) {
           </>
         ) : null}
       </dl>
+      {can('subscribers.write') ? (
+        <div className="row">
+          <button type="button" aria-expanded={editing} onClick={() => setEditing(!editing)}>
+            {t.editPerson}
+          </button>
+          {person.status !== 'unsubscribed' ? (
+            <button type="button" onClick={() => void unsubscribe()}>
+              {t.unsubscribeAll}
+            </button>
+          ) : null}
+        </div>
+      ) : null}
+      {editing ? (
+        <PersonForm
+          person={person}
+          onSaved={(saved) => {
+            setPerson(saved);
+            setEditing(false);
+            setStatus(t.saved);
+          }}
+        />
+      ) : null}
       <h2>{t.memberships}</h2>
       <ul>
         {person.lists.map((l) => (
@@ -204,7 +191,7 @@ export function SubscriberScreen({ id }: { id: string }) {
         ))}
       </ul>
       <h2>{t.attributes}</h2>
-      <dl className="facts">
+      <dl className="facts" data-testid="person-attributes">
         {Object.entries(person.attributes).map(([k, v]) => (
           <div key={k}>
             <dt>{k}</dt>
@@ -214,18 +201,138 @@ export function SubscriberScreen({ id }: { id: string }) {
       </dl>
       <h2>{t.consents}</h2>
       <pre className="code">{consents ? JSON.stringify(consents, null, 2) : t.loading}</pre>
+      {can('privacy.write') ? <EraseSection email={person.email} /> : null}
     </>
+  );
+}
+
+/** Name, language and attributes; an attribute keeps its type unless its text is edited. */
+function PersonForm(props: { person: Person; onSaved(person: Person): void }) {
+  const t = useT();
+  const [name, setName] = useState(props.person.name);
+  const [locale, setLocale] = useState(props.person.locale);
+  const [attributes, setAttributes] = useState<Array<[string, AttributeValue]>>(
+    Object.entries(props.person.attributes),
+  );
+  const [error, setError] = useState<string | null>(null);
+  const setAttribute = (i: number, entry: [string, AttributeValue]) =>
+    setAttributes(attributes.map((a, j) => (j === i ? entry : a)));
+
+  async function submit(e: FormEvent) {
+    e.preventDefault();
+    const { data, error: failure } = await api.PATCH('/api/v1/subscribers/{id}', {
+      params: { path: { id: props.person.id } },
+      body: {
+        name,
+        locale,
+        attributes: Object.fromEntries(attributes.filter(([k]) => k.trim() !== '')),
+      },
+    });
+    if (data) props.onSaved(data);
+    else setError(messageOf(failure));
+  }
+
+  return (
+    <form className="panel" onSubmit={(e) => void submit(e)} aria-labelledby="edit-person">
+      <h2 id="edit-person">{t.editPerson}</h2>
+      <TextField label={t.name} value={name} onChange={setName} />
+      <SelectField
+        label={t.language}
+        value={locale}
+        choices={LOCALES.map((l) => ({ value: l, label: l }))}
+        onChange={(l) => setLocale(l)}
+      />
+      <fieldset>
+        <legend>{t.attributes}</legend>
+        <ul className="plain">
+          {attributes.map(([key, value], i) => (
+            <li key={i} className="row">
+              <input
+                aria-label={`${t.attributeKey} ${i + 1}`}
+                value={key}
+                pattern="[A-Za-z0-9_-]{1,64}"
+                onChange={(e) => setAttribute(i, [e.target.value, value])}
+              />
+              <input
+                aria-label={`${t.attributeValue} ${i + 1}`}
+                value={String(value)}
+                onChange={(e) => setAttribute(i, [key, e.target.value])}
+              />
+              <button
+                type="button"
+                onClick={() => setAttributes(attributes.filter((_, j) => j !== i))}
+              >
+                {t.remove} <span className="visually-hidden">{key}</span>
+              </button>
+            </li>
+          ))}
+        </ul>
+        <button type="button" onClick={() => setAttributes([...attributes, ['', '']])}>
+          + {t.attribute}
+        </button>
+      </fieldset>
+      <ErrorText message={error} />
+      <button type="submit" className="primary">
+        {t.save}
+      </button>
+    </form>
+  );
+}
+
+/** Erasure is final: the address must be typed again before the button does anything. */
+function EraseSection({ email }: { email: string }) {
+  const t = useT();
+  const [open, setOpen] = useState(false);
+  const [typed, setTyped] = useState('');
+  const [error, setError] = useState<string | null>(null);
+
+  async function erase(e: FormEvent) {
+    e.preventDefault();
+    const { error: failure } = await api.POST('/api/v1/privacy/subjects/erase', {
+      body: { email },
+    });
+    if (failure) return setError(messageOf(failure));
+    navigate('subscribers');
+  }
+
+  return (
+    <section className="panel danger" aria-labelledby="erase-title">
+      <h2 id="erase-title">{t.erasePerson}</h2>
+      <p>{t.eraseExplained}</p>
+      {!open ? (
+        <button type="button" onClick={() => setOpen(true)}>
+          {t.erasePerson}…
+        </button>
+      ) : (
+        <form onSubmit={(e) => void erase(e)}>
+          <TextField
+            label={t.eraseTypeEmail}
+            value={typed}
+            onChange={setTyped}
+            autoComplete="off"
+            required
+          />
+          <ErrorText message={error} />
+          <div className="row">
+            <button
+              type="submit"
+              className="primary"
+              disabled={typed.trim().toLowerCase() !== email}
+            >
+              {t.eraseNow}
+            </button>
+            <button type="button" onClick={() => setOpen(false)}>
+              {t.cancel}
+            </button>
+          </div>
+        </form>
+      )}
+    </section>
   );
 }
 
 /** Membership states share their words with subscriber states where they exist. */
 function membershipStatus(t: Strings, status: string): string {
-  const known: readonly string[] = [
-    'subscribed',
-    'unconfirmed',
-    'unsubscribed',
-    'bounced',
-    'complained',
-  ];
-  return known.includes(status) ? t[status as (typeof STATUSES)[number]] : status;
+  const known: readonly string[] = STATUSES;
+  return known.includes(status) ? t[status as SubscriberStatus] : status;
 }

@@ -3,7 +3,9 @@ import { api, messageOf } from '../api/client';
 import type { Answer } from '../api/types';
 import { useT, type Locale } from '../i18n';
 import { useSession } from '../session';
-import { ErrorText, Field, Status } from '../ui';
+import { DataTable } from '../components/DataTable';
+import { CheckField, plainChoices, SelectField, TextField } from '../components/fields';
+import { ErrorText, Status } from '../ui';
 
 type User = Answer<'/api/v1/users'>['items'][number];
 type Token = Answer<'/api/v1/users/{id}/tokens'>['items'][number];
@@ -46,103 +48,77 @@ export function UsersScreen() {
     <>
       <h1>{t.users}</h1>
       <ErrorText message={error} />
-      <div className="table-wrap">
-        <table>
-          <caption className="visually-hidden">{t.users}</caption>
-          <thead>
-            <tr>
-              <th scope="col">{t.email}</th>
-              <th scope="col">{t.role}</th>
-              <th scope="col">{t.twoFactor}</th>
-              <th scope="col">{t.status}</th>
-              <th scope="col">{t.tokens}</th>
-            </tr>
-          </thead>
-          <tbody>
-            {users.map((u) => (
-              <tr key={u.id}>
-                <td>{u.email}</td>
-                <td>
-                  <select
-                    aria-label={`${t.role}: ${u.email}`}
-                    value={u.role}
-                    onChange={(e) => void update(u, { role: e.target.value as User['role'] })}
-                  >
-                    {ROLES.map((r) => (
-                      <option key={r}>{r}</option>
-                    ))}
-                  </select>
-                </td>
-                <td>{u.totpEnabled ? t.twoFactorOn : t.twoFactorOff}</td>
-                <td>
-                  <label className="check">
-                    <input
-                      type="checkbox"
-                      checked={u.disabled}
-                      onChange={(e) => void update(u, { disabled: e.target.checked })}
-                    />{' '}
-                    {t.disabled}
-                  </label>
-                </td>
-                <td>
-                  <button type="button" onClick={() => setSelected(u)}>
-                    {t.tokens}
-                    <span className="visually-hidden"> {u.email}</span>
-                  </button>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <DataTable
+        caption={t.users}
+        rows={users}
+        rowKey={(u) => u.id}
+        columns={[
+          { header: t.email, cell: (u) => u.email },
+          {
+            header: t.role,
+            cell: (u) => (
+              <select
+                aria-label={`${t.role}: ${u.email}`}
+                value={u.role}
+                onChange={(e) => void update(u, { role: e.target.value as User['role'] })}
+              >
+                {ROLES.map((r) => (
+                  <option key={r}>{r}</option>
+                ))}
+              </select>
+            ),
+          },
+          { header: t.twoFactor, cell: (u) => (u.totpEnabled ? t.twoFactorOn : t.twoFactorOff) },
+          {
+            header: t.status,
+            cell: (u) => (
+              <CheckField
+                label={t.disabled}
+                checked={u.disabled}
+                onChange={(disabled) => void update(u, { disabled })}
+              />
+            ),
+          },
+          {
+            header: t.tokens,
+            cell: (u) => (
+              <button type="button" onClick={() => setSelected(u)}>
+                {t.tokens}
+                <span className="visually-hidden"> {u.email}</span>
+              </button>
+            ),
+          },
+        ]}
+      />
       {selected ? <Tokens user={selected} /> : null}
       <form className="panel" onSubmit={(e) => void create(e)} aria-labelledby="new-user">
         <h2 id="new-user">{t.create}</h2>
-        <Field label={t.email}>
-          {(id) => (
-            <input
-              id={id}
-              type="email"
-              required
-              value={draft.email}
-              onChange={(e) => setDraft({ ...draft, email: e.target.value })}
-            />
-          )}
-        </Field>
-        <Field label={t.name}>
-          {(id) => (
-            <input
-              id={id}
-              value={draft.name}
-              onChange={(e) => setDraft({ ...draft, name: e.target.value })}
-            />
-          )}
-        </Field>
-        <Field label={t.role}>
-          {(id) => (
-            <select
-              id={id}
-              value={draft.role}
-              onChange={(e) => setDraft({ ...draft, role: e.target.value as User['role'] })}
-            >
-              {ROLES.map((r) => (
-                <option key={r}>{r}</option>
-              ))}
-            </select>
-          )}
-        </Field>
-        <Field label={t.password}>
-          {(id) => (
-            <input
-              id={id}
-              type="password"
-              autoComplete="new-password"
-              minLength={12}
-              value={draft.password}
-              onChange={(e) => setDraft({ ...draft, password: e.target.value })}
-            />
-          )}
-        </Field>
+        <TextField
+          label={t.email}
+          type="email"
+          required
+          value={draft.email}
+          onChange={(email) => setDraft({ ...draft, email })}
+        />
+        <TextField
+          label={t.name}
+          value={draft.name}
+          onChange={(name) => setDraft({ ...draft, name })}
+        />
+        <SelectField
+          label={t.role}
+          value={draft.role}
+          choices={plainChoices(ROLES)}
+          onChange={(role) => setDraft({ ...draft, role })}
+        />
+        <TextField
+          label={t.password}
+          type="password"
+          autoComplete="new-password"
+          minLength={12}
+          value={draft.password}
+          onChange={(password) => setDraft({ ...draft, password })}
+        />
         <button type="submit" className="primary">
           {t.create}
         </button>
@@ -239,35 +215,28 @@ export function AccountScreen() {
       <p>
         {me.email} · {me.role}
       </p>
-      <Field label={t.language}>
-        {(id) => (
-          <select
-            id={id}
-            value={me.locale}
-            onChange={(e) => void setLocale(e.target.value as Locale)}
-          >
-            <option value="fi">suomi</option>
-            <option value="en">English</option>
-          </select>
-        )}
-      </Field>
+      <SelectField<Locale>
+        label={t.language}
+        value={me.locale}
+        choices={[
+          { value: 'fi', label: 'suomi' },
+          { value: 'en', label: 'English' },
+        ]}
+        onChange={(locale) => void setLocale(locale)}
+      />
       <section className="panel" aria-labelledby="totp-title">
         <h2 id="totp-title">{t.twoFactor}</h2>
         <p>{me.totpEnabled ? t.twoFactorOn : t.twoFactorOff}</p>
         {!me.totpEnabled && !secret ? (
           <form onSubmit={(e) => void begin(e)}>
-            <Field label={t.password}>
-              {(id) => (
-                <input
-                  id={id}
-                  type="password"
-                  autoComplete="current-password"
-                  required
-                  value={password}
-                  onChange={(e) => setPassword(e.target.value)}
-                />
-              )}
-            </Field>
+            <TextField
+              label={t.password}
+              type="password"
+              autoComplete="current-password"
+              required
+              value={password}
+              onChange={setPassword}
+            />
             <button type="submit">{t.twoFactorStart}</button>
           </form>
         ) : null}
@@ -276,18 +245,14 @@ export function AccountScreen() {
             <p>
               {t.twoFactorScan} <code className="secret">{secret}</code>
             </p>
-            <Field label={t.code}>
-              {(id) => (
-                <input
-                  id={id}
-                  inputMode="numeric"
-                  autoComplete="one-time-code"
-                  required
-                  value={code}
-                  onChange={(e) => setCode(e.target.value)}
-                />
-              )}
-            </Field>
+            <TextField
+              label={t.code}
+              inputMode="numeric"
+              autoComplete="one-time-code"
+              required
+              value={code}
+              onChange={setCode}
+            />
             <button type="submit">{t.confirm}</button>
           </form>
         ) : null}

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { RouteDef } from '../../http/routes.js';
-import { dateTime, singleLine } from '../../http/schemas.js';
+import { cursorQuery, dateTime, page, singleLine } from '../../http/schemas.js';
 import { parseInput } from '../../http/validate.js';
 import type { TemplateService } from './service.js';
 
@@ -24,6 +24,8 @@ const patchBody = z
     mjml: fields.mjml.optional(),
   })
   .refine((b) => Object.keys(b).length > 0, 'give at least one field to change');
+const previewBody = z.strictObject({ mjml: fields.mjml, subject: fields.subject.optional() });
+const listQuery = z.strictObject({ ...cursorQuery });
 const idParams = z.object({ id: z.string().regex(/^[0-9a-f]{24}$/, 'not a template id') });
 
 const summary = z.object({
@@ -34,6 +36,7 @@ const summary = z.object({
   updatedAt: dateTime,
 });
 const template = summary.extend({ mjml: z.string() });
+const renderedMail = z.object({ subject: z.string(), html: z.string(), text: z.string() });
 
 export function templateRoutes(templates: TemplateService): RouteDef[] {
   return [
@@ -53,10 +56,23 @@ export function templateRoutes(templates: TemplateService): RouteDef[] {
       method: 'get',
       path: '/templates',
       permission: 'templates.read',
-      summary: 'List templates (without their MJML)',
-      response: z.object({ items: z.array(summary) }),
-      handler: async (_req, res) => {
-        res.json({ items: await templates.list() });
+      summary: 'Templates (without their MJML), oldest first, paged by cursor',
+      query: listQuery,
+      response: page(summary),
+      handler: async (req, res) => {
+        res.json(await templates.list(parseInput(listQuery, req.query)));
+      },
+    },
+    {
+      method: 'post',
+      path: '/templates/preview',
+      permission: 'templates.read',
+      summary:
+        'Render unsaved MJML for a sample person; 400 lists MJML problems with their lines (errors)',
+      body: previewBody,
+      response: renderedMail,
+      handler: (req, res) => {
+        res.json(templates.preview(parseInput(previewBody, req.body)));
       },
     },
     {

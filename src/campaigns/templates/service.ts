@@ -1,9 +1,15 @@
+import { Types } from 'mongoose';
 import type { Models } from '../../db/models/index.js';
 import type { TemplateDoc } from '../../db/models/template.js';
+import { idsAfter } from '../../db/keyset.js';
+import { decodeCursor, encodeCursor } from '../../shared/cursor.js';
 import { conflict, isDuplicateKey, notFound } from '../../shared/errors.js';
-import type { CampaignRenderer } from '../render/types.js';
+import type { CampaignRenderer, RenderedMail } from '../render/types.js';
 
 const objectId = /^[0-9a-f]{24}$/;
+const DEFAULT_PAGE = 100;
+/** Links of a preview go nowhere: it is not a mail anyone received. */
+const PREVIEW_LINK = 'https://kirje.invalid/preview';
 
 export interface TemplateInput {
   name: string;
@@ -31,6 +37,7 @@ export class TemplateService {
   constructor(
     private readonly models: Pick<Models, 'Template'>,
     private readonly renderer: CampaignRenderer,
+    private readonly org: { name: string; address: string },
   ) {}
 
   async create(input: TemplateInput): Promise<TemplateView> {
@@ -48,9 +55,37 @@ export class TemplateService {
     }
   }
 
-  async list(): Promise<TemplateSummary[]> {
-    const docs = await this.models.Template.find({}, { mjml: 0 }).sort({ name: 1 }).lean();
-    return docs.map((d) => summary(d));
+  /** A page of templates in the order they were made, without their MJML. */
+  async list(
+    page: { cursor?: string; limit?: number } = {},
+  ): Promise<{ items: TemplateSummary[]; nextCursor: string | null }> {
+    const limit = page.limit ?? DEFAULT_PAGE;
+    const after = page.cursor ? new Types.ObjectId(decodeCursor(page.cursor)) : undefined;
+    const found = await this.models.Template.find({ _id: idsAfter(after) }, { mjml: 0 })
+      .sort({ _id: 1 })
+      .limit(limit + 1)
+      .lean();
+    const docs = found.slice(0, limit);
+    return {
+      items: docs.map((d) => summary(d)),
+      nextCursor: found.length > limit ? encodeCursor(String(docs.at(-1)!._id)) : null,
+    };
+  }
+
+  /**
+   * Unsaved MJML rendered for a sample person, for the editor's live preview; invalid MJML is
+   * refused like a save would be (400 listing the problems with their lines).
+   */
+  preview(input: { mjml: string; subject?: string | null }): RenderedMail {
+    const subject = input.subject ?? '';
+    return this.renderer.compile({ subject, mjml: input.mjml }).render({
+      subscriber: { name: 'Maija Meikäläinen', attributes: {} },
+      unsubscribeUrl: PREVIEW_LINK,
+      preferencesUrl: PREVIEW_LINK,
+      org: this.org,
+      campaign: { subject },
+      locale: 'fi',
+    });
   }
 
   async get(id: string): Promise<TemplateView> {

@@ -446,6 +446,30 @@ describe('campaign sending', () => {
     await t.http.get(`/api/v1/campaigns/${id}`).set(auth()).expect(404);
   });
 
+  it('lists campaigns newest first, paged by cursor, each once', async () => {
+    const list = await seedList(t.db.models, 1);
+    const made: string[] = [];
+    for (const n of [1, 2, 3])
+      made.push(await createCampaign({ name: `Sivu ${n}`, lists: [list.listId] }));
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const res: { body: { items: Array<{ id: string }>; nextCursor: string | null } } =
+        await t.http
+          .get('/api/v1/campaigns')
+          .query({ limit: '2', ...(cursor ? { cursor } : {}) })
+          .set(auth())
+          .expect(200);
+      expect(res.body.items.length).to.be.at.most(2);
+      seen.push(...res.body.items.map((c: { id: string }) => c.id));
+      cursor = res.body.nextCursor;
+    } while (cursor);
+    expect(seen.slice(0, 3)).to.deep.equal([...made].reverse());
+    expect(new Set(seen).size).to.equal(seen.length);
+    await t.http.get('/api/v1/campaigns').query({ limit: 'ten' }).set(auth()).expect(400);
+    await t.http.get('/api/v1/campaigns').query({ cursor: '!' }).set(auth()).expect(400);
+  });
+
   it('needs campaigns.* permissions', async () => {
     const { staffToken } = await import('../../helpers/factories.js');
     const { token } = await staffToken(t.services, 'sales');

@@ -127,6 +127,75 @@ describe('/api/v1/templates', () => {
     await t.http.patch('/api/v1/templates/0123456789abcdef01234567').set(auth).send({}).expect(400);
   });
 
+  it('pages the list by cursor, each template once', async () => {
+    for (const n of [1, 2, 3]) {
+      await t.http
+        .post('/api/v1/templates')
+        .set(auth)
+        .send({ name: `Paged ${n}`, mjml: body(`Paged ${n}`) })
+        .expect(201);
+    }
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const res: { body: { items: Array<{ name: string }>; nextCursor: string | null } } =
+        await t.http
+          .get('/api/v1/templates')
+          .query({ limit: '2', ...(cursor ? { cursor } : {}) })
+          .set(auth)
+          .expect(200);
+      expect(res.body.items.length).to.be.at.most(2);
+      seen.push(...res.body.items.map((i: { name: string }) => i.name));
+      cursor = res.body.nextCursor;
+    } while (cursor);
+    expect(seen.filter((n) => n.startsWith('Paged'))).to.deep.equal([
+      'Paged 1',
+      'Paged 2',
+      'Paged 3',
+    ]);
+    expect(new Set(seen).size).to.equal(seen.length);
+    await t.http.get('/api/v1/templates').query({ limit: '0' }).set(auth).expect(400);
+    await t.http.get('/api/v1/templates').query({ cursor: 'nope' }).set(auth).expect(400);
+  });
+
+  it('previews unsaved MJML for a sample person, and names problems at their lines', async () => {
+    const ok = await t.http
+      .post('/api/v1/templates/preview')
+      .set(auth)
+      .send({ mjml: body('Hei {{subscriber.name}}'), subject: 'Tervetuloa' })
+      .expect(200);
+    expect(ok.body.subject).to.equal('Tervetuloa');
+    expect(ok.body.html).to.include('Hei Maija');
+    expect(ok.body.text).to.include('Hei Maija');
+
+    const broken = await t.http
+      .post('/api/v1/templates/preview')
+      .set(auth)
+      .send({ mjml: '<mj-section>\n  <mj-column>\n    <mj-nope />\n  </mj-column>\n</mj-section>' })
+      .expect(400);
+    expect(broken.body.error.errors[0].line).to.equal(3);
+    const unknown = await t.http
+      .post('/api/v1/templates/preview')
+      .set(auth)
+      .send({ mjml: body('\n{{subscriber.password}}') })
+      .expect(400);
+    expect(unknown.body.error.errors[0]).to.include({ line: 4 });
+    expect(unknown.body.error.message).to.include('subscriber.password');
+
+    await t.http.post('/api/v1/templates/preview').set(auth).send({}).expect(400);
+    await t.http
+      .post('/api/v1/templates/preview')
+      .set(auth)
+      .send({ mjml: body('x'), extra: 1 })
+      .expect(400);
+    const auditor = await staffToken(t.services, 'auditor');
+    await t.http
+      .post('/api/v1/templates/preview')
+      .set({ Authorization: `Bearer ${auditor.token}` })
+      .send({ mjml: body('x') })
+      .expect(403);
+  });
+
   it('needs templates.read / templates.write', async () => {
     const sales = await staffToken(t.services, 'sales');
     const auditor = await staffToken(t.services, 'auditor');

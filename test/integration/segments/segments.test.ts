@@ -144,6 +144,45 @@ describe('segments', () => {
       );
     });
 
+    it('not: the complement of a plain condition, of a fact, and of a nested group', async () => {
+      const everyone = range(1, 20);
+      await expectMatch(
+        { not: { field: 'email', op: 'contains', value: 'S1' } },
+        everyone.filter((n) => !range(10, 19).includes(n)),
+      );
+      await expectMatch(
+        { not: { orders: 'category', category: 'shoes', withinDays: 30 } },
+        everyone.filter((n) => !['s01', 's06', 's17'].includes(n)),
+      );
+      // Subscribed, and not (shoes lately or three orders): the nesting test's group, negated.
+      const subscribed = await t.http
+        .post('/api/v1/segments/preview')
+        .set(auth())
+        .send({ rules: { field: 'status', op: 'eq', value: 'subscribed' } });
+      expect(subscribed.status).to.equal(200);
+      const res = await t.http
+        .post('/api/v1/segments/preview')
+        .set(auth())
+        .send({
+          rules: {
+            all: [
+              { field: 'status', op: 'eq', value: 'subscribed' },
+              {
+                not: {
+                  any: [
+                    { orders: 'category', category: 'shoes', withinDays: 30 },
+                    { orders: 'count', op: 'gte', value: 3 },
+                  ],
+                },
+              },
+            ],
+          },
+        });
+      expect(res.status).to.equal(200);
+      expect(res.body.count).to.equal(subscribed.body.count - 3);
+      await expectMatch({ not: { not: { field: 'locale', op: 'eq', value: 'sv' } } }, ['s05']);
+    });
+
     it('a value that looks like an operator is only ever a literal', () =>
       expectMatch({ field: 'name', op: 'eq', value: '$where' }, []));
 
@@ -176,6 +215,8 @@ describe('segments', () => {
         { all: [{ any: [vip, sv] }, { any: [recent, rich] }] },
         { any: [{ all: [vip, recent] }, { all: [sv, { any: [shoes, poor] }] }] },
         { all: [{ field: 'status', op: 'neq', value: 'subscribed' }, { any: [poor, shoes] }] },
+        { not: { any: [recent, poor] } },
+        { all: [vip, { not: { all: [sv, shoes] } }] },
       ];
       for (const raw of rules) {
         const parsed = parseRules(raw);

@@ -27,6 +27,36 @@ describe('lists API', () => {
     expect(res.body.counts).to.deep.equal({ unconfirmed: 0, subscribed: 0, unsubscribed: 0 });
   });
 
+  it('pages lists by cursor in the order they were made, each once', async () => {
+    for (const n of [1, 2, 3, 4, 5]) await createList(t, { slug: `sivu-${n}` });
+    const slugs: string[] = [];
+    let cursor: string | null = null;
+    let pages = 0;
+    do {
+      const res: { body: { items: Array<{ slug: string }>; nextCursor: string | null } } = await as(
+        t.http.get('/api/v1/lists'),
+      )
+        .query({ limit: '2', ...(cursor ? { cursor } : {}) })
+        .expect(200);
+      expect(res.body.items.length).to.be.at.most(2);
+      slugs.push(...res.body.items.map((l: { slug: string }) => l.slug));
+      cursor = res.body.nextCursor;
+      pages += 1;
+    } while (cursor);
+    expect(slugs.filter((s) => s.startsWith('sivu-'))).to.deep.equal([
+      'sivu-1',
+      'sivu-2',
+      'sivu-3',
+      'sivu-4',
+      'sivu-5',
+    ]);
+    expect(pages).to.be.at.least(3);
+    expect(new Set(slugs).size).to.equal(slugs.length);
+    await as(t.http.get('/api/v1/lists')).query({ limit: '201' }).expect(400);
+    await as(t.http.get('/api/v1/lists')).query({ cursor: 'x' }).expect(400);
+    await as(t.http.get('/api/v1/lists')).query({ extra: '1' }).expect(400);
+  });
+
   it('refuses a duplicate slug with 409 and a bad slug or basis with 400', async () => {
     await createList(t, { slug: 'dup-slug' });
     const dup = await as(t.http.post('/api/v1/lists'))
