@@ -51,3 +51,38 @@ export async function recipientOutcomes(
   }
   return out;
 }
+
+/**
+ * Rewrites a sent recipient's window outcome as unknown, as if the worker had died inside that
+ * SMTP transaction: the state a crash leaves, for tests of what staff do about it.
+ */
+export async function markSentAsUnknown(
+  models: Models,
+  campaignId: string,
+  subscriberId: string,
+): Promise<void> {
+  const id = new Types.ObjectId(campaignId);
+  for (const batch of await models.CampaignBatch.find({ campaignId: id }).lean()) {
+    const entries = (await models.CampaignBatchEntries.findById(batch._id).lean())!.entries;
+    const index = entries.findIndex((e) => String(e.subscriberId) === subscriberId);
+    if (index < 0) continue;
+    const outcome = await models.CampaignWindowOutcome.findOne({
+      batchId: batch._id,
+      sent: index,
+    }).lean();
+    if (!outcome) continue;
+    await models.CampaignWindowOutcome.updateOne(
+      { _id: outcome._id },
+      {
+        $set: {
+          sent: outcome.sent.filter((i) => i !== index),
+          unknown: [...outcome.unknown, index],
+          'counts.sent': outcome.counts!.sent - 1,
+          'counts.unknown': outcome.counts!.unknown + 1,
+        },
+      },
+    );
+    return;
+  }
+  throw new Error(`no sent outcome of ${subscriberId} in campaign ${campaignId}`);
+}

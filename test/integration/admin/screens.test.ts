@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { markSentAsUnknown } from '../../helpers/send-records.js';
 import type { Page } from 'playwright-core';
 import { loadCorpus } from '../../../scripts/eval-replies.js';
 import type { TestApp } from '../../helpers/app.js';
@@ -200,10 +201,7 @@ describe('admin screens: templates, scheduling, review, a person, retention', fu
 
   it('retries mails whose outcome is unknown, from the campaign page', async () => {
     // A worker that died inside the SMTP transaction leaves the outcome unknown.
-    await t.db.models.CampaignRecipient.updateOne(
-      { campaignId, subscriberId: ids.tiina },
-      { $set: { status: 'unknown' } },
-    );
+    await markSentAsUnknown(t.db.models, campaignId, String(ids.tiina));
     await page.reload();
     const retry = page.getByRole('button', { name: /Yritä tuntemattomia uudelleen/ });
     await retry.click();
