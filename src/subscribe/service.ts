@@ -1,4 +1,4 @@
-import { joinedList, type DomainEvents } from '../events/domain-events.js';
+import { joinedList, type DomainEvent, type DomainEvents } from '../events/domain-events.js';
 import { Types } from 'mongoose';
 import type { SubscribeConfig } from '../config/config.js';
 import type { Models } from '../db/models/index.js';
@@ -177,13 +177,19 @@ export class SubscribeService {
     const now = this.deps.clock.now();
     const toConfirm: PublicList[] = [];
     const joined: string[] = [];
+    const rejoined: DomainEvent[] = [];
 
     for (const list of eligible) {
       const source = `web-form:${list.slug}`;
       const membership = await this.deps.models.Membership.findById(
         membershipId(subscriber._id, list.id),
       ).lean();
-      if (membership?.status === 'subscribed' && subscriber.status === 'subscribed') continue;
+      if (membership?.status === 'subscribed' && subscriber.status === 'subscribed') {
+        // Emitted again under its first key: a no-op, unless a crash lost it after the join.
+        if (membership.subscribedAt)
+          rejoined.push(joinedList(subscriber._id, list.id, membership.subscribedAt));
+        continue;
+      }
       const wasOptedOut =
         subscriber.status === 'unsubscribed' ||
         membership?.status === 'unsubscribed' ||
@@ -216,7 +222,10 @@ export class SubscribeService {
       );
     }
     // After the status, so a series that starts at once finds the person subscribed.
-    await this.deps.events.emit(joined.map((listId) => joinedList(subscriber._id, listId, now)));
+    await this.deps.events.emit([
+      ...joined.map((listId) => joinedList(subscriber._id, listId, now)),
+      ...rejoined,
+    ]);
     if (toConfirm.length > 0)
       await this.queueConfirmation(subscriberId, email, toConfirm, meta.locale);
     return lists;
@@ -252,6 +261,9 @@ export class SubscribeService {
       subscriber.status === 'subscribed' &&
       suppressed.size === 0
     ) {
+      // A repeated POST completes what a crash left: the event under its first key (else a no-op).
+      if (membership.subscribedAt)
+        await this.deps.events.emit([joinedList(subscriber._id, listId, membership.subscribedAt)]);
       return result('confirmed');
     }
     const resubscribe =

@@ -217,6 +217,45 @@ describe('automations: series of mails', function () {
     ]);
   });
 
+  it('welcomes a person whose confirmation was stored but whose event a crash lost, when the confirm is posted again', async () => {
+    const list = await makeList(t, { doubleOptIn: true });
+    const welcome = await template('welcome-again', 'Tervetuloa, vihdoin');
+    await automation({
+      name: 'Welcome after a lost event',
+      trigger: { type: 'list_joined', list: list.id },
+      steps: [{ type: 'send', templateId: welcome.id }],
+    });
+    const address = `lost-${Math.random().toString(36).slice(2)}@example.com`;
+    await t.http
+      .post('/subscribe')
+      .type('form')
+      .send({ email: address, list: list.slug, consent: 'yes' })
+      .expect(200);
+    await t.services.subscribe.drain();
+    await settle();
+    const [confirmation] = sink.to(address);
+    // The confirm is stored, then the process dies before the event: as if it were never written.
+    const person = await t.db.models.Subscriber.findOne({ email: address }).lean();
+    await t.http.post(confirmLink(confirmation!).path).type('form').send('').expect(200);
+    await t.db.models.DomainEvent.deleteMany({
+      subscriberId: person!._id,
+      type: 'subscriber.joined_list',
+    });
+    // The person presses the button again (the page says it can be done safely).
+    await t.http.post(confirmLink(confirmation!).path).type('form').send('').expect(200);
+    await t.http.post(confirmLink(confirmation!).path).type('form').send('').expect(200);
+    await settle();
+    expect(
+      sink.to(address).filter((m) => m.parsed.subject === 'Tervetuloa, vihdoin'),
+    ).to.have.length(1);
+    expect(
+      await t.db.models.DomainEvent.countDocuments({
+        subscriberId: person!._id,
+        type: 'subscriber.joined_list',
+      }),
+    ).to.equal(1);
+  });
+
   it('starts date triggers on the day: 180 days without an order, and a birthday each year', async () => {
     const quiet = await template('quiet', 'Ikävä sinua');
     const birthday = await template('birthday', 'Hyvää syntymäpäivää');
