@@ -121,12 +121,28 @@ export class ExportService {
   }
 }
 
-/** Memberships read from the list's index a page at a time, their people by `_id` per page. */
+/**
+ * Memberships read from the list's index a page at a time, their people by `_id` per page. The
+ * next page of memberships is read while this page's people are, so both reads keep the database
+ * busy at once.
+ */
 async function* listMemberPages(
   models: Pick<Models, 'Membership' | 'Subscriber'>,
   listId: Types.ObjectId,
   statuses: string[],
 ): AsyncGenerator<MatchedSubscriber[]> {
+  for await (const ids of readAhead(memberIdPages(models, listId, statuses))) {
+    const found = await findByIds<MatchedSubscriber>(models.Subscriber, ids, EXPORT_PROJECTION);
+    yield ids.flatMap((id) => found.get(String(id)) ?? []);
+  }
+}
+
+/** The subscriber ids of a list's members, MAX_IDS_PER_READ at a time. */
+async function* memberIdPages(
+  models: Pick<Models, 'Membership'>,
+  listId: Types.ObjectId,
+  statuses: string[],
+): AsyncGenerator<Types.ObjectId[]> {
   const memberships = models.Membership.find(
     { listId, status: { $in: statuses } },
     { subscriberId: 1 },
@@ -134,17 +150,14 @@ async function* listMemberPages(
     .lean()
     .cursor({ batchSize: MAX_IDS_PER_READ });
   let ids: Types.ObjectId[] = [];
-  const page = async () => {
-    const found = await findByIds<MatchedSubscriber>(models.Subscriber, ids, EXPORT_PROJECTION);
-    const people = ids.flatMap((id) => found.get(String(id)) ?? []);
-    ids = [];
-    return people;
-  };
-  for await (const m of memberships) {
-    ids.push(m.subscriberId);
-    if (ids.length === MAX_IDS_PER_READ) yield await page();
+  for await (const membership of memberships) {
+    ids.push(membership.subscriberId);
+    if (ids.length === MAX_IDS_PER_READ) {
+      yield ids;
+      ids = [];
+    }
   }
-  if (ids.length > 0) yield await page();
+  if (ids.length > 0) yield ids;
 }
 
 function valueOf(s: MatchedSubscriber, column: string): unknown {
