@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { PollingLoop } from '../shared/polling-loop.js';
 import { Types } from 'mongoose';
 import type { SendConfig } from '../config/config.js';
 import { insertEach } from '../db/bulk.js';
@@ -75,9 +75,7 @@ export class AutomationRunner {
   readonly id = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   readonly enrolments: Enrolments;
   private readonly triggers: Triggers;
-  private loop: Promise<void> | undefined;
-  private stopping = false;
-  private wakeUp: AbortController | undefined;
+  private readonly polling: PollingLoop;
   private sweptAt = 0;
 
   constructor(private readonly deps: RunnerDeps) {
@@ -98,37 +96,21 @@ export class AutomationRunner {
       logger: deps.logger,
       owner: this.id,
     });
+    this.polling = new PollingLoop(
+      'automation runner',
+      () => this.tick(),
+      deps.pollMs ?? 1000,
+      deps.logger,
+    );
   }
 
   start(): void {
-    if (this.loop) return;
-    this.stopping = false;
-    this.loop = this.run();
+    this.polling.start();
   }
 
   /** Stops taking steps; the step in hand (a mail in flight) finishes and is recorded. */
-  async stop(): Promise<void> {
-    this.stopping = true;
-    this.wakeUp?.abort();
-    await this.loop;
-    this.loop = undefined;
-  }
-
-  private async run(): Promise<void> {
-    while (!this.stopping) {
-      let worked = false;
-      try {
-        worked = await this.tick();
-      } catch (err) {
-        this.deps.logger.error({ err }, 'automation runner tick failed');
-      }
-      if (!worked && !this.stopping) {
-        this.wakeUp = new AbortController();
-        await sleep(this.deps.pollMs ?? 1000, undefined, { signal: this.wakeUp.signal }).catch(
-          () => {},
-        );
-      }
-    }
+  stop(): Promise<void> {
+    return this.polling.stop();
   }
 
   /** One round: new events, date scans, then the steps that are due. True if anything happened. */
@@ -182,7 +164,7 @@ export class AutomationRunner {
       .lean<Enrolment[]>();
     let took = false;
     for (const e of due) {
-      if (this.stopping) break;
+      if (this.polling.stopping) break;
       const automation = active.get(String(e.automationId));
       if (automation && (await this.take(automation, e))) took = true;
     }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { PollingLoop } from '../shared/polling-loop.js';
 import { Types } from 'mongoose';
 import { Webhook } from 'standardwebhooks';
 import { insertEach } from '../db/bulk.js';
@@ -47,9 +47,7 @@ export const KEEP_DELIVERED_DAYS = 30;
 export class WebhookDispatcher {
   readonly id = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   private readonly claims: Claims;
-  private loop: Promise<void> | undefined;
-  private stopping = false;
-  private wakeUp: AbortController | undefined;
+  private readonly polling: PollingLoop;
   private sweptAt = 0;
 
   constructor(
@@ -64,36 +62,20 @@ export class WebhookDispatcher {
     },
   ) {
     this.claims = sendingClaims(deps.models.Claim);
+    this.polling = new PollingLoop(
+      'webhook dispatcher',
+      () => this.tick(),
+      deps.pollMs ?? 1000,
+      deps.logger,
+    );
   }
 
   start(): void {
-    if (this.loop) return;
-    this.stopping = false;
-    this.loop = this.run();
+    this.polling.start();
   }
 
-  async stop(): Promise<void> {
-    this.stopping = true;
-    this.wakeUp?.abort();
-    await this.loop;
-    this.loop = undefined;
-  }
-
-  private async run(): Promise<void> {
-    while (!this.stopping) {
-      let worked = false;
-      try {
-        worked = await this.tick();
-      } catch (err) {
-        this.deps.logger.error({ err }, 'webhook dispatcher tick failed');
-      }
-      if (!worked && !this.stopping) {
-        this.wakeUp = new AbortController();
-        await sleep(this.deps.pollMs ?? 1000, undefined, { signal: this.wakeUp.signal }).catch(
-          () => {},
-        );
-      }
-    }
+  stop(): Promise<void> {
+    return this.polling.stop();
   }
 
   /** Fans out new events, then delivers what is due; true when anything happened. */
@@ -105,7 +87,7 @@ export class WebhookDispatcher {
     >();
     let delivered = false;
     for (const endpoint of endpoints) {
-      if (this.stopping) break;
+      if (this.polling.stopping) break;
       if (await this.deliverTo(endpoint)) delivered = true;
     }
     return fanned || delivered;
@@ -182,7 +164,7 @@ export class WebhookDispatcher {
       const events = await this.deps.events.byIds(pending.map((d) => d.eventId));
       let failures = endpoint.consecutiveFailures ?? 0;
       for (const delivery of pending) {
-        if (this.stopping) break;
+        if (this.polling.stopping) break;
         const event = events.get(String(delivery.eventId));
         if (!event) continue;
         const result = await this.post(

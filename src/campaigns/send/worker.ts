@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { PollingLoop } from '../../shared/polling-loop.js';
 import type { Types } from 'mongoose';
 import type { SendConfig } from '../../config/config.js';
 import {
@@ -119,9 +119,7 @@ export class SendWorker {
     string,
     { subject: string; mjml: string; compiled: CompiledCampaign }
   >();
-  private loop: Promise<void> | undefined;
-  private stopping = false;
-  private wakeUp: AbortController | undefined;
+  private readonly polling: PollingLoop;
   private lastRecordExpiry = 0;
 
   constructor(private readonly deps: SendWorkerDeps) {
@@ -131,38 +129,25 @@ export class SendWorker {
       perDomainPerSecond: deps.config.domainRatePerSecond,
     });
     this.ledger = new WindowLedger(deps.models, deps.counter, deps.clock);
+    this.polling = new PollingLoop(
+      'send worker',
+      async () => {
+        const worked = await this.tick();
+        await this.expireRecordsNowAndThen();
+        return worked;
+      },
+      deps.pollMs ?? 500,
+      deps.logger,
+    );
   }
 
   start(): void {
-    if (this.loop) return;
-    this.stopping = false;
-    this.loop = this.run();
+    this.polling.start();
   }
 
   /** Stops claiming, lets the window in flight finish and be recorded, releases held batches. */
-  async stop(): Promise<void> {
-    this.stopping = true;
-    this.wakeUp?.abort();
-    await this.loop;
-    this.loop = undefined;
-  }
-
-  private async run(): Promise<void> {
-    while (!this.stopping) {
-      let worked = false;
-      try {
-        worked = await this.tick();
-        await this.expireRecordsNowAndThen();
-      } catch (err) {
-        this.deps.logger.error({ err }, 'send worker tick failed');
-      }
-      if (!worked && !this.stopping) {
-        this.wakeUp = new AbortController();
-        await sleep(this.deps.pollMs ?? 500, undefined, { signal: this.wakeUp.signal }).catch(
-          () => {},
-        );
-      }
-    }
+  stop(): Promise<void> {
+    return this.polling.stop();
   }
 
   private async expireRecordsNowAndThen(): Promise<void> {
@@ -188,7 +173,7 @@ export class SendWorker {
     const running = await this.deps.models.Campaign.find({ status: 'running' }).lean<Campaign[]>();
     let worked = false;
     for (const campaign of running) {
-      if (this.stopping) break;
+      if (this.polling.stopping) break;
       if (await this.work(campaign)) worked = true;
     }
     return worked;
@@ -599,7 +584,7 @@ export class SendWorker {
   }
 
   get isStopping(): boolean {
-    return this.stopping;
+    return this.polling.stopping;
   }
 }
 
