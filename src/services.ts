@@ -52,6 +52,7 @@ import { ContactService } from './subscribers/contacts.js';
 import { SubscriberAddresses } from './subscribers/by-address.js';
 import { campaignsUsingList, ListService } from './subscribers/lists.js';
 import { OrderService } from './subscribers/orders.js';
+import { OptOutHistory } from './unsubscribe/history.js';
 import { UnsubscribeService } from './unsubscribe/service.js';
 import { SuppressionService } from './unsubscribe/suppressions.js';
 import { TokenService } from './unsubscribe/tokens.js';
@@ -107,6 +108,7 @@ export function buildServices(a: Adapters, overrides: Partial<Ports> = {}) {
     events,
   );
   const orders = new OrderService(models, contacts, audit, events);
+  const optOutHistory = new OptOutHistory(models, contacts, audit);
   const campaignLists = campaignListsFrom(a.db.connection);
   const campaignRenderer = new MjmlCampaignRenderer();
   const systemMails = new SystemMailRenderer(a.config.org);
@@ -335,6 +337,7 @@ export function buildServices(a: Adapters, overrides: Partial<Ports> = {}) {
     lists,
     contacts,
     orders,
+    optOutHistory,
     campaignRenderer,
     systemMails,
     templates,

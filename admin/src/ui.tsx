@@ -57,9 +57,11 @@ export function Pager(props: {
   onPrevious(): void;
   onNext(cursor: string): void;
   labels: { previous: string; next: string };
+  /** Names the pager when a page has more than one. */
+  label?: string | undefined;
 }) {
   return (
-    <nav className="pager" aria-label="pagination">
+    <nav className="pager" aria-label={props.label ?? 'pagination'}>
       <button type="button" disabled={!props.hasPrevious} onClick={props.onPrevious}>
         {props.labels.previous}
       </button>

@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Claims } from '../db/claims.js';
+import type { PageRequest } from '../db/keyset.js';
 import type { AuditContext, AuditLog } from '../privacy/audit.js';
 import type { Clock } from '../shared/clock.js';
 import { AppError } from '../shared/errors.js';
@@ -21,8 +22,8 @@ export class StaffAdminService {
     private readonly clock: Clock,
   ) {}
 
-  list(): Promise<StaffUserView[]> {
-    return this.auth.listUsers();
+  list(request: PageRequest): Promise<{ items: StaffUserView[]; nextCursor: string | null }> {
+    return this.auth.usersPage(request);
   }
 
   async create(

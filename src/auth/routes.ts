@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { ROLES } from '../db/models/staff.js';
 import type { RouteDef } from '../http/routes.js';
-import { dateTime, objectId, singleLine } from '../http/schemas.js';
+import { cursorQuery, dateTime, objectId, page, singleLine } from '../http/schemas.js';
 import { auditContext } from '../http/types.js';
 import { parseInput } from '../http/validate.js';
 import type { StaffAdminService } from './admin.js';
@@ -16,6 +16,7 @@ export const userView = z.object({
   totpEnabled: z.boolean(),
   createdAt: dateTime,
 });
+const userListQuery = z.strictObject({ ...cursorQuery });
 const userCreateBody = z.strictObject({
   email: z.string().max(254),
   name: singleLine(200).optional(),
@@ -58,9 +59,11 @@ export function userRoutes(s: { staffAdmin: StaffAdminService }): RouteDef[] {
       method: 'get',
       path: '/users',
       permission: 'users.manage',
-      summary: 'List staff users',
-      response: z.object({ items: z.array(userView) }),
-      handler: async (_req, res) => res.json({ items: await s.staffAdmin.list() }),
+      summary: 'Staff users, oldest first, paged by cursor',
+      query: userListQuery,
+      response: page(userView),
+      handler: async (req, res) =>
+        res.json(await s.staffAdmin.list(parseInput(userListQuery, req.query))),
     },
     {
       method: 'post',

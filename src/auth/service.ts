@@ -1,5 +1,6 @@
 import argon2 from 'argon2';
 import { createHash, randomBytes } from 'node:crypto';
+import { readPage, type PageRequest } from '../db/keyset.js';
 import type { Models } from '../db/models/index.js';
 import type { Role } from '../db/models/staff.js';
 import type { Clock } from '../shared/clock.js';
@@ -29,6 +30,7 @@ export type StaffLocale = 'fi' | 'en';
 
 const TOKEN_PREFIX = 'kirje_';
 const MIN_PASSWORD = 12;
+const USERS_PAGE = 50;
 let dummy: Promise<string> | undefined;
 const dummyHash = () =>
   (dummy ??= argon2.hash(randomBytes(16).toString('hex'), { type: argon2.argon2id }));
@@ -74,6 +76,21 @@ export class AuthService {
   async listUsers(): Promise<StaffUserView[]> {
     const users = await this.models.StaffUser.find().sort({ email: 1 });
     return users.map(toView);
+  }
+
+  /** Staff users, oldest first, paged by cursor (the admin's list; the CLI lists them all). */
+  async usersPage(
+    request: PageRequest,
+  ): Promise<{ items: StaffUserView[]; nextCursor: string | null }> {
+    const { docs, nextCursor } = await readPage(
+      this.models.StaffUser,
+      {},
+      {
+        ...request,
+        defaultLimit: USERS_PAGE,
+      },
+    );
+    return { items: docs.map(toView), nextCursor };
   }
 
   async findUserByEmail(emailInput: string): Promise<StaffUserView> {

@@ -44,7 +44,12 @@ const createBody = z.strictObject({
 const patchBody = z.strictObject(campaignFields).partial();
 const listQuery = z.strictObject({ ...cursorQuery });
 const testBody = z.strictObject({ emails: z.array(z.email()).min(1).max(10) });
-const previewBody = z.strictObject({ subscriberId: objectId.optional() });
+const previewBody = z.strictObject({
+  subscriberId: objectId.optional(),
+  // Content being edited and not yet saved, shown in place of the stored one (the live preview).
+  subject: campaignFields.subject.optional(),
+  mjml: campaignFields.mjml.optional(),
+});
 
 const statsSchema = z.object({
   recipients: z.number(),
@@ -239,17 +244,14 @@ export function campaignRoutes(s: Services): RouteDef[] {
       method: 'post',
       path: '/campaigns/:id/preview',
       permission: 'campaigns.read',
-      summary: 'Render the campaign for a chosen subscriber or a sample person',
+      summary:
+        'Render the campaign (or unsaved subject and MJML in its place) for a chosen subscriber or a sample person; 400 lists MJML problems with their lines',
       body: previewBody,
       response: renderedMail,
-      handler: async (req, res) =>
-        res.json(
-          await c.preview(
-            id(req),
-            parseInput(previewBody, req.body ?? {}).subscriberId,
-            auditContext(req),
-          ),
-        ),
+      handler: async (req, res) => {
+        const { subscriberId, ...unsaved } = parseInput(previewBody, req.body ?? {});
+        res.json(await c.preview(id(req), subscriberId, auditContext(req), unsaved));
+      },
     },
   ];
 }

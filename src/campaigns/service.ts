@@ -378,8 +378,14 @@ export class CampaignService implements GuardedCampaigns {
     id: string,
     subscriberId: string | undefined,
     ctx: AuditContext,
+    unsaved: { subject?: string | undefined; mjml?: string | undefined } = {},
   ): Promise<RenderedMail> {
-    const campaign = await this.load(id);
+    const stored = await this.load(id);
+    const campaign = {
+      ...stored,
+      subject: unsaved.subject ?? stored.subject,
+      mjml: unsaved.mjml ?? stored.mjml,
+    };
     let to: MailRecipient = { ...SAMPLE, email: 'sample@example.com' };
     if (subscriberId) {
       const p = Types.ObjectId.isValid(subscriberId)
@@ -400,8 +406,8 @@ export class CampaignService implements GuardedCampaigns {
       };
       await this.audit.record(ctx, 'campaign.preview', subscriberId, { campaignId: id });
     }
-    // Exactly what would be sent, tracked links included.
-    const { info, compiled, list } = await this.mailing(campaign, true);
+    // Exactly what would be sent, tracked links included; unsaved MJML has no tracked links yet.
+    const { info, compiled, list } = await this.mailing(campaign, unsaved.mjml === undefined);
     return this.composer.render(info, compiled, to, list);
   }
 

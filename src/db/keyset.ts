@@ -1,4 +1,5 @@
-import { Types, type FilterQuery } from 'mongoose';
+import { Types, type FilterQuery, type Model } from 'mongoose';
+import { decodeCursor, encodeCursor } from '../shared/cursor.js';
 
 /** The smallest and largest ObjectIds: the bounds of a keyset walk's first page. */
 const FIRST_OBJECT_ID = new Types.ObjectId('000000000000000000000000');
@@ -26,4 +27,36 @@ export function idsBefore(
 /** `filter` restricted to one keyset page's ids, whatever `filter` says of `_id` itself. */
 export function pageFilter<T>(filter: FilterQuery<T>, after?: Types.ObjectId): FilterQuery<T> {
   return { $and: [filter, { _id: idsAfter(after) }] } as FilterQuery<T>;
+}
+
+/** What a client asks of a keyset-paged collection. */
+export interface PageRequest {
+  cursor?: string | undefined;
+  limit?: number | undefined;
+}
+
+/**
+ * One page of `filter`'s documents in `_id` order (oldest first, or newest first), read by the
+ * keyset conditions above with one document more than asked, so "is there a next page" costs no
+ * count. `nextCursor` is the opaque cursor of the last document, or null on the last page.
+ * `filter` says nothing of `_id`: the page's bound takes that field.
+ */
+export async function readPage<T>(
+  model: Model<T>,
+  filter: FilterQuery<T>,
+  request: PageRequest & { defaultLimit: number; newestFirst?: boolean },
+): Promise<{ docs: Array<T & { _id: Types.ObjectId }>; nextCursor: string | null }> {
+  const limit = request.limit ?? request.defaultLimit;
+  const from = request.cursor ? new Types.ObjectId(decodeCursor(request.cursor)) : undefined;
+  const ids = request.newestFirst ? idsBefore(from) : idsAfter(from);
+  const found = await model
+    .find({ ...filter, _id: ids } as FilterQuery<T>)
+    .sort({ _id: request.newestFirst ? -1 : 1 })
+    .limit(limit + 1)
+    .lean<Array<T & { _id: Types.ObjectId }>>();
+  const docs = found.slice(0, limit);
+  return {
+    docs,
+    nextCursor: found.length > limit ? encodeCursor(String(docs.at(-1)!._id)) : null,
+  };
 }

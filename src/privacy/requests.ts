@@ -1,4 +1,6 @@
 import type { DomainEvents } from '../events/domain-events.js';
+import { countMatching } from '../db/count.js';
+import { readPage, type PageRequest } from '../db/keyset.js';
 import type { Models } from '../db/models/index.js';
 import type {
   PRIVACY_REQUEST_CHANNELS,
@@ -43,6 +45,7 @@ export interface PrivacyRequestView {
 }
 
 const OPEN_STATUSES = ['open', 'in_progress'];
+const DEFAULT_PAGE = 50;
 const SYSTEM: AuditContext = { actor: { type: 'system', name: 'privacy-requests' } };
 
 /**
@@ -105,13 +108,33 @@ export class PrivacyRequestService {
     return this.view(doc);
   }
 
-  /** Open and in-progress requests, the soonest due first. */
-  async listOpen(): Promise<PrivacyRequestView[]> {
-    const docs = await this.models.PrivacyRequest.find({ status: { $in: OPEN_STATUSES } })
-      .sort({ dueDate: 1, receivedAt: 1 })
-      .limit(1000)
-      .lean();
-    return docs.map((d) => this.view(d));
+  /**
+   * Open and in-progress requests in the order they were registered, paged by cursor; each flagged
+   * overdue by the clock, and `overdue` keeps only those.
+   */
+  async listOpen(
+    request: PageRequest & { overdue?: boolean | undefined },
+  ): Promise<{ items: PrivacyRequestView[]; nextCursor: string | null }> {
+    const filter = request.overdue ? this.overdueFilter() : { status: { $in: OPEN_STATUSES } };
+    const { docs, nextCursor } = await readPage(this.models.PrivacyRequest, filter, {
+      ...request,
+      defaultLimit: DEFAULT_PAGE,
+    });
+    return { items: docs.map((d) => this.view(d)), nextCursor };
+  }
+
+  /** How many requests are open and how many of them are overdue, counted by the database. */
+  async counts(): Promise<{ open: number; overdue: number }> {
+    const [open, overdue] = await Promise.all([
+      countMatching(this.models.PrivacyRequest, { status: { $in: OPEN_STATUSES } }),
+      countMatching(this.models.PrivacyRequest, this.overdueFilter()),
+    ]);
+    return { open, overdue };
+  }
+
+  /** Still open after their due day (the register's calendar day, like `overdue` in views). */
+  private overdueFilter() {
+    return { status: { $in: OPEN_STATUSES }, dueDate: { $lt: registerDay(this.clock.now()) } };
   }
 
   async get(id: string): Promise<PrivacyRequestView> {

@@ -6,7 +6,7 @@ import {
 } from '../db/models/privacy.js';
 import { renderPage } from '../http/pages.js';
 import type { RouteDef } from '../http/routes.js';
-import { dateTime, queryInt } from '../http/schemas.js';
+import { cursorQuery, dateTime, page, queryInt } from '../http/schemas.js';
 import { auditContext } from '../http/types.js';
 import { parseInput } from '../http/validate.js';
 import type { Services } from '../services.js';
@@ -31,6 +31,13 @@ const requestBody = z.strictObject({
   channel: z.enum(PRIVACY_REQUEST_CHANNELS),
   receivedAt: isoDate.optional(),
   notes: z.string().max(10_000).optional(),
+});
+const requestListQuery = z.strictObject({
+  ...cursorQuery,
+  overdue: z
+    .enum(['true', 'false'])
+    .transform((v) => v === 'true')
+    .optional(),
 });
 const requestPatch = z
   .strictObject({
@@ -188,9 +195,20 @@ export function privacyRoutes(s: Services): RouteDef[] {
       method: 'get',
       path: '/privacy/requests',
       permission: 'privacy.read',
-      summary: 'Open requests, soonest due first, overdue ones flagged',
-      response: z.object({ items: z.array(requestView) }),
-      handler: async (_req, res) => res.json({ items: await s.privacyRequests.listOpen() }),
+      summary:
+        'Open requests in the order registered, overdue ones flagged (overdue=true: only those), paged by cursor',
+      query: requestListQuery,
+      response: page(requestView),
+      handler: async (req, res) =>
+        res.json(await s.privacyRequests.listOpen(parseInput(requestListQuery, req.query))),
+    },
+    {
+      method: 'get',
+      path: '/privacy/requests/counts',
+      permission: 'privacy.read',
+      summary: 'How many requests are open and how many of them are overdue',
+      response: z.object({ open: z.number().int(), overdue: z.number().int() }),
+      handler: async (_req, res) => res.json(await s.privacyRequests.counts()),
     },
     {
       method: 'get',

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { RouteDef } from '../http/routes.js';
-import { dateTime, singleLine } from '../http/schemas.js';
+import { cursorQuery, dateTime, page, singleLine } from '../http/schemas.js';
 import { parseInput } from '../http/validate.js';
 import { assertShallow, ruleSchema } from './rules.js';
 import type { SegmentService } from './service.js';
@@ -17,6 +17,7 @@ export const segmentPatchBody = z.strictObject({
   description: description.optional(),
   rules: ruleSchema.optional(),
 });
+const segmentListQuery = z.strictObject({ ...cursorQuery });
 export const segmentPreviewBody = z.strictObject({ rules: ruleSchema });
 
 const segmentView = z.object({
@@ -69,10 +70,11 @@ export function segmentRoutes(s: { segments: SegmentService }): RouteDef[] {
       method: 'get',
       path: '/segments',
       permission: 'segments.read',
-      summary: 'All saved segments',
-      response: z.object({ items: z.array(segmentView) }),
-      handler: async (_req, res) => {
-        res.json({ items: await segments.list() });
+      summary: 'Saved segments, oldest first, paged by cursor',
+      query: segmentListQuery,
+      response: page(segmentView),
+      handler: async (req, res) => {
+        res.json(await segments.list(parseInput(segmentListQuery, req.query)));
       },
     },
     {

@@ -1,7 +1,7 @@
 import { Types } from 'mongoose';
 import { countMatching } from '../db/count.js';
 import { findByIds, MAX_IDS_PER_READ } from '../db/group-read.js';
-import { pageFilter } from '../db/keyset.js';
+import { pageFilter, readPage, type PageRequest } from '../db/keyset.js';
 import type { Models } from '../db/models/index.js';
 import type { SegmentDoc } from '../db/models/segment.js';
 import type { Clock } from '../shared/clock.js';
@@ -60,6 +60,7 @@ const escapeRegex = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 const SUBSCRIBER_PROJECTION = '-hetuSealed -address';
 const SAMPLE_PROJECTION = 'name email status';
 const READ_BATCH = 5000;
+const DEFAULT_PAGE = 50;
 
 type Comparison = 'gt' | 'gte' | 'lt' | 'lte' | 'eq';
 const holds = (op: Comparison, x: number, n: number) =>
@@ -99,9 +100,19 @@ export class SegmentService {
     return toView(doc);
   }
 
-  async list(): Promise<SegmentView[]> {
-    const docs = await this.models.Segment.find().sort({ name: 1, _id: 1 }).limit(1000);
-    return docs.map(toView);
+  /** Saved segments, oldest first, paged by cursor. */
+  async list(
+    request: PageRequest = {},
+  ): Promise<{ items: SegmentView[]; nextCursor: string | null }> {
+    const { docs, nextCursor } = await readPage(
+      this.models.Segment,
+      {},
+      {
+        ...request,
+        defaultLimit: DEFAULT_PAGE,
+      },
+    );
+    return { items: docs.map(toView), nextCursor };
   }
 
   async get(id: string): Promise<SegmentView> {

@@ -1,6 +1,7 @@
 import type { RouteDef } from '../http/routes.js';
 import { auditContext } from '../http/types.js';
 import { parseInput } from '../http/validate.js';
+import type { OptOutHistory } from '../unsubscribe/history.js';
 import type { ContactService } from './contacts.js';
 import type { ListService } from './lists.js';
 import type { OrderService } from './orders.js';
@@ -16,6 +17,8 @@ import {
   orderPage,
   orderQuery,
   orderSingleBody,
+  optOutPage,
+  optOutQuery,
   subscriberCreateBody,
   subscriberFull,
   subscriberPage,
@@ -27,6 +30,7 @@ interface Deps {
   lists: ListService;
   contacts: ContactService;
   orders: OrderService;
+  optOutHistory: OptOutHistory;
 }
 
 const id = (params: Record<string, string | string[] | undefined>) => String(params.id);
@@ -157,6 +161,23 @@ export function subscriberRoutes(s: Deps): RouteDef[] {
         await s.contacts.remove(auditContext(req), id(req.params));
         res.status(204).end();
       },
+    },
+    {
+      method: 'get',
+      path: '/subscribers/:id/opt-outs',
+      permission: 'subscribers.read',
+      summary:
+        "A subscriber's opt-outs, bounces and complaints as recorded, newest first, paged (audited)",
+      query: optOutQuery,
+      response: optOutPage,
+      handler: async (req, res) =>
+        res.json(
+          await s.optOutHistory.forSubscriber(
+            auditContext(req),
+            id(req.params),
+            parseInput(optOutQuery, req.query),
+          ),
+        ),
     },
     {
       method: 'post',

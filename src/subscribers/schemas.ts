@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { LAWFUL_BASES } from '../db/models/list.js';
 import { MEMBERSHIP_STATUSES } from '../db/models/membership.js';
 import { LOCALES, SUBSCRIBER_STATUSES } from '../db/models/subscriber.js';
+import { UNSUBSCRIBE_CHANNELS } from '../db/models/unsubscribe-event.js';
 import { cursorQuery, dateTime, objectId, page, singleLine } from '../http/schemas.js';
 import { normaliseEmail } from '../shared/email.js';
 import { parseHetu } from '../privacy/hetu.js';
@@ -206,3 +207,18 @@ export const orderIngestResult = z.object({
 });
 export const orderQuery = z.strictObject({ subscriberId: objectId, ...cursorQuery });
 export const orderPage = page(orderView);
+
+// ---- opt-out events (src/unsubscribe/history.ts)
+
+export const optOutQuery = z.strictObject({ ...cursorQuery });
+export const optOutPage = page(
+  z.object({
+    id: objectId,
+    at: dateTime,
+    channel: z.enum(UNSUBSCRIBE_CHANNELS),
+    allLists: z.boolean(),
+    listIds: z.array(objectId),
+    campaignId: objectId.nullable(),
+    inboundMessageId: objectId.nullable(),
+  }),
+);

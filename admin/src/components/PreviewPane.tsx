@@ -1,6 +1,9 @@
 import { useState } from 'react';
 import { useT } from '../i18n';
 
+/** A live preview follows the text a moment after the last keystroke, not at every one. */
+export const PREVIEW_DELAY_MS = 400;
+
 /** A mail's HTML at desktop or mobile width, sandboxed so it cannot reach the admin app. */
 export function PreviewPane(props: { html: string | null }) {
   const t = useT();

@@ -17,6 +17,8 @@ type Query = { cursor?: string };
 export function useCursorPages<Q extends Query, T>(
   initial: Q,
   fetchPage: (query: Q) => Promise<{ data?: CursorPage<T>; error?: unknown }>,
+  /** The pager's name, when the screen has more than one. */
+  label?: string,
 ) {
   const [query, setQuery] = useState<Q>(initial);
   const [cursors, setCursors] = useState<Array<string | undefined>>([]);
@@ -45,6 +47,7 @@ export function useCursorPages<Q extends Query, T>(
   };
   const pager = (
     <PagerFor
+      label={label}
       hasPrevious={cursors.length > 0}
       nextCursor={page?.nextCursor}
       onPrevious={() => {

@@ -5,7 +5,7 @@ import { DataTable } from '../components/DataTable';
 import { CheckField, SelectField, TextField } from '../components/fields';
 import { lineErrorsOf, MjmlEditor, type LineError } from '../components/MjmlEditor';
 import { useCursorPages } from '../components/paging';
-import { PreviewPane } from '../components/PreviewPane';
+import { PREVIEW_DELAY_MS, PreviewPane } from '../components/PreviewPane';
 import { useT } from '../i18n';
 import { navigate } from '../router';
 import { useSession } from '../session';
@@ -48,7 +48,7 @@ function CampaignList() {
     void api.GET('/api/v1/lists', first).then(({ data }) => setLists(data?.items ?? []));
     void api.GET('/api/v1/templates', first).then(({ data }) => setTemplates(data?.items ?? []));
     if (can('segments.read'))
-      void api.GET('/api/v1/segments').then(({ data }) => setSegments(data?.items ?? []));
+      void api.GET('/api/v1/segments', first).then(({ data }) => setSegments(data?.items ?? []));
   }, [can]);
 
   async function create(e: FormEvent) {
@@ -176,6 +176,29 @@ function CampaignScreen({ id }: { id: string }) {
 
   const path = { params: { path: { id } } };
   const editable = campaign?.status === 'draft' && can('campaigns.write');
+
+  // Live preview of the text as typed (not yet saved); MJML problems show at their lines.
+  useEffect(() => {
+    if (!editable || mjml === null) return;
+    let current = true;
+    const timer = setTimeout(() => {
+      void api
+        .POST('/api/v1/campaigns/{id}/preview', {
+          ...path,
+          body: { mjml, ...(subject.trim() ? { subject } : {}) },
+        })
+        .then(({ data, error: failure }) => {
+          if (!current) return;
+          if (data) setPreview(data.html);
+          setProblems(failure ? lineErrorsOf(failure) : []);
+          setError(failure && lineErrorsOf(failure).length === 0 ? messageOf(failure) : null);
+        });
+    }, PREVIEW_DELAY_MS);
+    return () => {
+      current = false;
+      clearTimeout(timer);
+    };
+  }, [editable, mjml, subject]);
 
   /** Saves content and the send time; problems in the MJML come back at their lines. */
   async function save(): Promise<boolean> {

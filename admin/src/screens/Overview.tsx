@@ -24,12 +24,7 @@ export function Overview() {
     if (can('lists.read')) void loadLists().then(setLists);
     if (can('campaigns.read')) void loadCampaigns().then(setCampaigns);
     if (can('privacy.read'))
-      void api.GET('/api/v1/privacy/requests').then(({ data }) => {
-        const open = (data?.items ?? []).filter(
-          (r) => r.status === 'open' || r.status === 'in_progress',
-        );
-        setRequests({ open: open.length, overdue: open.filter((r) => r.overdue).length });
-      });
+      void api.GET('/api/v1/privacy/requests/counts').then(({ data }) => setRequests(data ?? null));
     if (can('inbound.read'))
       void api
         .GET('/api/v1/inbound', { params: { query: { status: 'needs_review', limit: '100' } } })

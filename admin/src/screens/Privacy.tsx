@@ -1,13 +1,18 @@
 import { useEffect, useState, type FormEvent } from 'react';
 import { api, messageOf } from '../api/client';
-import type { Answer } from '../api/types';
+import type { Answer, QueryOf } from '../api/types';
 import { useT } from '../i18n';
 import { useSession } from '../session';
 import { DataTable } from '../components/DataTable';
+import { useCursorPages } from '../components/paging';
 import { CheckField, plainChoices, SelectField, TextField } from '../components/fields';
 import { ErrorText, Status } from '../ui';
 
 type Request = Answer<'/api/v1/privacy/requests'>['items'][number];
+type RequestQuery = QueryOf<'/api/v1/privacy/requests'>;
+const PAGE_SIZE = '20';
+const fetchPage = (query: RequestQuery) =>
+  api.GET('/api/v1/privacy/requests', { params: { query } });
 const TYPES = ['access', 'rectification', 'erasure', 'objection'] as const;
 const CHANNELS = ['email', 'letter', 'phone', 'web', 'in_person'] as const;
 
@@ -15,7 +20,14 @@ const CHANNELS = ['email', 'letter', 'phone', 'web', 'in_person'] as const;
 export function PrivacyScreen() {
   const t = useT();
   const { can } = useSession();
-  const [requests, setRequests] = useState<Request[] | null>(null);
+  const [overdueOnly, setOverdueOnly] = useState(false);
+  const {
+    page,
+    error: pageError,
+    pager,
+    search,
+    reload: load,
+  } = useCursorPages<RequestQuery, Request>({ limit: PAGE_SIZE }, fetchPage);
   const [draft, setDraft] = useState({
     type: 'access' as Request['type'],
     email: '',
@@ -24,12 +36,10 @@ export function PrivacyScreen() {
   const [error, setError] = useState<string | null>(null);
   const [status, setStatus] = useState<string | null>(null);
 
-  const load = () =>
-    void api.GET('/api/v1/privacy/requests').then(({ data, error: failure }) => {
-      setError(failure ? messageOf(failure) : null);
-      setRequests(data?.items ?? []);
-    });
-  useEffect(load, []);
+  function showOverdueOnly(only: boolean) {
+    setOverdueOnly(only);
+    search(only ? { limit: PAGE_SIZE, overdue: 'true' } : { limit: PAGE_SIZE });
+  }
 
   async function register(e: FormEvent) {
     e.preventDefault();
@@ -64,12 +74,13 @@ export function PrivacyScreen() {
   return (
     <>
       <h1>{t.privacy}</h1>
-      <ErrorText message={error} />
+      <ErrorText message={error ?? pageError} />
       <Status message={status} />
+      <CheckField label={t.overdueOnly} checked={overdueOnly} onChange={showOverdueOnly} />
       <DataTable
         caption={t.openRequests}
         testId="privacy-requests"
-        rows={requests}
+        rows={page?.items ?? null}
         rowKey={(r) => r.id}
         rowClass={(r) => (r.overdue ? 'overdue' : undefined)}
         columns={[
@@ -103,6 +114,7 @@ export function PrivacyScreen() {
           },
         ]}
       />
+      {pager}
       {can('privacy.write') ? (
         <form className="panel" onSubmit={(e) => void register(e)} aria-labelledby="new-request">
           <h2 id="new-request">{t.newRequest}</h2>

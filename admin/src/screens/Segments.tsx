@@ -1,13 +1,17 @@
 import { useEffect, useState, type FormEvent } from 'react';
 import { api, messageOf } from '../api/client';
-import type { Answer } from '../api/types';
+import type { Answer, QueryOf } from '../api/types';
 import { useT } from '../i18n';
 import { useSession, type Schemas } from '../session';
 import { CheckField, SelectField } from '../components/fields';
+import { useCursorPages } from '../components/paging';
 import { ErrorText, Field, Status } from '../ui';
 
 type Rules = Schemas['Shared1'];
 type Segment = Answer<'/api/v1/segments'>['items'][number];
+type SegmentQuery = QueryOf<'/api/v1/segments'>;
+const PAGE_SIZE = '50';
+const fetchPage = (query: SegmentQuery) => api.GET('/api/v1/segments', { params: { query } });
 
 /** The conditions the builder edits; anything else stays JSON-only. */
 type Condition =
@@ -108,7 +112,11 @@ const NEW: Record<Part['kind'], Part> = {
 export function SegmentsScreen() {
   const t = useT();
   const { can } = useSession();
-  const [segments, setSegments] = useState<Segment[]>([]);
+  const {
+    page: segments,
+    pager,
+    reload,
+  } = useCursorPages<SegmentQuery, Segment>({ limit: PAGE_SIZE }, fetchPage);
   const [name, setName] = useState('');
   const [built, setBuilt] = useState<Group | null>({ ...(NEW.group as Group) });
   const [json, setJson] = useState(JSON.stringify({ all: [] }, null, 2));
@@ -118,10 +126,7 @@ export function SegmentsScreen() {
   const [saved, setSaved] = useState<string | null>(null);
   const [lists, setLists] = useState<Array<{ slug: string; name: string }>>([]);
 
-  const load = () =>
-    void api.GET('/api/v1/segments').then(({ data }) => setSegments(data?.items ?? []));
   useEffect(() => {
-    load();
     void api
       .GET('/api/v1/lists', { params: { query: { limit: '200' } } })
       .then(({ data }) => setLists(data?.items ?? []));
@@ -168,7 +173,7 @@ export function SegmentsScreen() {
     if (failure) return setError(messageOf(failure));
     setError(null);
     setSaved(`${t.saved}: ${name}`);
-    load();
+    reload();
   }
 
   return (
@@ -213,7 +218,7 @@ export function SegmentsScreen() {
         <section className="panel" aria-labelledby="saved-segments">
           <h2 id="saved-segments">{t.segments}</h2>
           <ul className="plain">
-            {segments.map((s) => (
+            {(segments?.items ?? []).map((s) => (
               <li key={s.id}>
                 <button
                   type="button"
@@ -228,6 +233,7 @@ export function SegmentsScreen() {
               </li>
             ))}
           </ul>
+          {pager}
         </section>
       </div>
     </>

@@ -16,6 +16,7 @@ const STATUSES = ['subscribed', 'unconfirmed', 'unsubscribed', 'bounced', 'compl
 type SubscriberStatus = (typeof STATUSES)[number];
 const LOCALES = ['fi', 'sv', 'en'] as const;
 const PAGE_SIZE = '50';
+const HISTORY_PAGE_SIZE = '20';
 const fetchPage = (query: Query) => api.GET('/api/v1/subscribers', { params: { query } });
 
 /** Search and filters run on the server; pages are fetched by cursor, never the whole register. */
@@ -199,10 +200,86 @@ export function SubscriberScreen({ id }: { id: string }) {
           </div>
         ))}
       </dl>
+      {can('orders.read') ? <OrdersSection key={`orders-${id}`} subscriberId={id} /> : null}
+      <OptOutsSection key={`opt-outs-${id}`} person={person} />
       <h2>{t.consents}</h2>
       <pre className="code">{consents ? JSON.stringify(consents, null, 2) : t.loading}</pre>
       {can('privacy.write') ? <EraseSection email={person.email} /> : null}
     </>
+  );
+}
+
+type OrderQuery = QueryOf<'/api/v1/orders'>;
+type Order = Answer<'/api/v1/orders'>['items'][number];
+const fetchOrders = (query: OrderQuery) => api.GET('/api/v1/orders', { params: { query } });
+
+/** The person's order facts from the shop, a page at a time. */
+function OrdersSection({ subscriberId }: { subscriberId: string }) {
+  const t = useT();
+  const { page, error, pager } = useCursorPages<OrderQuery, Order>(
+    { subscriberId, limit: HISTORY_PAGE_SIZE },
+    fetchOrders,
+    t.orderFacts,
+  );
+  return (
+    <section aria-labelledby="person-orders">
+      <h2 id="person-orders">{t.orderFacts}</h2>
+      <ErrorText message={error} />
+      <DataTable
+        caption={t.orderFacts}
+        testId="person-orders"
+        rows={page?.items ?? null}
+        rowKey={(o) => o.id}
+        columns={[
+          { header: t.orderRef, cell: (o) => o.externalId },
+          { header: t.orderedAt, cell: (o) => new Date(o.orderedAt).toLocaleString() },
+          { header: t.orderTotal, cell: (o) => `${o.total} ${o.currency}` },
+          { header: t.orderCategories, cell: (o) => o.categories.join(', ') },
+        ]}
+      />
+      {pager}
+    </section>
+  );
+}
+
+type OptOutQuery = QueryOf<'/api/v1/subscribers/{id}/opt-outs'>;
+type OptOut = Answer<'/api/v1/subscribers/{id}/opt-outs'>['items'][number];
+
+/** Every opt-out of the person, bounces and complaints included, newest first. */
+function OptOutsSection({ person }: { person: Person }) {
+  const t = useT();
+  const { page, error, pager } = useCursorPages<OptOutQuery, OptOut>(
+    { limit: HISTORY_PAGE_SIZE },
+    (query) =>
+      api.GET('/api/v1/subscribers/{id}/opt-outs', { params: { path: { id: person.id }, query } }),
+    t.optOuts,
+  );
+  const slugOf = (listId: string) => person.lists.find((l) => l.id === listId)?.slug ?? listId;
+  return (
+    <section aria-labelledby="person-opt-outs">
+      <h2 id="person-opt-outs">{t.optOuts}</h2>
+      <ErrorText message={error} />
+      <DataTable
+        caption={t.optOuts}
+        testId="person-opt-outs"
+        rows={page?.items ?? null}
+        rowKey={(e) => e.id}
+        columns={[
+          { header: t.when, cell: (e) => new Date(e.at).toLocaleString() },
+          { header: t.optOutHow, cell: (e) => t.optOutChannel[e.channel] },
+          {
+            header: t.optOutScope,
+            cell: (e) => (e.allLists ? t.allListsScope : e.listIds.map(slugOf).join(', ')),
+          },
+          {
+            header: t.campaignLabel,
+            cell: (e) =>
+              e.campaignId ? <Link to={`campaigns/${e.campaignId}`}>{e.campaignId}</Link> : '—',
+          },
+        ]}
+      />
+      {pager}
+    </section>
   );
 }
 

@@ -5,7 +5,7 @@ import { DataTable } from '../components/DataTable';
 import { TextField } from '../components/fields';
 import { lineErrorsOf, MjmlEditor, type LineError } from '../components/MjmlEditor';
 import { useCursorPages } from '../components/paging';
-import { PreviewPane } from '../components/PreviewPane';
+import { PREVIEW_DELAY_MS, PreviewPane } from '../components/PreviewPane';
 import { useT } from '../i18n';
 import { navigate } from '../router';
 import { useSession } from '../session';
@@ -16,8 +16,6 @@ type Summary = Answer<'/api/v1/templates'>['items'][number];
 const fetchPage = (query: Query) => api.GET('/api/v1/templates', { params: { query } });
 const STARTER =
   '<mj-section>\n  <mj-column>\n    <mj-text>Hei {{subscriber.name}}!</mj-text>\n  </mj-column>\n</mj-section>\n';
-/** The preview follows the text a moment after the last keystroke. */
-const PREVIEW_DELAY_MS = 400;
 
 /** Stored MJML templates (lazy: the editor is most of the app's weight). */
 export default function TemplatesScreen({ id }: { id: string | undefined }) {

@@ -1,20 +1,29 @@
 import { useEffect, useState, type FormEvent } from 'react';
 import { api, messageOf } from '../api/client';
-import type { Answer } from '../api/types';
+import type { Answer, QueryOf } from '../api/types';
 import { useT, type Locale } from '../i18n';
 import { useSession } from '../session';
 import { DataTable } from '../components/DataTable';
+import { useCursorPages } from '../components/paging';
 import { CheckField, plainChoices, SelectField, TextField } from '../components/fields';
 import { ErrorText, Status } from '../ui';
 
 type User = Answer<'/api/v1/users'>['items'][number];
+type UserQuery = QueryOf<'/api/v1/users'>;
+const PAGE_SIZE = '50';
+const fetchPage = (query: UserQuery) => api.GET('/api/v1/users', { params: { query } });
 type Token = Answer<'/api/v1/users/{id}/tokens'>['items'][number];
 const ROLES = ['admin', 'marketing', 'sales', 'auditor'] as const;
 
 /** Staff accounts and their API tokens (admins). */
 export function UsersScreen() {
   const t = useT();
-  const [users, setUsers] = useState<User[]>([]);
+  const {
+    page,
+    error: pageError,
+    pager,
+    reload: load,
+  } = useCursorPages<UserQuery, User>({ limit: PAGE_SIZE }, fetchPage);
   const [draft, setDraft] = useState({
     email: '',
     name: '',
@@ -23,8 +32,6 @@ export function UsersScreen() {
   });
   const [selected, setSelected] = useState<User | null>(null);
   const [error, setError] = useState<string | null>(null);
-  const load = () => void api.GET('/api/v1/users').then(({ data }) => setUsers(data?.items ?? []));
-  useEffect(load, []);
 
   async function create(e: FormEvent) {
     e.preventDefault();
@@ -47,10 +54,10 @@ export function UsersScreen() {
   return (
     <>
       <h1>{t.users}</h1>
-      <ErrorText message={error} />
+      <ErrorText message={error ?? pageError} />
       <DataTable
         caption={t.users}
-        rows={users}
+        rows={page?.items ?? null}
         rowKey={(u) => u.id}
         columns={[
           { header: t.email, cell: (u) => u.email },
@@ -90,6 +97,7 @@ export function UsersScreen() {
           },
         ]}
       />
+      {pager}
       {selected ? <Tokens user={selected} /> : null}
       <form className="panel" onSubmit={(e) => void create(e)} aria-labelledby="new-user">
         <h2 id="new-user">{t.create}</h2>

@@ -8,6 +8,7 @@ import { drain } from '../../helpers/audience.js';
 import { email } from '../../helpers/factories.js';
 import { crlf, signExampleCom, testDns } from '../../helpers/inbound.js';
 import { SmtpSink } from '../../helpers/smtp-sink.js';
+import { waitUntil } from '../../helpers/wait.js';
 
 const PASSWORD = 'syksyllä sataa lehtiä';
 const MINUTE = 60_000;
@@ -160,6 +161,16 @@ describe('admin screens: templates, scheduling, review, a person, retention', fu
     // The palette puts the person's name in the campaign's own copy of the text.
     await cursorIntoLineThree();
     await page.getByRole('button', { name: '{{subscriber.name}}' }).click();
+    // The preview follows the typing, with no button pressed and nothing saved yet.
+    await page.keyboard.type(' ja syysterveiset');
+    await page
+      .frameLocator('iframe[title="Esikatselu"]')
+      .getByText(/ja syysterveiset/)
+      .waitFor();
+    expect((await t.db.models.Campaign.findById(campaignId).lean())!.mjml).not.to.include(
+      'syysterveiset',
+    );
+    await browser.axe('campaign live preview');
 
     const at = t.clock.now().getTime() + 10 * MINUTE;
     // The field takes the browser's local time; the page formats it (a string: no test helpers).
@@ -323,6 +334,121 @@ describe('admin screens: templates, scheduling, review, a person, retention', fu
     await browser.signOut();
   });
 
+  it("a person's page: order facts paged by the server, opt-outs with channel, time and campaign", async () => {
+    // Oona left the list by a reply to the campaign (the review queue); a complaint follows.
+    await t.services.unsubscribe.unsubscribe({
+      subscriberId: ids.oona!,
+      scope: { all: true },
+      channel: 'complaint',
+      reason: 'complaint',
+      campaignId,
+    });
+    const orders = Array.from({ length: 23 }, (_, n) => ({
+      externalId: `screens-${n}`,
+      email: people.oona,
+      orderedAt: new Date(Date.UTC(2026, 0, 1 + n, 12)).toISOString(),
+      total: `${10 + n}.50`,
+      currency: 'EUR',
+      categories: n === 0 ? ['kengät', 'sukat'] : ['kengät'],
+    }));
+    await t.http.post('/api/v1/orders').set(admin()).send({ orders }).expect(200);
+    const ordersRead = await auditCount('orders.read', ids.oona);
+    const optOutsRead = await auditCount('subscriber.opt_outs.read', ids.oona);
+
+    await browser.signIn(users.marketer);
+    await page.goto(`${browser.base}/admin/subscribers/${ids.oona}`);
+    await page.getByRole('heading', { name: 'Oona', level: 1 }).waitFor();
+    const orderRows = page.getByTestId('person-orders').locator('tbody tr');
+    const orderRefs = async () =>
+      (await orderRows.allInnerTexts()).map((row) => row.split(/\s/)[0]!);
+    await orderRows.first().waitFor();
+    const firstPage = await orderRefs();
+    expect(firstPage).to.have.length(20);
+    // The first order, on whichever page the server put it: its total and categories.
+    const firstOrderShown = async () => {
+      const row = page.getByTestId('person-orders').getByRole('row', { name: /^screens-0 / });
+      if ((await row.count()) === 0) return false;
+      expect(await row.innerText()).to.match(/10\.50 EUR\s+kengät, sukat/);
+      return true;
+    };
+    const onFirstPage = await firstOrderShown();
+    const optOuts = page.getByTestId('person-opt-outs');
+    await optOuts.getByRole('row', { name: /roskapostiilmoitus/ }).waitFor();
+    const reply = optOuts.getByRole('row', { name: /vastausviesti/ });
+    expect(await reply.innerText()).to.include('syysuutiset');
+    expect(await optOuts.getByRole('row', { name: /kaikilta listoilta/ }).count()).to.equal(1);
+    expect(await optOuts.getByRole('link', { name: campaignId }).count()).to.equal(2);
+    await browser.axe('person orders and opt-outs');
+    await browser.shot('28-person-history');
+
+    // The next page of orders comes from the server, by the cursor of the first.
+    await page
+      .getByRole('navigation', { name: 'Tilaukset' })
+      .getByRole('button', { name: 'Seuraava sivu' })
+      .click();
+    await waitUntil('the last 3 orders shown', async () => (await orderRows.count()) === 3);
+    const secondPage = await orderRefs();
+    expect(new Set([...firstPage, ...secondPage])).to.deep.equal(
+      new Set(orders.map((o) => o.externalId)),
+    );
+    expect(onFirstPage || (await firstOrderShown())).to.equal(true);
+    expect(await auditCount('orders.read', ids.oona)).to.equal(ordersRead + 2);
+    expect(await auditCount('subscriber.opt_outs.read', ids.oona)).to.equal(optOutsRead + 1);
+    await browser.signOut();
+  });
+
+  it('data protection: the request register paged by the server, overdue ones counted by it', async () => {
+    for (let n = 0; n < 23; n += 1) {
+      await t.http
+        .post('/api/v1/privacy/requests')
+        .set(admin())
+        .send({
+          type: 'access',
+          email: email(`request${n}`),
+          channel: 'email',
+          // The first is two months old, so past its due day.
+          ...(n === 0
+            ? {
+                receivedAt: new Date(t.clock.now().getTime() - 60 * 24 * 60 * MINUTE).toISOString(),
+              }
+            : {}),
+        })
+        .expect(201);
+    }
+    const counts = await t.http.get('/api/v1/privacy/requests/counts').set(admin()).expect(200);
+    expect(counts.body.overdue).to.equal(1);
+
+    await browser.signIn(users.sales);
+    await page.getByRole('heading', { name: 'Yleiskuva', level: 1 }).waitFor();
+    await page
+      .locator('section', { has: page.getByRole('heading', { name: 'Avoimet tietosuojapyynnöt' }) })
+      .getByText(`${counts.body.open} (1 myöhässä)`)
+      .waitFor();
+
+    await browser.open(/Tietosuoja/);
+    const rows = page.getByTestId('privacy-requests').locator('tbody tr');
+    await rows.first().waitFor();
+    const rowCount = (n: number) =>
+      waitUntil(`${n} requests shown`, async () => (await rows.count()) === n);
+    // In the order registered: the overdue one first, highlighted.
+    await rowCount(20);
+    expect(await rows.first().innerText()).to.include('myöhässä');
+    expect(await rows.filter({ hasText: 'myöhässä' }).count()).to.equal(1);
+    const pager = page.getByRole('navigation', { name: 'pagination' });
+    await pager.getByRole('button', { name: 'Seuraava sivu' }).click();
+    await rowCount(counts.body.open - 20);
+    expect(await rows.filter({ hasText: 'myöhässä' }).count()).to.equal(0);
+    await browser.axe('privacy requests, second page');
+    await pager.getByRole('button', { name: 'Edellinen sivu' }).click();
+    await rowCount(20);
+
+    await page.getByLabel('Vain myöhässä olevat pyynnöt').check();
+    await rowCount(1);
+    expect(await rows.first().innerText()).to.include('myöhässä');
+    await browser.axe('privacy requests, overdue only');
+    await browser.signOut();
+  });
+
   it('data protection: retention runs and their reports, and erasing a person with confirmation', async () => {
     await browser.signIn(users.sales);
     await browser.open(/Tietosuoja/);
@@ -368,6 +494,7 @@ describe('admin screens: templates, scheduling, review, a person, retention', fu
         ['segments', 'segments', 'Segmentit', '[data-testid=segment-count]'],
         ['inbound review', 'inbound', 'Saapuneet tarkistettavat', '[data-testid=inbound-review]'],
         ['person', `subscribers/${ids.tiina}`, 'Tiina Tampere', '[data-testid=person-attributes]'],
+        ['person history', `subscribers/${ids.oona}`, 'Oona', '[data-testid=person-orders]'],
         ['account', 'account', 'Oma tili', 'select'],
       ],
       [users.sales]: [['data protection', 'privacy', 'Tietosuoja', '[data-testid=retention-runs]']],

@@ -1,7 +1,12 @@
 import { expect } from 'chai';
 import type { Role } from '../../../src/auth/permissions.js';
 import { bootApp, type TestApp } from '../../helpers/app.js';
-import { createList, createSubscriber } from '../../helpers/api.js';
+import {
+  createList,
+  createSubscriber,
+  expectPagingRefusals,
+  readAllPages,
+} from '../../helpers/api.js';
 import { email, staffToken } from '../../helpers/factories.js';
 
 type Family =
@@ -63,6 +68,8 @@ describe('admin API access', () => {
     'subscribers.read': [
       (tk) => t.http.get('/api/v1/subscribers').auth(tk, { type: 'bearer' }),
       (tk) => t.http.get(`/api/v1/subscribers/${subscriberId}`).auth(tk, { type: 'bearer' }),
+      (tk) =>
+        t.http.get(`/api/v1/subscribers/${subscriberId}/opt-outs`).auth(tk, { type: 'bearer' }),
     ],
     'subscribers.write': [
       (tk) =>
@@ -173,6 +180,22 @@ describe('admin API access', () => {
         'staff.update',
       ]);
       expect(JSON.stringify(trail)).to.not.include(issued.body.token);
+    });
+
+    it('lists staff users paged by cursor, oldest first; bad paging refused', async () => {
+      for (let i = 0; i < 3; i += 1)
+        await t.services.auth.createUser({ email: email('paged'), role: 'auditor' });
+      const all = await t.http
+        .get('/api/v1/users')
+        .query({ limit: '200' })
+        .auth(t.adminToken, admin());
+      const ids = all.body.items.map((u: { id: string }) => u.id) as string[];
+      expect(ids.length).to.be.at.least(4);
+      expect(ids).to.deep.equal([...ids].sort());
+      const walked = await readAllPages(t, '/api/v1/users', t.adminToken, {}, 2);
+      expect(walked.ids).to.deep.equal(ids);
+      expect(walked.pages).to.equal(Math.ceil(ids.length / 2));
+      await expectPagingRefusals(t, '/api/v1/users', t.adminToken);
     });
 
     it('a token with an expiry works until then and records when it was last used', async () => {

@@ -423,6 +423,23 @@ describe('campaign sending', () => {
       .expect(200);
     expect(preview.body.html).to.include('Hei Person 0');
     expect(preview.body.text).to.include('Hei Person 0');
+    // The live preview: unsaved content shown in place of the stored one, which stays as it was.
+    const unsaved = await t.http
+      .post(`/api/v1/campaigns/${id}/preview`)
+      .set(auth())
+      .send({
+        subject: 'Luonnos {{subscriber.name}}',
+        mjml: '<mj-section><mj-column><mj-text>Kesken {{subscriber.name}}</mj-text></mj-column></mj-section>',
+      })
+      .expect(200);
+    expect(unsaved.body.html).to.include('Kesken');
+    expect(unsaved.body.subject).to.match(/^Luonnos /);
+    expect((await t.db.models.Campaign.findById(id).lean())!.mjml).not.to.include('Kesken');
+    await t.http
+      .post(`/api/v1/campaigns/${id}/preview`)
+      .set(auth())
+      .send({ subject: 'a\r\nBcc: x@example.com' })
+      .expect(400);
 
     for (const bad of [
       { subject: 'a\r\nBcc: x@example.com' },

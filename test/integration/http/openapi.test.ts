@@ -115,6 +115,34 @@ describe('OpenAPI document', () => {
     const users = await t.http.get('/api/v1/users').auth(t.adminToken, auth).expect(200);
     check('/api/v1/users', 'get', 200, users.body);
 
+    await t.services.unsubscribe.unsubscribe({
+      subscriberId: created.body.id,
+      scope: { all: true },
+      channel: 'staff',
+      reason: 'staff',
+    });
+    const optOuts = await t.http
+      .get(`/api/v1/subscribers/${created.body.id}/opt-outs`)
+      .auth(t.adminToken, auth)
+      .expect(200);
+    expect(optOuts.body.items).to.have.length(1);
+    check('/api/v1/subscribers/{id}/opt-outs', 'get', 200, optOuts.body);
+    await t.http
+      .post('/api/v1/privacy/requests')
+      .auth(t.adminToken, auth)
+      .send({ type: 'access', email: created.body.email, channel: 'email' })
+      .expect(201);
+    const requests = await t.http
+      .get('/api/v1/privacy/requests')
+      .auth(t.adminToken, auth)
+      .expect(200);
+    check('/api/v1/privacy/requests', 'get', 200, requests.body);
+    const counts = await t.http
+      .get('/api/v1/privacy/requests/counts')
+      .auth(t.adminToken, auth)
+      .expect(200);
+    check('/api/v1/privacy/requests/counts', 'get', 200, counts.body);
+
     const conflict = await t.http
       .post('/api/v1/subscribers')
       .auth(t.adminToken, auth)

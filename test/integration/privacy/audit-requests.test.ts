@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { bootApp, type TestApp } from '../../helpers/app.js';
+import { expectPagingRefusals, readAllPages } from '../../helpers/api.js';
 import { email, staffToken } from '../../helpers/factories.js';
 
 describe('privacy: audit trail API and the request register', () => {
@@ -123,7 +124,7 @@ describe('privacy: audit trail API and the request register', () => {
         .expect(200);
     });
 
-    it('lists open requests by due date and flags the overdue ones by the clock', async () => {
+    it('lists open requests in the order registered and flags the overdue ones by the clock', async () => {
       t.clock.set('2026-02-20T09:00:00Z');
       const late = await t.http
         .post('/api/v1/privacy/requests')
@@ -138,10 +139,19 @@ describe('privacy: audit trail API and the request register', () => {
         .expect(201);
       const res = await t.http.get('/api/v1/privacy/requests').set(auth(sales)).expect(200);
       const items = res.body.items as Array<{ id: string; dueDate: string; overdue: boolean }>;
-      expect(items.map((i) => i.dueDate)).to.deep.equal([...items.map((i) => i.dueDate)].sort());
-      expect(items[0]!.id).to.equal(late.body.id);
-      expect(items[0]!.overdue).to.equal(true);
+      expect(res.body.nextCursor).to.equal(null);
+      expect(items.map((i) => i.id)).to.deep.equal([...items.map((i) => i.id)].sort());
+      expect(items.at(-1)!.id).to.equal(late.body.id);
+      expect(items.at(-1)!.overdue).to.equal(true);
       expect(items.find((i) => i.dueDate === '2026-02-28')!.overdue).to.equal(false);
+      const overdue = await t.http
+        .get('/api/v1/privacy/requests')
+        .query({ overdue: 'true' })
+        .set(auth(sales))
+        .expect(200);
+      expect(overdue.body.items.map((i: { id: string }) => i.id)).to.deep.equal([late.body.id]);
+      const counts = await t.http.get('/api/v1/privacy/requests/counts').set(auth(sales));
+      expect(counts.body).to.deep.equal({ open: items.length, overdue: 1 });
 
       const patched = await t.http
         .patch(`/api/v1/privacy/requests/${late.body.id}`)
@@ -153,12 +163,38 @@ describe('privacy: audit trail API and the request register', () => {
       expect(patched.body.overdue).to.equal(false);
       const after = await t.http.get('/api/v1/privacy/requests').set(auth(sales)).expect(200);
       expect(after.body.items.map((i: { id: string }) => i.id)).not.to.include(late.body.id);
+      const countsAfter = await t.http.get('/api/v1/privacy/requests/counts').set(auth(sales));
+      expect(countsAfter.body).to.deep.equal({ open: items.length - 1, overdue: 0 });
       const audited = await t.db.models.AuditEntry.find({
         action: 'privacy.request.update',
       }).lean();
       expect(
         audited.some((a) => (a.details as { requestId?: string }).requestId === late.body.id),
       ).to.equal(true);
+    });
+
+    it('pages the register by cursor: every open request once, bad paging refused', async () => {
+      for (let i = 0; i < 4; i += 1)
+        await t.http
+          .post('/api/v1/privacy/requests')
+          .set(auth(sales))
+          .send({ type: 'objection', email: email('paged'), channel: 'web' })
+          .expect(201);
+      const all = await t.http
+        .get('/api/v1/privacy/requests')
+        .query({ limit: '200' })
+        .set(auth(sales))
+        .expect(200);
+      const walked = await readAllPages(t, '/api/v1/privacy/requests', sales, {}, 2);
+      expect(walked.ids).to.deep.equal(all.body.items.map((i: { id: string }) => i.id));
+      expect(walked.pages).to.equal(Math.ceil(walked.ids.length / 2));
+      expect(walked.ids.length).to.be.at.least(4);
+      await expectPagingRefusals(t, '/api/v1/privacy/requests', sales);
+      await t.http
+        .get('/api/v1/privacy/requests')
+        .query({ overdue: 'yes' })
+        .set(auth(sales))
+        .expect(400);
     });
 
     it('refuses bad input with a 400 naming the field, and roles without privacy rights', async () => {
@@ -196,6 +232,8 @@ describe('privacy: audit trail API and the request register', () => {
         .send({ type: 'access', email: email(), channel: 'email' })
         .expect(403);
       await t.http.get('/api/v1/privacy/requests').set(auth(auditor)).expect(403);
+      await t.http.get('/api/v1/privacy/requests/counts').set(auth(auditor)).expect(403);
+      await t.http.get('/api/v1/privacy/requests/counts').set(auth(marketing)).expect(403);
     });
 
     it('PrivacyRequestService.open serves inbound mail: one message opens one erasure request', async () => {

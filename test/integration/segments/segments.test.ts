@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { Types } from 'mongoose';
 import { parseRules, type Rule } from '../../../src/segments/rules.js';
 import { bootApp, type TestApp } from '../../helpers/app.js';
+import { expectPagingRefusals, readAllPages } from '../../helpers/api.js';
 import { staffToken } from '../../helpers/factories.js';
 import { loadOrderFixture } from './fixture.js';
 
@@ -334,6 +335,24 @@ describe('segments', () => {
       await t.http.delete(`/api/v1/segments/${id}`).set(auth()).expect(204);
       await t.http.get(`/api/v1/segments/${id}`).set(auth()).expect(404);
       await t.http.get('/api/v1/segments/not-an-id').set(auth()).expect(404);
+    });
+
+    it('lists saved segments paged by cursor, oldest first; bad paging refused', async () => {
+      for (const name of ['Paged A', 'Paged B', 'Paged C'])
+        await t.http
+          .post('/api/v1/segments')
+          .set(auth())
+          .send({ name, rules: { field: 'locale', op: 'eq', value: 'fi' } })
+          .expect(201);
+      const all = await t.http.get('/api/v1/segments').query({ limit: '200' }).set(auth());
+      const ids = all.body.items.map((s: { id: string }) => s.id) as string[];
+      expect(ids).to.deep.equal([...ids].sort());
+      const walked = await readAllPages(t, '/api/v1/segments', t.adminToken, {}, 2);
+      expect(walked.ids).to.deep.equal(ids);
+      expect(walked.pages).to.equal(Math.ceil(ids.length / 2));
+      await expectPagingRefusals(t, '/api/v1/segments', t.adminToken);
+      const auditor = await staffToken(t.services, 'auditor');
+      await t.http.get('/api/v1/segments').auth(auditor.token, { type: 'bearer' }).expect(403);
     });
 
     it('needs segments.write to save and segments.read to preview', async () => {
