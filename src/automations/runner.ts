@@ -4,7 +4,7 @@ import { PollingLoop } from '../shared/polling-loop.js';
 import { Types } from 'mongoose';
 import type { SendConfig } from '../config/config.js';
 import { insertEach } from '../db/bulk.js';
-import { sendingClaims } from '../db/claims.js';
+import { sendingClaims, type Claims } from '../db/claims.js';
 import { membershipId } from '../db/models/membership.js';
 import type { EnrolmentDoc } from '../db/models/automation.js';
 import type { Models } from '../db/models/index.js';
@@ -41,6 +41,8 @@ const SWEEP_EVERY_MS = 3600_000;
  * (minutes), a scan's for the 7 days a date trigger looks back.
  */
 const KEEP_CLAIMS_DAYS = 30;
+/** Step claims (src/automations/enrolments.ts) and date scans' (src/automations/triggers.ts). */
+const AUTOMATION_CLAIM_KINDS = ['automation', 'automation-scan'];
 
 export interface RunnerDeps {
   models: Pick<
@@ -76,10 +78,12 @@ export class AutomationRunner {
   readonly enrolments: Enrolments;
   private readonly triggers: Triggers;
   private readonly polling: PollingLoop;
+  private readonly claims: Claims;
   private sweptAt = 0;
 
   constructor(private readonly deps: RunnerDeps) {
     const claims = sendingClaims(deps.models.Claim);
+    this.claims = claims;
     this.enrolments = new Enrolments(
       deps.models,
       claims,
@@ -127,10 +131,10 @@ export class AutomationRunner {
     const now = this.deps.clock.now().getTime();
     if (now - this.sweptAt < SWEEP_EVERY_MS) return;
     this.sweptAt = now;
-    await this.deps.models.Claim.deleteMany({
-      _id: { $regex: '^automation' },
-      at: { $lt: new Date(now - KEEP_CLAIMS_DAYS * 86_400_000) },
-    });
+    await this.claims.deleteOlderThan(
+      AUTOMATION_CLAIM_KINDS,
+      new Date(now - KEEP_CLAIMS_DAYS * 86_400_000),
+    );
   }
 
   private async active(): Promise<Map<string, Automation>> {

@@ -17,6 +17,17 @@ export function sendingClaims(Claim: ClaimModel): Claims {
 
 type ClaimDoc = { _id: string } & Record<string, unknown>;
 
+/** A claim's kind, stored beside it: its key up to the first `:` (`automation`, `batch`, …). */
+export function claimKind(id: string): string {
+  const colon = id.indexOf(':');
+  return colon < 0 ? id : id.slice(0, colon);
+}
+
+/** The filter of the claims of these kinds taken before `before` (indexed: `kind_1_at_1`). */
+export function claimsOlderThan(kinds: string[], before: Date) {
+  return { kind: { $in: kinds }, at: { $lt: before } };
+}
+
 /** Claims kept in one collection; each claim document carries `at`, when it was taken. */
 export class Claims {
   constructor(
@@ -27,7 +38,9 @@ export class Claims {
   /** True for the one caller that inserted `id`; false for everyone after it. */
   async once(id: string, fields: Record<string, unknown>): Promise<boolean> {
     try {
-      await this.conn.collection<ClaimDoc>(this.collection).insertOne({ _id: id, ...fields });
+      await this.conn
+        .collection<ClaimDoc>(this.collection)
+        .insertOne({ _id: id, kind: claimKind(id), ...fields });
       return true;
     } catch (err) {
       if (isDuplicateKey(err)) return false;
@@ -70,6 +83,17 @@ export class Claims {
    */
   async release(id: string): Promise<void> {
     await this.conn.collection<ClaimDoc>(this.collection).deleteOne({ _id: id });
+  }
+
+  /**
+   * Removes the claims of these kinds taken before `before`. By `kind` rather than a pattern on
+   * `_id`: the embedded database reads a regular expression or a string range by decoding every
+   * claim, and answers an equality or `$in` on an indexed field from the index.
+   */
+  async deleteOlderThan(kinds: string[], before: Date): Promise<void> {
+    await this.conn
+      .collection<ClaimDoc>(this.collection)
+      .deleteMany(claimsOlderThan(kinds, before));
   }
 
   /**

@@ -6,14 +6,18 @@ import type { Clock } from '../../shared/clock.js';
  * but an insert on `_id` is: whoever inserts the claim key first owns the step.
  */
 export function claimSchema(clock: Clock) {
-  return new Schema(
+  const schema = new Schema(
     {
       _id: { type: String, required: true },
+      /** The key up to its first `:` (claimKind() in src/db/claims.ts), so sweeps find a kind by index. */
+      kind: { type: String },
       owner: { type: String, required: true },
       at: { type: Date, required: true, default: () => clock.now() },
     },
     { versionKey: false },
   );
+  schema.index({ kind: 1, at: 1 });
+  return schema;
 }
 
 export type ClaimDoc = InferSchemaType<ReturnType<typeof claimSchema>>;

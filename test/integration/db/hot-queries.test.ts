@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { Types } from 'mongoose';
 import type { Database } from '../../../src/db/connection.js';
+import { claimsOlderThan } from '../../../src/db/claims.js';
 import { idsAfter, idsBefore } from '../../../src/db/keyset.js';
 import { testDatabase } from '../../helpers/db.js';
 
@@ -92,6 +93,11 @@ describe('hot queries use their indexes on the embedded database', () => {
         /_emailHash_1_scope_1/,
       ],
       ['staff token', () => m.ApiToken.find({ tokenHash: 'x' }), /_tokenHash_1/],
+      [
+        'old claims of a kind (the automation sweep)',
+        () => m.Claim.find(claimsOlderThan(['automation', 'automation-scan'], new Date())),
+        /_kind_1_at_1/,
+      ],
       [
         'audit log, newest first',
         () =>
