@@ -310,6 +310,7 @@ export function buildServices(a: Adapters, overrides: Partial<Ports> = {}) {
   });
   const webhooks = new WebhookService(models, protector, audit, {
     production: a.config.env === 'production',
+    allowPrivateAddresses: a.config.webhooks.allowPrivateAddresses,
   });
   const webhookDispatcher = new WebhookDispatcher({
     models,

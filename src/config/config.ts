@@ -43,7 +43,12 @@ export interface Config {
   /** Mail a short confirmation after someone unsubscribes on the web (off by default). */
   unsubscribeConfirmationMail: boolean;
   send: SendConfig;
-  webhooks: { disableAfterFailures: number; timeoutMs: number };
+  webhooks: {
+    disableAfterFailures: number;
+    timeoutMs: number;
+    /** Endpoints on loopback, private or link-local addresses (local receivers only). */
+    allowPrivateAddresses: boolean;
+  };
   /** The deliverability guard (src/campaigns/stats/guard.ts): shares as fractions, 0.05 = 5 %. */
   guard: { hardBounceShare: number; complaintShare: number; minDelivered: number };
   retention: RetentionConfig;
@@ -233,6 +238,9 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     webhooks: {
       disableAfterFailures: e.WEBHOOK_DISABLE_AFTER_FAILURES,
       timeoutMs: e.WEBHOOK_TIMEOUT_SECONDS * 1000,
+      allowPrivateAddresses: e.WEBHOOK_ALLOW_PRIVATE_ADDRESSES
+        ? e.WEBHOOK_ALLOW_PRIVATE_ADDRESSES === 'true'
+        : !production,
     },
   };
 }

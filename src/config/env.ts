@@ -118,6 +118,10 @@ export const envSchema = z.object({
   SEND_BATCH_SIZE: number(z.coerce.number().int().min(1).max(5000).default(200)),
   WEBHOOK_DISABLE_AFTER_FAILURES: number(z.coerce.number().int().min(1).max(100).default(8)),
   WEBHOOK_TIMEOUT_SECONDS: number(z.coerce.number().positive().max(120).default(10)),
+  // Unset means true in development and tests (local receivers), false in production.
+  WEBHOOK_ALLOW_PRIVATE_ADDRESSES: optionalString.pipe(
+    z.enum(['true', 'false'], { message: 'must be true or false' }).optional(),
+  ),
   GUARD_HARD_BOUNCE_PERCENT: number(z.coerce.number().positive().max(100).default(5)),
   GUARD_COMPLAINT_PERCENT: number(z.coerce.number().positive().max(100).default(0.3)),
   GUARD_MIN_DELIVERED: positiveInt(200),

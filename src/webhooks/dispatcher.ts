@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { hostname } from 'node:os';
 import { PollingLoop } from '../shared/polling-loop.js';
 import { Types } from 'mongoose';
@@ -12,6 +14,7 @@ import type { Clock } from '../shared/clock.js';
 import type { DataProtector } from '../shared/crypto.js';
 import type { Logger } from '../shared/logger.js';
 import { webhookPayload } from './payloads.js';
+import { NonPublicDestination, publicOnlyLookup, refuseLiteralHost } from './public-address.js';
 
 type Endpoint = WebhookEndpointDoc & { _id: Types.ObjectId };
 
@@ -25,6 +28,8 @@ export interface WebhookDispatchConfig {
   /** Consecutive failed attempts after which an endpoint is disabled. */
   disableAfterFailures: number;
   timeoutMs: number;
+  /** WEBHOOK_ALLOW_PRIVATE_ADDRESSES; otherwise only public addresses are connected to. */
+  allowPrivateAddresses: boolean;
 }
 
 const EVENTS_PER_ROUND = 200;
@@ -241,35 +246,57 @@ export class WebhookDispatcher {
     body: string,
   ): Promise<{ ok: boolean; status?: number; error: string }> {
     const at = this.deps.clock.now();
+    const target = new URL(url);
+    const guarded = !this.deps.config.allowPrivateAddresses;
+    const literal = guarded ? refuseLiteralHost(target) : null;
+    if (literal) return { ok: false, error: `refused: ${literal.message}`.slice(0, ERROR_TEXT) };
     try {
-      const res = await fetch(url, {
-        method: 'POST',
-        redirect: 'manual',
-        signal: AbortSignal.timeout(this.deps.config.timeoutMs),
-        headers: {
-          'content-type': 'application/json',
-          'user-agent': 'Kirje-Webhooks/1',
-          'webhook-id': messageId,
-          'webhook-timestamp': String(Math.floor(at.getTime() / 1000)),
-          'webhook-signature': signer.sign(messageId, at, body),
-        },
-        body,
+      // node:http rather than fetch: its `lookup` hook checks the addresses it connects to.
+      const res = await new Promise<IncomingMessage>((resolve, reject) => {
+        const req = (target.protocol === 'https:' ? httpsRequest : httpRequest)(
+          target,
+          {
+            method: 'POST',
+            signal: AbortSignal.timeout(this.deps.config.timeoutMs),
+            ...(guarded ? { lookup: publicOnlyLookup } : {}),
+            headers: {
+              'content-type': 'application/json',
+              'content-length': Buffer.byteLength(body),
+              'user-agent': 'Kirje-Webhooks/1',
+              'webhook-id': messageId,
+              'webhook-timestamp': String(Math.floor(at.getTime() / 1000)),
+              'webhook-signature': signer.sign(messageId, at, body),
+            },
+          },
+          resolve,
+        );
+        req.on('error', reject);
+        req.end(body);
       });
-      // Read (and dropped) so the connection can be reused; only the status matters.
-      const text = await res.text().catch(() => '');
-      if (res.status >= 200 && res.status < 300) return { ok: true, status: res.status, error: '' };
+      // Read (and dropped) so the connection can be reused; only the status and the start matter.
+      let text = '';
+      try {
+        for await (const chunk of res.setEncoding('utf8') as AsyncIterable<string>)
+          if (text.length < ERROR_TEXT) text += chunk;
+      } catch {
+        // The answer's status arrived; a body cut short does not change it.
+      }
+      const status = res.statusCode ?? 0;
+      if (status >= 200 && status < 300) return { ok: true, status, error: '' };
       return {
         ok: false,
-        status: res.status,
-        error: `HTTP ${res.status}${text ? `: ${text.slice(0, ERROR_TEXT)}` : ''}`,
+        status,
+        error: `HTTP ${status}${text ? `: ${text.slice(0, ERROR_TEXT)}` : ''}`,
       };
     } catch (err) {
-      const e = err as Error & { cause?: { code?: string; message?: string } };
-      const why = e.cause?.code ?? e.cause?.message ?? e.message;
-      return {
-        ok: false,
-        error: `${e.name === 'TimeoutError' ? 'timed out' : why}`.slice(0, ERROR_TEXT),
-      };
+      const e = err as NodeJS.ErrnoException;
+      const why =
+        e instanceof NonPublicDestination
+          ? `refused: ${e.message}`
+          : e.name === 'AbortError'
+            ? 'timed out'
+            : (e.code ?? e.message);
+      return { ok: false, error: why.slice(0, ERROR_TEXT) };
     }
   }
 }

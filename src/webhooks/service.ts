@@ -6,6 +6,7 @@ import type { WebhookEventType } from '../events/domain-events.js';
 import type { AuditContext, AuditLog } from '../privacy/audit.js';
 import type { DataProtector } from '../shared/crypto.js';
 import { AppError, notFound } from '../shared/errors.js';
+import { refusedDestination } from './public-address.js';
 
 export interface EndpointInput {
   url: string;
@@ -59,7 +60,11 @@ export class WebhookService {
     private readonly models: Pick<Models, 'WebhookEndpoint' | 'WebhookDelivery'>,
     private readonly protector: DataProtector,
     private readonly audit: AuditLog,
-    private readonly opts: { production: boolean },
+    private readonly opts: {
+      production: boolean;
+      /** WEBHOOK_ALLOW_PRIVATE_ADDRESSES: local receivers in development and tests. */
+      allowPrivateAddresses: boolean;
+    },
   ) {}
 
   /** The secret is in this answer and never again (rotate for a new one). */
@@ -67,7 +72,7 @@ export class WebhookService {
     ctx: AuditContext,
     input: EndpointInput,
   ): Promise<EndpointView & { secret: string }> {
-    this.checkUrl(input.url);
+    await this.checkUrl(input.url);
     const secret = newSecret();
     const doc = await this.models.WebhookEndpoint.create({
       url: input.url,
@@ -91,7 +96,7 @@ export class WebhookService {
 
   async update(ctx: AuditContext, id: string, patch: EndpointPatch): Promise<EndpointView> {
     const current = await this.load(id);
-    if (patch.url !== undefined) this.checkUrl(patch.url);
+    if (patch.url !== undefined) await this.checkUrl(patch.url);
     const reenable = patch.enabled === true && !current.enabled;
     await this.models.WebhookEndpoint.updateOne(
       { _id: current._id },
@@ -158,8 +163,11 @@ export class WebhookService {
     return doc;
   }
 
-  /** https in production (NODE_ENV=production); http also elsewhere, for local receivers. */
-  private checkUrl(url: string): void {
+  /**
+   * https in production (NODE_ENV=production); http also elsewhere, for local receivers. Only
+   * public addresses unless allowPrivateAddresses (src/webhooks/public-address.ts).
+   */
+  private async checkUrl(url: string): Promise<void> {
     let parsed: URL;
     try {
       parsed = new URL(url);
@@ -174,6 +182,9 @@ export class WebhookService {
       );
     if (parsed.username || parsed.password)
       throw new AppError('validation_failed', 'url: must not carry a user name or password');
+    if (this.opts.allowPrivateAddresses) return;
+    const refused = await refusedDestination(parsed);
+    if (refused) throw new AppError('validation_failed', `url: ${refused}`);
   }
 }
 

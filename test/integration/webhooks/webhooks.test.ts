@@ -5,7 +5,9 @@ import { createList, createSubscriber } from '../../helpers/api.js';
 import { FakeClock } from '../../helpers/clock.js';
 import { SmtpSink } from '../../helpers/smtp-sink.js';
 import { WebhookReceiver } from '../../helpers/webhook-receiver.js';
+import { WebhookDispatcher } from '../../../src/webhooks/dispatcher.js';
 import { WebhookService } from '../../../src/webhooks/service.js';
+import { createLogger } from '../../../src/shared/logger.js';
 import { WEBHOOK_EVENT_TYPES } from '../../../src/events/domain-events.js';
 
 interface Payload {
@@ -286,6 +288,7 @@ describe('webhooks', function () {
   it('refuses http endpoints in production and bad input with 400', async () => {
     const production = new WebhookService(t.db.models, t.services.protector, t.services.audit, {
       production: true,
+      allowPrivateAddresses: false,
     });
     const ctx = { actor: { type: 'system' as const, name: 'test' } };
     await production
@@ -304,5 +307,114 @@ describe('webhooks', function () {
       .set(bearer())
       .send({ url: receiver.url, eventTypes: ['subscriber.joined_list'] })
       .expect(400);
+  });
+
+  it('does not deliver to a non-public address when they are not allowed, and says why on the endpoint', async () => {
+    // Saved while allowed (as in development), delivered by a dispatcher configured as production.
+    const literal = await endpoint(['subscriber.created']);
+    const byName = (
+      await t.http
+        .post('/api/v1/webhooks/endpoints')
+        .set(bearer())
+        .send({
+          url: `http://localhost:${receiver.port}/hooks/kirje`,
+          eventTypes: ['subscriber.created'],
+        })
+        .expect(201)
+    ).body as { id: string };
+    const guarded = new WebhookDispatcher({
+      models: t.db.models,
+      events: t.services.events,
+      protector: t.services.protector,
+      clock: t.clock,
+      logger: createLogger('silent'),
+      config: { ...t.config.webhooks, allowPrivateAddresses: false },
+    });
+    await createSubscriber(t);
+    for (let round = 0; round < 5 && (await guarded.tick()); round++);
+    expect(receiver.received).to.have.length(0);
+
+    const state = async (id: string) =>
+      (await t.http.get(`/api/v1/webhooks/endpoints/${id}`).set(bearer()).expect(200)).body as {
+        consecutiveFailures: number;
+        lastError: string;
+      };
+    expect(await state(literal.id)).to.include({
+      consecutiveFailures: 1,
+      lastError: 'refused: 127.0.0.1 is a loopback address; webhooks go to public addresses only',
+    });
+    const named = await state(byName.id);
+    expect(named.consecutiveFailures).to.equal(1);
+    expect(named.lastError).to.match(
+      /^refused: localhost resolves to (127\.0\.0\.1|::1), a loopback address; webhooks go to public addresses only$/,
+    );
+    const log = (
+      await t.http
+        .get(`/api/v1/webhooks/endpoints/${literal.id}/deliveries`)
+        .set(bearer())
+        .expect(200)
+    ).body as { items: Array<{ status: string; attempts: number; lastError: string }> };
+    expect(log.items[0]).to.include({ status: 'pending', attempts: 1 });
+    expect(log.items[0]!.lastError).to.contain('loopback');
+
+    // The service's own dispatcher (private addresses allowed in tests) delivers after the back-off.
+    t.clock.advance(10_000);
+    await settle();
+    expect(receiver.received).to.have.length(2);
+  });
+});
+
+describe('webhooks: only public addresses (WEBHOOK_ALLOW_PRIVATE_ADDRESSES=false)', function () {
+  let t: TestApp;
+  const bearer = () => ({ Authorization: `Bearer ${t.adminToken}` });
+
+  before(async () => {
+    t = await bootApp({ env: { WEBHOOK_ALLOW_PRIVATE_ADDRESSES: 'false' } });
+  });
+  after(async () => t.close());
+
+  const create = (url: string) =>
+    t.http
+      .post('/api/v1/webhooks/endpoints')
+      .set(bearer())
+      .send({ url, eventTypes: ['subscriber.created'] });
+
+  for (const [url, reason] of [
+    ['http://127.0.0.1:8080/hooks', '127.0.0.1 is a loopback address'],
+    ['http://127.9.9.9/hooks', '127.9.9.9 is a loopback address'],
+    ['http://2130706433/hooks', '127.0.0.1 is a loopback address'],
+    ['http://10.0.0.1/hooks', '10.0.0.1 is a private network address'],
+    ['http://172.16.5.4/hooks', '172.16.5.4 is a private network address'],
+    ['http://192.168.1.10/hooks', '192.168.1.10 is a private network address'],
+    ['http://[::1]/hooks', '::1 is a loopback address'],
+    ['http://[::ffff:127.0.0.1]/hooks', 'is a loopback address'],
+    ['http://[fd12:3456::1]/hooks', 'fd12:3456::1 is a private network address (fc00::/7)'],
+    ['http://169.254.169.254/latest/meta-data/', '169.254.169.254 is a link-local address'],
+    ['http://[fe80::1]/hooks', 'fe80::1 is a link-local address'],
+    ['http://0.0.0.0/hooks', '0.0.0.0 is the unspecified address'],
+    ['http://[::]/hooks', ':: is the unspecified address'],
+    ['http://100.64.0.1/hooks', '100.64.0.1 is a carrier-grade NAT address'],
+    ['http://localhost:8080/hooks', 'localhost resolves to'],
+  ]) {
+    it(`refuses ${url} with 400`, async () => {
+      const res = await create(url!);
+      expect(res.status, JSON.stringify(res.body)).to.equal(400);
+      const { message } = (res.body as { error: { message: string } }).error;
+      expect(message).to.contain(reason).and.to.contain('public addresses only');
+    });
+  }
+
+  it('refuses a change of URL to a private address, and accepts a public one', async () => {
+    const res = await create('http://93.184.215.14/hooks');
+    expect(res.status, JSON.stringify(res.body)).to.equal(201);
+    const { id } = res.body as { id: string };
+    const patch = await t.http
+      .patch(`/api/v1/webhooks/endpoints/${id}`)
+      .set(bearer())
+      .send({ url: 'http://192.168.0.1/hooks' });
+    expect(patch.status).to.equal(400);
+    expect((patch.body as { error: { message: string } }).error.message).to.contain(
+      'private network address',
+    );
   });
 });

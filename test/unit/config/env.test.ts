@@ -58,6 +58,7 @@ describe('config', () => {
     ['DATA_KEY', { DATA_KEY: 'c2hvcnQ=' }],
     ['INBOUND_DOMAIN', { INBOUND_DOMAIN: 'bad domain!' }],
     ['DKIM_SELECTOR', { DKIM_DOMAIN: 'example.com' }],
+    ['WEBHOOK_ALLOW_PRIVATE_ADDRESSES', { WEBHOOK_ALLOW_PRIVATE_ADDRESSES: 'yes' }],
   ];
   for (const [variable, env] of bad) {
     it(`names ${variable} when it is malformed (${JSON.stringify(env)})`, () => {
@@ -87,6 +88,21 @@ describe('config', () => {
         expect(configError({ ...prod, [missing]: '' }).variable).to.equal(missing);
       });
     }
+
+    it('allows webhooks to private addresses only when told, unlike development and tests', () => {
+      expect(loadConfig(prod).webhooks.allowPrivateAddresses).to.equal(false);
+      expect(loadConfig({ ...prod, WEBHOOK_ALLOW_PRIVATE_ADDRESSES: '' }).webhooks).to.include({
+        allowPrivateAddresses: false,
+      });
+      expect(loadConfig({ ...prod, WEBHOOK_ALLOW_PRIVATE_ADDRESSES: 'true' }).webhooks).to.include({
+        allowPrivateAddresses: true,
+      });
+      expect(loadConfig({}).webhooks.allowPrivateAddresses).to.equal(true);
+      expect(loadConfig({ NODE_ENV: 'test' }).webhooks.allowPrivateAddresses).to.equal(true);
+      expect(
+        loadConfig({ NODE_ENV: 'test', WEBHOOK_ALLOW_PRIVATE_ADDRESSES: 'false' }).webhooks,
+      ).to.include({ allowPrivateAddresses: false });
+    });
 
     it('refuses placeholder secrets', () => {
       const err = configError({
