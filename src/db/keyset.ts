@@ -1,5 +1,10 @@
 import { Types, type FilterQuery, type Model } from 'mongoose';
-import { decodeCursor, encodeCursor } from '../shared/cursor.js';
+import {
+  decodeCursor,
+  decodeDateCursor,
+  encodeCursor,
+  encodeDateCursor,
+} from '../shared/cursor.js';
 
 /** The smallest and largest ObjectIds: the bounds of a keyset walk's first page. */
 const FIRST_OBJECT_ID = new Types.ObjectId('000000000000000000000000');
@@ -58,5 +63,57 @@ export async function readPage<T>(
   return {
     docs,
     nextCursor: found.length > limit ? encodeCursor(String(docs.at(-1)!._id)) : null,
+  };
+}
+
+/** `filter` restricted to the documents after `from` in the order of readPageByDate. */
+export function datePageFilter<T>(
+  filter: FilterQuery<T>,
+  field: string,
+  from?: { at: Date; id: string },
+): FilterQuery<T> {
+  const older = from
+    ? {
+        [field]: { $lte: from.at },
+        $or: [
+          { [field]: { $lt: from.at } },
+          { [field]: from.at, _id: { $lt: new Types.ObjectId(from.id) } },
+        ],
+      }
+    : {};
+  return { $and: [filter, older] } as FilterQuery<T>;
+}
+
+/**
+ * One page of `filter`'s documents newest first by the date `field`, ties newest `_id` first, for
+ * lists ordered by a time other than the insert (inbound mail by when it was received). The
+ * cursor holds both values of the last document, so documents sharing a millisecond are never
+ * split across pages with one lost. The embedded database sorts these matches itself (it sorts
+ * only by `_id` from an index); the date bound at least keeps the older ones out of each read.
+ * `projection` must include `field`.
+ */
+export async function readPageByDate<T>(
+  model: Model<T>,
+  filter: FilterQuery<T>,
+  request: PageRequest & {
+    defaultLimit: number;
+    field: string;
+    projection?: Record<string, number>;
+  },
+): Promise<{ docs: Array<T & { _id: Types.ObjectId }>; nextCursor: string | null }> {
+  const { field } = request;
+  const limit = request.limit ?? request.defaultLimit;
+  const from = request.cursor ? decodeDateCursor(request.cursor) : undefined;
+  const found = await model
+    .find(datePageFilter(filter, field, from), request.projection)
+    .sort({ [field]: -1, _id: -1 })
+    .limit(limit + 1)
+    .lean<Array<T & { _id: Types.ObjectId } & Record<string, unknown>>>();
+  const docs = found.slice(0, limit);
+  const last = docs.at(-1);
+  return {
+    docs,
+    nextCursor:
+      found.length > limit && last ? encodeDateCursor(last[field] as Date, String(last._id)) : null,
   };
 }

@@ -10,6 +10,7 @@ import { AppError, notFound } from '../shared/errors.js';
 import type { UnsubscribeService } from '../unsubscribe/service.js';
 import type { CampaignLists } from '../unsubscribe/campaign-lists.js';
 import { Claims } from '../db/claims.js';
+import { readPageByDate } from '../db/keyset.js';
 import { INBOUND_CLAIMS } from './claims.js';
 import type { SubscriberLookup } from './ports.js';
 import { OWN_TEXT_PARSE_OPTIONS, ownText } from './reply-text.js';
@@ -66,21 +67,29 @@ export class InboundInbox {
     this.claims = new Claims(models.InboundMessage.db, INBOUND_CLAIMS);
   }
 
+  /**
+   * Newest first by when a message was received, in keyset pages (`cursor`). `before` (a time, the
+   * paging of earlier versions) starts below it.
+   */
   async list(q: {
     status?: InboundStatus;
     classification?: InboundClassification;
     limit: number;
+    cursor?: string;
     before?: Date;
   }) {
     const filter: Record<string, unknown> = {};
     if (q.status) filter.status = q.status;
     if (q.classification) filter.classification = q.classification;
     if (q.before) filter.receivedAt = { $lt: q.before };
-    const docs = await this.models.InboundMessage.find(filter, summary)
-      .sort({ receivedAt: -1, _id: -1 })
-      .limit(q.limit)
-      .lean();
-    return docs.map((d) => view(d as SummaryDoc));
+    const { docs, nextCursor } = await readPageByDate(this.models.InboundMessage, filter, {
+      field: 'receivedAt',
+      projection: summary,
+      cursor: q.cursor,
+      limit: q.limit,
+      defaultLimit: q.limit,
+    });
+    return { items: docs.map((d) => view(d as unknown as SummaryDoc)), nextCursor };
   }
 
   /** One message with the sender's own text, so staff can judge the request; audited. */

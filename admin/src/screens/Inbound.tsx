@@ -17,13 +17,14 @@ const PAGE_SIZE = 50;
 export function InboundScreen() {
   const t = useT();
   const { can } = useSession();
-  // receivedAt of the last message of each earlier page: the server pages by "received before".
-  const [befores, setBefores] = useState<Array<string | undefined>>([undefined]);
+  // The cursor of each page so far (undefined: the first), so "previous" goes back one.
+  const [cursors, setCursors] = useState<Array<string | undefined>>([undefined]);
   const [messages, setMessages] = useState<Message[] | null>(null);
+  const [nextCursor, setNextCursor] = useState<string | null>(null);
   const [reading, setReading] = useState<{ id: string; text: string } | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [status, setStatus] = useState<string | null>(null);
-  const before = befores.at(-1);
+  const cursor = cursors.at(-1);
 
   const load = () =>
     void api
@@ -32,15 +33,16 @@ export function InboundScreen() {
           query: {
             status: 'needs_review',
             limit: String(PAGE_SIZE),
-            ...(before ? { before } : {}),
+            ...(cursor ? { cursor } : {}),
           },
         },
       })
       .then(({ data, error: failure }) => {
         setError(failure ? messageOf(failure) : null);
         setMessages(data?.items ?? []);
+        setNextCursor(data?.nextCursor ?? null);
       });
-  useEffect(load, [before]);
+  useEffect(load, [cursor]);
 
   async function act(message: Message, action: Action) {
     const { error: failure } = await api.POST('/api/v1/inbound/{id}/action', {
@@ -59,7 +61,6 @@ export function InboundScreen() {
     else setError(messageOf(failure));
   }
 
-  const last = messages?.at(-1);
   return (
     <>
       <h1>{t.inbound}</h1>
@@ -120,10 +121,10 @@ export function InboundScreen() {
       />
       <Pager
         labels={t}
-        hasPrevious={befores.length > 1}
-        nextCursor={messages && messages.length === PAGE_SIZE ? last?.receivedAt : null}
-        onPrevious={() => setBefores(befores.slice(0, -1))}
-        onNext={(receivedAt) => setBefores([...befores, receivedAt])}
+        hasPrevious={cursors.length > 1}
+        nextCursor={nextCursor}
+        onPrevious={() => setCursors(cursors.slice(0, -1))}
+        onNext={(next) => setCursors([...cursors, next])}
       />
     </>
   );

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { Types } from 'mongoose';
 import type { Database } from '../../../src/db/connection.js';
 import { claimsOlderThan } from '../../../src/db/claims.js';
-import { idsAfter, idsBefore } from '../../../src/db/keyset.js';
+import { datePageFilter, idsAfter, idsBefore } from '../../../src/db/keyset.js';
 import { testDatabase } from '../../helpers/db.js';
 
 interface Explained {
@@ -93,6 +93,19 @@ describe('hot queries use their indexes on the embedded database', () => {
         /_emailHash_1_scope_1/,
       ],
       ['staff token', () => m.ApiToken.find({ tokenHash: 'x' }), /_tokenHash_1/],
+      [
+        'inbound review queue, a later page',
+        () =>
+          m.InboundMessage.find(
+            datePageFilter({ status: 'needs_review' }, 'receivedAt', {
+              at: new Date(),
+              id: String(id),
+            }),
+          )
+            .sort({ receivedAt: -1, _id: -1 })
+            .limit(51),
+        /_status_1_receivedAt_-1/,
+      ],
       [
         'old claims of a kind (the automation sweep)',
         () => m.Claim.find(claimsOlderThan(['automation', 'automation-scan'], new Date())),
