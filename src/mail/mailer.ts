@@ -1,8 +1,9 @@
-import { connect } from 'node:net';
-import nodemailer, { type SendMailOptions, type Transporter } from 'nodemailer';
-import type SMTPPool from 'nodemailer/lib/smtp-pool/index.js';
+import type { SendMailOptions } from 'nodemailer';
+import DKIM from 'nodemailer/lib/dkim/index.js';
+import MailComposer from 'nodemailer/lib/mail-composer/index.js';
 import type { DkimConfig } from '../config/config.js';
 import { AppError } from '../shared/errors.js';
+import { SmtpConnectionPool, type SmtpEnvelope, type SmtpRelay } from './smtp-pool.js';
 
 export interface SentInfo {
   messageId: string;
@@ -24,10 +25,11 @@ export interface SmtpMailerOptions {
 }
 
 /**
- * Pooled SMTP to SMTP_URL. Without SMTP_URL every send fails with a clear error instead of
- * silently dropping mail. With DKIM configured, nodemailer signs every message; the header list
- * adds the list headers mailbox providers check (RFC 8058 §4 asks for List-Unsubscribe and
- * List-Unsubscribe-Post to be signed).
+ * Pooled SMTP to SMTP_URL (src/mail/smtp-pool.ts). Without SMTP_URL every send fails with a clear
+ * error instead of silently dropping mail. A finished message (`raw`, with its envelope) goes as it
+ * is; any other is built by nodemailer's MailComposer. With DKIM configured every message is
+ * signed; the header list adds the list headers mailbox providers check (RFC 8058 §4 asks for
+ * List-Unsubscribe and List-Unsubscribe-Post to be signed).
  */
 export function createSmtpMailer(opts: SmtpMailerOptions): Mailer {
   if (!opts.url) {
@@ -41,44 +43,60 @@ export function createSmtpMailer(opts: SmtpMailerOptions): Mailer {
       close: () => {},
     };
   }
-  const transport: Transporter<SMTPPool.SentMessageInfo> = nodemailer.createTransport({
-    // Not `url`: given one, nodemailer builds the transport from the URL alone and silently drops
-    // every other option here (pool, DKIM, TLS).
-    ...connectionOptions(opts.url),
-    pool: true,
-    maxConnections: opts.maxConnections ?? 5,
-    maxMessages: Infinity,
-    // A local relay typically has a self-signed certificate; STARTTLS is still attempted.
-    tls: { rejectUnauthorized: false },
-    getSocket: noDelaySocket,
-    ...(opts.dkim
-      ? {
-          dkim: {
-            ...opts.dkim,
-            headerFieldNames:
-              'From:Sender:Reply-To:Subject:Date:Message-ID:To:Cc:MIME-Version:Content-Type:Content-Transfer-Encoding:' +
-              'List-Unsubscribe:List-Unsubscribe-Post:List-Id:Feedback-ID',
-          },
-        }
-      : {}),
-  } as SMTPPool.Options);
+  const pool = new SmtpConnectionPool(relayOf(opts.url), opts.maxConnections ?? 5);
+  const signer = opts.dkim
+    ? new DKIM({
+        ...opts.dkim,
+        headerFieldNames:
+          'From:Sender:Reply-To:Subject:Date:Message-ID:To:Cc:MIME-Version:Content-Type:Content-Transfer-Encoding:' +
+          'List-Unsubscribe:List-Unsubscribe-Post:List-Id:Feedback-ID',
+      })
+    : undefined;
   return {
     async send(message) {
-      const info = await transport.sendMail(message);
-      return {
-        messageId: info.messageId,
-        response: info.response,
-        accepted: info.accepted.map(String),
-        rejected: info.rejected.map(String),
-      };
+      const { envelope, content, messageId } = await wireForm(message);
+      const info = await pool.send(envelope, signer ? signer.sign(content) : content);
+      return { messageId, ...info };
     },
-    close: () => transport.close(),
+    close: () => pool.close(),
   };
 }
 
-function connectionOptions(
-  url: string,
-): Pick<SMTPPool.Options, 'host' | 'port' | 'secure' | 'auth'> {
+/** A message as the relay gets it: its envelope, its whole text and the Message-ID it carries. */
+async function wireForm(
+  message: SendMailOptions,
+): Promise<{ envelope: SmtpEnvelope; content: string | Buffer; messageId: string }> {
+  if (message.raw !== undefined) {
+    if (!message.envelope || !(typeof message.raw === 'string' || Buffer.isBuffer(message.raw))) {
+      // A caller's mistake, never a recipient's: every raw message here is built by Kirje.
+      throw new TypeError('a raw message is sent as text, with its envelope');
+    }
+    return {
+      envelope: envelopeOf(message.envelope),
+      content: message.raw,
+      messageId: message.messageId ?? '',
+    };
+  }
+  const root = new MailComposer(message).compile();
+  return {
+    envelope: envelopeOf(message.envelope ?? root.getEnvelope()),
+    content: await root.build(),
+    messageId: root.messageId(),
+  };
+}
+
+type EnvelopeAddress = string | false | { address: string } | undefined;
+
+function envelopeOf(envelope: {
+  from?: EnvelopeAddress;
+  to?: EnvelopeAddress | EnvelopeAddress[];
+}): SmtpEnvelope {
+  const address = (a: EnvelopeAddress) => (typeof a === 'object' ? a.address : a || '');
+  const to = Array.isArray(envelope.to) ? envelope.to : [envelope.to];
+  return { from: address(envelope.from), to: to.map(address).filter(Boolean) };
+}
+
+function relayOf(url: string): SmtpRelay {
   const u = new URL(url);
   const secure = u.protocol === 'smtps:';
   return {
@@ -89,34 +107,4 @@ function connectionOptions(
       ? { auth: { user: decodeURIComponent(u.username), pass: decodeURIComponent(u.password) } }
       : {}),
   };
-}
-
-const CONNECT_TIMEOUT_MS = 30_000;
-
-/**
- * The pool's sockets, with Nagle's algorithm off. With it on, the short last segment of each
- * message waits for the relay to acknowledge the rest, and a relay that answers only once the
- * message is complete delays that acknowledgement (40 ms on Linux), which caps each connection
- * at a few dozen mails a second (BENCHMARKS.md). nodemailer has no
- * option for it; its `getSocket` hook takes a connected socket. A failure to connect is reported as
- * nodemailer reports its own (ECONNECTION): nothing was sent, so trying again is safe.
- */
-function noDelaySocket(
-  options: { host?: string; port?: number },
-  callback: (err: Error | null, socketOptions?: { connection: ReturnType<typeof connect> }) => void,
-): void {
-  // connectionOptions() always sets the port.
-  const socket = connect({ host: options.host, port: Number(options.port) });
-  socket.setNoDelay(true);
-  const fail = (err: Error) => {
-    socket.destroy();
-    callback(Object.assign(err, { code: 'ECONNECTION' }));
-  };
-  socket.setTimeout(CONNECT_TIMEOUT_MS, () => fail(new Error('Connection timeout')));
-  socket.once('error', fail);
-  socket.once('connect', () => {
-    socket.setTimeout(0);
-    socket.removeListener('error', fail);
-    callback(null, { connection: socket });
-  });
 }

@@ -104,6 +104,7 @@ export class MailComposer {
     ];
     return {
       envelope: { from: `bounces+${bounceToken}@${inboundDomain}`, to: to.email },
+      messageId,
       raw: this.message.build(headerLines, parts.text.part(mail.text), parts.html.part(mail.html)),
     };
   }
