@@ -4,8 +4,8 @@ import { createSmtpMailer, type SmtpMailerOptions } from './mailer.js';
 import type { ThreadReply } from './threaded-mailer.js';
 
 /**
- * The body of the mail thread (src/mail/threaded-mailer.ts): nodemailer's pooled SMTP transport,
- * MIME building and DKIM signing, off the thread that serves HTTP and the database.
+ * The body of the mail thread (src/mail/threaded-mailer.ts): the SMTP connection pool, MIME
+ * building of system mails and DKIM signing, off the thread that serves HTTP and the database.
  */
 const port = parentPort!;
 const mailer = createSmtpMailer(workerData as SmtpMailerOptions);

@@ -49,9 +49,9 @@ export interface ThreadedMailer extends Mailer {
 }
 
 /**
- * The SMTP mailer of the service: createSmtpMailer's pooled transport, run in a thread of its own.
- * Building each MIME message, signing it (DKIM is an RSA signature per mail) and speaking SMTP were
- * most of the CPU a campaign mail costs; in the thread they run beside the event loop that serves
+ * The SMTP mailer of the service: createSmtpMailer's connection pool, run in a thread of its own.
+ * Signing each message (DKIM is an RSA signature per mail) and speaking SMTP are much of the CPU a
+ * campaign mail costs; in the thread they run beside the event loop that serves
  * HTTP and drives the database, on another core. Failures keep what the send worker decides by:
  * the SMTP reply code and text, or the connection error code. A thread that dies takes its
  * transactions with it: their sends fail with code `ETHREAD`, an outcome the worker records as
