@@ -27,8 +27,11 @@ export interface WindowRef {
 export interface WindowOutcomes {
   sent: number[];
   failed: Array<{ i: number; reply: string }>;
-  /** Temporary failures, all due again at `retryAt`, as attempt n+1 of the same cell. */
-  retry: Array<{ i: number; reply: string }>;
+  /**
+   * Temporary failures, all due again at `retryAt`, as attempt n+1 of the same cell. `tries`:
+   * how often the recipient has been handed to SMTP so far (one held back was not).
+   */
+  retry: Array<{ i: number; reply: string; tries: number }>;
   retryAt?: Date;
   skipped: Array<{ i: number; reason: string }>;
   unknown: number[];
@@ -41,6 +44,8 @@ export interface PlannedWindow {
   attempt: number;
   cell: number;
   entryIndexes: number[];
+  /** Per entry, how often it was handed to SMTP before; absent for a first attempt. */
+  triesBefore?: Map<number, number>;
 }
 
 interface OpenedRecord {
@@ -194,7 +199,13 @@ export function planCells(
         continue;
       }
       if (!outcome.retryAt || outcome.retryAt <= now) {
-        due.push({ attempt: attempt + 1, cell, entryIndexes: outcome.retry.map((r) => r.i) });
+        due.push({
+          attempt: attempt + 1,
+          cell,
+          entryIndexes: outcome.retry.map((r) => r.i),
+          // Records written before `tries` was kept counted every attempt as a try.
+          triesBefore: new Map(outcome.retry.map((r) => [r.i, r.tries ?? attempt])),
+        });
       } else if (!waitingUntil || outcome.retryAt < waitingUntil) {
         waitingUntil = outcome.retryAt;
       }

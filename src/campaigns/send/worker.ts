@@ -484,12 +484,14 @@ export class SendWorker {
       this.deps.clock.now().getTime() +
       this.deps.config.retryBaseSeconds * 1000 * 2 ** (attempt - 1);
     let retryAt = 0;
-    const retry = (i: number, reply: string, notBefore: number) => {
-      if (window.attempt > this.deps.config.maxRetries) {
+    // A recipient held back for its domain was not tried: only real tries count towards the limit.
+    const retry = (i: number, reply: string, notBefore: number, tried: boolean) => {
+      const tries = (window.triesBefore?.get(i) ?? 0) + (tried ? 1 : 0);
+      if (tries > this.deps.config.maxRetries) {
         outcomes.failed.push({ i, reply });
         return;
       }
-      outcomes.retry.push({ i, reply });
+      outcomes.retry.push({ i, reply, tries });
       retryAt = Math.max(retryAt, notBefore);
     };
     let next = 0;
@@ -500,7 +502,7 @@ export class SendWorker {
         // Held back, not handed to SMTP: its domain is deferring; the others keep their pace.
         const backingOff = this.domains.backingOffUntil(domain);
         if (backingOff) {
-          retry(mail.i, `${domain} is deferring mail; held back`, backingOff.getTime());
+          retry(mail.i, `${domain} is deferring mail; held back`, backingOff.getTime(), false);
           continue;
         }
         await this.domains.take(domain);
@@ -520,7 +522,7 @@ export class SendWorker {
             break;
           case 'retry':
             if (result.deferredByDomain) this.domains.deferred(domain);
-            retry(mail.i, result.reply, retryAfter(window.attempt));
+            retry(mail.i, result.reply, retryAfter(window.attempt), true);
         }
       }
     };

@@ -251,7 +251,10 @@ export function campaignWindowOutcomeSchema() {
       cell: { type: Number, required: true },
       sent: { type: [Number], default: [] },
       failed: { type: [withText('reply')], default: [] },
-      retry: { type: [withText('reply')], default: [] },
+      retry: {
+        type: [new Schema({ ...indexed, reply: { type: String }, tries: Number }, { _id: false })],
+        default: [],
+      },
       retryAt: { type: Date },
       skipped: { type: [withText('reason')], default: [] },
       unknown: { type: [Number], default: [] },

@@ -77,6 +77,16 @@ describe('campaign sending', () => {
   }
   const get = async (id: string) =>
     (await t.http.get(`/api/v1/campaigns/${id}`).set(auth()).expect(200)).body;
+  /** Gives these people addresses at `domain`, whose server a test's responder then plays. */
+  async function moveToDomain(people: Array<{ id: string; email: string }>, domain: string) {
+    for (const [n, p] of people.entries()) {
+      p.email = `p${n}.${p.id}@${domain}`;
+      await t.db.models.Subscriber.collection.updateOne(
+        { _id: new Types.ObjectId(p.id) },
+        { $set: { email: p.email } },
+      );
+    }
+  }
 
   it('sends a list campaign: personalised, every contract header, DKIM that verifies', async () => {
     const list = await seedList(t.db.models, 6, {
@@ -296,13 +306,7 @@ describe('campaign sending', () => {
     // Every other person moves to a domain whose server defers everything for now.
     const slow = list.subscribers.filter((_, i) => i % 2 === 0);
     const fast = list.subscribers.filter((_, i) => i % 2 === 1);
-    for (const [n, p] of slow.entries()) {
-      p.email = `slow${n}.${p.id}@slow.example.net`;
-      await t.db.models.Subscriber.collection.updateOne(
-        { _id: new Types.ObjectId(p.id) },
-        { $set: { email: p.email } },
-      );
-    }
+    await moveToDomain(slow, 'slow.example.net');
     let deferring = true;
     const slowAttempts: string[] = [];
     sink.responder = (rcpt) => {
@@ -331,6 +335,47 @@ describe('campaign sending', () => {
     expect(body.status).to.equal('finished');
     expect(body.stats).to.include({ sent: 10, failed: 0 });
     for (const p of slow) expect(sink.to(p.email), p.email).to.have.length(1);
+  });
+
+  it('counts only real tries towards SEND_MAX_RETRIES: a recipient held back for its domain keeps its tries', async () => {
+    const list = await seedList(t.db.models, 10);
+    const slow = list.subscribers.filter((_, i) => i % 2 === 0);
+    await moveToDomain(slow, 'held.example.net');
+    let deferring = true;
+    const tries = new Map<string, number>();
+    sink.responder = (rcpt) => {
+      if (!rcpt.endsWith('@held.example.net')) return null;
+      tries.set(rcpt, (tries.get(rcpt) ?? 0) + 1);
+      return deferring ? { code: 451, message: '4.7.1 Try again later' } : null;
+    };
+    const id = await createCampaign({ lists: [list.listId] });
+    await t.http.post(`/api/v1/campaigns/${id}/send`).set(auth()).expect(202);
+    // Three rounds of deferral: SEND_MAX_RETRIES is 2, so a third real try that is deferred fails.
+    for (let round = 0; round < 3; round++) {
+      await drain(t.services.sendWorker);
+      t.clock.advance(3_600_000);
+    }
+    deferring = false;
+    await drain(t.services.sendWorker);
+    expect((await get(id)).status).to.equal('finished');
+
+    const outcomes = await recipientOutcomes(t.db.models, id);
+    let deliveredAfterHolding = 0;
+    for (const p of slow) {
+      const outcome = outcomes.get(p.id)!;
+      const triedTimes = tries.get(p.email) ?? 0;
+      if (outcome.status === 'failed') {
+        // Failed only after three real tries, each one deferred.
+        expect(triedTimes, p.email).to.equal(3);
+      } else {
+        expect(outcome.status, p.email).to.equal('sent');
+        expect(sink.to(p.email), p.email).to.have.length(1);
+        expect(triedTimes, p.email).to.be.at.most(3);
+        deliveredAfterHolding += 1;
+      }
+    }
+    // Counting attempts instead of tries failed everyone still deferred at the third attempt.
+    expect(deliveredAfterHolding).to.be.above(0);
   });
 
   it('keeps per-recipient records for SEND_RECIPIENT_RECORD_DAYS, then only the counters', async () => {

@@ -35,11 +35,32 @@ describe('planning a batch from its window records', () => {
       [key(1, 0), key(1, 1), key(1, 2)],
       [
         [key(1, 0), { sent: [0, 1, 2, 3] }],
-        [key(1, 1), { sent: [4], retry: [{ i: 5, reply: '451' }], retryAt: now }],
+        [
+          key(1, 1),
+          {
+            sent: [4],
+            retry: [
+              { i: 5, reply: '451', tries: 1 },
+              { i: 6, reply: 'held back', tries: 0 },
+            ],
+            retryAt: now,
+          },
+        ],
         [key(1, 2), { unknown: [8, 9] }],
       ],
     );
-    expect(result.due).to.deep.equal([{ attempt: 2, cell: 1, entryIndexes: [5] }]);
+    expect(result.due).to.deep.equal([
+      {
+        attempt: 2,
+        cell: 1,
+        entryIndexes: [5, 6],
+        // A recipient held back for its domain has not been tried yet.
+        triesBefore: new Map([
+          [5, 1],
+          [6, 0],
+        ]),
+      },
+    ]);
     expect(result).not.to.have.property('waitingUntil');
   });
 
@@ -47,8 +68,8 @@ describe('planning a batch from its window records', () => {
     const result = plan(
       [key(1, 0), key(1, 1), key(2, 1)],
       [
-        [key(1, 0), { retry: [{ i: 1, reply: '451' }], retryAt: later }],
-        [key(1, 1), { retry: [{ i: 4, reply: '451' }], retryAt: now }],
+        [key(1, 0), { retry: [{ i: 1, reply: '451', tries: 1 }], retryAt: later }],
+        [key(1, 1), { retry: [{ i: 4, reply: '451', tries: 1 }], retryAt: now }],
       ],
     );
     expect(result.due).to.deep.equal([{ attempt: 1, cell: 2, entryIndexes: [8, 9] }]);
