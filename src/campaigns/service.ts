@@ -14,7 +14,12 @@ import { sendingClaims } from '../db/claims.js';
 import { findByIds } from '../db/group-read.js';
 import { NOBODY, type MailComposer, type MailRecipient } from './send/compose.js';
 import { writeCampaign } from './send/lifecycle.js';
-import { countOutcomes, deleteCampaignRecords, requeueClaimId } from './send/records.js';
+import {
+  countOutcomes,
+  deleteCampaignRecords,
+  holdRecordExpiry,
+  requeueClaimId,
+} from './send/records.js';
 import { writeBatch, type BatchEntry } from './send/snapshot.js';
 import type { GuardVerdict, GuardedCampaigns } from './stats/guard.js';
 import type { CampaignTracking } from './stats/tracking.js';
@@ -336,6 +341,12 @@ export class CampaignService implements GuardedCampaigns {
       [...new Set(windows.map((w) => String(w.batchId)))],
       { entries: 1 },
     );
+    if (
+      windows.length === 0 ||
+      !(await holdRecordExpiry(this.models, this.clock, current, 'api'))
+    ) {
+      return { requeued: 0, campaign: await this.view(current) };
+    }
     const entries: BatchEntry[] = [];
     const claims = sendingClaims(this.models.Claim);
     const at = this.clock.now();

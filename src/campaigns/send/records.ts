@@ -91,6 +91,41 @@ export async function deleteCampaignRecords(
 export const requeueClaimId = (windowKey: string) => `requeue:${windowKey}`;
 
 const DONE: Array<CampaignDoc['status']> = ['finished', 'cancelled'];
+const DAY_MS = 86_400_000;
+
+const recordsDue = (c: Pick<CampaignDoc, 'recordsKeptUntil'>, now: Date) =>
+  Boolean(c.recordsKeptUntil && c.recordsKeptUntil <= now);
+
+/**
+ * Keeps a finished campaign's per-recipient records for at least another day, for a
+ * retry-unknown about to requeue from them. False when they are already due to go: then there is
+ * nothing to requeue. This write and the expiry's first one are both campaign writes, so one comes
+ * first and the other sees it: a requeue is never made from records being deleted.
+ */
+export async function holdRecordExpiry(
+  models: RecordModels,
+  clock: Clock,
+  campaign: Pick<CampaignDoc, 'status' | 'recordsKeptUntil'> & { _id: Types.ObjectId },
+  owner: string,
+): Promise<boolean> {
+  // Running and paused campaigns have no expiry date yet: finishing sets it.
+  if (campaign.status !== 'finished') return true;
+  const now = clock.now();
+  const atLeast = new Date(now.getTime() + DAY_MS);
+  const kept = campaign.recordsKeptUntil;
+  const held = await writeCampaign(
+    models,
+    clock,
+    campaign._id,
+    {
+      from: ['running', 'paused', 'finished'],
+      when: (c) => !recordsDue(c, now),
+      set: { recordsKeptUntil: kept && kept > atLeast ? kept : atLeast },
+    },
+    owner,
+  );
+  return held !== null;
+}
 
 /**
  * Campaigns done sending whose records are past SEND_RECIPIENT_RECORD_DAYS keep only their
@@ -115,10 +150,10 @@ export async function expireRecipientRecords(
       models,
       clock,
       campaign._id,
-      { from: DONE, set: { totals } },
+      { from: DONE, when: (c) => recordsDue(c, clock.now()), set: { totals } },
       owner,
     );
-    // Reopened meanwhile (retry-unknown): its records are needed again.
+    // Reopened or held meanwhile (retry-unknown): its records are needed again.
     if (!kept) continue;
     await deleteCampaignRecords(models, campaign._id);
     await writeCampaign(

@@ -6,8 +6,8 @@ import type { AudienceSource } from '../../../src/campaigns/audience.js';
 import { bootApp, type TestApp } from '../../helpers/app.js';
 import { drain, seedList } from '../../helpers/audience.js';
 import { TestRenderer } from '../../helpers/renderer.js';
-import { recipientOutcomes } from '../../helpers/send-records.js';
-import { expireRecipientRecords } from '../../../src/campaigns/send/records.js';
+import { markSentAsUnknown, recipientOutcomes } from '../../helpers/send-records.js';
+import { expireRecipientRecords, holdRecordExpiry } from '../../../src/campaigns/send/records.js';
 import { SmtpSink } from '../../helpers/smtp-sink.js';
 
 const MJML =
@@ -420,6 +420,38 @@ describe('campaign sending', () => {
     // Deleting the campaign afterwards still works and leaves nothing of it.
     await t.http.delete(`/api/v1/campaigns/${id}`).set(auth()).expect(204);
     expect(await t.db.models.Campaign.countDocuments({ _id: campaignId })).to.equal(0);
+  });
+
+  it('never requeues unknown recipients from records that are expiring: past the date nothing is requeued, a retry before it holds them a day', async () => {
+    const list = await seedList(t.db.models, 3);
+    const id = await createCampaign({ lists: [list.listId] });
+    await t.http.post(`/api/v1/campaigns/${id}/send`).set(auth()).expect(202);
+    await drain(t.services.sendWorker);
+    await markSentAsUnknown(t.db.models, id, list.subscribers[0]!.id);
+    const campaignId = new Types.ObjectId(id);
+    const expire = () => expireRecipientRecords(t.db.models, t.clock, 'test');
+    const keptUntil = async () =>
+      (await t.db.models.Campaign.findById(campaignId).lean())!.recordsKeptUntil!.getTime();
+
+    // Half a day before the date (30 days): a retry first holds the records for a day.
+    t.clock.advance(29.5 * 86_400_000);
+    const campaign = (await t.db.models.Campaign.findById(campaignId).lean())!;
+    expect(await holdRecordExpiry(t.db.models, t.clock, campaign, 'test')).to.equal(true);
+    expect(await keptUntil()).to.equal(t.clock.now().getTime() + 86_400_000);
+    t.clock.advanceDays(0.75);
+    expect(await expire()).to.equal(0);
+    expect((await recipientOutcomes(t.db.models, id)).get(list.subscribers[0]!.id)).to.include({
+      status: 'unknown',
+    });
+
+    // Past the held date, before the expiry ran: the records are due, nothing is requeued.
+    t.clock.advanceDays(0.5);
+    const retry = await t.http.post(`/api/v1/campaigns/${id}/retry-unknown`).set(auth());
+    expect(retry.status).to.equal(202);
+    expect(retry.body.requeued).to.equal(0);
+    expect((await get(id)).status).to.equal('finished');
+    expect(await expire()).to.equal(1);
+    expect((await get(id)).stats).to.include({ sent: 2, unknown: 1 });
   });
 
   it('schedules with sendAt by the injected clock', async () => {
