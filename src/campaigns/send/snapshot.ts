@@ -49,8 +49,8 @@ export interface BatchShape {
  * exclude them as `skipped` campaign_recipients documents with the reason, the others as entries
  * of numbered batches (whose people and suppressions the worker checks right before each window),
  * whose entry lists the worker reads by `_id`. A batch's entry list is written before the batch,
- * and workers start only once the snapshot is done; a snapshot that resumes after its predecessor
- * died leaves out everyone it already placed.
+ * and a written batch never changes, so workers send it while the rest is taken; a snapshot that
+ * resumes after its predecessor died leaves out everyone it already placed.
  */
 export class RecipientSnapshot {
   constructor(
@@ -243,8 +243,8 @@ function standing(
 }
 
 /**
- * Writes one batch: its entry list, then the batch (claimable once the campaign's snapshot is
- * done). Also used by retry-unknown, whose batches count their entries as `requeued`. Returns
+ * Writes one batch: its entry list, then the batch (claimable from then on, even while the
+ * snapshot goes on). Also used by retry-unknown, whose batches count their entries as `requeued`. Returns
  * false when the batch number was taken meanwhile (a concurrent writer).
  */
 export async function writeBatch(

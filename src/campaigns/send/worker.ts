@@ -120,6 +120,8 @@ export class SendWorker {
     { subject: string; mjml: string; compiled: CompiledCampaign }
   >();
   private readonly polling: PollingLoop;
+  /** Snapshots this worker is taking, by campaign id: sending starts on their first batches. */
+  private readonly snapshots = new Map<string, AudienceInProgress>();
   private lastRecordExpiry = 0;
 
   constructor(private readonly deps: SendWorkerDeps) {
@@ -145,9 +147,14 @@ export class SendWorker {
     this.polling.start();
   }
 
-  /** Stops claiming, lets the window in flight finish and be recorded, releases held batches. */
-  stop(): Promise<void> {
-    return this.polling.stop();
+  /**
+   * Stops claiming, lets the window in flight finish and be recorded, releases held batches, and
+   * lets a snapshot being taken finish.
+   */
+  async stop(): Promise<void> {
+    await this.polling.stop();
+    // A failed snapshot was logged where it failed.
+    await Promise.all([...this.snapshots.values()].map((s) => s.done.catch(() => undefined)));
   }
 
   private async expireRecordsNowAndThen(): Promise<void> {
@@ -180,14 +187,39 @@ export class SendWorker {
   }
 
   private async work(campaign: Campaign): Promise<boolean> {
-    if (campaign.snapshot !== 'done') return this.takeSnapshot(campaign);
+    const snapshotting =
+      campaign.snapshot !== 'done' ? await this.snapshotting(campaign) : undefined;
+    // While the snapshot is taken, the batches it has written so far are sent.
     const batch = await this.claimBatch(campaign._id);
     if (batch) {
       await this.sendBatch(campaign, batch);
       return true;
     }
-    await this.finishIfDone(campaign._id);
-    return false;
+    if (campaign.snapshot === 'done') {
+      await this.finishIfDone(campaign._id);
+      return false;
+    }
+    if (!snapshotting) return false; // another worker takes it
+    await snapshotting.nextPage();
+    return true;
+  }
+
+  /** The snapshot of this campaign this worker takes, started now if nobody holds it. */
+  private async snapshotting(campaign: Campaign): Promise<AudienceInProgress | undefined> {
+    const key = String(campaign._id);
+    const taking = this.snapshots.get(key);
+    if (taking) return taking;
+    const mine = await this.claimSnapshot(campaign);
+    if (!mine) return undefined;
+    const started = new AudienceInProgress((pagePlaced) => this.takeSnapshot(mine, pagePlaced));
+    this.snapshots.set(key, started);
+    void started.done
+      .catch((err: unknown) => {
+        // Its lease lapses and the next worker resumes it from what was placed.
+        this.deps.logger.error({ err, campaignId: key }, 'campaign snapshot failed');
+      })
+      .finally(() => this.snapshots.delete(key));
+    return started;
   }
 
   private leaseEnd(): Date {
@@ -199,15 +231,16 @@ export class SendWorker {
     return writeCampaign(this.deps.models, this.deps.clock, id, change, this.id);
   }
 
-  private async takeSnapshot(campaign: Campaign): Promise<boolean> {
+  /** Takes the snapshot lease when it is free (never taken, or its holder's lease lapsed). */
+  private async claimSnapshot(campaign: Campaign): Promise<Campaign | null> {
     const now = this.deps.clock.now();
     const expired = (c: Campaign) =>
       c.snapshotLeaseExpiresAt === undefined ||
       c.snapshotLeaseExpiresAt === null ||
       c.snapshotLeaseExpiresAt < now;
-    if (!expired(campaign)) return false;
+    if (!expired(campaign)) return null;
     // Contenders that saw the same expired lease claim the same state version; one write wins.
-    const mine = await this.write(campaign._id, {
+    return this.write(campaign._id, {
       from: ['running'],
       when: (c) => c.snapshot !== 'done' && expired(c),
       set: {
@@ -216,9 +249,12 @@ export class SendWorker {
         snapshotLeaseExpiresAt: this.leaseEnd(),
       },
     });
-    if (!mine) return false;
+  }
+
+  private async takeSnapshot(campaign: Campaign, pagePlaced: () => void): Promise<void> {
     const ours = (c: Campaign) => c.snapshotLeaseOwner === this.id;
     const keepAlive = async () => {
+      pagePlaced();
       await this.write(campaign._id, {
         from: CAMPAIGN_STATUSES,
         when: ours,
@@ -227,7 +263,7 @@ export class SendWorker {
     };
     const { batchSize, windowSize } = this.deps.config;
     const recipientCount = await this.deps.snapshot.take(
-      mine,
+      campaign,
       { batchSize, windowSize },
       keepAlive,
     );
@@ -238,7 +274,6 @@ export class SendWorker {
       unset: { snapshotLeaseOwner: 1, snapshotLeaseExpiresAt: 1 },
     });
     this.deps.logger.info({ campaignId: String(campaign._id) }, 'campaign audience snapshotted');
-    return true;
   }
 
   private async claimBatch(campaignId: Types.ObjectId): Promise<Batch | null> {
@@ -587,6 +622,30 @@ export class SendWorker {
 
   get isStopping(): boolean {
     return this.polling.stopping;
+  }
+}
+
+/** A snapshot taken in the background, and a way to wait until it has placed another page. */
+class AudienceInProgress {
+  private waiting: Array<() => void> = [];
+  private ended = false;
+  readonly done: Promise<void>;
+
+  constructor(take: (pagePlaced: () => void) => Promise<void>) {
+    this.done = take(() => this.wake()).finally(() => {
+      this.ended = true;
+      this.wake();
+    });
+  }
+
+  /** Resolves once the next page of the audience is placed in batches, or the snapshot ends. */
+  nextPage(): Promise<void> {
+    if (this.ended) return Promise.resolve();
+    return new Promise((resolve) => this.waiting.push(resolve));
+  }
+
+  private wake(): void {
+    for (const resolve of this.waiting.splice(0)) resolve();
   }
 }
 

@@ -21,14 +21,22 @@ const resolver = async (name: string, rrtype: string) => {
   throw Object.assign(new Error('no such record'), { code: 'ENOTFOUND' });
 };
 
-/** Segment port serving a fixed set of ids, standing in for the segment capability's iterator. */
+/**
+ * Segment port serving a fixed set of ids, standing in for the segment capability's iterator. A
+ * gate holds the iteration after some members until the test opens it.
+ */
 class FixedSegments implements AudienceSource {
+  readonly gates = new Map<string, { after: number; opened: Promise<void> }>();
   constructor(private readonly members: Map<string, string[]>) {}
   async assertSegment(id: string) {
     if (!this.members.has(id)) throw new Error(`no segment ${id}`);
   }
   async *segmentMembers(id: string) {
-    yield* this.members.get(id) ?? [];
+    const gate = this.gates.get(id);
+    for (const [n, member] of (this.members.get(id) ?? []).entries()) {
+      if (gate && n === gate.after) await gate.opened;
+      yield member;
+    }
   }
 }
 
@@ -37,6 +45,7 @@ describe('campaign sending', () => {
   let t: TestApp;
   let renderer: TestRenderer;
   const segments = new Map<string, string[]>();
+  const audience = new FixedSegments(segments);
 
   before(async () => {
     sink = await new SmtpSink().start();
@@ -53,7 +62,7 @@ describe('campaign sending', () => {
         SEND_RETRY_BASE_SECONDS: '60',
         SEND_MAX_RETRIES: '2',
       },
-      ports: { renderer, audience: new FixedSegments(segments) },
+      ports: { renderer, audience },
     });
   });
   after(async () => {
@@ -200,6 +209,31 @@ describe('campaign sending', () => {
         .map((s) => s.email)
         .sort(),
     );
+  });
+
+  it('sends the first batches while the snapshot is still reading the audience', async () => {
+    const list = await seedList(t.db.models, 1010);
+    const ids = list.subscribers.map((s) => s.id).sort();
+    segments.set('big', ids);
+    // The audience stops after its first page (1,000 people) until the test lets it go on.
+    let letGo!: () => void;
+    audience.gates.set('big', { after: 1000, opened: new Promise((resolve) => (letGo = resolve)) });
+    const id = await createCampaign({ segmentId: 'big' });
+    await t.http.post(`/api/v1/campaigns/${id}/send`).set(auth()).expect(202);
+    for (let tick = 0; tick < 20 && sink.messages.length === 0; tick++) {
+      await t.services.sendWorker.tick();
+    }
+    expect(sink.messages.length).to.be.above(0);
+    expect((await t.db.models.Campaign.findById(id).lean())!.snapshot).to.equal('taking');
+
+    letGo();
+    await drain(t.services.sendWorker);
+    const body = await get(id);
+    expect(body.status).to.equal('finished');
+    expect(body.stats).to.include({ recipients: 1010, sent: 1010 });
+    const delivered = sink.messages.map((m) => m.rcptTo[0]);
+    expect(new Set(delivered).size).to.equal(1010);
+    expect(delivered).to.have.length(1010);
   });
 
   it('skips an address suppressed after the start', async () => {
