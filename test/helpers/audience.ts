@@ -1,4 +1,5 @@
 import { Types } from 'mongoose';
+import type { AudienceSource } from '../../src/campaigns/audience.js';
 import type { Models } from '../../src/db/models/index.js';
 import { membershipId } from '../../src/db/models/membership.js';
 import { email } from './factories.js';
@@ -63,4 +64,23 @@ export async function drain(worker: { tick(): Promise<boolean> }, maxTicks = 100
     if (!(await worker.tick())) return;
   }
   throw new Error('worker still busy after maxTicks');
+}
+
+/**
+ * Segment port serving a fixed set of ids, standing in for the segment capability's iterator. A
+ * gate holds the iteration after some members until the test opens it.
+ */
+export class FixedSegments implements AudienceSource {
+  readonly gates = new Map<string, { after: number; opened: Promise<void> }>();
+  constructor(readonly members = new Map<string, string[]>()) {}
+  async assertSegment(id: string) {
+    if (!this.members.has(id)) throw new Error(`no segment ${id}`);
+  }
+  async *segmentMembers(id: string) {
+    const gate = this.gates.get(id);
+    for (const [n, member] of (this.members.get(id) ?? []).entries()) {
+      if (gate && n === gate.after) await gate.opened;
+      yield member;
+    }
+  }
 }

@@ -253,20 +253,33 @@ export class SendWorker {
 
   private async takeSnapshot(campaign: Campaign, pagePlaced: () => void): Promise<void> {
     const ours = (c: Campaign) => c.snapshotLeaseOwner === this.id;
-    const keepAlive = async () => {
-      pagePlaced();
-      await this.write(campaign._id, {
+    const leaseUntil = (until: Date) =>
+      this.write(campaign._id, {
         from: CAMPAIGN_STATUSES,
         when: ours,
-        set: { snapshotLeaseExpiresAt: this.leaseEnd() },
+        set: { snapshotLeaseExpiresAt: until },
       });
+    const keepAlive = async () => {
+      pagePlaced();
+      // A shutdown stops the snapshot between pages rather than wait for a large audience.
+      if (this.polling.stopping) throw new SnapshotInterrupted();
+      await leaseUntil(this.leaseEnd());
     };
     const { batchSize, windowSize } = this.deps.config;
-    const recipientCount = await this.deps.snapshot.take(
-      campaign,
-      { batchSize, windowSize },
-      keepAlive,
-    );
+    let recipientCount: number;
+    try {
+      recipientCount = await this.deps.snapshot.take(
+        campaign,
+        { batchSize, windowSize },
+        keepAlive,
+      );
+    } catch (err) {
+      if (!(err instanceof SnapshotInterrupted)) throw err;
+      // Lease given back: the next worker to start resumes from what was placed, at once.
+      await leaseUntil(new Date(0));
+      this.deps.logger.info({ campaignId: String(campaign._id) }, 'campaign snapshot paused');
+      return;
+    }
     await this.write(campaign._id, {
       from: CAMPAIGN_STATUSES,
       when: ours,
@@ -623,6 +636,10 @@ export class SendWorker {
   get isStopping(): boolean {
     return this.polling.stopping;
   }
+}
+
+class SnapshotInterrupted extends Error {
+  override name = 'SnapshotInterrupted';
 }
 
 /** A snapshot taken in the background, and a way to wait until it has placed another page. */

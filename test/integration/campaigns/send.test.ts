@@ -2,9 +2,8 @@ import { expect } from 'chai';
 import { Types } from 'mongoose';
 import { generateKeyPairSync } from 'node:crypto';
 import { dkimVerify } from 'mailauth/lib/dkim/verify.js';
-import type { AudienceSource } from '../../../src/campaigns/audience.js';
 import { bootApp, type TestApp } from '../../helpers/app.js';
-import { drain, seedList } from '../../helpers/audience.js';
+import { drain, FixedSegments, seedList } from '../../helpers/audience.js';
 import { TestRenderer } from '../../helpers/renderer.js';
 import { markSentAsUnknown, recipientOutcomes } from '../../helpers/send-records.js';
 import { expireRecipientRecords, holdRecordExpiry } from '../../../src/campaigns/send/records.js';
@@ -20,25 +19,6 @@ const resolver = async (name: string, rrtype: string) => {
   if (rrtype === 'TXT' && name === 'k1._domainkey.example.com') return [[DKIM_TXT]];
   throw Object.assign(new Error('no such record'), { code: 'ENOTFOUND' });
 };
-
-/**
- * Segment port serving a fixed set of ids, standing in for the segment capability's iterator. A
- * gate holds the iteration after some members until the test opens it.
- */
-class FixedSegments implements AudienceSource {
-  readonly gates = new Map<string, { after: number; opened: Promise<void> }>();
-  constructor(private readonly members: Map<string, string[]>) {}
-  async assertSegment(id: string) {
-    if (!this.members.has(id)) throw new Error(`no segment ${id}`);
-  }
-  async *segmentMembers(id: string) {
-    const gate = this.gates.get(id);
-    for (const [n, member] of (this.members.get(id) ?? []).entries()) {
-      if (gate && n === gate.after) await gate.opened;
-      yield member;
-    }
-  }
-}
 
 describe('campaign sending', () => {
   let sink: SmtpSink;
