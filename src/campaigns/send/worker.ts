@@ -123,6 +123,8 @@ export class SendWorker {
   /** Snapshots this worker is taking, by campaign id: sending starts on their first batches. */
   private readonly snapshots = new Map<string, AudienceInProgress>();
   private lastRecordExpiry = 0;
+  /** Whether this worker has emitted the finished events a dead worker left behind. */
+  private leftBehindChecked = false;
 
   constructor(private readonly deps: SendWorkerDeps) {
     this.limiter = new RateLimiter(deps.config.ratePerSecond);
@@ -134,6 +136,10 @@ export class SendWorker {
     this.polling = new PollingLoop(
       'send worker',
       async () => {
+        if (!this.leftBehindChecked) {
+          await this.emitFinishedEventsLeftBehind();
+          this.leftBehindChecked = true;
+        }
         const worked = await this.tick();
         await this.expireRecordsNowAndThen();
         return worked;
@@ -341,9 +347,20 @@ export class SendWorker {
         status: 'finished',
         finishedAt: now,
         recordsKeptUntil: new Date(now.getTime() + keepDays * 86_400_000),
+        finishedEventDue: true,
       },
     });
     if (!done) return;
+    await this.emitFinished(campaignId);
+    this.deps.logger.info({ campaignId: String(campaignId) }, 'campaign finished');
+  }
+
+  /**
+   * The `campaign.finished` event, then the mark that it is stored. A worker that died between the
+   * finishing write and the event leaves the mark: the next worker to start emits it (under the
+   * same key, so never twice).
+   */
+  private async emitFinished(campaignId: Types.ObjectId): Promise<void> {
     await this.deps.events.emit([
       {
         type: 'campaign.finished',
@@ -351,7 +368,20 @@ export class SendWorker {
         data: { campaignId: String(campaignId) },
       },
     ]);
-    this.deps.logger.info({ campaignId: String(campaignId) }, 'campaign finished');
+    await this.write(campaignId, {
+      from: CAMPAIGN_STATUSES,
+      set: {},
+      unset: { finishedEventDue: 1 },
+    });
+  }
+
+  /** Run once when a worker starts: the finished events a worker that died did not emit. */
+  async emitFinishedEventsLeftBehind(): Promise<void> {
+    const left = await this.deps.models.Campaign.find(
+      { finishedEventDue: true },
+      { _id: 1 },
+    ).lean();
+    for (const campaign of left) await this.emitFinished(campaign._id);
   }
 
   private compile(campaign: Campaign): CompiledCampaign {

@@ -38,8 +38,10 @@ export function campaignSchema(clock: Clock) {
       // Until their first outcome, the queued ones exist only as entries of their batch.
       recipientCount: { type: Number },
       // Set when it finished or was cancelled: per-recipient records go after this date, leaving
-      // `totals` (src/campaigns/send/record-expiry.ts).
+      // `totals` (src/campaigns/send/records.ts).
       recordsKeptUntil: { type: Date },
+      // Finished, and its `campaign.finished` event not yet known to be stored.
+      finishedEventDue: { type: Boolean },
       totals: {
         type: new Schema(
           {

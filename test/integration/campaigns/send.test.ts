@@ -468,6 +468,30 @@ describe('campaign sending', () => {
     expect((await get(id)).stats).to.include({ sent: 2, unknown: 1 });
   });
 
+  it('emits campaign.finished once, also when a worker died between finishing and the event', async () => {
+    const list = await seedList(t.db.models, 2);
+    const id = await createCampaign({ lists: [list.listId] });
+    await t.http.post(`/api/v1/campaigns/${id}/send`).set(auth()).expect(202);
+    await drain(t.services.sendWorker);
+    const key = `campaign.finished:${id}`;
+    const stored = () => t.db.models.DomainEvent.countDocuments({ key });
+    const mark = async () =>
+      (await t.db.models.Campaign.findById(id).lean())!.finishedEventDue ?? false;
+    expect(await stored()).to.equal(1);
+    expect(await mark()).to.equal(false);
+
+    // The state a worker killed right after its finishing write leaves: marked, no event.
+    await t.db.models.DomainEvent.deleteMany({ key });
+    await t.db.models.Campaign.updateOne({ _id: id }, { $set: { finishedEventDue: true } });
+    await t.services.sendWorker.emitFinishedEventsLeftBehind();
+    expect(await stored()).to.equal(1);
+    expect(await mark()).to.equal(false);
+    // Once more changes nothing: the event is keyed by the campaign.
+    await t.db.models.Campaign.updateOne({ _id: id }, { $set: { finishedEventDue: true } });
+    await t.services.sendWorker.emitFinishedEventsLeftBehind();
+    expect(await stored()).to.equal(1);
+  });
+
   it('schedules with sendAt by the injected clock', async () => {
     const list = await seedList(t.db.models, 1);
     const sendAt = new Date(t.clock.now().getTime() + 3_600_000).toISOString();
