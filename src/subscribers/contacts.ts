@@ -14,7 +14,7 @@ import { decodeCursor, encodeCursor } from '../shared/cursor.js';
 import { normaliseEmail } from '../shared/email.js';
 import { AppError, badRequest, conflict, isDuplicateKey, notFound } from '../shared/errors.js';
 import { maskHetu, parseHetu } from '../privacy/hetu.js';
-import type { SubscriberAddresses } from './by-address.js';
+import type { Holder, SubscriberAddresses } from './by-address.js';
 import type { ListService } from './lists.js';
 import {
   ATTRIBUTE_FILTER,
@@ -61,6 +61,8 @@ export interface SubscriberFull extends SubscriberSummary {
 type Lean = SubscriberDoc & { _id: Types.ObjectId };
 
 const DEFAULT_PAGE = 50;
+/** How long after a create a repeat of it still emits its created event (never twice: by key). */
+const RECREATE_REPAIR_MS = 86_400_000;
 const MAX_PAGE = 200;
 // Memberships read per round when paging a list; several rounds fill a page when other filters
 // drop most members.
@@ -101,6 +103,26 @@ export class ContactService {
     private readonly events: DomainEvents,
   ) {}
 
+  /**
+   * A create repeated after its first try died between the insert and the event: the event is
+   * emitted again under its key, which stores it once. Only for a holder created within the day,
+   * well inside the time the outbox keeps events, so an old subscriber's event is never repeated.
+   */
+  private async emitCreatedAgainIfRecent(
+    holder: Holder<'status' | 'source' | 'createdAt'>,
+  ): Promise<void> {
+    const age = this.clock.now().getTime() - (holder.createdAt?.getTime() ?? 0);
+    if (age > RECREATE_REPAIR_MS) return;
+    await this.events.emit([
+      {
+        type: 'subscriber.created',
+        key: String(holder._id),
+        subscriberId: holder._id,
+        data: { status: holder.status, source: holder.source },
+      },
+    ]);
+  }
+
   async create(ctx: AuditContext, input: SubscriberCreate): Promise<SubscriberFull> {
     const email = mustEmail(input.email);
     const lists = await this.lists.resolve(input.lists ?? []);
@@ -125,10 +147,12 @@ export class ContactService {
         hetuSealed: input.hetu ? this.sealHetu(input.hetu) : undefined,
         status: suppressedEverywhere ? 'unsubscribed' : requested,
       },
-      [],
+      ['status', 'source', 'createdAt'],
     );
-    if (holder)
+    if (holder) {
+      await this.emitCreatedAgainIfRecent(holder);
       throw conflict('a subscriber with this email already exists', { id: String(holder._id) });
+    }
     const created = await this.load(String(_id));
 
     const now = this.clock.now();

@@ -31,6 +31,27 @@ describe('one subscriber per address', () => {
     );
   });
 
+  it('a create repeated after its event was lost stores subscriber.created again, once, only for a recent subscriber', async () => {
+    const first = await createSubscriber(t);
+    const key = `subscriber.created:${first.id}`;
+    const events = () => t.db.models.DomainEvent.countDocuments({ key });
+    expect(await events()).to.equal(1);
+    // What a create that died between its insert and its event leaves: the subscriber alone.
+    await t.db.models.DomainEvent.deleteMany({ key });
+    const retry = () =>
+      as(t.http.post('/api/v1/subscribers')).send({ email: first.email }).expect(409);
+    await retry();
+    expect(await events()).to.equal(1);
+    await retry();
+    expect(await events()).to.equal(1);
+
+    // Days later a duplicate create is only a conflict: that subscriber's event may be long swept.
+    await t.db.models.DomainEvent.deleteMany({ key });
+    t.clock.advanceDays(2);
+    await retry();
+    expect(await events()).to.equal(0);
+  });
+
   it('concurrent creates of one address make one subscriber; every other answer names it', async () => {
     const address = email('race');
     const answers = await Promise.all(
