@@ -113,6 +113,16 @@ export class DomainEvents {
   }
 }
 
+/**
+ * A new subscriber. Keyed by the subscriber: a create repeated after a crash stores it once.
+ */
+export function subscriberCreated(
+  subscriberId: Types.ObjectId,
+  data: { status: string; source: string },
+): DomainEvent {
+  return { type: 'subscriber.created', key: String(subscriberId), subscriberId, data };
+}
+
 /** A person now subscribed to a list (automations start welcome series from it). */
 export function joinedList(
   subscriberId: Types.ObjectId | string,

@@ -1,4 +1,9 @@
-import { joinedList, type DomainEvent, type DomainEvents } from '../events/domain-events.js';
+import {
+  joinedList,
+  subscriberCreated,
+  type DomainEvent,
+  type DomainEvents,
+} from '../events/domain-events.js';
 import { Types } from 'mongoose';
 import type { SubscribeConfig } from '../config/config.js';
 import type { Models } from '../db/models/index.js';
@@ -446,12 +451,7 @@ export class SubscribeService {
     const holder = await this.deps.addresses.create(doc, ['status']);
     if (holder) return holder;
     await this.deps.events.emit([
-      {
-        type: 'subscriber.created',
-        key: String(doc._id),
-        subscriberId: doc._id,
-        data: { status: doc.status, source: doc.source },
-      },
+      subscriberCreated(doc._id, { status: doc.status, source: doc.source }),
     ]);
     return { _id: doc._id, status: doc.status };
   }

@@ -24,7 +24,12 @@ import {
 } from './schemas.js';
 import type { UnsubscribeService } from '../unsubscribe/service.js';
 import type { SuppressionService } from '../unsubscribe/suppressions.js';
-import { joinedList, type DomainEvent, type DomainEvents } from '../events/domain-events.js';
+import {
+  joinedList,
+  subscriberCreated,
+  type DomainEvent,
+  type DomainEvents,
+} from '../events/domain-events.js';
 
 export type SubscriberCreate = z.output<typeof subscriberCreateBody>;
 export type SubscriberUpdate = z.output<typeof subscriberUpdateBody>;
@@ -114,12 +119,7 @@ export class ContactService {
     const age = this.clock.now().getTime() - (holder.createdAt?.getTime() ?? 0);
     if (age > RECREATE_REPAIR_MS) return;
     await this.events.emit([
-      {
-        type: 'subscriber.created',
-        key: String(holder._id),
-        subscriberId: holder._id,
-        data: { status: holder.status, source: holder.source },
-      },
+      subscriberCreated(holder._id, { status: holder.status, source: holder.source }),
     ]);
   }
 
@@ -157,12 +157,7 @@ export class ContactService {
 
     const now = this.clock.now();
     const happened: DomainEvent[] = [
-      {
-        type: 'subscriber.created',
-        key: String(_id),
-        subscriberId: _id,
-        data: { status: created.status, source: created.source },
-      },
+      subscriberCreated(_id, { status: created.status, source: created.source }),
     ];
     for (const list of lists) {
       const suppressed =
@@ -346,12 +341,7 @@ export class ContactService {
       const holder = holders[i];
       ids.set(doc.email, holder ? holder._id : doc._id);
       if (holder) continue;
-      created.push({
-        type: 'subscriber.created',
-        key: String(doc._id),
-        subscriberId: doc._id,
-        data: { status: doc.status, source },
-      });
+      created.push(subscriberCreated(doc._id, { status: doc.status, source }));
       await this.audit.record(ctx, 'subscriber.create', String(doc._id), { source });
     }
     await this.events.emit(created);

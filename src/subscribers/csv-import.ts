@@ -1,4 +1,4 @@
-import type { DomainEvent, DomainEvents } from '../events/domain-events.js';
+import { subscriberCreated, type DomainEvent, type DomainEvents } from '../events/domain-events.js';
 import { Types, type AnyBulkWriteOperation } from 'mongoose';
 import type { Readable } from 'node:stream';
 import { z } from 'zod';
@@ -336,12 +336,7 @@ export class ImportService {
       if (holder) return known.push({ row, holder });
       job.counts.created += 1;
       const subscriberId = docs[i]!._id;
-      created.push({
-        type: 'subscriber.created',
-        key: String(subscriberId),
-        subscriberId,
-        data: { status: 'subscribed', source },
-      });
+      created.push(subscriberCreated(subscriberId, { status: 'subscribed', source }));
       if (listId) joins.push({ subscriberId, status: 'subscribed' });
     });
     // Told to webhooks; an import joins people to a list without starting its welcome series.
