@@ -1,5 +1,5 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { connect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { Types } from 'mongoose';
 import nodemailer, { type SendMailOptions } from 'nodemailer';
 import type SMTPPool from 'nodemailer/lib/smtp-pool/index.js';
@@ -7,6 +7,7 @@ import { loadConfig } from '../src/config/config.js';
 import type { Database } from '../src/db/connection.js';
 import { membershipId } from '../src/db/models/membership.js';
 import { createSmtpMailer } from '../src/mail/mailer.js';
+import { connectNoDelay } from '../src/mail/smtp-pool.js';
 import { createThreadedMailer } from '../src/mail/threaded-mailer.js';
 import { buildServices } from '../src/services.js';
 import { systemClock } from '../src/shared/clock.js';
@@ -372,11 +373,10 @@ function nodemailerPool(url: string) {
       _options: unknown,
       callback: (err: Error | null, socket?: { connection: Socket }) => void,
     ) => {
-      const socket = connect({ host: relay.hostname, port: Number(relay.port) }, () =>
-        callback(null, { connection: socket }),
+      connectNoDelay(relay.hostname, Number(relay.port)).then(
+        (connection) => callback(null, { connection }),
+        (err: Error) => callback(err),
       );
-      socket.setNoDelay(true);
-      socket.once('error', (err) => callback(err));
     },
   } as SMTPPool.Options);
 }

@@ -126,8 +126,7 @@ export class SmtpConnectionPool {
     if (!connection.counted) return;
     connection.counted = false;
     this.opened--;
-    const waiter = this.waiting.shift();
-    if (waiter) this.openCounted().then(waiter.resolve, waiter.reject);
+    this.openForNextWaiter();
   }
 
   private async openCounted(): Promise<PooledConnection> {
@@ -136,10 +135,15 @@ export class SmtpConnectionPool {
       return await this.open();
     } catch (err) {
       this.opened--;
-      const waiter = this.waiting.shift();
-      if (waiter) this.openCounted().then(waiter.resolve, waiter.reject);
+      this.openForNextWaiter();
       throw err;
     }
+  }
+
+  /** A freed slot: the next send waiting for a connection gets a new one. */
+  private openForNextWaiter(): void {
+    const waiter = this.waiting.shift();
+    if (waiter) this.openCounted().then(waiter.resolve, waiter.reject);
   }
 
   /** A connected, greeted and (with credentials) logged-in session. */
@@ -248,7 +252,8 @@ function asNothingSent(err: SmtpError): SmtpError {
   return Object.assign(err, { code: 'ECONNECTION' });
 }
 
-function closedError(): SmtpError {
+/** What a send to a closed mailer fails with: nothing was sent, so trying again is safe. */
+export function closedError(): SmtpError {
   return Object.assign(new Error('the mailer is closed: nothing was sent'), {
     code: 'ECONNECTION',
   });
@@ -260,7 +265,7 @@ function closedError(): SmtpError {
  * message is complete delays that acknowledgement (40 ms on Linux), which caps each connection
  * at a few dozen mails a second.
  */
-function connectNoDelay(host: string, port: number): Promise<Socket> {
+export function connectNoDelay(host: string, port: number): Promise<Socket> {
   return new Promise((resolve, reject) => {
     const socket = connect({ host, port });
     socket.setNoDelay(true);

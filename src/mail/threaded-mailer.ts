@@ -5,6 +5,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { SendMailOptions } from 'nodemailer';
 import { createSmtpMailer, type Mailer, type SentInfo, type SmtpMailerOptions } from './mailer.js';
+import { closedError } from './smtp-pool.js';
 
 /**
  * The mail thread's module. Built (dist/), a plain file. Run from source (tests, `npm run dev`),
@@ -110,9 +111,7 @@ export function createThreadedMailer(opts: SmtpMailerOptions): ThreadedMailer {
     },
     abort() {
       // Later sends reach no relay: failing as unconnected, they are safe to try again.
-      gone ??= Object.assign(new Error('the mailer is closed: nothing was sent'), {
-        code: 'ECONNECTION',
-      });
+      gone ??= closedError();
       thread.postMessage('close');
       if (pending.size > 0) void thread.terminate();
     },
