@@ -202,6 +202,21 @@ export const campaignBatchEntriesModel = (conn: Connection): CampaignBatchEntrie
     'campaign_batch_entries',
   );
 
+/** What names a window (src/campaigns/send/windows.ts): the key of its open and outcome records. */
+const windowRef = {
+  _id: { type: String, required: true },
+  campaignId: { type: Schema.Types.ObjectId, required: true },
+  batchId: { type: Schema.Types.ObjectId, required: true },
+  attempt: { type: Number, required: true },
+  cell: { type: Number, required: true },
+} as const;
+
+/** A window's records are read by their campaign (statistics, deletion) and batch (its holder). */
+function indexWindowRecords(schema: Schema): void {
+  schema.index({ campaignId: 1 });
+  schema.index({ batchId: 1 });
+}
+
 /**
  * The durable record written before a window of recipients is handed to SMTP: `_id` is
  * `<batchId>:<attempt>:<cell>` (cell k holds the batch's entries k·windowSize … (k+1)·windowSize−1),
@@ -212,19 +227,14 @@ export const campaignBatchEntriesModel = (conn: Connection): CampaignBatchEntrie
 export function campaignWindowSchema() {
   const schema = new Schema(
     {
-      _id: { type: String, required: true },
-      campaignId: { type: Schema.Types.ObjectId, required: true },
-      batchId: { type: Schema.Types.ObjectId, required: true },
-      attempt: { type: Number, required: true },
-      cell: { type: Number, required: true },
+      ...windowRef,
       entryIndexes: { type: [Number], default: [] },
       owner: { type: String, required: true },
       openedAt: { type: Date, required: true },
     },
     { versionKey: false },
   );
-  schema.index({ campaignId: 1 });
-  schema.index({ batchId: 1 });
+  indexWindowRecords(schema);
   return schema;
 }
 
@@ -246,11 +256,7 @@ const withText = (field: string) =>
 export function campaignWindowOutcomeSchema() {
   const schema = new Schema(
     {
-      _id: { type: String, required: true },
-      campaignId: { type: Schema.Types.ObjectId, required: true },
-      batchId: { type: Schema.Types.ObjectId, required: true },
-      attempt: { type: Number, required: true },
-      cell: { type: Number, required: true },
+      ...windowRef,
       sent: { type: [Number], default: [] },
       failed: { type: [withText('reply')], default: [] },
       retry: {
@@ -271,8 +277,7 @@ export function campaignWindowOutcomeSchema() {
     },
     { versionKey: false },
   );
-  schema.index({ campaignId: 1 });
-  schema.index({ batchId: 1 });
+  indexWindowRecords(schema);
   return schema;
 }
 
