@@ -1,15 +1,7 @@
 import { expect } from 'chai';
-import { mkdtempSync, rmSync } from 'node:fs';
 import { randomBytes, randomInt } from 'node:crypto';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { AuthService } from '../../../src/auth/service.js';
-import { connect, type Database } from '../../../src/db/connection.js';
-import { systemClock } from '../../../src/shared/clock.js';
-import { createLogger } from '../../../src/shared/logger.js';
-import { TEST_DATA_KEY, TEST_TOKEN_KEYS } from '../../helpers/app.js';
-import { testServerUri } from '../../helpers/db.js';
-import { startServiceProcess, type ServiceProcess } from '../../helpers/service-process.js';
+import { serviceCluster, type ServiceCluster } from '../../helpers/service-cluster.js';
+import type { ServiceProcess } from '../../helpers/service-process.js';
 import { SmtpSink } from '../../helpers/smtp-sink.js';
 import { waitUntil } from '../../helpers/wait.js';
 
@@ -25,60 +17,24 @@ const LONG = { timeoutMs: 240_000, everyMs: 200 };
 describe('automations across processes', function () {
   this.timeout(300_000);
   let sink: SmtpSink;
-  let db: Database;
-  let uri: string;
-  let token: string;
-  let dataDir: string;
-  const children: ServiceProcess[] = [];
+  let cluster: ServiceCluster;
 
   before(async () => {
     sink = await new SmtpSink().start();
-    const dbName = `kirje_autocrash_${randomBytes(4).toString('hex')}`;
-    const u = new URL(testServerUri());
-    u.pathname = `/${dbName}`;
-    uri = u.toString();
-    db = await connect(testServerUri(), dbName, {
-      clock: systemClock,
-      logger: createLogger('silent'),
-    });
-    const auth = new AuthService(db.models, systemClock);
-    const user = await auth.createUser({ email: 'automator@example.com', role: 'marketing' });
-    token = (await auth.createToken(user.id, 'automation crash test')).token;
-    dataDir = mkdtempSync(path.join(tmpdir(), 'kirje-autocrash-'));
+    cluster = await serviceCluster('autocrash', sink.url);
   });
   after(async () => {
-    for (const c of children) c.child.kill('SIGKILL');
-    await db.connection.dropDatabase();
-    await db.close();
+    await cluster.dispose();
     await sink.stop();
-    rmSync(dataDir, { recursive: true, force: true });
   });
   beforeEach(() => {
     sink.messages.length = 0;
   });
 
-  const start = async () => {
-    const p = await startServiceProcess({
-      NODE_ENV: 'test',
-      DATA_DIR: dataDir,
-      MONGODB_URI: uri,
-      SMTP_URL: sink.url,
-      BASE_URL: 'https://news.example.com',
-      MAIL_FROM: 'Kauppa <news@example.com>',
-      TOKEN_KEYS: TEST_TOKEN_KEYS,
-      DATA_KEY: TEST_DATA_KEY,
-      // A killed holder's step is taken over once its claim is this old.
-      SEND_LEASE_SECONDS: '2',
-    });
-    children.push(p);
-    return p;
-  };
+  // A killed holder's step is taken over once its claim is this old.
+  const start = () => cluster.start({ SEND_LEASE_SECONDS: '2' });
   const api = async (p: ServiceProcess, method: string, route: string, body?: unknown) => {
-    const res = await fetch(`${p.url}/api/v1${route}`, {
-      method,
-      headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
+    const res = await cluster.api(p, method, route, body);
     const json = res.status === 204 ? {} : ((await res.json()) as Record<string, unknown>);
     return { status: res.status, body: json };
   };

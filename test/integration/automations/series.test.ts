@@ -190,15 +190,19 @@ describe('automations: series of mails', function () {
     ]);
   });
 
-  it('on a double opt-in list, welcomes only after the person confirms', async () => {
+  /**
+   * A double opt-in list welcoming each confirmed person with `subject`, and a sign-up by its form:
+   * the address and the confirmation mail it got.
+   */
+  const signUpToWelcomingList = async (name: string, subject: string) => {
     const list = await makeList(t, { doubleOptIn: true });
-    const welcome = await template('welcome-doi', 'Vahvistettu, tervetuloa');
+    const welcome = await template(name, subject);
     await automation({
-      name: 'Welcome after confirming',
+      name: `Welcome: ${name}`,
       trigger: { type: 'list_joined', list: list.id },
       steps: [{ type: 'send', templateId: welcome.id }],
     });
-    const address = `doi-${Math.random().toString(36).slice(2)}@example.com`;
+    const address = `${name}-${Math.random().toString(36).slice(2)}@example.com`;
     await t.http
       .post('/subscribe')
       .type('form')
@@ -206,7 +210,14 @@ describe('automations: series of mails', function () {
       .expect(200);
     await t.services.subscribe.drain();
     await settle();
-    const [confirmation] = sink.to(address);
+    return { address, confirmation: sink.to(address)[0] };
+  };
+
+  it('on a double opt-in list, welcomes only after the person confirms', async () => {
+    const { address, confirmation } = await signUpToWelcomingList(
+      'welcome-doi',
+      'Vahvistettu, tervetuloa',
+    );
     expect(sink.to(address)).to.have.length(1);
     expect(confirmation!.parsed.subject).not.to.equal('Vahvistettu, tervetuloa');
     await t.http.post(confirmLink(confirmation!).path).type('form').send('').expect(200);
@@ -218,22 +229,10 @@ describe('automations: series of mails', function () {
   });
 
   it('welcomes a person whose confirmation was stored but whose event a crash lost, when the confirm is posted again', async () => {
-    const list = await makeList(t, { doubleOptIn: true });
-    const welcome = await template('welcome-again', 'Tervetuloa, vihdoin');
-    await automation({
-      name: 'Welcome after a lost event',
-      trigger: { type: 'list_joined', list: list.id },
-      steps: [{ type: 'send', templateId: welcome.id }],
-    });
-    const address = `lost-${Math.random().toString(36).slice(2)}@example.com`;
-    await t.http
-      .post('/subscribe')
-      .type('form')
-      .send({ email: address, list: list.slug, consent: 'yes' })
-      .expect(200);
-    await t.services.subscribe.drain();
-    await settle();
-    const [confirmation] = sink.to(address);
+    const { address, confirmation } = await signUpToWelcomingList(
+      'welcome-again',
+      'Tervetuloa, vihdoin',
+    );
     // The confirm is stored, then the process dies before the event: as if it were never written.
     const person = await t.db.models.Subscriber.findOne({ email: address }).lean();
     await t.http.post(confirmLink(confirmation!).path).type('form').send('').expect(200);

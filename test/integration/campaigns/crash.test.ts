@@ -1,18 +1,10 @@
 import { expect } from 'chai';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { randomBytes, randomInt } from 'node:crypto';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { AuthService } from '../../../src/auth/service.js';
-import { connect, type Database } from '../../../src/db/connection.js';
-import { systemClock } from '../../../src/shared/clock.js';
-import { createLogger } from '../../../src/shared/logger.js';
-import { TEST_DATA_KEY, TEST_TOKEN_KEYS } from '../../helpers/app.js';
+import { randomInt } from 'node:crypto';
 import { seedList, type SeededList } from '../../helpers/audience.js';
 import { CountingSink } from '../../helpers/counting-sink.js';
-import { testServerUri } from '../../helpers/db.js';
 import { recipientOutcomes } from '../../helpers/send-records.js';
-import { startServiceProcess, type ServiceProcess } from '../../helpers/service-process.js';
+import { serviceCluster, type ServiceCluster } from '../../helpers/service-cluster.js';
+import type { ServiceProcess } from '../../helpers/service-process.js';
 
 const MAILS = 3000;
 const CONCURRENCY = 16;
@@ -54,49 +46,23 @@ describe('campaign sending across processes', function () {
   // long; only a hang should fail it.
   this.timeout(360_000);
   let sink: CountingSink;
-  let db: Database;
-  let uri: string;
-  let token: string;
-  let dataDir: string;
-  const children: ServiceProcess[] = [];
+  let cluster: ServiceCluster;
 
   before(async () => {
     sink = await new CountingSink().start();
     sink.delayMs = 1;
-    const dbName = `kirje_crash_${randomBytes(4).toString('hex')}`;
-    const u = new URL(testServerUri());
-    u.pathname = `/${dbName}`;
-    uri = u.toString();
-    db = await connect(testServerUri(), dbName, {
-      clock: systemClock,
-      logger: createLogger('silent'),
-    });
-    const auth = new AuthService(db.models, systemClock);
-    const user = await auth.createUser({ email: 'sender@example.com', role: 'marketing' });
-    token = (await auth.createToken(user.id, 'crash test')).token;
-    dataDir = mkdtempSync(path.join(tmpdir(), 'kirje-crash-'));
+    cluster = await serviceCluster('crash', sink.url);
   });
   after(async () => {
-    for (const c of children) c.child.kill('SIGKILL');
-    await db.connection.dropDatabase();
-    await db.close();
+    await cluster.dispose();
     await sink.stop();
-    rmSync(dataDir, { recursive: true, force: true });
   });
   beforeEach(() => {
     sink.delivered.length = 0;
   });
 
-  const start = async (extra: NodeJS.ProcessEnv = {}) => {
-    const p = await startServiceProcess({
-      NODE_ENV: 'test',
-      DATA_DIR: dataDir,
-      MONGODB_URI: uri,
-      SMTP_URL: sink.url,
-      BASE_URL: 'https://news.example.com',
-      MAIL_FROM: 'Kauppa <news@example.com>',
-      TOKEN_KEYS: TEST_TOKEN_KEYS,
-      DATA_KEY: TEST_DATA_KEY,
+  const start = (extra: NodeJS.ProcessEnv = {}) =>
+    cluster.start({
       SEND_RATE_PER_SECOND: '100000',
       SEND_CONCURRENCY: String(CONCURRENCY),
       SEND_LEASE_SECONDS: String(LEASE_SECONDS),
@@ -104,15 +70,8 @@ describe('campaign sending across processes', function () {
       SEND_WINDOW_SIZE: String(WINDOW),
       ...extra,
     });
-    children.push(p);
-    return p;
-  };
   const api = (p: ServiceProcess, method: string, route: string, body?: unknown) =>
-    fetch(`${p.url}/api/v1${route}`, {
-      method,
-      headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
+    cluster.api(p, method, route, body);
   const campaign = async (p: ServiceProcess, id: string) =>
     (await (await api(p, 'GET', `/campaigns/${id}`)).json()) as {
       status: string;
@@ -142,7 +101,7 @@ describe('campaign sending across processes', function () {
   /** Addresses whose last recorded outcome has this status, straight from the database. */
   const addressesWith = async (list: SeededList, id: string, status: string) => {
     const byId = new Map(list.subscribers.map((s) => [s.id, s.email]));
-    const outcomes = await recipientOutcomes(db.models, id);
+    const outcomes = await recipientOutcomes(cluster.db.models, id);
     return [...outcomes].filter(([, o]) => o.status === status).map(([sid]) => byId.get(sid)!);
   };
   const stop = async (...ps: ServiceProcess[]) => {
@@ -159,7 +118,7 @@ describe('campaign sending across processes', function () {
   };
 
   it('killed inside SMTP transactions: deliveries + unknown = all exactly, nobody twice; retry-unknown sends exactly those', async () => {
-    const list = await seedList(db.models, MAILS);
+    const list = await seedList(cluster.db.models, MAILS);
     // After a third (a whole number of windows), every lane of the next window ends up waiting
     // for the answer to its DATA; the windows before it get recorded. Then the kill lands with
     // exactly one window open and none of it delivered.
@@ -204,7 +163,7 @@ describe('campaign sending across processes', function () {
   });
 
   it('killed at three arbitrary instants: nobody twice, nobody left out, unknown within one window per kill', async function () {
-    const list = await seedList(db.models, MAILS);
+    const list = await seedList(cluster.db.models, MAILS);
     let service = await start();
     const id = await createAndSend(service, list.listId);
     const killedAt: number[] = [];
@@ -245,7 +204,7 @@ describe('campaign sending across processes', function () {
   });
 
   it('two worker processes on one campaign send each mail once', async () => {
-    const list = await seedList(db.models, MAILS);
+    const list = await seedList(cluster.db.models, MAILS);
     // Nobody dies here: a lease that outlives any stall of a busy machine keeps each batch with
     // its holder, so what is tested is the claims, not a takeover.
     const env = { SEND_BATCH_SIZE: '100', SEND_LEASE_SECONDS: '30' };
